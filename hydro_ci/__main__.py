@@ -1,0 +1,5 @@
+import sys
+
+from hydro_ci.cli import main
+
+sys.exit(main())

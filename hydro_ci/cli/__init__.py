@@ -1,0 +1,95 @@
+"""The ``hydro-ci`` command: a thin adapter over the library.
+
+Each verb lives in its own module with ``configure(parser)`` and ``run(args) -> int``. Only the
+module of the chosen verb is imported, which keeps ``hydro-ci contract check`` fast to start.
+Errors are rendered here, once: ``HydroCIError`` → ``error:``/``hint:`` and its exit code
+(1 user-fixable, 2 usage); anything else is a bug → exit 3 with a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from hydro_ci import __version__
+from hydro_ci.errors import HydroCIError
+
+
+class Command(NamedTuple):
+    words: tuple[str, ...]
+    module: str
+    help: str
+
+
+# One row per verb. Groups ("contract", "version") are made from the first word.
+COMMANDS: tuple[Command, ...] = (
+    Command(("contract", "check"), "hydro_ci.cli.contract_check", "validate model folders"),
+    Command(("contract", "show"), "hydro_ci.cli.contract_show", "print the declared contract"),
+)
+
+GROUP_HELP = {
+    "contract": "check, show, infer and compare model contracts",
+    "version": "compute the next semantic version",
+}
+
+
+def _chosen(argv: Sequence[str]) -> Command | None:
+    """The command whose words start the non-option arguments, if any."""
+    words = [a for a in argv if not a.startswith("-")]
+    for cmd in COMMANDS:
+        if tuple(words[: len(cmd.words)]) == cmd.words:
+            return cmd
+    return None
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hydro-ci", description="An ML model folder to a versioned, pushed container image."
+    )
+    parser.add_argument("--version", action="version", version=f"hydro-ci {__version__}")
+    top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+    chosen = _chosen(argv)
+    for cmd in COMMANDS:
+        if len(cmd.words) == 1:
+            sub = top.add_parser(cmd.words[0], help=cmd.help, description=cmd.help)
+        else:
+            group, verb = cmd.words
+            if group not in groups:
+                gp = top.add_parser(group, help=GROUP_HELP.get(group, ""))
+                groups[group] = gp.add_subparsers(dest="verb", metavar="VERB", required=True)
+            sub = groups[group].add_parser(verb, help=cmd.help, description=cmd.help)
+        sub.set_defaults(_command=cmd)
+        if cmd is chosen:
+            importlib.import_module(cmd.module).configure(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser(args_list).parse_args(args_list)
+        module = importlib.import_module(args._command.module)
+        return int(module.run(args))
+    except HydroCIError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception:  # noqa: BLE001 - the one place a bug is turned into exit 3
+        print("hydro-ci: internal error (a bug in hydro-ci); please report it with this:",
+              file=sys.stderr)
+        traceback.print_exc()
+        return 3

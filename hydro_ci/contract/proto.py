@@ -1,0 +1,76 @@
+"""The contract on the wire: the one place that imports the generated protobuf code.
+
+``to_message``/``from_message`` convert a ``Signature`` to and from a Hydrosphere v3
+``ModelSignature``; ``to_protobin``/``from_protobin`` give the bytes of ``/model/contract.protobin``.
+"""
+
+from __future__ import annotations
+
+from google.protobuf.message import DecodeError
+
+from hydro_ci._proto import contract_pb2 as pb
+from hydro_ci.contract.model import DType, Field, Profile, Signature
+from hydro_ci.errors import ContractError
+
+ModelSignature = pb.ModelSignature
+ModelField = pb.ModelField
+
+
+def field_to_message(f: Field) -> pb.ModelField:
+    msg = pb.ModelField(name=f.name, profile=f.profile.value)  # type: ignore[arg-type]
+    if f.shape is not None:
+        msg.shape.dims.extend(f.shape)
+        msg.shape.SetInParent()  # a scalar is a present shape with no dims
+    if f.subfields is not None:
+        msg.subfields.SetInParent()
+        msg.subfields.data.extend(field_to_message(s) for s in f.subfields)
+    else:
+        assert f.dtype is not None
+        msg.dtype = f.dtype.value  # type: ignore[assignment]
+    return msg
+
+
+def field_from_message(msg: pb.ModelField) -> Field:
+    shape = tuple(msg.shape.dims) if msg.HasField("shape") else None
+    try:
+        profile = Profile(msg.profile)
+    except ValueError:
+        raise ContractError(f"field {msg.name!r}: unknown profile number {msg.profile}") from None
+    if msg.WhichOneof("type_or_subfields") == "subfields":
+        subs = tuple(field_from_message(s) for s in msg.subfields.data)
+        return Field(msg.name, shape=shape, profile=profile, subfields=subs)
+    try:
+        dtype = DType(msg.dtype)
+    except ValueError:
+        raise ContractError(f"field {msg.name!r}: unsupported dtype number {msg.dtype}") from None
+    return Field(msg.name, dtype=dtype, shape=shape, profile=profile)
+
+
+def to_message(sig: Signature) -> pb.ModelSignature:
+    return pb.ModelSignature(
+        signature_name=sig.name,
+        inputs=[field_to_message(f) for f in sig.inputs],
+        outputs=[field_to_message(f) for f in sig.outputs],
+    )
+
+
+def from_message(msg: pb.ModelSignature) -> Signature:
+    return Signature(
+        msg.signature_name,
+        tuple(field_from_message(f) for f in msg.inputs),
+        tuple(field_from_message(f) for f in msg.outputs),
+    )
+
+
+def to_protobin(sig: Signature) -> bytes:
+    # deterministic=True keeps the bytes stable across runs (no map fields today, but cheap).
+    return to_message(sig).SerializeToString(deterministic=True)
+
+
+def from_protobin(data: bytes) -> Signature:
+    msg = pb.ModelSignature()
+    try:
+        msg.ParseFromString(data)
+    except DecodeError as exc:
+        raise ContractError(f"not a serialized ModelSignature: {exc}") from None
+    return from_message(msg)

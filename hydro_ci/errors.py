@@ -1,0 +1,63 @@
+"""One root for every error hydro-ci raises on purpose.
+
+The CLI renders these once (``error: …`` and ``hint: …``) and exits with ``exit_code``:
+1 for a problem the user can fix, 2 for a usage error. Anything else escaping is a bug (exit 3).
+Subclasses carry data; ``str()`` is one readable line. Never put a credential in a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hydro_ci.diagnostics import Problem
+
+
+class HydroCIError(Exception):
+    """Root of all expected errors: a one-line message and an optional hint."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(HydroCIError):
+    """The command line itself is wrong (bad flag combination, missing path)."""
+
+    exit_code = 2
+
+
+class MissingExtraError(UsageError):
+    """An optional feature needs a package that is not installed."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        super().__init__(
+            f"{feature} needs an optional dependency that is not installed",
+            hint=f"pip install 'hydro-ci[{extra}]'",
+        )
+        self.extra = extra
+
+
+class ProblemsError(HydroCIError):
+    """Validation found one or more located problems; each is rendered on its own line."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        first = problems[0].render() if problems else "no problems"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(first + more)
+        self.problems = list(problems)
+
+
+class ContractError(HydroCIError):
+    """A contract is malformed or cannot be converted (outside of folder validation)."""
+
+
+class ModelFileError(HydroCIError):
+    """A model file cannot be read to infer a contract."""

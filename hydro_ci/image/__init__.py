@@ -1,0 +1,1 @@
+"""Container images: a pure model, pure transforms, and one module per place an image lives."""
