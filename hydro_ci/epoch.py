@@ -1,0 +1,36 @@
+"""The build time every reproducible artefact carries: read once at the edge, passed down.
+
+``SOURCE_DATE_EPOCH`` when set (reproducible-builds.org), else the last commit time of the model
+folder, else 0 (1970-01-01) so that output never depends on the clock.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hydro_ci.errors import UsageError
+
+
+def source_date_epoch(folder: Path | str | None = None) -> int:
+    text = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if text:
+        if not text.isdigit():
+            raise UsageError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, got {text!r}")
+        return int(text)
+    if folder is not None and Path(folder).is_dir():
+        from hydro_ci import git
+
+        try:
+            when = git.last_commit_time(folder)
+        except git.GitError:
+            when = None
+        if when is not None:
+            return when
+    return 0
+
+
+def rfc3339(epoch: int) -> str:
+    """The form OCI's `created` and org.opencontainers.image.created use."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
