@@ -1,0 +1,1 @@
+"""Rendering a model folder into a build context: Dockerfile (from Jinja templates), payload, plan."""
