@@ -61,3 +61,36 @@ class ContractError(HydroCIError):
 
 class ModelFileError(HydroCIError):
     """A model file cannot be read to infer a contract."""
+
+
+class RegistryError(HydroCIError):
+    """A registry answered with an error or could not be reached (after retries)."""
+
+
+class AuthError(RegistryError):
+    """The registry refused our credentials or demands some we do not have."""
+
+
+class CredentialsError(RegistryError):
+    """Credentials could not be read (docker config, credential helper)."""
+
+
+class NotFoundError(RegistryError):
+    """A repository, manifest or blob does not exist in the registry."""
+
+
+class TagExistsError(RegistryError):
+    """An immutable (version) tag already holds another digest."""
+
+    def __init__(self, reference: str, existing: str, wanted: str) -> None:
+        super().__init__(
+            f"{reference} already holds {existing}, not {wanted}; version tags are never reused",
+            hint="bump the version (hydro-ci version next) instead of overwriting a released tag",
+        )
+        self.reference = reference
+        self.existing = existing
+        self.wanted = wanted
+
+
+class InsecureRegistryError(UsageError):
+    """--insecure (plain HTTP) asked for a registry that is not on this machine."""
