@@ -94,3 +94,37 @@ class TagExistsError(RegistryError):
 
 class InsecureRegistryError(UsageError):
     """--insecure (plain HTTP) asked for a registry that is not on this machine."""
+
+
+class TemplateError(HydroCIError):
+    """A Dockerfile template cannot be loaded or rendered; the message names file and line."""
+
+
+class UnsafeValueError(HydroCIError):
+    """A value from serving.yaml would change the Dockerfile's structure (newline, continuation…)."""
+
+
+class ContextError(HydroCIError):
+    """The build context cannot be assembled (payload path missing, no contract, …)."""
+
+
+class EngineError(HydroCIError):
+    """The Docker engine failed a build or push for a reason not covered by a subclass."""
+
+
+class EngineUnavailableError(EngineError):
+    """No Docker engine answers at DOCKER_HOST (or the default socket)."""
+
+
+class BaseImageMissingError(EngineError):
+    """The runtime base image is neither in the engine nor pullable."""
+
+
+class InstallCommandError(EngineError):
+    """The install-command exited non-zero inside the build."""
+
+    def __init__(self, message: str, *, exit_code: int | None, output_tail: list[str],
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.command_exit_code = exit_code
+        self.output_tail = output_tail
