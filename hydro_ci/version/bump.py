@@ -1,0 +1,73 @@
+"""Semantic version math on the ``semver`` library: bumps, the 0.x rule, pre-releases, build metadata.
+
+Pure. Every function that decides returns the reason too, so ``version next`` can explain itself.
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+from collections.abc import Iterable
+
+import semver
+
+from hydro_ci.contract.diff import ChangeClass
+from hydro_ci.version.policy import VersionPolicy
+
+
+class Bump(enum.Enum):
+    major = "major"
+    minor = "minor"
+    patch = "patch"
+
+    @classmethod
+    def for_change(cls, change: ChangeClass) -> Bump:
+        return {ChangeClass.breaking: cls.major, ChangeClass.additive: cls.minor,
+                ChangeClass.patch: cls.patch}[change]
+
+
+def parse_version(text: str) -> semver.Version | None:
+    """A strict semantic version (``1.2.3``, ``1.2.3-rc.1``), or None for anything else."""
+    try:
+        return semver.Version.parse(text)
+    except (ValueError, TypeError):
+        return None
+
+
+def bump_version(previous: semver.Version | None, bump: Bump,
+                 policy: VersionPolicy) -> tuple[semver.Version, str]:
+    """The release after ``previous`` for ``bump``, and why."""
+    if previous is None:
+        return policy.initial, f"no previous version: the initial version {policy.initial}"
+    previous = previous.finalize_version() if previous.prerelease else previous
+    if bump is Bump.major and previous.major == 0 and not policy.major_on_zero:
+        return (previous.bump_minor(),
+                "breaking change on 0.x bumps the minor version until 1.0 (major-on-zero: false)")
+    step = {Bump.major: previous.bump_major, Bump.minor: previous.bump_minor,
+            Bump.patch: previous.bump_patch}[bump]
+    return step(), f"{bump.value} bump of {previous}"
+
+
+def is_release_branch(branch: str | None, policy: VersionPolicy) -> bool:
+    return branch is not None and any(fnmatch.fnmatchcase(branch, p) for p in policy.release_branches)
+
+
+def prerelease_of(base: semver.Version, existing: Iterable[semver.Version],
+                  token: str) -> semver.Version:
+    """``base-token.N`` with N one above the highest such pre-release already used (else 1)."""
+    numbers = [0]
+    for v in existing:
+        if v.finalize_version() == base and v.prerelease:
+            head, _, num = str(v.prerelease).partition(".")
+            if head == token and num.isdigit():
+                numbers.append(int(num))
+    return base.replace(prerelease=f"{token}.{max(numbers) + 1}")
+
+
+def with_build(version: semver.Version, short_commit: str | None) -> str:
+    """The version with build metadata (``1.4.0-rc.3+1a2b3c4``); tags never carry it ('+' is invalid)."""
+    return str(version.replace(build=short_commit)) if short_commit else str(version)
+
+
+def latest_release(versions: Iterable[semver.Version]) -> semver.Version | None:
+    return max((v for v in versions if not v.prerelease), default=None)
