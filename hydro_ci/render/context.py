@@ -15,12 +15,15 @@ the daemonless builder never re-reads the model folder or the Dockerfile.
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
-from dataclasses import dataclass, field
+import os
+import shutil
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hydro_ci.errors import HydroCIError
+from hydro_ci.errors import ContextError, HydroCIError
 
 PLAN_FILE = "plan.json"
 DOCKERFILE = "Dockerfile"
@@ -165,3 +168,111 @@ def load_context(root: Path | str) -> BuildContext:
         return BuildContext.from_plan(root, plan)
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"{root / PLAN_FILE}: malformed plan ({exc})") from None
+
+
+# --- writing a context directory -------------------------------------------------------------------
+
+_DEPS_NAMES = {
+    "pyproject.toml", "setup.py", "setup.cfg", "Pipfile", "Pipfile.lock", "poetry.lock",
+    "environment.yml", "environment.yaml", "conda.yaml", "conda.yml",
+}
+_WEIGHT_SUFFIXES = {
+    ".bin", ".ckpt", ".gguf", ".h5", ".hdf5", ".joblib", ".keras", ".model", ".npy", ".npz", ".onnx",
+    ".pkl", ".pickle", ".pt", ".pt2", ".pth", ".safetensors", ".tflite",
+}
+WEIGHTS_MIN_SIZE = 1 << 20  # files this large are weights whatever their name
+
+
+def classify(rel: str, size: int) -> Layer:
+    """The layer class of a payload file (``rel`` relative to the model folder)."""
+    name = rel.rsplit("/", 1)[-1]
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if name in _DEPS_NAMES or suffix == ".whl" or (
+        name.startswith(("requirements", "constraints")) and suffix == ".txt"
+    ):
+        return Layer.deps
+    if size >= WEIGHTS_MIN_SIZE or suffix in _WEIGHT_SUFFIXES or "/variables/variables." in "/" + rel:
+        return Layer.weights
+    return Layer.code
+
+
+def _copy_hashing(src: Path, dst: Path) -> tuple[int, str]:
+    """Copy content only (no owner, mode or time from the source), returning size and sha256."""
+    digest = hashlib.sha256()
+    size = 0
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        while chunk := fin.read(1 << 20):
+            digest.update(chunk)
+            fout.write(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _write_bytes(dst: Path, data: bytes) -> tuple[int, str]:
+    dst.write_bytes(data)
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+def prepare_output(root: Path) -> None:
+    """An empty directory, or a previous context (which is replaced). Anything else is refused."""
+    if root.exists() and any(root.iterdir()):
+        if not (root / PLAN_FILE).is_file():
+            raise ContextError(f"output directory {root} is not empty and not a hydro-ci build context",
+                               hint="choose an empty or new directory for --output")
+        for name in (MODEL_DIR, DOCKERFILE, PLAN_FILE):
+            path = root / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+    root.mkdir(parents=True, exist_ok=True)
+
+
+def write_context(
+    root: Path,
+    *,
+    sources: list[tuple[str, Path]],
+    contract_bytes: bytes,
+    dockerfile_text: str,
+    context: BuildContext,
+) -> BuildContext:
+    """Write Dockerfile, payload (``sources``: (path under model/files, source file)), contract and
+    plan.json under ``root``, with fixed modes and every mtime at the source date epoch.
+
+    ``context`` carries everything but the file list, which is computed here; the returned context
+    is the complete one that plan.json describes.
+    """
+    prepare_output(root)
+    files: list[ContextFile] = []
+    for rel, src in sorted(sources):
+        dst_rel = f"{FILES_DIR}/{rel}"
+        dst = root / dst_rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        size, sha = _copy_hashing(src, dst)
+        mode = EXEC_MODE if os.stat(src).st_mode & 0o111 else FILE_MODE
+        files.append(ContextFile(dst_rel, classify(rel, size), size, mode, sha))
+    (root / FILES_DIR).mkdir(parents=True, exist_ok=True)
+    size, sha = _write_bytes(root / CONTRACT_FILE, contract_bytes)
+    files.append(ContextFile(CONTRACT_FILE, Layer.contract, size, FILE_MODE, sha))
+    files.sort(key=lambda f: f.path)
+    done = replace(context, root=root, files=tuple(files))
+    (root / DOCKERFILE).write_text(dockerfile_text, encoding="utf-8")
+    (root / PLAN_FILE).write_bytes(done.plan_bytes())
+    _fix_metadata(root, done)
+    return done
+
+
+def _fix_metadata(root: Path, context: BuildContext) -> None:
+    """Fixed modes and times, so the engine's COPY sees the same tree wherever and whenever."""
+    epoch = context.source_date_epoch
+    for f in context.files:
+        os.chmod(root / f.path, f.mode)
+    for name in (DOCKERFILE, PLAN_FILE):
+        os.chmod(root / name, FILE_MODE)
+    # Directories deepest first, so setting a child's time does not disturb its parent afterwards.
+    dirs = sorted((p for p in (root / MODEL_DIR).rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+    for path in [*(root / f.path for f in context.files), root / DOCKERFILE, root / PLAN_FILE]:
+        os.utime(path, (epoch, epoch))
+    for d in [*dirs, root / MODEL_DIR, root]:
+        os.chmod(d, DIR_MODE)
+        os.utime(d, (epoch, epoch))

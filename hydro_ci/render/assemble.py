@@ -1,0 +1,132 @@
+"""A model folder → a build context directory: the ``render`` step as one function.
+
+Reads the folder's files, git and the epoch (the edges), then hands pure data to the Dockerfile
+renderer and the context writer.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydro_ci import git
+from hydro_ci.contract.model import Contract
+from hydro_ci.contract.proto import to_protobin
+from hydro_ci.epoch import source_date_epoch
+from hydro_ci.errors import ContextError
+from hydro_ci.folder import ModelFolder
+from hydro_ci.render.context import WORKDIR, BuildContext, write_context
+from hydro_ci.render.dockerfile import DockerfileInputs, render_dockerfile
+from hydro_ci.render.ignore import included_files
+from hydro_ci.render.labels import image_labels
+
+DEFAULT_OUTPUT = ".hydro-ci/context"
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    output: Path | None = None  # default: MODEL_DIR/.hydro-ci/context
+    version: str | None = None
+    base_image: str | None = None  # overrides the folder's runtime
+    template_dir: Path | None = None  # overrides hydro-ci: template:
+    epoch: int | None = None  # default: SOURCE_DATE_EPOCH, else last commit time
+
+
+def folder_contract(folder: ModelFolder) -> Contract:
+    """The declared contract, else the inferred one (when contract inference is installed)."""
+    if folder.contract is not None:
+        return folder.contract
+    infer = None
+    if importlib.util.find_spec("hydro_ci.infer") is not None:
+        infer = getattr(importlib.import_module("hydro_ci.infer"), "infer_folder", None)
+    if infer is None:
+        raise ContextError(f"{folder.root}: no contract declared and none can be inferred",
+                           hint="declare one under contract: in serving.yaml (or contract.prototxt)")
+    contract: Contract = infer(folder.root)
+    return contract
+
+
+def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tuple[str, Path]]:
+    """(path under /model/files, source file) for every shipped file; the whole folder without payload."""
+    root = folder.root
+    extra: tuple[str, ...] = ()
+    if output is not None and output.resolve().is_relative_to(root.resolve()):
+        extra = (output.resolve().relative_to(root.resolve()).as_posix(),)  # never ship our own output
+    kept = included_files(root, extra)
+    if not folder.payload:
+        return [(rel, root / rel) for rel in kept]
+    chosen: set[str] = set()
+    for entry in folder.payload:
+        rel = entry.strip().strip("/")
+        target = (root / rel).resolve()
+        if not target.is_relative_to(root.resolve()) or rel in ("", "."):
+            if rel in ("", "."):
+                chosen.update(kept)
+                continue
+            raise ContextError(f"payload entry {entry!r} points outside the model folder {root}",
+                               hint="payload paths are relative to the folder that holds serving.yaml")
+        if not (root / rel).exists():
+            raise ContextError(f"payload entry {entry!r} does not exist in {root}",
+                               hint="fix the payload list in serving.yaml")
+        prefix = rel + "/"
+        chosen.update(k for k in kept if k == rel or k.startswith(prefix))
+    return [(rel, root / rel) for rel in sorted(chosen)]
+
+
+def template_dir(folder: ModelFolder, override: Path | None) -> Path | None:
+    if override is not None:
+        return override
+    configured = folder.config.get("template")
+    if configured is None:
+        return None
+    return (folder.root / str(configured)).resolve()
+
+
+def configured_env(folder: ModelFolder) -> dict[str, str]:
+    env = folder.config.get("env") or {}
+    if not isinstance(env, Mapping):
+        raise ContextError(f"{folder.root}: hydro-ci: env: must be a map of names to values")
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def _git_facts(root: Path) -> tuple[str | None, str | None]:
+    try:
+        if not git.is_work_tree(root):
+            return None, None
+        return git.head_commit(root), git.remote_url(root)
+    except git.GitError:
+        return None, None
+
+
+def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> BuildContext:
+    """Write the build context for ``folder`` and return it (also described by its plan.json)."""
+    opts = options or RenderOptions()
+    base = opts.base_image or folder.runtime
+    if not base:
+        raise ContextError(f"{folder.root}: no runtime (base image) given",
+                           hint="set runtime: in serving.yaml or pass --base-image REF")
+    contract = folder_contract(folder)
+    epoch = opts.epoch if opts.epoch is not None else source_date_epoch(folder.root)
+    revision, source = _git_facts(folder.root)
+    labels = image_labels(name=folder.name, version=opts.version, contract=contract, epoch=epoch,
+                          metadata=folder.metadata, revision=revision, source=source)
+    env = configured_env(folder)
+    inputs = DockerfileInputs(
+        base_image=base, workdir=WORKDIR, labels=labels, env=env,
+        install_command=folder.install_command, model_name=folder.name,
+        model_version=opts.version, runtime=folder.runtime,
+        variant="python" if (folder.is_python_runtime or "python" in base.lower()) else None,
+    )
+    text, template_name = render_dockerfile(inputs, template_dir(folder, opts.template_dir))
+    output = opts.output or folder.root / DEFAULT_OUTPUT
+    plan = BuildContext(
+        root=output, base_image=base, model_name=folder.name, model_version=opts.version,
+        labels=labels, source_date_epoch=epoch,
+        install_command=inputs.install_command and inputs.install_command.strip(),
+        env=env, workdir=WORKDIR, template=template_name,
+    )
+    return write_context(output, sources=payload_sources(folder, output),
+                         contract_bytes=to_protobin(contract.primary), dockerfile_text=text, context=plan)

@@ -1,0 +1,213 @@
+"""Rendering the Dockerfile from Jinja templates: ours, optionally extended by the user's.
+
+Jinja runs sandboxed with ``StrictUndefined``. Values that come from serving.yaml are checked first
+(``check_*``) and every ``{{ expression }}`` is refused if it renders more than one line, so no value
+can add a Dockerfile instruction, whatever the template does with it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from hydro_ci.errors import TemplateError, UnsafeValueError
+from hydro_ci.image.reference import parse_reference
+
+BASE_TEMPLATE = "Dockerfile.j2"
+OURS = "hydro-ci"  # prefix under which our templates stay reachable from a user's template dir
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def templates_dir() -> Path:
+    """Our templates: inside the wheel (hydro_ci/templates), else the repository's templates/."""
+    packaged = Path(str(resources.files("hydro_ci").joinpath("templates")))
+    if (packaged / BASE_TEMPLATE).is_file():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+@dataclass(frozen=True)
+class DockerfileInputs:
+    """What the templates see; built by the context writer from the model folder."""
+
+    base_image: str
+    workdir: str
+    labels: Mapping[str, str]
+    env: Mapping[str, str]
+    install_command: str | None
+    model_name: str
+    model_version: str | None
+    runtime: str | None
+    variant: str | None = None  # "python" selects python.Dockerfile.j2 when it exists
+
+
+# --- checks on values from serving.yaml -------------------------------------------------------------
+
+def check_install_command(command: str | None) -> str | None:
+    if command is None:
+        return None
+    if "\x00" in command or "\n" in command or "\r" in command:
+        raise UnsafeValueError(
+            "install-command must be a single line (it becomes one RUN instruction)",
+            hint="join the steps with && or put them in a script in the payload and run that",
+        )
+    if command.rstrip().endswith("\\"):
+        raise UnsafeValueError(
+            "install-command must not end with a backslash (a Dockerfile line continuation)",
+            hint="remove the trailing \\",
+        )
+    if not command.strip():
+        return None
+    return command.strip()
+
+
+def check_label(key: str, value: str) -> None:
+    if not key or _CONTROL.search(key) or _CONTROL.search(value):
+        raise UnsafeValueError(
+            f"label {key!r}: keys and values must be non-empty single-line text without control characters",
+            hint="remove newlines and tabs from metadata values in serving.yaml",
+        )
+
+
+def check_env(key: str, value: str) -> None:
+    if not _ENV_KEY.match(key):
+        raise UnsafeValueError(f"environment variable name {key!r} is not valid",
+                               hint="use letters, digits and _, not starting with a digit")
+    if _CONTROL.search(value):
+        raise UnsafeValueError(f"environment variable {key}: value must be single-line text")
+
+
+def check_base_image(ref: str) -> str:
+    if ref == "scratch":
+        return ref
+    parse_reference(ref)  # raises ReferenceError (one line, with a hint) for anything odd
+    return ref
+
+
+# --- filters -------------------------------------------------------------------------------------
+
+def dockerfile_quote(value: object) -> str:
+    """A Dockerfile double-quoted word: backslash, quote and ``$`` escaped (no variable expansion)."""
+    text = str(value)
+    if _CONTROL.search(text):
+        raise UnsafeValueError(f"value {text[:40]!r} contains a control character and cannot be quoted")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+def json_value(value: object) -> str:
+    return json.dumps(value, ensure_ascii=True)
+
+
+def _one_line(value: object) -> object:
+    """Jinja ``finalize``: no expression may start a new Dockerfile line."""
+    text = "" if value is None else str(value)
+    if "\n" in text or "\r" in text or "\x00" in text:
+        raise UnsafeValueError(f"template expression rendered more than one line: {text[:60]!r}")
+    return value
+
+
+# --- environment ---------------------------------------------------------------------------------
+
+def make_environment(user_dir: Path | None) -> SandboxedEnvironment:
+    ours = jinja2.FileSystemLoader(str(templates_dir()))
+    loaders: list[jinja2.BaseLoader] = []
+    if user_dir is not None:
+        loaders.append(jinja2.FileSystemLoader(str(user_dir)))
+    loaders += [jinja2.PrefixLoader({OURS: ours}), ours]
+    env = SandboxedEnvironment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=_one_line,
+    )
+    env.filters["q"] = dockerfile_quote
+    env.filters["json"] = json_value
+    return env
+
+
+def select_template(user_dir: Path | None, variant: str | None) -> str:
+    """The entry template: the user's variant, the user's base, our variant, our base."""
+    names = ([f"{variant}.{BASE_TEMPLATE}"] if variant else []) + [BASE_TEMPLATE]
+    if user_dir is not None:
+        if not user_dir.is_dir():
+            raise TemplateError(f"template directory {user_dir} does not exist",
+                                hint="--template (or hydro-ci: template:) must name a directory")
+        for name in names:
+            if (user_dir / name).is_file():
+                return name
+    for name in names:
+        if (templates_dir() / name).is_file():
+            return f"{OURS}/{name}"
+    raise TemplateError(f"no {BASE_TEMPLATE} found in {templates_dir()}",
+                        hint="reinstall hydro-ci; its templates are missing")
+
+
+def render_dockerfile(inputs: DockerfileInputs, user_dir: Path | None = None) -> tuple[str, str]:
+    """The Dockerfile text and the name of the template it came from."""
+    install = check_install_command(inputs.install_command)
+    for key, value in inputs.labels.items():
+        check_label(key, value)
+    for key, value in inputs.env.items():
+        check_env(key, value)
+    check_base_image(inputs.base_image)
+    env = make_environment(user_dir)
+    name = select_template(user_dir, inputs.variant)
+    variables: dict[str, Any] = {
+        "base_image": inputs.base_image,
+        "workdir": inputs.workdir,
+        "labels": sorted(inputs.labels.items()),
+        "env": sorted(inputs.env.items()),
+        "install_command": install,
+        "model": {"name": inputs.model_name, "version": inputs.model_version, "runtime": inputs.runtime},
+        "template_name": name,
+    }
+    try:
+        text = env.get_template(name).render(variables)
+    except jinja2.TemplateSyntaxError as exc:
+        where = f"{exc.filename or exc.name or name}:{exc.lineno}"
+        raise TemplateError(f"{where}: {exc.message}", hint="fix the template syntax") from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template {exc.name!r} not found (from {name})",
+                            hint=f"extend ours as \"{OURS}/{BASE_TEMPLATE}\"") from None
+    except UnsafeValueError as exc:
+        raise UnsafeValueError(f"{_where(exc.__traceback__, name)}: {exc.message}", hint=exc.hint) from None
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{_where(exc.__traceback__, name)}: {exc.message or exc}",
+                            hint="templates see: " + ", ".join(sorted(variables))) from None
+    return _normalize(text), name
+
+
+def _where(tb: TracebackType | None, fallback: str) -> str:
+    """file:line of the innermost template frame (Jinja rewrites tracebacks to point into templates)."""
+    found = fallback
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2") or "/templates/" in filename:
+            found = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
+def _normalize(text: str) -> str:
+    """No trailing blanks, no runs of empty lines, one final newline: stable bytes whatever the blocks."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out) + "\n"

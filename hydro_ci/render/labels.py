@@ -1,0 +1,56 @@
+"""Image labels: Hydrosphere's, the OCI annotations, serving.yaml metadata and the contract itself.
+
+The contract label (``io.hydro-ci.contract``) holds the compact JSON form of the contract so tools
+read it from the registry (image config) without pulling a layer. Pure: git and the epoch are read
+by the caller and passed in.
+"""
+
+from __future__ import annotations
+
+import json
+
+from hydro_ci.contract.jsonform import contract_to_dict
+from hydro_ci.contract.model import Contract
+from hydro_ci.epoch import rfc3339
+
+CONTRACT_LABEL = "io.hydro-ci.contract"
+OCI = "org.opencontainers.image."
+
+
+def contract_label_value(contract: Contract) -> str:
+    """The exact label value other tools parse; keep the form stable."""
+    return json.dumps(contract_to_dict(contract), sort_keys=True, separators=(",", ":"))
+
+
+def image_labels(
+    *,
+    name: str,
+    version: str | None,
+    contract: Contract,
+    epoch: int,
+    metadata: dict[str, str] | None = None,
+    revision: str | None = None,
+    source: str | None = None,
+) -> dict[str, str]:
+    """All labels, sorted by key. Ours win over metadata keys of the same name."""
+    labels: dict[str, str] = {str(k): str(v) for k, v in (metadata or {}).items()}
+    ours: dict[str, str | None] = {
+        "MODEL_NAME": name,
+        "MODEL_VERSION": version,
+        OCI + "title": name,
+        OCI + "version": version,
+        OCI + "created": rfc3339(epoch),
+        OCI + "revision": revision,
+        OCI + "source": _public_url(source) if source else None,
+        CONTRACT_LABEL: contract_label_value(contract),
+    }
+    labels.update({k: v for k, v in ours.items() if v is not None})
+    return dict(sorted(labels.items()))
+
+
+def _public_url(url: str) -> str:
+    """A remote URL without credentials (https://user:token@host/… would leak a token into the image)."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        rest = rest.split("@", 1)[1]
+    return f"{scheme}{sep}{rest}"
