@@ -56,3 +56,83 @@ def last_commit_time(path: Path | str) -> int | None:
 def remote_url(path: Path | str, remote: str = "origin") -> str | None:
     proc = run_git(["remote", "get-url", remote], path, check=False)
     return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
+# --- tags: listing, reading files at a ref, and pushing a tag as an atomic reservation -----------
+
+
+def repo_root(path: Path | str) -> Path:
+    return Path(git_output(["rev-parse", "--show-toplevel"], path))
+
+
+def is_shallow(path: Path | str) -> bool:
+    return git_output(["rev-parse", "--is-shallow-repository"], path) == "true"
+
+
+def short_commit(path: Path | str, length: int = 7) -> str | None:
+    proc = run_git(["rev-parse", f"--short={length}", "--verify", "-q", "HEAD"], path, check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def current_branch(path: Path | str) -> str | None:
+    """The checked-out branch, or None on a detached HEAD."""
+    proc = run_git(["symbolic-ref", "--short", "-q", "HEAD"], path, check=False)
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
+def local_tags(path: Path | str) -> dict[str, str]:
+    """Tag name → object id, from one ``for-each-ref`` (fast with tens of thousands of tags)."""
+    out = git_output(["for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/tags"], path)
+    return dict(line.rsplit(" ", 1) for line in out.splitlines() if line)
+
+
+def remote_tags(path: Path | str, remote: str = "origin") -> dict[str, str]:
+    """Tag name → object id as the remote has them (``ls-remote``, one round trip)."""
+    out = git_output(["ls-remote", "--tags", "--refs", remote], path)
+    tags = {}
+    for line in out.splitlines():
+        oid, _, ref = line.partition("\t")
+        tags[ref.removeprefix("refs/tags/")] = oid
+    return tags
+
+
+def has_remote(path: Path | str, remote: str = "origin") -> bool:
+    return run_git(["remote", "get-url", remote], path, check=False).returncode == 0
+
+
+def show_file(path: Path | str, ref: str, file: str) -> bytes | None:
+    """The bytes of ``file`` (relative to the repository root) at ``ref``, without a checkout."""
+    proc = run_git(["show", f"{ref}:{file}"], path, check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def create_tag(path: Path | str, name: str, message: str, commit: str = "HEAD") -> str:
+    """Create an annotated tag (its object id is unique to this message) and return that id."""
+    ident: list[str] = []
+    if run_git(["config", "user.email"], path, check=False).returncode != 0:
+        ident = ["-c", "user.name=hydro-ci", "-c", "user.email=hydro-ci@localhost"]
+    run_git([*ident, "tag", "-a", "-m", message, name, commit], path)
+    return git_output(["rev-parse", f"refs/tags/{name}"], path)
+
+
+def delete_local_tag(path: Path | str, name: str) -> None:
+    run_git(["tag", "-d", name], path, check=False)
+
+
+def push_tag(path: Path | str, name: str, remote: str = "origin") -> bool:
+    """Push one tag without force: True if the remote took it, False if the name was taken there."""
+    proc = run_git(["push", "--porcelain", remote, f"refs/tags/{name}:refs/tags/{name}"], path,
+                   check=False)
+    if proc.returncode == 0:
+        return True
+    out = proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
+    if "[rejected] (already exists)" in out:
+        return False
+    last = (proc.stderr.decode(errors="replace").strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+    raise GitError(f"git push of tag {name} to {remote} failed: {last}",
+                   hint="check that the CI job may push tags (e.g. permissions: contents: write)")
+
+
+def fetch_tags(path: Path | str, remote: str = "origin") -> None:
+    """Bring every remote tag (and its commits) here; the remote's tags win."""
+    run_git(["fetch", "--quiet", "--no-recurse-submodules", remote, "+refs/tags/*:refs/tags/*"], path)
