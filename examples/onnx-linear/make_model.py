@@ -1,0 +1,34 @@
+"""Write this example's model file with PyTorch's own exporter: `python make_model.py`.
+
+A linear layer (3 features → 2 scores) with fixed weights, exported by ``torch.onnx.export`` with a
+dynamic batch dimension, so the inferred contract shows an unknown (-1) dim.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2).eval()
+    example = torch.zeros(1, 3)
+    # dynamo=False: the TorchScript exporter needs no onnxscript and writes a tiny, stable graph.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            model, (example,), str(HERE / "model.onnx"),
+            input_names=["features"], output_names=["scores"],
+            dynamic_axes={"features": {0: "batch"}, "scores": {0: "batch"}},
+            opset_version=17, dynamo=False,
+        )
+    print(f"wrote {HERE / 'model.onnx'}")
+
+
+if __name__ == "__main__":
+    main()
