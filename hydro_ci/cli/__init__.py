@@ -30,6 +30,9 @@ class Command(NamedTuple):
 COMMANDS: tuple[Command, ...] = (
     Command(("contract", "check"), "hydro_ci.cli.contract_check", "validate model folders"),
     Command(("contract", "show"), "hydro_ci.cli.contract_show", "print the declared contract"),
+    Command(("render",), "hydro_ci.cli.render", "write the build context (Dockerfile, payload, contract)"),
+    Command(("build",), "hydro_ci.cli.build", "render and build the image (docker engine or daemonless)"),
+    Command(("push",), "hydro_ci.cli.push", "push an engine-built image with the engine"),
 )
 
 GROUP_HELP = {

@@ -130,3 +130,17 @@ def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> 
     )
     return write_context(output, sources=payload_sources(folder, output),
                          contract_bytes=to_protobin(contract.primary), dockerfile_text=text, context=plan)
+
+
+def load_folder(path: Path) -> ModelFolder:
+    """The model folder at ``path``, through the one serving.yaml loader (hydro_ci.contract.serving)."""
+    if not path.is_dir():
+        raise ContextError(f"model folder {path} does not exist or is not a directory",
+                           hint="pass the folder that holds serving.yaml")
+    try:
+        serving = importlib.import_module("hydro_ci.contract.serving")
+    except ModuleNotFoundError:
+        raise ContextError("this hydro-ci cannot read serving.yaml (hydro_ci.contract.serving is missing)",
+                           hint="reinstall hydro-ci") from None
+    folder: ModelFolder = serving.load_model_folder(path)
+    return folder

@@ -1,0 +1,285 @@
+"""The Docker engine edge: build a rendered context and push the image, through the docker SDK.
+
+``docker.from_env()`` honours DOCKER_HOST (and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH), so a remote or a
+BuildKit-backed engine is used the same way. Build output is streamed as JSON lines and turned into
+progress events; engine failures become our typed errors right here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from hydro_ci.build import (
+    BuildRequest,
+    BuildResult,
+    Credentials,
+    Progress,
+    ProgressEvent,
+    PushResult,
+    no_progress,
+)
+from hydro_ci.errors import (
+    AuthError,
+    BaseImageMissingError,
+    EngineError,
+    EngineUnavailableError,
+    InstallCommandError,
+    RegistryError,
+    TagExistsError,
+)
+
+log = logging.getLogger(__name__)
+
+TAIL_LINES = 15  # lines of install-command output kept for the error
+_STEP = re.compile(r"^Step \d+/\d+ : (\w+)")
+_NONZERO = re.compile(r"returned a non-zero code: (\d+)")
+_AUTH_WORDS = ("unauthorized", "authentication required", "no basic auth credentials", "denied")
+
+
+def connect(client: Any = None) -> Any:
+    """A docker SDK client that answered a ping, else EngineUnavailableError."""
+    import docker
+    import requests
+
+    host = os.environ.get("DOCKER_HOST") or "the default socket (unix:///var/run/docker.sock)"
+    try:
+        client = client or docker.from_env(timeout=600)
+        client.ping()
+    except (docker.errors.DockerException, requests.RequestException) as exc:
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise EngineUnavailableError(
+            f"no Docker engine reachable at {host}: {reason}",
+            hint="start one (sudo systemctl start docker, or dockerd &) or point DOCKER_HOST at one; "
+                 "--builder oci needs no engine",
+        ) from None
+    return client
+
+
+class EngineBuilder:
+    name = "docker"
+
+    def __init__(self, client: Any = None, pull_base: bool = True, **_ignored: Any) -> None:
+        self._client = client
+        self.pull_base = pull_base
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = connect()
+        return self._client
+
+    # --- build ---------------------------------------------------------------------------------
+
+    def build(self, request: BuildRequest, progress: Progress = no_progress) -> BuildResult:
+        ctx = request.context
+        self.ensure_base(ctx.base_image, progress)
+        primary = f"{request.image}:{request.version}"
+        progress(ProgressEvent("build", f"building {primary} from {ctx.root}"))
+        stream = self._api_call(
+            lambda api: api.build(path=str(ctx.root), dockerfile="Dockerfile", tag=primary, rm=True,
+                                  forcerm=True, decode=True, pull=False),
+            "build",
+        )
+        image_id = self._follow_build(stream, progress, ctx.install_command)
+        for tag in request.tags[1:]:
+            self._api_call(lambda api, t=tag: api.tag(image_id, request.image, t), "tag")
+        progress(ProgressEvent("build", f"built {image_id}"))
+        return BuildResult(image=request.image, id=image_id, tags=request.tags, builder=self.name)
+
+    def ensure_base(self, base: str, progress: Progress = no_progress) -> None:
+        """The base must be in the engine; pull it when allowed, else say how to point elsewhere."""
+        import docker
+
+        if base == "scratch":
+            return
+        try:
+            self.client.api.inspect_image(base)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        except docker.errors.APIError as exc:
+            raise EngineError(f"engine failed to inspect {base}: {exc.explanation or exc}") from None
+        missing = BaseImageMissingError(
+            f"base image {base} is not in the engine and cannot be pulled",
+            hint="docker pull/load it first, or use --base-image REF to build on another runtime",
+        )
+        if not self.pull_base:
+            raise missing
+        progress(ProgressEvent("pull", f"pulling base image {base}"))
+        try:
+            for line in self.client.api.pull(base, stream=True, decode=True):
+                if "error" in line:
+                    raise missing
+        except docker.errors.APIError:
+            raise missing from None
+
+    def _follow_build(self, stream: Iterable[dict[str, Any]], progress: Progress,
+                      install_command: str | None) -> str:
+        tail: deque[str] = deque(maxlen=TAIL_LINES)
+        step = ""
+        image_id = ""
+        for chunk in _safe_iter(stream, "build"):
+            text = chunk.get("stream")
+            if isinstance(text, str):
+                for line in text.splitlines():
+                    line = line.rstrip()
+                    if not line:
+                        continue
+                    m = _STEP.match(line)
+                    if m:
+                        step = m.group(1).upper()
+                        tail.clear()
+                    else:
+                        tail.append(line)
+                    if line.startswith("Successfully built "):
+                        image_id = image_id or line.split()[-1]
+                    progress(ProgressEvent("build", line))
+            aux = chunk.get("aux")
+            if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
+                image_id = aux["ID"]
+            if "error" in chunk or "errorDetail" in chunk:
+                raise self._build_error(chunk, step, list(tail), install_command)
+        if not image_id:
+            raise EngineError("the engine finished the build without reporting an image id",
+                              hint="run docker build on the context directory to see what happened")
+        if not image_id.startswith("sha256:"):
+            image_id = self.client.api.inspect_image(image_id)["Id"]
+        return str(image_id)
+
+    @staticmethod
+    def _build_error(chunk: dict[str, Any], step: str, tail: list[str],
+                     install_command: str | None) -> EngineError:
+        detail = chunk.get("errorDetail") or {}
+        message = str(detail.get("message") or chunk.get("error") or "build failed").strip()
+        m = _NONZERO.search(message)
+        if step == "RUN" and m:
+            code = int(detail.get("code") or m.group(1))
+            last = " | ".join(tail[-5:]) or "(no output)"
+            return InstallCommandError(
+                f"install-command {install_command!r} failed with exit code {code}: {last}",
+                exit_code=code, output_tail=tail,
+                hint="fix the command or its inputs in serving.yaml; try it in the runtime image "
+                     "(docker run -it BASE sh)",
+            )
+        if step == "FROM" or "pull access denied" in message or "manifest unknown" in message:
+            return BaseImageMissingError(
+                f"base image missing: {message.splitlines()[0]}",
+                hint="docker pull/load it first, or use --base-image REF to build on another runtime",
+            )
+        return EngineError(f"engine build failed at {step or 'start'}: {message.splitlines()[0]}",
+                           hint="see the build output above; the rendered context can be built with "
+                                "docker build to reproduce")
+
+    # --- push ----------------------------------------------------------------------------------
+
+    def push(self, result: BuildResult, *, credentials: Credentials | None = None,
+             progress: Progress = no_progress) -> PushResult:
+        """Push every tag; the version tag first, refused if the registry holds other content there."""
+        version, moving = result.tags[0], result.tags[1:]
+        existing = remote_config_digest(result.image, version, credentials)
+        unchanged = existing is not None and existing[1] == result.id
+        if existing is not None and not unchanged:
+            raise TagExistsError(f"{result.image}:{version}", existing[0], f"image {result.id}")
+        auth = {"username": credentials.username, "password": credentials.password} if credentials else None
+        digest = existing[0] if existing and unchanged else ""
+        for tag in ([] if unchanged else [version]) + list(moving):
+            progress(ProgressEvent("push", f"pushing {result.image}:{tag}"))
+            stream = self._api_call(
+                lambda api, t=tag: api.push(result.image, tag=t, stream=True, decode=True, auth_config=auth),
+                "push",
+            )
+            digest = self._follow_push(stream, progress, f"{result.image}:{tag}") or digest
+        if unchanged:
+            progress(ProgressEvent("push", f"{result.image}:{version} already holds this image"))
+        return PushResult(image=result.image, digest=digest, tags=result.tags, builder=self.name,
+                          unchanged=unchanged)
+
+    def _follow_push(self, stream: Iterable[dict[str, Any]], progress: Progress, ref: str) -> str:
+        digest = ""
+        for chunk in _safe_iter(stream, "push"):
+            if "error" in chunk or "errorDetail" in chunk:
+                detail = chunk.get("errorDetail") or {}
+                message = str(detail.get("message") or chunk.get("error")).strip().splitlines()[0]
+                if any(word in message.lower() for word in _AUTH_WORDS):
+                    raise AuthError(f"registry refused the credentials for {ref}: {message}",
+                                    hint="check --username/--password-stdin or docker login")
+                raise RegistryError(f"push of {ref} failed: {message}",
+                                    hint="check the registry is reachable from the engine")
+            aux = chunk.get("aux")
+            if isinstance(aux, dict) and isinstance(aux.get("Digest"), str):
+                digest = aux["Digest"]
+            status = chunk.get("status")
+            if isinstance(status, str):
+                pd = chunk.get("progressDetail") or {}
+                progress(ProgressEvent("push", f"{chunk.get('id', '')}: {status}".lstrip(": "),
+                                       current=pd.get("current"), total=pd.get("total"), id=chunk.get("id")))
+        return digest
+
+    def _api_call(self, call: Any, what: str) -> Any:
+        import docker
+        import requests
+
+        try:
+            return call(self.client.api)
+        except docker.errors.APIError as exc:
+            raise EngineError(f"engine refused the {what}: {exc.explanation or exc}") from None
+        except requests.RequestException as exc:
+            raise EngineUnavailableError(f"lost the Docker engine during {what}: {exc}",
+                                         hint="check that dockerd is running and DOCKER_HOST") from None
+
+
+def _safe_iter(stream: Iterable[dict[str, Any]], what: str) -> Iterator[dict[str, Any]]:
+    import docker
+    import requests
+
+    try:
+        yield from stream
+    except docker.errors.APIError as exc:
+        raise EngineError(f"engine failed during {what}: {exc.explanation or exc}") from None
+    except requests.RequestException as exc:
+        raise EngineUnavailableError(f"lost the Docker engine during {what}: {exc}",
+                                     hint="check that dockerd is running and DOCKER_HOST") from None
+
+
+def remote_config_digest(image: str, tag: str, credentials: Credentials | None) -> tuple[str, str] | None:
+    """(manifest digest, config digest) of ``image:tag`` in its registry, None when the tag is free.
+
+    The engine's image id is its config digest, so comparing configs tells "same image" without
+    pushing. Uses our registry client with the same credentials the push will use.
+    """
+    import json
+
+    from hydro_ci.errors import NotFoundError
+    from hydro_ci.registry.client import client_for
+
+    user = credentials.username if credentials else None
+    password = credentials.password if credentials else None
+    with client_for(image, username=user, password=password) as client:
+        from hydro_ci.image.reference import parse_reference
+
+        repo = parse_reference(image).repository
+        try:
+            data, _media, digest = client.get_manifest(repo, tag)
+        except NotFoundError:
+            return None
+    try:
+        config = json.loads(data)["config"]["digest"]
+    except (ValueError, KeyError, TypeError):
+        config = ""  # an index or foreign manifest: certainly not our engine image
+    return digest, str(config)
+
+
+def local_image_id(client: Any, ref: str) -> str:
+    """The engine's id of ``ref``; a clear error when it was not built here."""
+    import docker
+
+    try:
+        return str(client.api.inspect_image(ref)["Id"])
+    except docker.errors.ImageNotFound:
+        raise EngineError(f"image {ref} is not in the engine",
+                          hint="build it first: hydro-ci build MODEL_DIR --image REPO --version V") from None

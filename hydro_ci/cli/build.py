@@ -1,0 +1,135 @@
+"""hydro-ci build MODEL_DIR --image REPO --version V: render the context and build it (and push)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hydro_ci.cli.render import add_render_options
+
+if TYPE_CHECKING:
+    from hydro_ci.build import Credentials, Progress, ProgressEvent
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="folder with serving.yaml")
+    add_image_options(parser)
+    parser.add_argument("--builder", default="docker", choices=("docker", "oci"),
+                        help="docker: the Docker engine (DOCKER_HOST); oci: daemonless")
+    add_render_options(parser)
+    parser.add_argument("--push", action="store_true", help="push the image after building it")
+    add_credential_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def add_image_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--image", required=True, metavar="REPO",
+                        help="repository without tag, e.g. registry.example.com/team/model")
+    parser.add_argument("--version", dest="model_version", required=True, metavar="V",
+                        help="the version: the immutable tag, MODEL_VERSION label")
+    parser.add_argument("--tag", "-t", dest="tags", action="append", default=[], metavar="T",
+                        help="an extra (moving) tag such as latest; repeatable")
+
+
+def add_credential_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--username", "-u", help="registry user (default: the docker config)")
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="read the registry password from standard input")
+
+
+def read_credentials(args: argparse.Namespace) -> Credentials | None:
+    """Credentials from --username/--password-stdin; never from the command line itself."""
+    from hydro_ci.build import Credentials
+    from hydro_ci.errors import UsageError
+
+    if args.password_stdin and not args.username:
+        raise UsageError("--password-stdin needs --username")
+    if args.username and not args.password_stdin:
+        raise UsageError("--username needs --password-stdin",
+                         hint="echo \"$TOKEN\" | hydro-ci … --username USER --password-stdin")
+    if not args.username:
+        return None
+    password = sys.stdin.read().rstrip("\r\n")
+    if not password:
+        raise UsageError("--password-stdin: standard input was empty")
+    return Credentials(args.username, password)
+
+
+def check_image(image: str, version: str, tags: list[str]) -> None:
+    from hydro_ci.errors import UsageError
+    from hydro_ci.image.reference import parse_reference
+
+    ref = parse_reference(image)
+    if ref.tag or ref.digest:
+        raise UsageError(f"--image {image} must not carry a tag or digest",
+                         hint="give the tag with --version (and --tag for moving tags)")
+    for tag in [version, *tags]:
+        ref.with_tag(tag)  # raises ReferenceError for a bad tag
+
+
+def plain_output() -> bool:
+    return bool(os.environ.get("CI")) or not sys.stderr.isatty()
+
+
+@contextmanager
+def progress_display() -> Iterator[Progress]:
+    """A live display on a terminal, plain lines (on stderr) in CI or when piped."""
+    if plain_output():
+        def plain(event: ProgressEvent) -> None:
+            if event.stage == "push" and event.current is not None:
+                return  # byte counters are noise in a CI log; the status lines remain
+            print(f"[{event.stage}] {event.message}", file=sys.stderr, flush=True)
+
+        yield plain
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False)
+    with console.status("starting…") as status:
+        def live(event: ProgressEvent) -> None:
+            if event.stage in ("build", "pull") and (event.message.startswith("Step ")
+                                                     or event.message.startswith(("built", "building"))):
+                console.print(f"[bold]{event.stage}[/] {event.message}", markup=True, soft_wrap=True)
+            status.update(f"{event.stage}: {event.message[:100]}")
+
+        yield live
+
+
+def print_result(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(data, indent=2, sort_keys=True))
+        return
+    for key in ("image", "id", "digest", "tags"):
+        value = data.get(key)
+        if value:
+            print(f"{key}: {' '.join(value) if isinstance(value, list) else value}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from hydro_ci.build import BuildRequest, make_builder
+    from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
+
+    check_image(args.image, args.model_version, args.tags)
+    credentials = read_credentials(args) if args.push else None
+    folder = load_folder(args.model_dir)
+    ctx = render_folder(folder, RenderOptions(
+        output=args.output, version=args.model_version, base_image=args.base_image,
+        template_dir=args.template,
+    ))
+    builder = make_builder(args.builder)
+    request = BuildRequest(ctx, args.image, args.model_version, tuple(args.tags))
+    with progress_display() as progress:
+        result = builder.build(request, progress)
+        pushed = builder.push(result, credentials=credentials, progress=progress) if args.push else None
+    data = result.to_dict()
+    if pushed is not None:
+        data["digest"] = pushed.digest
+        data["push"] = pushed.to_dict()
+    print_result(data, args.json)
+    return 0
