@@ -1,0 +1,20 @@
+"""Test aids for the registry tests: fast retries and minimal hand-made images."""
+
+from __future__ import annotations
+
+from hydro_ci.image.model import OCI_LAYER, BytesBlob, Image, ImageConfig
+from hydro_ci.registry import RetryPolicy
+
+# Fast retries: the tests exercise the logic, not the waiting.
+FAST = RetryPolicy(attempts=4, base=0.01, cap=0.05)
+
+
+def make_image(labels: dict[str, str] | None = None, payload: bytes = b"layer", n_layers: int = 1) -> Image:
+    """A minimal OCI image: a config with ``labels`` and ``n_layers`` uncompressed blobs."""
+    config = ImageConfig.empty().to_dict()
+    config["config"]["Labels"] = dict(labels or {})
+    layers = [BytesBlob.of(OCI_LAYER, payload + bytes([i]) * (i + 1)) for i in range(n_layers)]
+    config["rootfs"]["diff_ids"] = [str(b.descriptor.digest) for b in layers]
+    return Image.assemble(ImageConfig(config), layers)
+
+
