@@ -1,0 +1,472 @@
+"""The daemonless builder: a rendered build context → an OCI image, byte for byte reproducible.
+
+It produces the filesystem the engine's Dockerfile produces (payload under ``/model/files/``, the
+contract at ``/model/contract.protobin``, labels, env, ``WorkingDir /model/files``) on top of the
+base, without running anything. Layers are split by how often they change (``LAYER_ORDER``:
+dependencies, weights, code, contract), so a code change re-uploads only the code layer.
+
+The base is read from where it lives, named the way skopeo names it: ``scratch``,
+``oci:DIR[:TAG]``, ``docker-archive:FILE[:REF]``, ``docker-daemon:REF``, or a registry reference
+(the default), which is pinned and reported by digest.
+
+``install-command`` cannot run without a container; the common ``pip install -r requirements.txt``
+is done by pip on this machine for the runtime's platform and Python version (``--target``,
+``--platform``, ``--python-version``, ``--only-binary=:all:``) into a dependencies layer at
+``/opt/hydro-ci/site-packages``, which ``PYTHONPATH`` points at. Anything else is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydro_ci.build import (
+    BuildRequest,
+    BuildResult,
+    Credentials,
+    Progress,
+    ProgressEvent,
+    PushResult,
+    no_progress,
+)
+from hydro_ci.epoch import rfc3339
+from hydro_ci.errors import HydroCIError, UsageError
+from hydro_ci.image import layer as layers
+from hydro_ci.image import mutate
+from hydro_ci.image.layer import Layer, LayerEntry
+from hydro_ci.image.model import (
+    ANNOTATION_BASE_DIGEST,
+    ANNOTATION_BASE_NAME,
+    OCI_LAYER,
+    OCI_LAYER_GZIP,
+    Descriptor,
+    Digest,
+    History,
+    Image,
+    ImageConfig,
+    Platform,
+    canonical_json,
+)
+from hydro_ci.render.context import LAYER_ORDER, BuildContext, ContextFile
+from hydro_ci.render.context import Layer as LayerClass
+
+log = logging.getLogger(__name__)
+
+DEPS_DIR = "opt/hydro-ci/site-packages"
+DEFAULT_PYTHON = "3.11"
+DEFAULT_GLIBC = "2_28"
+CACHE_SCHEMA = 1
+_ARCH_TAGS = {"amd64": "x86_64", "arm64": "aarch64", "386": "i686", "ppc64le": "ppc64le", "s390x": "s390x"}
+
+
+class OCIBuildError(HydroCIError):
+    """The daemonless builder cannot build this context (unsupported install-command, pip failed…)."""
+
+
+def cache_dir() -> Path:
+    """Where layers are spooled and remembered between builds (``HYDRO_CI_CACHE`` overrides)."""
+    env = os.environ.get("HYDRO_CI_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hydro-ci"
+
+
+# --- install-command ---------------------------------------------------------------------------
+
+_PIP_PREFIXES = (("pip",), ("pip3",), ("python", "-m", "pip"), ("python3", "-m", "pip"))
+_PIP_FLAGS = {"--no-cache-dir", "-q", "--quiet", "-U", "--upgrade", "--no-deps",
+              "--disable-pip-version-check"}
+
+
+@dataclass(frozen=True)
+class PipInstall:
+    """What ``pip install …`` asked for: requirement files (relative to /model/files) and specifiers."""
+
+    requirement_files: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()
+    no_deps: bool = False
+
+
+def parse_install_command(command: str | None) -> PipInstall | None:
+    """``pip install -r requirements.txt`` and close relatives; anything else → ``OCIBuildError``."""
+    if not command or not command.strip():
+        return None
+    refuse = OCIBuildError(
+        f"the oci builder cannot run install-command {command.strip()!r}; it supports only "
+        "'pip install -r requirements.txt' (and plain requirement specifiers)",
+        hint="use --builder docker to run arbitrary install commands")
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        raise refuse from None
+    prefix = next((p for p in _PIP_PREFIXES if tuple(words[: len(p)]) == p), None)
+    if prefix is None or words[len(prefix): len(prefix) + 1] != ["install"]:
+        raise refuse
+    files: list[str] = []
+    specs: list[str] = []
+    no_deps = False
+    rest = iter(words[len(prefix) + 1:])
+    for w in rest:
+        if w in ("-r", "--requirement"):
+            files.append(next(rest, ""))
+        elif w.startswith("--requirement="):
+            files.append(w.split("=", 1)[1])
+        elif w.startswith("-r") and len(w) > 2:
+            files.append(w[2:])
+        elif w in _PIP_FLAGS:
+            no_deps = no_deps or w == "--no-deps"
+        elif w.startswith("-") or any(c in w for c in ";&|`$<>"):
+            raise refuse
+        else:
+            specs.append(w)
+    if "" in files or not (files or specs):
+        raise refuse
+    return PipInstall(tuple(files), tuple(specs), no_deps)
+
+
+def python_version_of(base: ImageConfig, base_ref: str, configured: str | None) -> str:
+    """The runtime's Python ``X.Y``: configured, else the base's PYTHON_VERSION, else its name."""
+    if configured:
+        return configured
+    env = base.env_value("PYTHON_VERSION")
+    if env and (m := re.match(r"(\d+)\.(\d+)", env)):
+        return f"{m.group(1)}.{m.group(2)}"
+    if m := re.search(r"python[-:_]?(\d)\.(\d+)", base_ref):
+        return f"{m.group(1)}.{m.group(2)}"
+    return DEFAULT_PYTHON
+
+
+def pip_platforms(platform: Platform, glibc: str = DEFAULT_GLIBC) -> list[str]:
+    arch = _ARCH_TAGS.get(platform.architecture)
+    if arch is None or platform.os != "linux":
+        raise OCIBuildError(f"cannot pick wheels for platform {platform}",
+                            hint="use --builder docker for this runtime")
+    # pip widens a manylinux_2_X tag to every older glibc, so one tag covers them.
+    return [f"manylinux_{glibc}_{arch}"]
+
+
+def pip_install(spec: PipInstall, files_dir: Path, target: Path, *, python_version: str,
+                platforms: Sequence[str]) -> None:
+    """Run pip (this interpreter's) for the runtime's platform into ``target``."""
+    cmd = [sys.executable, "-m", "pip", "install", "--target", str(target), "--only-binary=:all:",
+           "--python-version", python_version, "--implementation", "cp", "--no-compile",
+           "--disable-pip-version-check", "--no-warn-script-location", "--quiet"]
+    for p in platforms:
+        cmd += ["--platform", p]
+    if spec.no_deps:
+        cmd.append("--no-deps")
+    for f in spec.requirement_files:
+        cmd += ["-r", f]
+    cmd += list(spec.requirements)
+    env = {**os.environ, "PIP_NO_CACHE_DIR": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.run(cmd, cwd=files_dir, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        lines = [x for x in proc.stderr.strip().splitlines() if x.strip()]
+        last = lines[-1].strip() if lines else f"exit {proc.returncode}"
+        raise OCIBuildError(f"pip install for python {python_version} ({platforms[0]}) failed: {last}",
+                            hint="every requirement needs a wheel for the runtime; or use --builder docker")
+    # Console scripts carry this machine's interpreter in their #! line; point them at the runtime's.
+    bin_dir = target / "bin"
+    if bin_dir.is_dir():
+        for script in sorted(bin_dir.iterdir()):
+            data = script.read_bytes()
+            if data.startswith(b"#!"):
+                script.write_bytes(b"#!/usr/bin/env python3" + data[data.find(b"\n"):])
+
+
+# --- layer cache -------------------------------------------------------------------------------
+
+
+def _layer_key(klass: str, entries: Sequence[tuple[LayerEntry, str]], epoch: int, compression: str) -> str:
+    """What decides a layer's bytes: entries (name, kind, mode, content digest), epoch, compression."""
+    items = [[e.name, e.kind, e.mode, e.linkname, sha] for e, sha in entries]
+    return hashlib.sha256(canonical_json([CACHE_SCHEMA, klass, epoch, compression, level_of(compression),
+                                          items])).hexdigest()
+
+
+def level_of(compression: str) -> int:
+    return layers.GZIP_LEVEL if compression == "gzip" else 0
+
+
+def _cached_layer(cache: Path, key: str, entries: Sequence[LayerEntry], epoch: int) -> Layer | None:
+    try:
+        rec = json.loads((cache / "layers" / f"{key}.json").read_text())
+        desc = Descriptor(rec["media_type"], Digest.parse(rec["digest"]), int(rec["size"]))
+        diff_id, usize = Digest.parse(rec["diff_id"]), int(rec["uncompressed_size"])
+    except (OSError, ValueError, KeyError):
+        return None
+    if desc.media_type == OCI_LAYER:
+        return Layer(desc, diff_id, usize, segments=tuple(layers._segments(entries, epoch)))
+    path = cache / "blobs" / "sha256" / desc.digest.hex
+    if not path.is_file() or path.stat().st_size != desc.size:
+        return None
+    return Layer(desc, diff_id, usize, path=path)
+
+
+def _remember_layer(cache: Path, key: str, layer: Layer) -> None:
+    rec = {"media_type": layer.descriptor.media_type, "digest": str(layer.descriptor.digest),
+           "size": layer.descriptor.size, "diff_id": str(layer.diff_id),
+           "uncompressed_size": layer.uncompressed_size}
+    (cache / "layers").mkdir(parents=True, exist_ok=True)
+    tmp = cache / "layers" / f".{key}.{os.getpid()}"
+    tmp.write_text(json.dumps(rec))
+    os.replace(tmp, cache / "layers" / f"{key}.json")
+
+
+# --- base images -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Base:
+    image: Image
+    ref: str  # as given
+    digest: str | None  # manifest digest when it came from a registry (the pin)
+    name: str | None  # registry reference, for the base.name annotation
+
+
+def read_base(ref: str, workdir: Path, platform: Platform, *, insecure: bool | None = None) -> Base:
+    """The base image from wherever ``ref`` says it lives."""
+    from hydro_ci.image import daemon, layout, tarball
+
+    if ref == "scratch":
+        return Base(mutate.scratch(platform), ref, None, None)
+    for prefix in ("oci:", "oci-layout:"):
+        if ref.startswith(prefix):
+            path, tag = _split_path_tag(ref[len(prefix):])
+            return Base(layout.read_layout(path, tag, platform), ref, None, None)
+    if ref.startswith("docker-archive:"):
+        path, tag = _split_path_tag(ref[len("docker-archive:"):])
+        return Base(tarball.read_tarball(path, tag), ref, None, None)
+    if ref.startswith("docker-daemon:"):
+        return Base(daemon.read_daemon(ref[len("docker-daemon:"):], workdir), ref, None, None)
+    from hydro_ci.image import remote
+    from hydro_ci.image.reference import parse_reference
+    from hydro_ci.registry.client import client_for
+
+    reference = parse_reference(ref)
+    found = remote.read_image(client_for(ref, insecure=insecure), reference, platform=platform)
+    return Base(found.image, ref, found.digest, reference.name)
+
+
+def _split_path_tag(text: str) -> tuple[Path, str | None]:
+    path, sep, tag = text.rpartition(":")
+    if sep and path and "/" not in tag:
+        return Path(path), tag
+    return Path(text), None
+
+
+# --- the build ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LayerPlan:
+    klass: str
+    files: int
+    layer: Layer
+    reason: str
+    cached: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.layer.descriptor
+        return {"class": self.klass, "files": self.files, "digest": str(d.digest), "size": d.size,
+                "media_type": d.media_type, "diff_id": str(self.layer.diff_id),
+                "uncompressed_size": self.layer.uncompressed_size,
+                "compression": "gzip" if d.media_type == OCI_LAYER_GZIP else "none",
+                "reason": self.reason, "cached": self.cached}
+
+
+@dataclass
+class BuiltImage:
+    image: Image
+    base: Base
+    plan: list[LayerPlan] = field(default_factory=list)
+
+
+def _entries_for(context: BuildContext, files: Sequence[ContextFile]) -> list[tuple[LayerEntry, str]]:
+    out = []
+    for f in files:
+        entry = LayerEntry(f.path, "file", source=context.root / f.path,
+                           executable=f.mode & 0o111 != 0)
+        out.append((entry, f.sha256))
+    return out
+
+
+def _tree_with_digests(root: Path, prefix: str) -> list[tuple[LayerEntry, str]]:
+    out = []
+    for e in layers.tree_entries(root, prefix):
+        sha = Digest.of_file(e.source).hex if e.source is not None else e.linkname
+        out.append((e, sha))
+    return out
+
+
+def build_layer(klass: str, entries: Sequence[tuple[LayerEntry, str]], epoch: int, cache: Path,
+                compression: layers.Compression = "auto",
+                progress: Progress = no_progress) -> LayerPlan:
+    plain = [e for e, _ in entries]
+    reason = "small layer" if klass != "weights" else ""
+    if compression == "auto":
+        total = sum(e.size for e in plain)
+        if total < layers.SMALL_LAYER:
+            compression, reason = "gzip", "small layer, gzip"
+        else:
+            gain = layers.compression_gain([e.source for e in plain if e.source is not None])
+            compression = "gzip" if gain >= layers.MIN_GAIN else "none"
+            reason = (f"gzip saves ~{max(gain, 0.0):.0%} on samples"
+                      + ("" if compression == "gzip" else f" (< {layers.MIN_GAIN:.0%}): stored uncompressed"))
+    else:
+        reason = f"{compression} (forced)"
+    key = _layer_key(klass, entries, epoch, compression)
+    cached = _cached_layer(cache, key, plain, epoch)
+    if cached is not None:
+        return LayerPlan(klass, len(plain), cached, reason, True)
+    total = sum(e.size for e in plain)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(ProgressEvent("layer", f"{klass}: hashing", done, total, klass))
+
+    built = layers.write_layer(plain, cache / "blobs", epoch=epoch, compression=compression,
+                               progress=tick)
+    # write_layer spools under <dir>/sha256/<hex>, i.e. cache/blobs/sha256/<hex>.
+    _remember_layer(cache, key, built)
+    return LayerPlan(klass, len(plain), built, reason, False)
+
+
+def build_image(context: BuildContext, base: Base, *, cache: Path, python_version: str | None = None,
+                glibc: str = DEFAULT_GLIBC, progress: Progress = no_progress) -> BuiltImage:
+    """The image for ``context`` on ``base`` (pure apart from reading files and the layer cache)."""
+    epoch = context.source_date_epoch
+    created = rfc3339(epoch)
+    pip = parse_install_command(context.install_command)
+    plan: list[LayerPlan] = []
+    env = dict(context.env)
+    with tempfile.TemporaryDirectory(prefix="hydro-ci-deps-") as tmp:
+        for klass in LAYER_ORDER:
+            entries = _entries_for(context, context.files_in(klass))
+            if klass is LayerClass.deps and pip is not None:
+                target = Path(tmp) / "site-packages"
+                pyver = python_version_of(base.image.config, base.ref, python_version)
+                plats = pip_platforms(base.image.config.platform, glibc)
+                progress(ProgressEvent("deps", f"pip install for python {pyver} ({plats[0]})"))
+                pip_install(pip, context.root / "model" / "files", target, python_version=pyver,
+                            platforms=plats)
+                entries += _tree_with_digests(target, DEPS_DIR)
+                existing = base.image.config.env_value("PYTHONPATH")
+                env["PYTHONPATH"] = "/" + DEPS_DIR + (f":{existing}" if existing else "")
+            if not entries:
+                continue
+            lp = build_layer(klass.value, entries, epoch, cache, progress=progress)
+            plan.append(lp)
+            progress(ProgressEvent("layer", f"{klass.value}: {lp.layer.descriptor.size} bytes, {lp.reason}"
+                                   + (" (cached)" if lp.cached else ""),
+                                   lp.layer.descriptor.size, lp.layer.descriptor.size,
+                                   str(lp.layer.descriptor.digest)))
+    # History says what each layer is, not why (the sampled gain stays out of the image bytes).
+    addenda = [mutate.Addendum(lp.layer, lp.layer.diff_id,
+                               History(created=created, created_by=f"hydro-ci oci: {lp.klass} layer"
+                                       + ("" if lp.layer.compressed else " (uncompressed)")))
+               for lp in plan]
+    image = mutate.append_layers(base.image, addenda)
+    config = mutate.configure(image.config, labels=context.labels, env=env,
+                              working_dir=context.workdir, created=created)
+    annotations: dict[str, str] = {}
+    if base.digest:
+        annotations[ANNOTATION_BASE_DIGEST] = base.digest
+    if base.name:
+        annotations[ANNOTATION_BASE_NAME] = base.name
+    image = mutate.with_annotations(mutate.with_config(image, config), annotations, replace=True)
+    return BuiltImage(image, base, plan)
+
+
+class OCIBuilder:
+    """``make_builder("oci", …)``: build without a daemon; write a layout/tarball; push."""
+
+    name = "oci"
+
+    def __init__(self, *, output_layout: Path | str | None = None, output_tar: Path | str | None = None,
+                 cache: Path | str | None = None, platform: str | None = None,
+                 python_version: str | None = None, insecure: bool | None = None,
+                 base_from: str | None = None, **_ignored: Any) -> None:
+        self.output_layout = Path(output_layout) if output_layout else None
+        self.output_tar = Path(output_tar) if output_tar else None
+        self.cache = Path(cache) if cache else cache_dir()
+        self.platform = Platform.parse(platform) if platform else Platform("amd64", "linux")
+        self.python_version = python_version
+        self.insecure = insecure
+        # Where to read the base from, overriding the context's runtime reference (which the
+        # Dockerfile needs as a plain reference): oci:DIR:TAG, docker-archive:FILE, docker-daemon:REF.
+        self.base_from = base_from
+        self._built: dict[str, BuiltImage] = {}
+
+    def build(self, request: BuildRequest, progress: Progress = no_progress) -> BuildResult:
+        from hydro_ci.image import layout, tarball
+
+        ctx = request.context
+        source = self.base_from or ctx.base_image
+        progress(ProgressEvent("base", f"reading base image {source}"))
+        base = read_base(source, self.cache / "tmp", self.platform, insecure=self.insecure)
+        built = build_image(ctx, base, cache=self.cache, python_version=self.python_version,
+                            progress=progress)
+        digest = str(built.image.manifest_digest)
+        self._built[digest] = built
+        extra: dict[str, Any] = {
+            "base": {"ref": base.ref, "digest": base.digest},
+            "config_digest": str(built.image.manifest.config.digest),
+            "size": built.image.size,
+            "layers": [lp.to_dict() for lp in built.plan],
+        }
+        if self.output_layout:
+            layout.write_layout(self.output_layout, {t: built.image for t in request.tags})
+            extra["layout"] = str(self.output_layout)
+        if self.output_tar:
+            tarball.write_tarball(self.output_tar, {r: built.image for r in request.refs()})
+            extra["tar"] = str(self.output_tar)
+        return BuildResult(request.image, digest, request.tags, self.name, digest=digest, extra=extra)
+
+    def image_of(self, result: BuildResult) -> Image:
+        """The built image: from this builder's memory, else from the layout the build wrote."""
+        built = self._built.get(result.id)
+        if built is not None:
+            return built.image
+        layout_dir = result.extra.get("layout")
+        if layout_dir:
+            from hydro_ci.image import layout
+
+            image = layout.read_layout(layout_dir, result.tags[0])
+            if str(image.manifest_digest) == result.id:
+                return image
+        raise UsageError(f"the oci builder no longer holds image {result.id}",
+                         hint="build and push in one run (--push), or build with --output-layout DIR")
+
+    def push(self, result: BuildResult, *, credentials: Credentials | None = None,
+             progress: Progress = no_progress) -> PushResult:
+        from hydro_ci.image import remote
+        from hydro_ci.image.reference import parse_reference
+        from hydro_ci.registry.client import client_for
+
+        image = self.image_of(result)
+        client = client_for(result.image, username=credentials.username if credentials else None,
+                            password=credentials.password if credentials else None,
+                            insecure=self.insecure)
+
+        def report(p: remote.BlobProgress) -> None:
+            progress(ProgressEvent("push", f"{p.digest[7:19]}: {p.state}", p.sent, p.size, p.digest))
+
+        out = remote.push_image(client, parse_reference(result.image), image, tags=result.tags,
+                                progress=report)
+        return PushResult(result.image, out.digest, out.tags, self.name, out.bytes_uploaded,
+                          out.bytes_skipped, out.skipped)
