@@ -33,6 +33,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(("render",), "hydro_ci.cli.render", "write the build context (Dockerfile, payload, contract)"),
     Command(("build",), "hydro_ci.cli.build", "render and build the image (docker engine or daemonless)"),
     Command(("push",), "hydro_ci.cli.push", "push an engine-built image with the engine"),
+    Command(("contract", "diff"), "hydro_ci.cli.contract_diff", "classify contract changes by rule"),
+    Command(("version", "next"), "hydro_ci.cli.version", "the next semantic version, why, and its tags"),
 )
 
 GROUP_HELP = {
