@@ -24,8 +24,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="docker: the Docker engine (DOCKER_HOST); oci: daemonless")
     add_render_options(parser)
     parser.add_argument("--push", action="store_true", help="push the image after building it")
+    add_oci_options(parser)
     add_credential_options(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def add_oci_options(parser: argparse.ArgumentParser) -> None:
+    oci = parser.add_argument_group("daemonless builder (--builder oci)")
+    oci.add_argument("--output-layout", type=Path, metavar="DIR",
+                     help="also write the image to an OCI image layout directory (tags: version, --tag)")
+    oci.add_argument("--output-tar", type=Path, metavar="FILE",
+                     help="also write a docker-archive tarball that `docker load` accepts")
+    oci.add_argument("--base-from", metavar="SOURCE",
+                     help="read the base from oci:DIR[:TAG], docker-archive:FILE[:REF], "
+                          "docker-daemon:REF or a registry reference (default: the runtime)")
+    oci.add_argument("--python-version", metavar="X.Y",
+                     help="runtime Python for pip wheels (default: the base's PYTHON_VERSION)")
+
+
+def oci_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Builder options for --builder oci; refused with any other builder."""
+    from hydro_ci.errors import UsageError
+
+    opts = {"output_layout": args.output_layout, "output_tar": args.output_tar,
+            "base_from": args.base_from, "python_version": args.python_version}
+    if args.builder != "oci":
+        given = [k for k, v in opts.items() if v]
+        if given:
+            raise UsageError(f"--{given[0].replace('_', '-')} needs --builder oci")
+        return {}
+    return opts
 
 
 def add_image_options(parser: argparse.ArgumentParser) -> None:
@@ -122,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         output=args.output, version=args.model_version, base_image=args.base_image,
         template_dir=args.template,
     ))
-    builder = make_builder(args.builder)
+    builder = make_builder(args.builder, **oci_options(args))
     request = BuildRequest(ctx, args.image, args.model_version, tuple(args.tags))
     with progress_display() as progress:
         result = builder.build(request, progress)
