@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 TAIL_LINES = 15  # lines of install-command output kept for the error
 _STEP = re.compile(r"^Step \d+/\d+ : (\w+)")
 _NONZERO = re.compile(r"returned a non-zero code: (\d+)")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # pip colours its warnings even without a TTY
 _AUTH_WORDS = ("unauthorized", "authentication required", "no basic auth credentials", "denied")
 
 
@@ -126,7 +127,7 @@ class EngineBuilder:
         for chunk in _safe_iter(stream, "build"):
             text = chunk.get("stream")
             if isinstance(text, str):
-                for line in text.splitlines():
+                for line in _ANSI.sub("", text).splitlines():
                     line = line.rstrip()
                     if not line:
                         continue
