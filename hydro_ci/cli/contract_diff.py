@@ -1,0 +1,65 @@
+"""hydro-ci contract diff OLD NEW: every contract change with its rule, class and reason.
+
+OLD and NEW are each a model folder, a contract file (serving.yaml, contract.prototxt, .json),
+``GIT_REF:path`` (read with git show, no checkout) or an image reference (its contract label).
+Like ``buf breaking`` the report is the product: exit 0 whatever it finds, unless ``--fail-on``
+names a class (breaking, additive) that then exits 1 when the summary reaches it.
+Rule settings come from NEW's serving.yaml (``hydro-ci: diff:``) when NEW is a folder, or --config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from hydro_ci.cli.build import add_credential_options
+
+    parser.add_argument("old", metavar="OLD", help="folder, contract file, GIT_REF:path or image")
+    parser.add_argument("new", metavar="NEW", help="folder, contract file, GIT_REF:path or image")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    parser.add_argument("--fail-on", choices=("breaking", "additive"),
+                        help="exit 1 when the summary is at least this class (default: always exit 0)")
+    parser.add_argument("--ignore", action="append", default=[], metavar="RULE",
+                        help="ignore a rule (repeatable; adds to hydro-ci.diff.ignore)")
+    parser.add_argument("--renames-by-position", action="store_true", default=None,
+                        help="pair a removed and an added field at the same index as a rename")
+    parser.add_argument("--insecure", action="store_true", default=None,
+                        help="plain HTTP to a registry on this machine")
+    add_credential_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hydro_ci.cli.build import read_credentials
+    from hydro_ci.contract.diff import ChangeClass, DiffConfig, diff_contracts
+    from hydro_ci.version.contracts import load_contract
+
+    creds = read_credentials(args)
+    user, password = (creds.username, creds.password) if creds else (None, None)
+    old, old_from = load_contract(args.old, username=user, password=password, insecure=args.insecure)
+    new, new_from = load_contract(args.new, username=user, password=password, insecure=args.insecure)
+    config = DiffConfig()
+    if Path(args.new).is_dir():
+        from hydro_ci.contract.serving import load_model_folder
+
+        config = DiffConfig.from_config(load_model_folder(Path(args.new)).config)
+    config = DiffConfig.from_config({"diff": {
+        "ignore": sorted(config.ignore | set(args.ignore)),
+        "renames-by-position": (config.renames_by_position if args.renames_by_position is None
+                                else args.renames_by_position)}})
+    result = diff_contracts(old, new, config)
+    if args.format == "json":
+        print(json.dumps({"old": old_from, "new": new_from, **result.to_dict()}, indent=2))
+    else:
+        for change in result.changes:
+            print(change.render())
+        for change in result.ignored:
+            print(f"ignored   {change.path}: {change.message} [{change.rule}]")
+        print(f"summary: {result.summary.name} ({result.summary.bump} bump), {len(result.changes)} "
+              f"change(s) from {old_from} to {new_from}")
+    if args.fail_on and result.summary >= ChangeClass[args.fail_on]:
+        return 1
+    return 0

@@ -1,0 +1,193 @@
+"""Versions from real git repositories: a bare remote, clones, tags, shallow and tag-less clones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from semver import Version
+
+from hydro_ci import git
+from hydro_ci.contract.model import Contract, DType, Field, Signature
+from hydro_ci.folder import ModelFolder
+from hydro_ci.version.decision import Context, decide, detect_branch
+from hydro_ci.version.reserve import reserve
+from hydro_ci.version.sources import IncompleteCloneError, git_versions, tag_name, tag_pattern
+
+from .gitrepo import Clone, clone, make_remote, sh
+
+CONTRACT = Contract("titanic", (Signature("predict", (Field("x", DType.float32, (-1, 3)),),
+                                          (Field("y", DType.float32, (-1,)),)),))
+
+
+@pytest.fixture
+def first(tmp_path: Path) -> Clone:
+    return make_remote(tmp_path)
+
+
+def folder(c: Clone, config: dict[str, object] | None = None, contract: Contract | None = CONTRACT,
+           name: str = "titanic") -> ModelFolder:
+    return ModelFolder(root=c.path / "models/titanic", name=name, contract=contract, config=config or {})
+
+
+def ctx(c: Clone, **kw: object) -> Context:
+    args: dict[str, object] = {"folder": folder(c), "source": "git", "bump": "patch", "repo": c.path,
+                               "branch": "main", "short_commit": git.short_commit(c.path)}
+    args.update(kw)
+    return Context(**args)  # type: ignore[arg-type]
+
+
+def test_tags_of_this_model_only(first: Clone) -> None:
+    first.tag("titanic-v0.1.0", "titanic-v0.2.0", "titanic-v1.0.0-rc.1", "titanic-vX", "titanic-v1.2",
+              "mnist-v9.0.0", "v5.0.0", "titanic-v0.3.0+build")
+    listing = git_versions(first.path, "{name}-v{version}", "titanic")
+    assert sorted(str(v) for v in listing.versions) == ["0.1.0", "0.2.0", "1.0.0-rc.1"]
+    assert sorted(t for t, _ in listing.skipped) == ["titanic-v0.3.0+build", "titanic-v1.2", "titanic-vX"]
+    assert listing.ignored == 2
+    single = git_versions(first.path, "v{version}", "titanic")
+    assert [str(v) for v in single.versions] == ["5.0.0"]
+
+
+def test_tag_format_round_trip() -> None:
+    name = tag_name("{name}-v{version}", "a.b+c", "1.2.3")
+    assert name == "a.b+c-v1.2.3"
+    m = tag_pattern("{name}-v{version}", "a.b+c").match(name)
+    assert m is not None and m["version"] == "1.2.3"
+    assert tag_pattern("{name}-v{version}", "a.b+c").match("aXb+c-v1.2.3") is None
+
+
+def test_shallow_clone_is_refused(first: Clone, tmp_path: Path) -> None:
+    first.tag("titanic-v0.1.0")
+    shallow = clone(first.remote, tmp_path / "shallow", "--depth", "1")
+    with pytest.raises(IncompleteCloneError, match="shallow clone") as info:
+        git_versions(shallow.path, "{name}-v{version}", "titanic")
+    assert info.value.hint is not None and "fetch-depth: 0" in info.value.hint
+
+
+def test_missing_tags_are_refused(first: Clone, tmp_path: Path) -> None:
+    other = clone(first.remote, tmp_path / "other")
+    other.tag("titanic-v0.1.0", "mnist-v1.0.0")
+    with pytest.raises(IncompleteCloneError, match=r"titanic-v0\.1\.0") as info:
+        git_versions(first.path, "{name}-v{version}", "titanic")
+    assert info.value.hint is not None and "git fetch --tags" in info.value.hint
+    # another model's tag missing here does not matter for this model
+    sh(first.path, "fetch", "-q", "origin", "refs/tags/titanic-v0.1.0:refs/tags/titanic-v0.1.0")
+    assert [str(v) for v in git_versions(first.path, "{name}-v{version}", "titanic").versions] == ["0.1.0"]
+
+
+def test_no_remote_only_checks_shallowness(tmp_path: Path) -> None:
+    sh(tmp_path, "init", "-q", "-b", "main")
+    sh(tmp_path, "commit", "-q", "--allow-empty", "-m", "x")
+    sh(tmp_path, "tag", "titanic-v2.0.0")
+    assert [str(v) for v in git_versions(tmp_path, "{name}-v{version}", "titanic").versions] == ["2.0.0"]
+
+
+@pytest.mark.parametrize(("tags", "bump", "branch", "wanted"), [
+    ([], "major", "main", "0.1.0"),
+    (["titanic-v0.1.0"], "major", "main", "0.2.0"),
+    (["titanic-v1.2.3", "titanic-v1.10.0"], "minor", "main", "1.11.0"),
+    (["titanic-v1.2.3"], "minor", "feature/x", "1.3.0-rc.1"),
+    (["titanic-v1.2.3", "titanic-v1.3.0-rc.1", "titanic-v1.3.0-rc.2"], "minor", "feature/x", "1.3.0-rc.3"),
+    (["titanic-v1.2.3", "titanic-v1.3.0-rc.2"], "minor", "main", "1.3.0"),
+])
+def test_decide_from_git(first: Clone, tags: list[str], bump: str, branch: str, wanted: str) -> None:
+    if tags:
+        first.tag(*tags)
+    decision = decide(ctx(first, bump=bump, branch=branch))
+    assert str(decision.version) == wanted
+    assert decision.git_tag == f"titanic-v{wanted}"
+    assert decision.full_version == f"{wanted}+{git.short_commit(first.path)}"
+    data = decision.to_dict()
+    assert data["version"] == wanted and data["bump"]["kind"] == bump
+    assert data["prerelease"] == ("-" in wanted)
+
+
+def test_auto_bump_diffs_against_previous_contract(first: Clone) -> None:
+    first.tag("titanic-v1.0.0")
+    added_input = Contract("titanic", (Signature("predict", (*CONTRACT.primary.inputs,
+                                                             Field("z", DType.int64, ())),
+                                                 CONTRACT.primary.outputs),))
+    seen: list[str] = []
+
+    def contract_of(release: object) -> Contract:
+        seen.append(str(getattr(release, "ref", "")))
+        return CONTRACT
+
+    decision = decide(Context(folder=folder(first, contract=added_input), source="git", bump="auto",
+                              repo=first.path, branch="main", contract_of=contract_of))
+    assert seen == ["titanic-v1.0.0"]
+    assert str(decision.version) == "2.0.0"
+    assert "input-added" in decision.bump_reason
+    assert decision.diff is not None and decision.diff.to_dict()["summary"] == "breaking"
+    same = decide(Context(folder=folder(first), source="git", bump="auto", repo=first.path, branch="main",
+                          contract_of=contract_of))
+    assert str(same.version) == "1.0.1" and "no contract change" in same.bump_reason
+
+
+def test_auto_bump_without_previous_is_initial_version(first: Clone) -> None:
+    policy: dict[str, object] = {"version": {"initial": "1.0.0"}}
+    decision = decide(Context(folder=folder(first, config=policy), source="git", bump="auto",
+                              repo=first.path, branch="main"))
+    assert str(decision.version) == "1.0.0" and decision.previous is None
+    assert "initial version" in decision.bump_reason
+
+
+def test_tag_set_uses_every_version_seen(first: Clone) -> None:
+    first.tag("titanic-v1.2.0", "titanic-v2.0.0")
+    decision = decide(ctx(first, bump="patch"))
+    assert str(decision.version) == "2.0.1"
+    names = [t.name for t in decision.tags]
+    assert names[:4] == ["2.0.1", "2.0", "2", "latest"] and names[4].startswith("sha-")
+
+
+def test_reserve_pushes_the_tag_and_the_loser_moves_on(first: Clone, tmp_path: Path) -> None:
+    first.tag("titanic-v1.0.0")
+    second = clone(first.remote, tmp_path / "second")
+    # both decide 1.0.1 from the same state; the first reserves it
+    stale = decide(ctx(second))
+    won = reserve(lambda: decide(ctx(first)), first.path)
+    assert won.reserved and str(won.version) == "1.0.1"
+    assert "titanic-v1.0.1" in git.remote_tags(first.path)
+    # a later decision in the second clone sees the tag missing and refuses to guess
+    with pytest.raises(IncompleteCloneError, match=r"titanic-v1\.0\.1"):
+        decide(ctx(second))
+    # the second decided before the push: its push must lose, and it moves on
+    first_try = iter([stale])
+    assert str(stale.version) == "1.0.1"
+    lost = reserve(lambda: next(first_try, None) or decide(ctx(second)), second.path)
+    assert lost.reserved and str(lost.version) == "1.0.2"
+    assert any("lost the race for 1.0.1" in n for n in lost.notes)
+    remote = git.remote_tags(first.path)
+    assert remote["titanic-v1.0.1"] == git.local_tags(first.path)["titanic-v1.0.1"]
+
+
+def test_same_commit_racers_make_different_tag_objects(first: Clone, tmp_path: Path) -> None:
+    """A lightweight tag pushed twice for one commit is 'up to date', not rejected: we use annotated."""
+    second = clone(first.remote, tmp_path / "second")
+    a = git.create_tag(first.path, "titanic-v0.1.0", "run a")
+    b = git.create_tag(second.path, "titanic-v0.1.0", "run b")
+    assert a != b
+    assert git.push_tag(first.path, "titanic-v0.1.0") is True
+    assert git.push_tag(second.path, "titanic-v0.1.0") is False
+
+
+def test_push_failure_that_is_not_a_race_is_an_error(first: Clone) -> None:
+    git.create_tag(first.path, "titanic-v0.1.0", "x")
+    sh(first.path, "remote", "set-url", "origin", str(first.path.parent / "gone.git"))
+    with pytest.raises(git.GitError, match=r"push of tag titanic-v0\.1\.0"):
+        git.push_tag(first.path, "titanic-v0.1.0")
+
+
+def test_branch_detection(first: Clone) -> None:
+    assert detect_branch(first.path, {}) == "main"
+    assert detect_branch(first.path, {"GITHUB_HEAD_REF": "feat"}) == "feat"
+    assert detect_branch(first.path, {"GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "v1"}) == "main"
+    assert detect_branch(first.path, {"CI_COMMIT_BRANCH": "dev"}) == "dev"
+    sh(first.path, "checkout", "-q", "--detach")
+    assert detect_branch(first.path, {}) is None
+
+
+def test_detached_head_makes_a_prerelease(first: Clone) -> None:
+    decision = decide(ctx(first, branch=None))
+    assert decision.version == Version.parse("0.1.0-rc.1")
+    assert any("not a release branch" in n for n in decision.notes)
