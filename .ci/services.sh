@@ -12,7 +12,7 @@ mkdir -p "$STATE"
 
 need=()
 for pair in dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci \
-            busybox:busybox-static htpasswd:apache2-utils; do
+            busybox:busybox-static htpasswd:apache2-utils mmdebstrap:mmdebstrap; do
   command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 if ((${#need[@]})); then

@@ -65,7 +65,8 @@ MakeFolder = Callable[..., ModelFolder]
 
 @pytest.fixture
 def make_folder(tmp_path: Path) -> MakeFolder:
-    def make(name: str = "titanic", files: dict[str, str | bytes] | None = None, **fields: Any) -> ModelFolder:
+    def make(name: str = "titanic", files: dict[str, str | bytes] | None = None,
+             **fields: Any) -> ModelFolder:
         root = tmp_path / name
         for rel, data in (files or {"src/func_main.py": "def infer(**kw):\n    return kw\n"}).items():
             path = root / rel

@@ -51,7 +51,8 @@ def build(folder: Any, image: str, version: str, tags: tuple[str, ...] = (), bas
 def test_python_model_end_to_end(python_base: str, make_folder: MakeFolder, registry: Any,
                                   unique_repo: str, docker_client: Any, tmp_path: Path) -> None:
     folder = make_folder(
-        files={"src/func_main.py": "def infer(**kw):\n    return kw\n", "requirements.txt": "hydrotiny==1.0\n",
+        files={"src/func_main.py": "def infer(**kw):\n    return kw\n",
+               "requirements.txt": "hydrotiny==1.0\n",
                "weights/model.bin": bytes(range(256)) * 64},
         runtime=python_base, payload=("src", "requirements.txt", "weights", "wheels"),
         install_command="pip install --no-index --find-links wheels -r requirements.txt",
