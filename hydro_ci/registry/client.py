@@ -39,7 +39,7 @@ MANIFEST_ACCEPT = (
 MONOLITHIC_MAX = 16 << 20
 CHUNK_SIZE = 64 << 20
 SMALL_BLOB_MAX = 64 << 20  # get_blob() reads into memory; larger blobs must use open_blob()
-_TIMEOUT = (10.0, 300.0)  # connect, read (a registry may take long to commit a big blob)
+TIMEOUT = (10.0, 300.0)  # connect, read (a registry may take long to commit a big blob)
 _CONNECTION_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 Body = bytes | Callable[[], Any] | None
@@ -67,12 +67,14 @@ class RegistryClient:
         chunk_size: int = CHUNK_SIZE,
         monolithic_max: int = MONOLITHIC_MAX,
         pool_size: int = 16,
+        timeout: tuple[float, float] = TIMEOUT,
     ) -> None:
         self.endpoint = endpoint_for(registry, insecure=insecure)
         self.registry = registry
         self.retries = retries or RetryPolicy()
         self.chunk_size = chunk_size
         self.monolithic_max = monolithic_max
+        self.timeout = timeout
         self._session = session or requests.Session()
         if session is None:
             adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
@@ -277,7 +279,7 @@ class RegistryClient:
 
     def _send(self, method: str, url: str, **kw: Any) -> requests.Response:
         """A request with retries on transient faults, no registry auth (used for token servers)."""
-        return self._with_retries(lambda: self._session.request(method, url, timeout=_TIMEOUT, **kw),
+        return self._with_retries(lambda: self._session.request(method, url, timeout=self.timeout, **kw),
                                   url, retry=True)
 
     def _request(self, method: str, url: str, *, scopes: Iterable[str], headers: dict[str, str] | None = None,
@@ -295,7 +297,7 @@ class RegistryClient:
                     data.rewind()
                 h = {**(headers or {}), **self.auth.header(scopes)}
                 r = self._session.request(method, url, headers=h, params=params, data=data,
-                                          stream=stream, timeout=_TIMEOUT, allow_redirects=method != "PUT")
+                                          stream=stream, timeout=self.timeout, allow_redirects=method != "PUT")
                 if r.status_code != 401:
                     return r
                 r.close()

@@ -1,0 +1,205 @@
+"""A small fault-injecting HTTP proxy in front of a real registry (a real threaded server on 127.0.0.1).
+
+Requests are forwarded unchanged (the ``Host`` header too, so the registry's upload ``Location``s
+point back at the proxy) unless a scripted ``Fault`` matches first: drop the connection, answer an
+error status (with ``Retry-After``), answer slowly, or answer 401 with the registry's own challenge
+as an expired token would. It can also serve tag lists in ``n=``/``last=`` pages with a ``Link``
+header, as distribution v3, GHCR and Docker Hub do but the 2.8 registry here does not.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Literal
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+               "proxy-authorization", "proxy-authenticate", "content-length"}
+
+
+@dataclass
+class Fault:
+    """Applies to the next ``times`` requests whose method and path match (``path`` is a regex)."""
+
+    action: Literal["drop", "status", "slow", "unauthorized"]
+    method: str | None = None
+    path: str = ""
+    times: int = 1
+    status: int = 500
+    retry_after: str | None = None
+    delay: float = 0.0
+    hits: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.times > 0 and (self.method is None or self.method == method)
+                and re.search(self.path, path) is not None)
+
+
+@dataclass
+class FaultProxy:
+    upstream: str  # host:port of the real registry (plain HTTP)
+    paginate_tags: bool = False
+    faults: list[Fault] = field(default_factory=list)
+    log: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, what happened)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(_Handler):
+            owner = proxy
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self._server.server_address[1]}"
+
+    def add(self, *faults: Fault) -> None:
+        with self._lock:
+            self.faults.extend(faults)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
+    def take(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for f in self.faults:
+                if f.matches(method, path):
+                    f.times -= 1
+                    f.hits += 1
+                    return f
+        return None
+
+    def record(self, method: str, path: str, what: str) -> None:
+        with self._lock:
+            self.log.append((method, path, what))
+
+    def __enter__(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: FaultProxy
+    protocol_version = "HTTP/1.1"  # keep-alive, as real registries do
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            out = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(out)
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _handle(self) -> None:
+        method, path = self.command, self.path
+        body = self._body()
+        fault = self.owner.take(method, urlsplit(path).path)
+        if fault is not None:
+            self.owner.record(method, path, fault.action)
+            if fault.action == "drop":
+                self.close_connection = True
+                self.connection.close()
+                return
+            if fault.action == "status":
+                headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                self._reply(fault.status, _error_json(fault.status), headers)
+                return
+            if fault.action == "unauthorized":
+                challenge = self._upstream_challenge()
+                self._reply(401, _error_json(401), {"WWW-Authenticate": challenge})
+                return
+            time.sleep(fault.delay)  # "slow": then answer normally (if the client still listens)
+        else:
+            self.owner.record(method, path, "forward")
+        if self.owner.paginate_tags and method == "GET" and re.match(r"^/v2/.+/tags/list", path):
+            self._paginated_tags(path)
+            return
+        status, headers, data = self._forward(method, path, body)
+        self._reply(status, data, headers, head=method == "HEAD")
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+    def _forward(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection(self.owner.upstream, timeout=60)
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+            headers["Content-Length"] = str(len(body))
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            out = {k: v for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP}
+            if method == "HEAD":
+                out["Content-Length"] = resp.getheader("Content-Length") or "0"
+            return resp.status, out, data
+        finally:
+            conn.close()
+
+    def _upstream_challenge(self) -> str:
+        conn = http.client.HTTPConnection(self.owner.upstream, timeout=10)
+        try:
+            conn.request("GET", "/v2/", headers={"Host": self.headers.get("Host", "")})
+            resp = conn.getresponse()
+            resp.read()
+            return resp.getheader("WWW-Authenticate") or 'Basic realm="faultproxy"'
+        finally:
+            conn.close()
+
+    def _paginated_tags(self, path: str) -> None:
+        parts = urlsplit(path)
+        query = parse_qs(parts.query)
+        status, headers, data = self._forward("GET", parts.path, b"")
+        if status != 200:
+            self._reply(status, data, headers)
+            return
+        doc = json.loads(data)
+        tags = sorted(doc.get("tags") or [])
+        last = query.get("last", [""])[0]
+        if last:
+            tags = [t for t in tags if t > last]
+        n = int(query.get("n", ["0"])[0] or 0)
+        extra: dict[str, str] = {}
+        if n and len(tags) > n:
+            tags = tags[:n]
+            extra["Link"] = f'<{parts.path}?{urlencode({"n": n, "last": tags[-1]})}>; rel="next"'
+        self._reply(200, json.dumps({"name": doc.get("name"), "tags": tags}).encode(),
+                    {"Content-Type": "application/json", **extra})
+
+    def _reply(self, status: int, data: bytes, headers: dict[str, str], *, head: bool = False) -> None:
+        self.send_response(status)
+        for k, v in headers.items():
+            if k.lower() != "content-length":
+                self.send_header(k, v)
+        self.send_header("Content-Length", headers.get("Content-Length", str(len(data))) if head
+                         else str(len(data)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(data)
+
+
+def _error_json(status: int) -> bytes:
+    code = {401: "UNAUTHORIZED", 429: "TOOMANYREQUESTS"}.get(status, "UNKNOWN")
+    return json.dumps({"errors": [{"code": code, "message": f"injected HTTP {status}"}]}).encode()
