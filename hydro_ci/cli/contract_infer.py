@@ -1,0 +1,88 @@
+"""hydro-ci contract infer MODEL_DIR: the contract read from the model files, no framework imported.
+
+Prints the JSON form of the contract plus ``"framework"`` (default), the serving.yaml ``contract:``
+section (``--format yaml``) or ``contract.prototxt`` (``--format prototxt``); ``--write`` writes
+MODEL_DIR/contract.prototxt (the primary signature) instead of printing.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_dir", metavar="MODEL_DIR", help="model folder (or one model file)")
+    parser.add_argument("--format", choices=("json", "yaml", "prototxt"), default="json",
+                        help="output format (default: json)")
+    parser.add_argument("--signature", metavar="NAME",
+                        help="the signature to put first (the one an image serves)")
+    parser.add_argument("--write", action="store_true",
+                        help="write MODEL_DIR/contract.prototxt instead of printing")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+    from pathlib import Path
+
+    from hydro_ci.contract.jsonform import contract_to_dict
+    from hydro_ci.errors import UsageError
+    from hydro_ci.folder import PROTOTXT_FILE
+    from hydro_ci.infer import infer_folder
+
+    root = Path(args.model_dir)
+    result = infer_folder(root, signature=args.signature)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.write:
+        if not root.is_dir():
+            raise UsageError(f"{root}: --write needs a model folder, not a file")
+        target = root / PROTOTXT_FILE
+        target.write_text(_prototxt(result.contract.primary), encoding="utf-8")
+        print(f"wrote {target} (signature {result.contract.primary.name!r} from {result.source})",
+              file=sys.stderr)
+        return 0
+    if args.format == "prototxt":
+        sys.stdout.write(_prototxt(result.contract.primary))
+    elif args.format == "yaml":
+        sys.stdout.write(_yaml(result.contract.primary))
+    else:
+        data = contract_to_dict(result.contract)
+        data["framework"] = result.framework
+        print(json.dumps(data, indent=2))
+    return 0
+
+
+def _prototxt(sig: object) -> str:
+    from hydro_ci.contract.model import Signature
+    from hydro_ci.contract.proto import to_prototxt
+
+    assert isinstance(sig, Signature)
+    return to_prototxt(sig)
+
+
+def _yaml(sig: object) -> str:
+    """The ``contract:`` section of serving.yaml, in Hydrosphere's own layout."""
+    import yaml
+
+    from hydro_ci.contract.model import Field, Signature
+
+    assert isinstance(sig, Signature)
+
+    def fields(items: tuple[Field, ...]) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for f in items:
+            spec: dict[str, object] = {}
+            if f.shape is not None:
+                spec["shape"] = "scalar" if f.shape == () else list(f.shape)
+            if f.subfields is not None:
+                spec["subfields"] = fields(f.subfields)
+            else:
+                assert f.dtype is not None
+                spec["type"] = f.dtype.name
+            spec["profile"] = f.profile.name
+            out[f.name] = spec
+        return out
+
+    section = {"contract": {"name": sig.name, "inputs": fields(sig.inputs), "outputs": fields(sig.outputs)}}
+    return str(yaml.safe_dump(section, sort_keys=False, default_flow_style=None))

@@ -1,0 +1,168 @@
+"""Contracts read from model files, parsing their bytes: no ML framework is ever imported.
+
+``infer_folder`` reads the most important model file of a folder; ``folder_problems`` compares a
+folder's declared contract with that reading (the check ``hydro-ci contract check`` runs).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydro_ci.contract.model import Contract
+from hydro_ci.diagnostics import Location, Problem, Severity
+from hydro_ci.errors import HydroCIError, ModelFileError
+from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, ModelFolder
+from hydro_ci.infer.compare import compare_signature, signature_problem
+from hydro_ci.infer.detect import Format, ModelFile, find_model_files, has_python_entry
+from hydro_ci.infer.reading import ModelReading
+
+__all__ = ["InferResult", "folder_problems", "infer_file", "infer_folder"]
+
+# Reader of each format: (module, function), imported only when a file of that format is read.
+_READERS: dict[Format, tuple[str, str]] = {
+    Format.saved_model: ("hydro_ci.infer.savedmodel", "read_saved_model"),
+    Format.keras: ("hydro_ci.infer.keras", "read_keras"),
+    Format.keras_h5: ("hydro_ci.infer.keras", "read_keras_h5"),
+    Format.onnx: ("hydro_ci.infer.onnx", "read_onnx"),
+    Format.torch_export: ("hydro_ci.infer.torch_export", "read_torch_export"),
+    Format.torchscript: ("hydro_ci.infer.torch_export", "read_torchscript"),
+    Format.sklearn: ("hydro_ci.infer.sklearn", "read_sklearn"),
+    Format.spark: ("hydro_ci.infer.spark", "read_spark"),
+}
+
+
+@dataclass(frozen=True)
+class InferResult:
+    contract: Contract
+    framework: str
+    notes: tuple[str, ...]
+    source: Path  # the model file (or Spark pipeline folder) read
+    named_signatures: bool = False  # signature names come from the model (TF)
+    exact_dtypes: bool = True  # false when the format does not record every dtype (Spark)
+
+
+def infer_file(model: ModelFile) -> ModelReading:
+    module, func = _READERS[model.format]
+    reader = getattr(importlib.import_module(module), func)
+    reading: ModelReading = reader(model.path)
+    return reading
+
+
+def infer_folder(path: Path, signature: str | None = None) -> InferResult:
+    """The contract of the model in ``path`` (a model folder or a single model file)."""
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such file or directory")
+    models = find_model_files(path)
+    if not models:
+        if has_python_entry(path):
+            raise ModelFileError(
+                f"{path}: a python runtime model ({path / 'src' / 'func_main.py'}) has no model file to "
+                "read; its declared contract is the contract",
+                hint="declare the contract in serving.yaml or contract.prototxt",
+            )
+        raise ModelFileError(
+            f"{path}: no model file found (looked for saved_model.pb, *.keras, *.h5, *.onnx, *.pt2, "
+            "*.joblib/*.pkl, Spark metadata/)",
+            hint="declare the contract in serving.yaml or contract.prototxt",
+        )
+    chosen = models[0]
+    reading = infer_file(chosen)
+    notes = list(reading.notes)
+    others = [str(m.path.relative_to(path)) for m in models[1:]] if path.is_dir() else []
+    if others:
+        notes.append(f"read {chosen.path.name}; also found and ignored: {', '.join(others)}")
+    contract = Contract(_contract_name(path), reading.signatures)
+    if signature is not None:
+        try:
+            contract = contract.with_primary(signature)
+        except KeyError:
+            names = ", ".join(repr(s.name) for s in contract.signatures)
+            raise ModelFileError(
+                f"{chosen.path}: no signature {signature!r} (signatures: {names})"
+            ) from None
+    return InferResult(
+        contract, chosen.format.framework, tuple(notes), chosen.path,
+        named_signatures=reading.named_signatures, exact_dtypes=reading.exact_dtypes,
+    )
+
+
+def _contract_name(path: Path) -> str:
+    folder = path if path.is_dir() else path.parent
+    return folder.resolve().name or "model"
+
+
+def folder_problems(folder: ModelFolder) -> list[Problem]:
+    """Where the folder's declared contract disagrees with its model file.
+
+    Nothing to compare (no declared contract, a python runtime, no model file) → no problems. A
+    model file we cannot read only warns: the declared contract is what gets built.
+    """
+    if folder.contract is None or not folder.contract.signatures:
+        return []
+    if folder.is_python_runtime or has_python_entry(folder.root):
+        return []  # func_main.py is the entry point; model files are its private business
+    if not find_model_files(folder.root):
+        return []
+    declared_at = _declaration_file(folder.root)
+    try:
+        result = infer_folder(folder.root)
+    except HydroCIError as exc:
+        return [Problem(
+            Location(declared_at),
+            f"cannot check the declared contract against the model: {exc}",
+            "model-unreadable",
+            Severity.WARNING,
+        )]
+    model = _rel(result.source, folder.root)
+    declared = folder.contract.primary
+    inferred = result.contract.signature(declared.name)
+    if inferred is None:
+        if result.named_signatures:
+            names = [s.name for s in result.contract.signatures]
+            return [signature_problem(declared.name, names, model=model,
+                                      location=_locate(declared_at, declared.name))]
+        inferred = result.contract.primary
+    problems = compare_signature(declared, inferred, model=model, location=Location(declared_at),
+                                 exact_dtypes=result.exact_dtypes)
+    return [_relocate(p, declared_at) for p in problems]
+
+
+def _declaration_file(root: Path) -> str:
+    for name in (SERVING_FILE, PROTOTXT_FILE):
+        if (root / name).is_file():
+            return str(root / name)
+    return str(root)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+_QUOTED = re.compile(r"'([^']+)'")
+
+
+def _relocate(problem: Problem, path: str) -> Problem:
+    """Point a problem at the line declaring the field it names, when that line can be found."""
+    match = _QUOTED.search(problem.message)
+    if match is None:
+        return problem
+    return Problem(_locate(path, match.group(1)), problem.message, problem.rule, problem.severity)
+
+
+def _locate(path: str, name: str) -> Location:
+    # serving.yaml declares `name: {...}`; contract.prototxt has `name: "name"`.
+    pattern = re.compile(rf"""^\s*(?:{re.escape(name)}\s*:|name\s*:\s*["']{re.escape(name)}["'])""")
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return Location(path)
+    for number, line in enumerate(lines, 1):
+        if pattern.search(line):
+            return Location(path, number, len(line) - len(line.lstrip()) + 1)
+    return Location(path)
