@@ -30,6 +30,8 @@ class Command(NamedTuple):
 COMMANDS: tuple[Command, ...] = (
     Command(("contract", "check"), "hydro_ci.cli.contract_check", "validate model folders"),
     Command(("contract", "show"), "hydro_ci.cli.contract_show", "print the declared contract"),
+    Command(("contract", "infer"), "hydro_ci.cli.contract_infer",
+            "read the contract from the model files (no framework needed)"),
     Command(("render",), "hydro_ci.cli.render", "write the build context (Dockerfile, payload, contract)"),
     Command(("build",), "hydro_ci.cli.build", "render and build the image (docker engine or daemonless)"),
     Command(("push",), "hydro_ci.cli.push", "push an engine-built image with the engine"),

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from hydro_ci._proto import contract_pb2 as pb
@@ -74,3 +75,8 @@ def from_protobin(data: bytes) -> Signature:
     except DecodeError as exc:
         raise ContractError(f"not a serialized ModelSignature: {exc}") from None
     return from_message(msg)
+
+
+def to_prototxt(sig: Signature) -> str:
+    """``contract.prototxt``: the protobuf text format of the v3 ``ModelSignature``."""
+    return str(text_format.MessageToString(to_message(sig)))
