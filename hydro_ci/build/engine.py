@@ -39,6 +39,7 @@ TAIL_LINES = 15  # lines of install-command output kept for the error
 _STEP = re.compile(r"^Step \d+/\d+ : (\w+)")
 _NONZERO = re.compile(r"returned a non-zero code: (\d+)")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # pip colours its warnings even without a TTY
+_ENGINE_CHATTER = re.compile(r"^( ---> |Removing intermediate container |Successfully (built|tagged) )")
 _AUTH_WORDS = ("unauthorized", "authentication required", "no basic auth credentials", "denied")
 
 
@@ -135,8 +136,8 @@ class EngineBuilder:
                     if m:
                         step = m.group(1).upper()
                         tail.clear()
-                    else:
-                        tail.append(line)
+                    elif not _ENGINE_CHATTER.match(line):
+                        tail.append(line)  # the command's own output, for the error message
                     if line.startswith("Successfully built "):
                         image_id = image_id or line.split()[-1]
                     progress(ProgressEvent("build", line))
