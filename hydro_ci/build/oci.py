@@ -108,9 +108,14 @@ def parse_install_command(command: str | None) -> PipInstall | None:
         "'pip install -r requirements.txt' (and plain requirement specifiers)",
         hint="use --builder docker to run arbitrary install commands")
     try:
-        words = shlex.split(command)
+        # punctuation_chars splits unquoted ; & | < > ( ) into their own words: shell syntax we refuse.
+        lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words = list(lexer)
     except ValueError:
         raise refuse from None
+    if any(set(w) <= set(";&|<>()") or "$" in w or "`" in w for w in words):
+        raise refuse
     prefix = next((p for p in _PIP_PREFIXES if tuple(words[: len(p)]) == p), None)
     if prefix is None or words[len(prefix): len(prefix) + 1] != ["install"]:
         raise refuse
@@ -127,7 +132,7 @@ def parse_install_command(command: str | None) -> PipInstall | None:
             files.append(w[2:])
         elif w in _PIP_FLAGS:
             no_deps = no_deps or w == "--no-deps"
-        elif w.startswith("-") or any(c in w for c in ";&|`$<>"):
+        elif w.startswith("-"):
             raise refuse
         else:
             specs.append(w)

@@ -49,10 +49,12 @@ def make_context(tmp_path: Path) -> MakeContext:
 
     def make(name: str = "model", files: dict[str, bytes | str] | None = None, *,
              runtime: str = "hydro-ci-test/busybox:1", version: str = "1.0.0", epoch: int = EPOCH,
-             **fields: Any) -> BuildContext:
+             executable: tuple[str, ...] = (), **fields: Any) -> BuildContext:
         root = tmp_path / name
         root.mkdir(parents=True, exist_ok=True)
         write_tree(root, files if files is not None else demo_files(bytes(range(256)) * 8192))
+        for rel in executable:
+            (root / rel).chmod(0o755)
         folder = ModelFolder(root=root, name="demo", runtime=runtime, contract=CONTRACT, **fields)
         return render_folder(folder, RenderOptions(output=tmp_path / f"{name}-ctx", version=version,
                                                    epoch=epoch))

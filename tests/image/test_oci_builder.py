@@ -1,0 +1,253 @@
+"""The daemonless builder end to end: layers, reproducibility, deps, and the same tree as the engine."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hydro_ci.build import BuildRequest, Credentials, make_builder
+from hydro_ci.build.oci import OCIBuilder, OCIBuildError, parse_install_command
+from hydro_ci.contract.proto import from_protobin
+from hydro_ci.image import layout
+from hydro_ci.image.model import OCI_LAYER, OCI_LAYER_GZIP
+
+from .conftest import CONTRACT, EPOCH, MakeContext, demo_files, tree_of_dir, tree_of_tars
+
+REPO = "127.0.0.1:5000/hydro-ci-test/demo"
+
+
+def _builder(tmp_path: Path, busybox_layout: Path, **kw: Any) -> OCIBuilder:
+    b = make_builder("oci", cache=tmp_path / "cache", base_from=f"oci:{busybox_layout}:base", **kw)
+    assert isinstance(b, OCIBuilder)
+    return b
+
+
+def _run(*cmd: str) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def _layer_tars(image: Any) -> list[bytes]:
+    out = []
+    for blob in image.layers:
+        with blob.open() as f:
+            out.append(f.read())
+    return out
+
+
+# --- install-command ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("command", "files", "specs"), [
+    ("pip install -r requirements.txt", ("requirements.txt",), ()),
+    ("python3 -m pip install --no-cache-dir -r req/a.txt --requirement=b.txt", ("req/a.txt", "b.txt"), ()),
+    ("pip3 install -q numpy==2.0 'pandas>=2'", (), ("numpy==2.0", "pandas>=2")),
+])
+def test_pip_install_commands_are_understood(command: str, files: tuple[str, ...],
+                                             specs: tuple[str, ...]) -> None:
+    spec = parse_install_command(command)
+    assert spec is not None and (spec.requirement_files, spec.requirements) == (files, specs)
+
+
+@pytest.mark.parametrize("command", [
+    "apt-get install -y libgomp1", "pip install -r requirements.txt && make", "pip install -e .",
+    "pip install --index-url http://x -r r.txt", "pip download numpy", "pip install -r", "sh setup.sh",
+])
+def test_other_install_commands_are_refused_with_one_line(command: str) -> None:
+    with pytest.raises(OCIBuildError) as err:
+        parse_install_command(command)
+    assert "\n" not in str(err.value)
+    assert err.value.hint == "use --builder docker to run arbitrary install commands"
+
+
+# --- building -----------------------------------------------------------------------------------
+
+
+@pytest.mark.engine
+def test_build_splits_layers_and_lays_out_the_model(make_context: MakeContext, busybox_layout: Path,
+                                                    tmp_path: Path) -> None:
+    big = os.urandom(5 << 20)
+    ctx = make_context(files={**demo_files(b"w"), "weights.bin": big, "requirements.txt": "\n"})
+    out = tmp_path / "oci"
+    builder = _builder(tmp_path, busybox_layout, output_layout=out)
+    result = builder.build(BuildRequest(ctx, REPO, "1.0.0", ("latest",)))
+    plan = {x["class"]: x for x in result.extra["layers"]}
+    assert list(plan) == ["deps", "weights", "code", "contract"]
+    assert plan["weights"]["media_type"] == OCI_LAYER and "stored uncompressed" in plan["weights"]["reason"]
+    assert plan["code"]["media_type"] == OCI_LAYER_GZIP
+    image = layout.read_layout(out, "1.0.0")
+    assert str(image.manifest_digest) == result.digest == result.id
+    cfg = image.config
+    assert cfg.working_dir == "/model/files"
+    assert cfg.labels["MODEL_NAME"] == "demo" and cfg.labels["MODEL_VERSION"] == "1.0.0"
+    assert cfg.created == "2023-11-14T22:13:20Z"
+    _run("umoci", "unpack", "--rootless", "--image", f"{out}:latest", str(tmp_path / "bundle"))
+    rootfs = tmp_path / "bundle" / "rootfs"
+    assert (rootfs / "model/files/weights.bin").read_bytes() == big
+    assert (rootfs / "model/files/src/util/helpers.py").read_text() == "HELP = 1\n"
+    assert from_protobin((rootfs / "model/contract.protobin").read_bytes()) == CONTRACT.primary
+    assert (rootfs / "bin/busybox").is_file()  # on top of the base
+
+
+@pytest.mark.engine
+def test_code_change_touches_only_the_code_layer(make_context: MakeContext, busybox_layout: Path,
+                                                 tmp_path: Path) -> None:
+    files = {**demo_files(os.urandom(5 << 20))}
+    builder = _builder(tmp_path, busybox_layout)
+    one = builder.build(BuildRequest(make_context("one", files), REPO, "1.0.0"))
+    files["src/func_main.py"] = "def infer(x):\n    return {'y': 2}\n"
+    two = builder.build(BuildRequest(make_context("two", files), REPO, "1.0.1"))
+    a = {x["class"]: x["digest"] for x in one.extra["layers"]}
+    b = {x["class"]: x["digest"] for x in two.extra["layers"]}
+    assert [k for k in a if a[k] != b[k]] == ["code"]
+    assert next(x for x in two.extra["layers"] if x["class"] == "weights")["cached"] is True
+
+
+_REPRO = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[3])
+    from tests.image.conftest import CONTRACT, demo_files, write_tree
+    from hydro_ci.folder import ModelFolder
+    from hydro_ci.render.assemble import RenderOptions, render_folder
+    from hydro_ci.build import BuildRequest, make_builder
+    root = Path(sys.argv[1])
+    write_tree(root / "m", demo_files(bytes(range(256)) * 40000))
+    folder = ModelFolder(root=root / "m", name="demo", runtime="hydro-ci-test/busybox:1", contract=CONTRACT)
+    ctx = render_folder(folder, RenderOptions(output=root / "ctx", version="2.0.0"))
+    b = make_builder("oci", cache=root / "cache", base_from=sys.argv[2])
+    print(json.dumps(b.build(BuildRequest(ctx, "r.example/x", "2.0.0")).to_dict()))
+""")
+
+
+@pytest.mark.engine
+def test_two_builds_elsewhere_with_other_umask_clock_and_zone_are_identical(busybox_layout: Path,
+                                                                           tmp_path: Path) -> None:
+    repo_root = str(Path(__file__).resolve().parents[2])
+    digests = []
+    for name, umask, tz in (("first", "022", "UTC"), ("second/deeper", "077", "Pacific/Kiritimati")):
+        where = tmp_path / name
+        where.mkdir(parents=True)
+        env = {**os.environ, "SOURCE_DATE_EPOCH": str(EPOCH), "TZ": tz}
+        proc = subprocess.run(
+            ["sh", "-c", f'umask {umask} && exec "$0" "$@"', sys.executable, "-c", _REPRO, str(where),
+             f"oci:{busybox_layout}:base", repo_root],
+            capture_output=True, text=True, env=env, cwd=where)
+        assert proc.returncode == 0, proc.stderr
+        digests.append(json.loads(proc.stdout.strip().splitlines()[-1])["digest"])
+        # the clock moves on between the two builds; only SOURCE_DATE_EPOCH may count
+    assert digests[0] == digests[1] and digests[0].startswith("sha256:")
+
+
+def _wheel(dest: Path, name: str, version: str) -> Path:
+    """A minimal pure-Python wheel, written by hand (no network, no build backend)."""
+    files = {
+        f"{name}/__init__.py": f"VERSION = {version!r}\n".encode(),
+        f"{name}-{version}.dist-info/METADATA":
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{name}-{version}.dist-info/WHEEL":
+            b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{name}-{version}.dist-info/RECORD,,")
+    files[f"{name}-{version}.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
+    out = dest / f"{name}-{version}-py3-none-any.whl"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for path, data in files.items():
+            z.writestr(path, data)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(buf.getvalue())
+    return out
+
+
+@pytest.mark.engine
+def test_requirements_are_installed_into_a_deps_layer(make_context: MakeContext, busybox_layout: Path,
+                                                      tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    _wheel(wheels, "tinypkg", "1.2.3")
+    files = {**demo_files(b"w"),
+             "requirements.txt": f"--no-index\n--find-links {wheels}\ntinypkg==1.2.3\n"}
+    ctx = make_context(files=files, install_command="pip install -r requirements.txt")
+    out = tmp_path / "oci"
+    result = _builder(tmp_path, busybox_layout, output_layout=out).build(BuildRequest(ctx, REPO, "1.0.0"))
+    image = layout.read_layout(out, "1.0.0")
+    assert image.config.env_value("PYTHONPATH") == "/opt/hydro-ci/site-packages"
+    tree = tree_of_tars(_layer_tars(image), under="opt")
+    assert tree["opt/hydro-ci/site-packages/tinypkg/__init__.py"][0] == "file"
+    assert any(k.endswith("tinypkg-1.2.3.dist-info/METADATA") for k in tree)
+    assert result.extra["layers"][0]["class"] == "deps"
+
+
+@pytest.mark.engine
+def test_unsupported_install_command_fails_the_build(make_context: MakeContext, busybox_layout: Path,
+                                                     tmp_path: Path) -> None:
+    ctx = make_context(install_command="apt-get install -y libgomp1")
+    with pytest.raises(OCIBuildError, match="cannot run install-command"):
+        _builder(tmp_path, busybox_layout).build(BuildRequest(ctx, REPO, "1.0.0"))
+
+
+@pytest.mark.engine
+def test_same_tree_under_model_as_the_engine_build(make_context: MakeContext, busybox_base: str,
+                                                   busybox_layout: Path, docker_client: Any,
+                                                   tmp_path: Path) -> None:
+    files = {**demo_files(os.urandom(5 << 20)), "src/run.sh": "#!/bin/sh\necho hi\n"}
+    ctx = make_context(files=files, runtime=busybox_base, executable=("src/run.sh",))
+    engine = make_builder("docker", pull_base=False)
+    ref = "hydro-ci-test/oci-vs-engine"
+    engine_result = engine.build(BuildRequest(ctx, ref, "1"))
+    engine_cfg = docker_client.api.inspect_image(engine_result.id)["Config"]
+    container = docker_client.containers.create(engine_result.id, command=["true"])
+    try:
+        export = b"".join(container.export())
+    finally:
+        container.remove(force=True)
+        docker_client.images.remove(f"{ref}:1", force=True)
+    engine_tree = tree_of_tars([export])
+
+    ours = _builder(tmp_path, busybox_layout, output_tar=tmp_path / "img.tar")
+    result = ours.build(BuildRequest(ctx, ref, "1"))
+    image = ours.image_of(result)
+    oci_tree = tree_of_tars(_layer_tars(image))
+    assert oci_tree == engine_tree
+    assert oci_tree == tree_of_dir(ctx.root)  # and both are the rendered context
+    assert oci_tree["model/files/src/run.sh"][1] == 0o755
+    assert image.config.working_dir == engine_cfg["WorkingDir"]
+    assert dict(image.config.labels) == engine_cfg["Labels"]
+
+
+@pytest.mark.engine
+@pytest.mark.registry
+def test_push_then_skopeo_copy_and_umoci_unpack(make_context: MakeContext, busybox_layout: Path,
+                                                registry: Any, unique_repo: str, tmp_path: Path) -> None:
+    ctx = make_context(files=demo_files(os.urandom(5 << 20)))
+    image_repo = f"{registry.host}/{unique_repo}"
+    creds = Credentials(registry.username, registry.password)
+    builder = _builder(tmp_path, busybox_layout)
+    result = builder.build(BuildRequest(ctx, image_repo, "1.0.0", ("latest",)))
+    pushed = builder.push(result, credentials=creds)
+    assert pushed.digest == result.digest and pushed.bytes_uploaded and not pushed.unchanged
+    auth = ["--creds", f"{registry.username}:{registry.password}", "--tls-verify=false"]
+    info = json.loads(_run("skopeo", "inspect", *auth, f"docker://{image_repo}:1.0.0"))
+    assert info["Digest"] == result.digest and info["Labels"]["MODEL_VERSION"] == "1.0.0"
+    _run("skopeo", "copy", "-q", "--src-creds", f"{registry.username}:{registry.password}",
+         "--src-tls-verify=false", f"docker://{image_repo}:latest", f"oci:{tmp_path}/pulled:latest")
+    _run("umoci", "unpack", "--rootless", "--image", f"{tmp_path}/pulled:latest", str(tmp_path / "bundle"))
+    assert tree_of_dir(tmp_path / "bundle" / "rootfs") == tree_of_dir(ctx.root)
+    again = builder.push(result, credentials=creds)
+    assert (again.unchanged, again.bytes_uploaded) == (True, 0)
