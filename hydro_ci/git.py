@@ -136,3 +136,24 @@ def push_tag(path: Path | str, name: str, remote: str = "origin") -> bool:
 def fetch_tags(path: Path | str, remote: str = "origin") -> None:
     """Bring every remote tag (and its commits) here; the remote's tags win."""
     run_git(["fetch", "--quiet", "--no-recurse-submodules", remote, "+refs/tags/*:refs/tags/*"], path)
+
+
+# --- changed files (hydro-ci matrix) -----------------------------------------------------------
+
+
+def merge_base(path: Path | str, ref: str, other: str = "HEAD") -> str:
+    """The commit ``ref`` and ``other`` share; a ref that does not exist here is a clear error."""
+    if run_git(["rev-parse", "--verify", "-q", f"{ref}^{{commit}}"], path, check=False).returncode != 0:
+        raise GitError(f"git ref {ref!r} does not exist in {path}",
+                       hint="fetch it first (actions/checkout: fetch-depth: 0), or name another ref")
+    return git_output(["merge-base", ref, other], path)
+
+
+def changed_files(path: Path | str, since: str) -> list[str]:
+    """Files (relative to the repository root) changed since the merge base with ``since``: commits,
+    uncommitted edits and untracked files, both sides of a rename."""
+    base = merge_base(path, since)
+    diff = run_git(["diff", "--name-only", "--no-renames", "-z", base], path).stdout
+    untracked = run_git(["ls-files", "--others", "--exclude-standard", "--full-name", "-z", ":/"], path).stdout
+    names = {n.decode() for n in (diff + untracked).split(b"\0") if n}
+    return sorted(names)

@@ -37,6 +37,9 @@ COMMANDS: tuple[Command, ...] = (
     Command(("push",), "hydro_ci.cli.push", "push an engine-built image with the engine"),
     Command(("contract", "diff"), "hydro_ci.cli.contract_diff", "classify contract changes by rule"),
     Command(("version", "next"), "hydro_ci.cli.version", "the next semantic version, why, and its tags"),
+    Command(("pipeline",), "hydro_ci.cli.pipeline",
+            "the whole job: check, contract, version, render, build, push, summary"),
+    Command(("matrix",), "hydro_ci.cli.matrix", "model folders changed since a git ref, as a CI matrix"),
 )
 
 GROUP_HELP = {

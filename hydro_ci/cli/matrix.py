@@ -1,0 +1,34 @@
+"""hydro-ci matrix [--since REF] [PATHS…]: changed model folders as a GitHub Actions matrix (JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                        help="where to look for model folders (default: the whole repository)")
+    parser.add_argument("--since", metavar="REF",
+                        help="only folders changed since the merge base with REF (e.g. origin/main)")
+    parser.add_argument("--format", choices=("json", "lines", "github"), default="json",
+                        help="json: {\"include\": [...]} on one line (default); lines: one folder per "
+                             "line; github: also write matrix= and count= to $GITHUB_OUTPUT")
+
+
+def run(args: argparse.Namespace) -> int:
+    from hydro_ci.integrations.github import write_outputs
+    from hydro_ci.matrix import changed_models, github_matrix
+
+    entries = changed_models(Path.cwd(), args.since, args.paths)
+    if args.format == "lines":
+        for e in entries:
+            print(e.path)
+        return 0
+    text = json.dumps(github_matrix(entries), separators=(",", ":"))
+    print(text)
+    if args.format == "github" and os.environ.get("GITHUB_OUTPUT"):
+        write_outputs({"matrix": text, "count": str(len(entries))}, Path(os.environ["GITHUB_OUTPUT"]))
+    return 0

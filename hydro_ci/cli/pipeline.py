@@ -1,0 +1,130 @@
+"""hydro-ci pipeline MODEL_DIR: check → contract → version → render → plan → build → push → summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hydro_ci.pipeline import PipelineState
+
+STAGES = ("check", "contract", "version", "render", "plan", "build", "push", "summary")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="folder with serving.yaml")
+    parser.add_argument("--image", metavar="REPO",
+                        help="repository without tag, e.g. ghcr.io/acme/iris (default: the model name)")
+    parser.add_argument("--builder", default="oci", choices=("oci", "docker"),
+                        help="oci: daemonless, writes dist/ (default); docker: the Docker engine")
+    parser.add_argument("--push", action="store_true", help="push the image to --image's registry")
+    parser.add_argument("--bump", default="auto", choices=("auto", "major", "minor", "patch"),
+                        help="auto: from the contract diff against the previous version (default)")
+    parser.add_argument("--version-source", choices=("git", "registry", "both"),
+                        help="where released versions are read (default: git in a work tree, plus the "
+                             "registry with --push)")
+    parser.add_argument("--version", dest="model_version", metavar="V",
+                        help="use this version instead of deciding one")
+    parser.add_argument("--reserve", action="store_true",
+                        help="push the version's git tag before building, so no other run gets it")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="build and push nothing; print the release plan")
+    parser.add_argument("--json", dest="json_file", metavar="FILE",
+                        help="write the summary (the plan with --dry-run) as JSON to FILE ('-': stdout)")
+    parser.add_argument("--output", "-o", type=Path, metavar="DIR",
+                        help="where stages write their results (default: .hydro-ci/MODEL_NAME)")
+    parser.add_argument("--dist", type=Path, default=Path("dist"), metavar="DIR",
+                        help="where the daemonless build writes the OCI layout and docker-archive")
+    parser.add_argument("--base-image", metavar="REF",
+                        help="build on this image (default: hydro-ci: base-image:, else the runtime)")
+    parser.add_argument("--template", type=Path, metavar="DIR", help="templates extending ours")
+    parser.add_argument("--only", action="append", choices=STAGES, default=[], metavar="STAGE",
+                        help="run only this stage (repeatable), reading earlier results from --output; "
+                             "stages: " + ", ".join(STAGES))
+    parser.add_argument("--username", "-u", help="registry user (default: the docker config)")
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="read the registry password from standard input")
+    parser.add_argument("--insecure", action="store_true", default=None,
+                        help="plain HTTP to a registry on this machine (loopback only)")
+    parser.add_argument("--format", choices=("text", "github"), default=None,
+                        help="github: annotations, step outputs and job summary (default when "
+                             "GITHUB_ACTIONS=true)")
+
+
+def _credentials(args: argparse.Namespace) -> Any:
+    """--username/--password-stdin, else HYDRO_CI_REGISTRY_USERNAME/PASSWORD (what the Action sets)."""
+    from hydro_ci.build import Credentials
+    from hydro_ci.errors import UsageError
+
+    if args.password_stdin and not args.username:
+        raise UsageError("--password-stdin needs --username")
+    if args.username:
+        if not args.password_stdin:
+            raise UsageError("--username needs --password-stdin",
+                             hint='echo "$TOKEN" | hydro-ci pipeline … --username USER --password-stdin')
+        password = sys.stdin.read().rstrip("\r\n")
+        if not password:
+            raise UsageError("--password-stdin: standard input was empty")
+        return Credentials(args.username, password)
+    user = os.environ.get("HYDRO_CI_REGISTRY_USERNAME", "")
+    secret = os.environ.get("HYDRO_CI_REGISTRY_PASSWORD", "")
+    if user and secret:
+        return Credentials(user, secret)
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from hydro_ci.cli.build import progress_display
+    from hydro_ci.errors import ProblemsError, UsageError
+    from hydro_ci.pipeline import PipelineOptions, run_pipeline
+
+    github = (args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")) == "github"
+    if args.push and not args.image:
+        raise UsageError("--push needs --image REGISTRY/REPOSITORY", hint="e.g. --image ghcr.io/acme/iris")
+    if args.image:
+        from hydro_ci.cli.build import check_image
+
+        check_image(args.image, args.model_version or "0.0.0", [])
+    options = PipelineOptions(
+        model_dir=args.model_dir, image=args.image, builder=args.builder, push=args.push, bump=args.bump,
+        version_source=args.version_source, version=args.model_version, reserve=args.reserve,
+        dry_run=args.dry_run, output=args.output, dist=args.dist, base_image=args.base_image,
+        template=args.template, credentials=_credentials(args), insecure=args.insecure,
+        only=tuple(args.only),
+    )
+    try:
+        with progress_display() as progress:
+            state = run_pipeline(options, progress)
+    except ProblemsError as exc:
+        if github:
+            from hydro_ci.integrations.github import annotate
+
+            for line in annotate(exc.problems):
+                print(line)
+        raise
+    data = state.summary or {}
+    if github:
+        from hydro_ci.integrations import github as gh
+
+        gh.publish(state, os.environ)
+    if args.json_file:
+        payload = state.plan if args.dry_run and state.plan is not None else data
+        text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
+        if args.json_file == "-":
+            sys.stdout.write(text)
+            return 0
+        Path(args.json_file).write_text(text, encoding="utf-8")
+    _print(state, args.dry_run)
+    return 0
+
+
+def _print(state: PipelineState, dry_run: bool) -> None:
+    from hydro_ci.pipeline import report
+
+    sys.stdout.write(report.plan_text(state.plan) if dry_run and state.plan else "")
+    if state.summary:
+        sys.stdout.write(report.summary_text(state.summary))

@@ -1,0 +1,296 @@
+"""The pipeline's stages: plain functions over ``PipelineState``, run in the order of ``STAGES``.
+
+Each stage does one step through the library that owns it (contract loader, inference, versioning,
+render, builders), writes its result into the output folder and records what it did. A stage that
+needs an earlier result takes it from the state, else from the file the earlier stage wrote.
+
+The version is decided before rendering because the rendered context carries it (MODEL_VERSION
+and the OCI version label are part of the image config, hence of its digest).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hydro_ci.build import ProgressEvent
+from hydro_ci.errors import HydroCIError, ProblemsError, UsageError
+from hydro_ci.pipeline import state as files
+from hydro_ci.pipeline.state import PipelineState, StageInputError, default_output
+
+log = logging.getLogger(__name__)
+
+Stage = Callable[[PipelineState], None]
+
+
+class StageUnavailableError(HydroCIError):
+    """A stage's library is not part of this installation (yet)."""
+
+
+def _need(module: str, attr: str, stage: str) -> Any:
+    """``module.attr`` from the library that owns a stage, or a clear one-line error."""
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not module.startswith(exc.name):
+            raise
+    except AttributeError:
+        pass
+    raise StageUnavailableError(f"{stage} is not available yet (needs {module}.{attr})",
+                                hint="update hydro-ci, or run the stages that are available with --only")
+
+
+def _say(state: PipelineState, stage: str, message: str) -> None:
+    state.progress(ProgressEvent(stage, message))
+
+
+# --- check -------------------------------------------------------------------------------------
+
+def check(state: PipelineState) -> None:
+    """Load and validate the model folder (every problem, located)."""
+    load_model_folder = _need("hydro_ci.contract.serving", "load_model_folder", "check")
+    root = state.options.model_dir
+    if not root.is_dir():
+        raise UsageError(f"model folder {root} does not exist or is not a directory",
+                         hint="pass the folder that holds serving.yaml")
+    state.folder = load_model_folder(root)
+    folder = _folder(state)
+    state.out = state.options.output or default_output(folder.name)
+    state.write_json(files.CHECK_FILE, {
+        "model_dir": str(root), "name": folder.name, "runtime": folder.runtime,
+        "install_command": folder.install_command, "payload": list(folder.payload),
+        "declared_contract": folder.contract is not None, "problems": [],
+    })
+    _say(state, "check", f"{root}: {folder.name} is valid")
+
+
+def _folder(state: PipelineState) -> Any:
+    if state.folder is None:
+        load_model_folder = _need("hydro_ci.contract.serving", "load_model_folder", "check")
+        state.folder = load_model_folder(state.options.model_dir)
+        if state.out is None:
+            state.out = state.options.output or default_output(state.folder.name)
+    return state.folder
+
+
+# --- contract ----------------------------------------------------------------------------------
+
+def contract(state: PipelineState) -> None:
+    """The contract to build: declared, inferred from the model file, or both (checked to agree)."""
+    from hydro_ci.contract.jsonform import contract_to_dict
+    from hydro_ci.contract.model import Contract
+
+    folder = _folder(state)
+    declared: Contract | None = folder.contract
+    inferred: Contract | None = None
+    framework: str | None = None
+    notes: list[str] = []
+    if declared is None or not folder.is_python_runtime:
+        infer_folder = _need("hydro_ci.infer", "infer_folder", "contract inference")
+        try:
+            result = infer_folder(folder.root)
+        except HydroCIError as exc:
+            if declared is None:
+                raise
+            notes.append(f"model files not read ({exc}); the declared contract is used")
+        else:
+            inferred = Contract(folder.name, result.contract.signatures)
+            framework = result.framework
+            notes += list(result.notes)
+    if declared is not None and inferred is not None:
+        folder_problems = _need("hydro_ci.infer", "folder_problems", "contract check")
+        problems = [p for p in folder_problems(folder) if p.is_error]
+        if problems:
+            raise ProblemsError(problems)
+        notes += [p.render() for p in folder_problems(folder) if not p.is_error]
+    chosen = declared or inferred
+    assert chosen is not None
+    source = "declared+inferred" if declared and inferred else "declared" if declared else "inferred"
+    state.contract = chosen
+    state.contract_info = {
+        "source": source, "framework": framework, "notes": notes,
+        "contract": contract_to_dict(chosen),
+        "inferred": contract_to_dict(inferred) if inferred is not None and declared is not None else None,
+    }
+    state.write_json(files.CONTRACT_FILE, state.contract_info)
+    sig = chosen.primary
+    _say(state, "contract", f"{source}: signature {sig.name} ({len(sig.inputs)} inputs, "
+                            f"{len(sig.outputs)} outputs)")
+
+
+def _contract(state: PipelineState) -> Any:
+    if state.contract is None:
+        from hydro_ci.contract.jsonform import contract_from_dict
+
+        state.contract_info = state.read_json(files.CONTRACT_FILE, "contract")
+        state.contract = contract_from_dict(state.contract_info["contract"])
+    return state.contract
+
+
+def _folder_with_contract(state: PipelineState) -> Any:
+    return dataclasses.replace(_folder(state), contract=_contract(state))
+
+
+# --- version -----------------------------------------------------------------------------------
+
+def version(state: PipelineState) -> None:
+    """The next version and its tags (from git tags and/or the registry, bump from the contract diff)."""
+    from hydro_ci.pipeline import versioning
+
+    state.version = versioning.decide_version(state.options, _folder_with_contract(state))
+    state.write_json(files.VERSION_FILE, state.version)
+    v = state.version
+    _say(state, "version", f"{v['version']} ({v['bump']['kind']}: {v['bump']['reason']})")
+
+
+def _version(state: PipelineState) -> dict[str, Any]:
+    if state.version is None:
+        state.version = state.read_json(files.VERSION_FILE, "version")
+    return state.version
+
+
+# --- render ------------------------------------------------------------------------------------
+
+def base_image(state: PipelineState) -> str | None:
+    """--base-image, else serving.yaml ``hydro-ci: base-image:``, else the runtime (render's default)."""
+    configured = _folder(state).config.get("base-image")
+    return state.options.base_image or (str(configured) if configured else None)
+
+
+def render(state: PipelineState) -> None:
+    """Write the build context (Dockerfile, payload, contract.protobin, plan.json)."""
+    render_folder = _need("hydro_ci.render.assemble", "render_folder", "render")
+    render_options = _need("hydro_ci.render.assemble", "RenderOptions", "render")
+    output = state.path(files.CONTEXT_DIR)
+    state.context = render_folder(_folder_with_contract(state), render_options(
+        output=output, version=_version(state)["version"], base_image=base_image(state),
+        template_dir=state.options.template,
+    ))
+    ctx = state.context
+    size = sum(f.size for f in ctx.files)
+    _say(state, "render", f"{output}: {len(ctx.files)} files, {size} bytes, base {ctx.base_image}")
+
+
+def _context(state: PipelineState) -> Any:
+    if state.context is None:
+        load_context = _need("hydro_ci.render.context", "load_context", "render")
+        state.context = load_context(state.path(files.CONTEXT_DIR))
+    return state.context
+
+
+# --- plan (the release plan; always written, printed by --dry-run) ------------------------------
+
+def plan(state: PipelineState) -> None:
+    """What a build would produce and send, without building: layers, base digest, what is in the registry."""
+    from hydro_ci.pipeline import release_plan
+
+    state.plan = release_plan.make_plan(state.options, _context(state), _version(state),
+                                        state.contract_info or state.read_json(files.CONTRACT_FILE, "plan"),
+                                        image_repository(state))
+    state.write_json(files.PLAN_FILE, state.plan)
+    layers = state.plan.get("layers") or []
+    _say(state, "plan", f"{len(layers)} layers, base {state.plan['base']['ref']}")
+
+
+# --- build -------------------------------------------------------------------------------------
+
+def image_repository(state: PipelineState) -> str:
+    """--image, else the model name: a local image name when nothing is pushed."""
+    return state.options.image or _folder(state).name
+
+
+def dist_paths(state: PipelineState) -> tuple[Path, Path]:
+    """Where the daemonless build writes: an OCI layout directory and a docker-archive tarball."""
+    v = _version(state)
+    name = f"{_folder(state).name}-{v['version']}"
+    dist = state.options.dist
+    return dist / f"{name}.oci", dist / f"{name}.tar"
+
+
+def build(state: PipelineState) -> None:
+    """Build the image: daemonless to dist/ (OCI layout + docker-archive), or with the Docker engine."""
+    if state.options.dry_run:
+        state.record("build", "skipped", "dry run")
+        return
+    make_builder = _need("hydro_ci.build", "make_builder", "build")
+    build_request = _need("hydro_ci.build", "BuildRequest", "build")
+    v = _version(state)
+    opts: dict[str, Any] = {"insecure": state.options.insecure}
+    if state.options.builder == "oci":
+        layout_dir, tar = dist_paths(state)
+        layout_dir.parent.mkdir(parents=True, exist_ok=True)
+        opts.update(output_layout=layout_dir, output_tar=tar)
+    builder = make_builder(state.options.builder, **opts)
+    tags = [t["tag"] for t in v["tags"]]
+    request = build_request(_context(state), image_repository(state), tags[0], tuple(tags[1:]))
+    state.build = builder.build(request, state.progress)
+    state.write_json(files.BUILD_FILE, state.build.to_dict())
+    _say(state, "build", f"{state.build.image}@{state.build.id}")
+
+
+def _build(state: PipelineState) -> Any:
+    if state.build is None:
+        build_result = _need("hydro_ci.build", "BuildResult", "build")
+        data = state.read_json(files.BUILD_FILE, "push")
+        state.build = build_result(image=data["image"], id=data["id"], tags=tuple(data["tags"]),
+                                   builder=data["builder"], digest=data.get("digest"),
+                                   extra=data.get("extra") or {})
+    return state.build
+
+
+# --- push --------------------------------------------------------------------------------------
+
+def push(state: PipelineState) -> None:
+    """Push to the registry (only with --push): version tag first, moving tags last."""
+    if state.options.dry_run or not state.options.push:
+        state.record("push", "skipped", "dry run" if state.options.dry_run else "no --push")
+        return
+    make_builder = _need("hydro_ci.build", "make_builder", "push")
+    result = _build(state)
+    builder = make_builder(result.builder, insecure=state.options.insecure)
+    state.push = builder.push(result, credentials=state.options.credentials, progress=state.progress)
+    data = state.push.to_dict()
+    state.write_json(files.PUSH_FILE, data)
+    same = data.get("unchanged") or data.get("skipped")
+    _say(state, "push", f"{result.image}@{data.get('digest')}"
+                        + (" (already there, nothing sent)" if same else ""))
+
+
+# --- summary -----------------------------------------------------------------------------------
+
+def summary(state: PipelineState) -> None:
+    """summary.json and summary.md: everything a person or a CI job wants to know about the run."""
+    from hydro_ci.pipeline import summary as report
+
+    data = report.collect(state)
+    state.summary = data
+    state.write_json(files.SUMMARY_JSON, data)
+    state.path(files.SUMMARY_MD).write_text(report.markdown(data), encoding="utf-8")
+
+
+# The pipeline, in order. `--only NAME` runs a subset; each stage loads what it needs from files.
+STAGES: tuple[Stage, ...] = (check, contract, version, render, plan, build, push, summary)
+STAGE_NAMES: tuple[str, ...] = tuple(s.__name__ for s in STAGES)
+
+
+def run(state: PipelineState) -> PipelineState:
+    chosen = set(state.options.only) or set(STAGE_NAMES)
+    unknown = chosen - set(STAGE_NAMES)
+    if unknown:
+        raise UsageError(f"unknown stage {sorted(unknown)[0]!r}", hint="stages: " + ", ".join(STAGE_NAMES))
+    for stage in STAGES:
+        if stage.__name__ not in chosen:
+            continue
+        before = len(state.stages)
+        log.info("stage %s", stage.__name__)
+        stage(state)
+        if len(state.stages) == before:
+            state.record(stage.__name__, "done")
+    return state
+
+
+__all__ = ["STAGES", "STAGE_NAMES", "StageInputError", "run"]

@@ -1,0 +1,129 @@
+"""What a pipeline run knows: its options, and what each stage found, kept in the output folder.
+
+Every stage writes its result as a file in the output folder (default ``.hydro-ci/<model>/``)::
+
+    check.json        the model folder as loaded (name, runtime, payload)   ← stage check
+    contract.json     the contract used: declared, inferred or both, merged ← stage contract
+    version.json      previous version, diff, bump and why, version, tags   ← stage version
+    context/          the rendered build context (Dockerfile, plan.json…)   ← stage render
+    build.json        image digest, layers, OCI layout and docker-archive   ← stage build
+    push.json         digest in the registry, tags, bytes uploaded/skipped  ← stage push
+    release-plan.json the dry-run release plan                              ← --dry-run
+    summary.json      everything above in one document                      ← stage summary
+    summary.md        the same as Markdown (the GitHub job summary)
+
+A later stage reads what it needs from memory when the earlier stage ran in this process, else
+from these files, which is what lets one stage be re-run alone (``--only build``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hydro_ci.errors import HydroCIError
+
+if TYPE_CHECKING:
+    from hydro_ci.build import BuildResult, Credentials, Progress, PushResult
+    from hydro_ci.contract.model import Contract
+    from hydro_ci.folder import ModelFolder
+    from hydro_ci.render.context import BuildContext
+
+OUTPUT_ROOT = Path(".hydro-ci")
+DIST = Path("dist")
+CHECK_FILE = "check.json"
+CONTRACT_FILE = "contract.json"
+VERSION_FILE = "version.json"
+CONTEXT_DIR = "context"
+BUILD_FILE = "build.json"
+PUSH_FILE = "push.json"
+PLAN_FILE = "release-plan.json"
+SUMMARY_JSON = "summary.json"
+SUMMARY_MD = "summary.md"
+
+
+class StageInputError(HydroCIError):
+    """A stage run alone cannot find what an earlier stage should have written."""
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    model_dir: Path
+    image: str | None = None  # repository without tag; default: the model name (a local image)
+    builder: str = "oci"
+    push: bool = False
+    bump: str = "auto"
+    version_source: str | None = None  # git | registry | both | None (chosen from the situation)
+    version: str | None = None  # an explicit version: skips the version decision
+    reserve: bool = False  # push the git tag first so no other pipeline gets this version
+    dry_run: bool = False
+    output: Path | None = None  # default: .hydro-ci/<model>
+    dist: Path = DIST
+    base_image: str | None = None  # default: serving.yaml hydro-ci.base-image, else runtime
+    template: Path | None = None
+    credentials: Credentials | None = field(default=None, repr=False)
+    insecure: bool | None = None
+    only: tuple[str, ...] = ()  # run just these stages (their inputs come from the output folder)
+
+
+@dataclass
+class StageRecord:
+    name: str
+    status: str  # "done" | "skipped" | "loaded"
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status, "detail": self.detail}
+
+
+@dataclass
+class PipelineState:
+    """Mutable state the stages pass along; each field is set by the stage named beside it."""
+
+    options: PipelineOptions
+    progress: Progress
+    out: Path | None = None  # check (the output folder, once the model name is known)
+    folder: ModelFolder | None = None  # check
+    contract: Contract | None = None  # contract
+    contract_info: dict[str, Any] | None = None  # contract (what contract.json holds)
+    version: dict[str, Any] | None = None  # version (what version.json holds)
+    context: BuildContext | None = None  # render
+    build: BuildResult | None = None  # build
+    push: PushResult | None = None  # push
+    plan: dict[str, Any] | None = None  # plan (dry run)
+    summary: dict[str, Any] | None = None  # summary
+    stages: list[StageRecord] = field(default_factory=list)
+
+    def record(self, name: str, status: str, detail: str = "") -> None:
+        self.stages.append(StageRecord(name, status, detail))
+
+    # --- the output folder ---------------------------------------------------------------------
+
+    def path(self, name: str) -> Path:
+        if self.out is None:
+            raise StageInputError("the output folder is not known before the check stage ran")
+        return self.out / name
+
+    def write_json(self, name: str, data: Any) -> Path:
+        path = self.path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
+        return path
+
+    def read_json(self, name: str, stage: str) -> Any:
+        path = self.path(name)
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise StageInputError(f"{path} does not exist, so stage {stage} cannot run alone",
+                                  hint=f"run the stage that writes {name} first "
+                                       "(or the whole pipeline)") from None
+        except (OSError, ValueError) as exc:
+            raise StageInputError(f"{path}: cannot read ({exc})") from None
+
+
+def default_output(name: str) -> Path:
+    return OUTPUT_ROOT / name

@@ -1,0 +1,189 @@
+"""The run's summary: one JSON document, and the same as Markdown (the GitHub Actions job summary).
+
+``collect`` gathers what the stages wrote (from memory, else from the output folder); ``markdown``
+is pure: a contract table, the diff with its rules, the bump and its reason, tags, digest, and the
+bytes uploaded and skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hydro_ci.pipeline import state as files
+from hydro_ci.pipeline.state import PipelineState
+
+
+def _load(state: PipelineState, name: str) -> Any:
+    try:
+        return json.loads(state.path(name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def collect(state: PipelineState) -> dict[str, Any]:
+    contract = state.contract_info or _load(state, files.CONTRACT_FILE)
+    version = state.version or _load(state, files.VERSION_FILE)
+    built = state.build.to_dict() if state.build else _load(state, files.BUILD_FILE)
+    pushed = state.push.to_dict() if state.push else (
+        _load(state, files.PUSH_FILE) if state.options.push and not state.options.dry_run else None)
+    plan = state.plan or _load(state, files.PLAN_FILE)
+    folder = state.folder
+    name = folder.name if folder else (version or {}).get("model")
+    image = (built or {}).get("image") or (plan or {}).get("image")
+    tags = [t["tag"] for t in (version or {}).get("tags", [])]
+    extra = (built or {}).get("extra") or {}
+    digest = (pushed or {}).get("digest") or (built or {}).get("digest")
+    return {
+        "model": name,
+        "model_dir": str(state.options.model_dir),
+        "output": str(state.out) if state.out else None,
+        "dry_run": state.options.dry_run,
+        "builder": state.options.builder,
+        "image": image,
+        "version": (version or {}).get("version"),
+        "tags": tags,
+        "refs": [f"{image}:{t}" for t in tags] if image else [],
+        "digest": digest,
+        "layout": extra.get("layout"),
+        "archive": extra.get("tar"),
+        "bump": (version or {}).get("bump"),
+        "previous": (version or {}).get("previous"),
+        "diff": (version or {}).get("diff"),
+        "contract": contract,
+        "plan": str(state.path(files.PLAN_FILE)) if plan is not None else None,
+        "layers": (plan or {}).get("layers") or extra.get("layers") or [],
+        "base": (plan or {}).get("base") or extra.get("base"),
+        "build": built,
+        "push": pushed,
+        "notes": [*((contract or {}).get("notes") or []), *((plan or {}).get("notes") or [])],
+        "stages": [s.to_dict() for s in state.stages],
+    }
+
+
+# --- Markdown ----------------------------------------------------------------------------------
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _code(value: object) -> str:
+    text = _cell(value)
+    return f"`{text}`" if text else ""
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*out, ""]  # a blank line ends a Markdown table
+
+
+def _shape(shape: Any) -> str:
+    if shape is None:
+        return "dynamic"
+    if shape == []:
+        return "scalar"
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def _field_rows(direction: str, fields: list[dict[str, Any]], prefix: str = "") -> list[list[str]]:
+    rows = []
+    for f in fields:
+        name = prefix + str(f.get("name"))
+        sub = f.get("subfields")
+        dtype = "record" if sub else f.get("dtype")
+        rows.append([direction, _code(name), _cell(dtype), _cell(_shape(f.get("shape"))),
+                     _cell(f.get("profile") or "")])
+        if sub:
+            rows += _field_rows(direction, sub, name + ".")
+    return rows
+
+
+def _human(n: int | None) -> str:
+    if n is None:
+        return "?"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def markdown(data: dict[str, Any]) -> str:
+    lines: list[str] = []
+    title = f"hydro-ci: {data.get('model')} {data.get('version') or ''}".rstrip()
+    lines += [f"## {title}" + (" (dry run)" if data.get("dry_run") else ""), ""]
+    facts = [["model folder", _code(data.get("model_dir"))], ["image", _code(data.get("image"))],
+             ["version", _code(data.get("version"))], ["digest", _code(data.get("digest"))]]
+    if data.get("layout"):
+        facts.append(["OCI layout", _code(data["layout"])])
+    if data.get("archive"):
+        facts.append(["docker-archive", _code(data["archive"])])
+    base = data.get("base") or {}
+    if base:
+        facts.append(["base", _code(base.get("ref")) + (f" ({_code(base['digest'])})" if base.get("digest")
+                                                          else "")])
+    lines += _table(["", ""], facts)
+
+    contract = data.get("contract") or {}
+    sigs = (contract.get("contract") or {}).get("signatures") or []
+    if sigs:
+        sig = sigs[0]
+        lines += [f"### Contract: signature `{_cell(sig.get('name'))}` ({contract.get('source')}"
+                  + (f", {contract['framework']}" if contract.get("framework") else "") + ")", ""]
+        rows = _field_rows("input", sig.get("inputs") or []) + _field_rows("output", sig.get("outputs") or [])
+        lines += _table(["", "field", "dtype", "shape", "profile"], rows)
+
+    bump = data.get("bump") or {}
+    previous = data.get("previous") or {}
+    lines += ["### Version", ""]
+    lines.append(f"**{_cell(bump.get('kind'))}** → `{_cell(data.get('version'))}`"
+                 + (f", previous `{_cell(previous.get('version'))}` ({_cell(previous.get('ref'))})"
+                    if previous else ", no previous version")
+                 + (f". Why: {_cell(bump['reason'])}" if bump.get("reason") else ""))
+    lines.append("")
+    diff = data.get("diff") or {}
+    changes = diff.get("changes") or []
+    if changes:
+        lines += [f"Contract changes ({_cell(diff.get('summary'))}):", ""]
+        lines += _table(["class", "rule", "where", "change"],
+                        [[_cell(c.get("class")), _code(c.get("rule")), _code(c.get("path")),
+                          _cell(c.get("message"))] for c in changes])
+    elif diff:
+        lines += ["No contract change.", ""]
+
+    if data.get("tags"):
+        lines += ["### Tags", "", " ".join(_code(t) for t in data["tags"]), ""]
+
+    layers = data.get("layers") or []
+    if layers:
+        lines += ["### Layers", ""]
+        rows = []
+        for la in layers:
+            present = la.get("in_registry")
+            rows.append([_cell(la.get("class")), str(la.get("files", "")), _human(la.get("size")),
+                         _cell(la.get("compression") or ""), _code(str(la.get("digest") or "")[:19]),
+                         "yes" if present else "no" if present is False else ""])
+        lines += _table(["layer", "files", "size", "compression", "digest", "in registry"], rows)
+
+    pushed = data.get("push")
+    if pushed:
+        lines += ["### Push", ""]
+        lines += _table(["", ""], [
+            ["uploaded", _human(pushed.get("bytes_uploaded"))],
+            ["skipped (already there)", _human(pushed.get("bytes_skipped"))],
+            ["unchanged", "yes" if pushed.get("unchanged") or pushed.get("skipped") else "no"],
+        ])
+    notes = data.get("notes") or []
+    if notes:
+        lines += ["### Notes", ""] + [f"- {_cell(n)}" for n in notes] + [""]
+    return "\n".join(lines)
+
+
+def write_step_summary(markdown_text: str, path: Path) -> None:
+    """Append to $GITHUB_STEP_SUMMARY (several models may write into one job summary)."""
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(markdown_text.rstrip("\n") + "\n")
