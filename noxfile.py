@@ -20,6 +20,14 @@ PYTHON = "3.11"
 # TensorFlow and ONNX accept, so generated code and those frameworks share one protobuf.
 PROTO_GENERATOR = "grpcio-tools==1.75.1"
 
+# The user-facing sessions (build_model, check_contracts, infer_contract, render) come from the
+# library, exactly as a user's noxfile gets them; here they install this checkout. `nox -s
+# build_model` runs the whole pipeline on the bundled example (or on the folder after `--`).
+from hydro_ci.integrations.nox import register_sessions  # noqa: E402 - after the constants above
+
+register_sessions(globals(), models=["examples/iris-sklearn"], install=["."],
+                  contracts=sorted(glob.glob("examples/*/")))
+
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
