@@ -39,15 +39,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from hydro_ci.cli.build import read_credentials
-    from hydro_ci.contract.serving import load_model_folder
-    from hydro_ci.version.decision import context_for, decide
-
     if args.reserve and args.source == "registry":
         from hydro_ci.errors import UsageError
 
         raise UsageError("--reserve needs --source git or both: the registry has no atomic create",
                          hint="version from git tags (docs/versioning.md explains the guarantee)")
+    from hydro_ci.cli.build import read_credentials
+    from hydro_ci.contract.serving import load_model_folder
+    from hydro_ci.version.decision import context_for, decide
+
     credentials = read_credentials(args)
     folder = load_model_folder(Path(args.model_dir))
     ctx = context_for(folder, source=args.source, bump=args.bump, image=args.image, branch=args.branch,

@@ -1,0 +1,164 @@
+"""The CLI verbs end to end: contract diff (files, GIT_REF:path, images) and version next."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hydro_ci.cli import main
+from hydro_ci.contract.jsonform import contract_to_dict
+from hydro_ci.contract.model import Contract, DType, Field, Signature
+
+from .gitrepo import make_remote, serving_yaml, sh
+from .images import client, contract_image, push
+
+OLD = Contract("titanic", (Signature("predict", (Field("x", DType.float32, (-1, 3)),),
+                                     (Field("y", DType.float32, (-1,)),)),))
+NEW = Contract("titanic", (Signature("predict", (Field("x", DType.float32, (-1, 3)),),
+                                     (Field("y", DType.float32, (-1,)), Field("p", DType.float64, ()))),))
+BREAKING = Contract("titanic", (Signature("predict", (Field("x", DType.float32, (8, 3)),),
+                                          (Field("y", DType.float32, (-1,)),)),))
+
+
+def write_json(path: Path, contract: Contract) -> str:
+    path.write_text(json.dumps(contract_to_dict(contract)))
+    return str(path)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_diff_json_files_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old, new = write_json(tmp_path / "old.json", OLD), write_json(tmp_path / "new.json", NEW)
+    code, out, _ = run(capsys, "contract", "diff", old, new)
+    assert code == 0
+    assert "additive  predict.outputs.p: output 'p' added [output-added]" in out
+    assert "summary: additive (minor bump), 1 change(s)" in out
+
+
+@pytest.mark.parametrize(("new", "fail_on", "code"), [
+    (NEW, None, 0), (NEW, "breaking", 0), (NEW, "additive", 1),
+    (BREAKING, None, 0), (BREAKING, "breaking", 1), (OLD, "additive", 0)])
+def test_diff_fail_on(tmp_path: Path, capsys: pytest.CaptureFixture[str], new: Contract,
+                      fail_on: str | None, code: int) -> None:
+    args = ["contract", "diff", write_json(tmp_path / "o.json", OLD), write_json(tmp_path / "n.json", new)]
+    assert run(capsys, *args, *(["--fail-on", fail_on] if fail_on else []))[0] == code
+
+
+def test_diff_json_output_and_ignore(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old, new = write_json(tmp_path / "old.json", OLD), write_json(tmp_path / "new.json", BREAKING)
+    code, out, _ = run(capsys, "contract", "diff", old, new, "--format", "json",
+                       "--ignore", "input-dim-narrowed")
+    data = json.loads(out)
+    assert code == 0 and data["summary"] == "patch" and data["changes"] == []
+    assert [c["rule"] for c in data["ignored"]] == ["input-dim-narrowed"]
+    assert data["old"] == f"file {old}"
+
+
+def test_diff_unknown_rule_and_missing_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = write_json(tmp_path / "old.json", OLD)
+    code, _, err = run(capsys, "contract", "diff", old, old, "--ignore", "no-such-rule")
+    assert code == 1 and "unknown rule 'no-such-rule'" in err
+    code, _, err = run(capsys, "contract", "diff", old, str(tmp_path / "nope"))
+    assert code == 2 and "no such folder or file, git ref or image" in err and "Traceback" not in err
+
+
+def test_diff_git_ref(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    first = make_remote(tmp_path)
+    write_json(first.path / "contract.json", OLD)
+    first.commit("v1")
+    sh(first.path, "tag", "v1")
+    write_json(first.path / "contract.json", BREAKING)
+    first.commit("v2")
+    monkeypatch.chdir(first.path)
+    code, out, _ = run(capsys, "contract", "diff", "v1:contract.json", "HEAD:contract.json",
+                       "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["summary"] == "breaking" and data["old"] == "git v1:contract.json"
+    code, _, err = run(capsys, "contract", "diff", "v1:nothing.json", "HEAD:contract.json")
+    assert code == 1 and "no contract at nothing.json in v1" in err
+
+
+@pytest.mark.registry
+def test_diff_image_label(registry: Any, unique_repo: str, tmp_path: Path,
+                          capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    c = client(registry.host, registry.username, registry.password)
+    push(c, unique_repo, contract_image(OLD), ["1.0.0"])
+    push(c, unique_repo, contract_image(None), ["1.0.1"])
+    monkeypatch.setattr("sys.stdin", io.StringIO(registry.password))
+    code, out, err = run(capsys, "contract", "diff", f"{registry.host}/{unique_repo}:1.0.0",
+                         write_json(tmp_path / "n.json", NEW), "--format", "json",
+                         "--username", registry.username, "--password-stdin")
+    assert code == 0, err
+    assert json.loads(out)["summary"] == "additive"
+    monkeypatch.setattr("sys.stdin", io.StringIO(registry.password))
+    code, _, err = run(capsys, "contract", "diff", f"{registry.host}/{unique_repo}:1.0.1",
+                       write_json(tmp_path / "n.json", NEW), "--username", registry.username,
+                       "--password-stdin")
+    assert code == 1 and "no io.hydro-ci.contract label" in err
+
+
+# --- needs the serving.yaml loader ------------------------------------------------------------
+
+
+@pytest.fixture
+def serving() -> None:
+    pytest.importorskip("hydro_ci.contract.serving")
+
+
+def test_diff_folders_and_git_tree(serving: None, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    first = make_remote(tmp_path)
+    first.tag("titanic-v1.0.0", push=False)
+    first.write("models/titanic/serving.yaml", serving_yaml(inputs={
+        "x": "{shape: [-1, 3], type: float32}", "age": "{shape: scalar, type: int32}"}))
+    first.commit("add an input")
+    monkeypatch.chdir(first.path)
+    code, out, _ = run(capsys, "contract", "diff", "titanic-v1.0.0:models/titanic", "models/titanic")
+    assert code == 0 and "[input-added]" in out and "summary: breaking" in out
+
+
+def test_version_next_cli(serving: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = make_remote(tmp_path)
+    first.tag("titanic-v1.0.0", "titanic-vjunk")
+    first.write("models/titanic/serving.yaml", serving_yaml(inputs={
+        "x": "{shape: [-1, 3], type: float32}", "age": "{shape: scalar, type: int32}"}))
+    first.commit("add an input")
+    folder = str(first.path / "models/titanic")
+    code, out, err = run(capsys, "version", "next", folder, "--branch", "main")
+    assert code == 0, err
+    assert out == "2.0.0\n"
+    assert "input-added" in err and "note: skipped git tag titanic-vjunk" in err
+    code, out, err = run(capsys, "version", "next", folder, "--branch", "feat", "--json", "--reserve")
+    data = json.loads(out)
+    assert code == 0, err
+    assert data["version"] == "2.0.0-rc.1" and data["reserved"] is True
+    assert data["previous"] == {"version": "1.0.0", "source": "git", "ref": "titanic-v1.0.0"}
+    assert data["diff"]["summary"] == "breaking" and data["bump"]["kind"] == "major"
+    assert "titanic-v2.0.0-rc.1" in sh(first.path, "ls-remote", "--tags", "origin")
+
+
+def test_version_next_refuses_shallow_clone(serving: None, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from .gitrepo import clone
+
+    first = make_remote(tmp_path)
+    first.commit("second")
+    first.push()
+    shallow = clone(first.remote, tmp_path / "shallow", "--depth", "1")
+    code, _, err = run(capsys, "version", "next", str(shallow.path / "models/titanic"))
+    assert code == 1 and "shallow clone" in err and "fetch-depth: 0" in err
+
+
+def test_version_next_registry_reserve_is_a_usage_error(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "version", "next", str(tmp_path), "--source", "registry", "--reserve")
+    assert code == 2 and "no atomic create" in err
