@@ -342,7 +342,8 @@ def build_layer(klass: str, entries: Sequence[tuple[LayerEntry, str]], epoch: in
     def tick(n: int) -> None:
         nonlocal done
         done += n
-        progress(ProgressEvent("layer", f"{klass}: hashing", done, total, klass))
+        if done < total:  # the "layer" event after it is the one line a CI log keeps
+            progress(ProgressEvent("hash", f"{klass}: hashing", done, total, klass))
 
     built = layers.write_layer(plain, cache / "blobs", epoch=epoch, compression=compression,
                                progress=tick)
@@ -469,7 +470,10 @@ class OCIBuilder:
                             insecure=self.insecure)
 
         def report(p: remote.BlobProgress) -> None:
-            progress(ProgressEvent("push", f"{p.digest[7:19]}: {p.state}", p.sent, p.size, p.digest))
+            # Byte counts while uploading; one plain line (no counters) when a blob is settled.
+            done = p.state != "uploading"
+            progress(ProgressEvent("push", f"{p.digest[7:19]}: {p.state} ({p.size:,} bytes)",
+                                   None if done else p.sent, None if done else p.size, p.digest))
 
         out = remote.push_image(client, parse_reference(result.image), image, tags=result.tags,
                                 progress=report)

@@ -112,6 +112,8 @@ def progress_display() -> Iterator[Progress]:
         def plain(event: ProgressEvent) -> None:
             if event.stage == "push" and event.current is not None:
                 return  # byte counters are noise in a CI log; the status lines remain
+            if event.stage == "hash" and event.current != event.total:
+                return  # the daemonless builder's hashing counters: only the final one
             print(f"[{event.stage}] {event.message}", file=sys.stderr, flush=True)
 
         yield plain
