@@ -251,3 +251,30 @@ def test_push_then_skopeo_copy_and_umoci_unpack(make_context: MakeContext, busyb
     assert tree_of_dir(tmp_path / "bundle" / "rootfs") == tree_of_dir(ctx.root)
     again = builder.push(result, credentials=creds)
     assert (again.unchanged, again.bytes_uploaded) == (True, 0)
+
+
+@pytest.mark.engine
+@pytest.mark.registry
+def test_registry_base_is_pinned_and_its_layers_mounted(make_context: MakeContext, busybox_base: str,
+                                                        registry: Any, unique_repo: str, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    base_ref = f"{registry.host}/{unique_repo}-base:1"
+    user = f"{registry.username}:{registry.password}"
+    _run("skopeo", "copy", "-q", "--dest-creds", user, "--dest-tls-verify=false",
+         f"docker-daemon:{busybox_base}", f"docker://{base_ref}")
+    base_digest = json.loads(_run("skopeo", "inspect", "--creds", user, "--tls-verify=false",
+                                  f"docker://{base_ref}"))["Digest"]
+    ctx = make_context(runtime=base_ref)
+    docker_config = tmp_path / "docker-config"
+    docker_config.mkdir()
+    auth = base64.b64encode(user.encode()).decode()
+    (docker_config / "config.json").write_text(json.dumps({"auths": {registry.host: {"auth": auth}}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(docker_config))
+    builder = make_builder("oci", cache=tmp_path / "cache")  # the base comes from the runtime ref
+    result = builder.build(BuildRequest(ctx, f"{registry.host}/{unique_repo}", "1.0.0"))
+    pushed = builder.push(result)
+    assert result.extra["base"] == {"ref": base_ref, "digest": base_digest}
+    image = builder.image_of(result)  # type: ignore[attr-defined]
+    assert image.manifest.annotations["org.opencontainers.image.base.digest"] == base_digest
+    base_layer = image.manifest.layers[0]
+    assert pushed.bytes_skipped is not None and pushed.bytes_skipped >= base_layer.size  # mounted
