@@ -4,8 +4,8 @@ Guarantee (git or both): a git server updates a ref atomically and, without ``--
 create a tag that exists. Each pipeline pushes an *annotated* tag whose message carries a random
 run id, so two pipelines on the same commit still make different tag objects and the second push
 is rejected instead of being a silent no-op. After the push the remote tag is read back and must be
-our object. The loser fetches the remote's tags and decides again — against the winner's release,
-so it gets the next version (the bump is re-derived from the new previous version).
+our object. Each round starts by fetching the remote's tags, so the loser decides again against
+the winner's release and gets the next version (the bump is re-derived from the new previous one).
 
 Limits: the guarantee holds among pipelines that reserve through the same git remote and never
 force-push or delete tags. The registry has no create-only PUT, so registry-only versioning
@@ -24,6 +24,7 @@ from pathlib import Path
 from hydro_ci import git
 from hydro_ci.errors import HydroCIError, UsageError
 from hydro_ci.version.decision import Decision
+from hydro_ci.version.sources import IncompleteCloneError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,16 @@ def reserve(decide: Callable[[], Decision], repo: Path, *, remote: str = "origin
                          hint=f"add it (git remote add {remote} URL) or drop --reserve")
     lost: list[str] = []
     for _ in range(attempts):
-        decision = decide()
+        # Reserving talks to the remote anyway: start from its tags, so tags pushed since checkout
+        # (by pipelines racing us) are counted instead of making the clone look incomplete.
+        git.fetch_tags(repo, remote)
+        try:
+            decision = decide()
+        except IncompleteCloneError as exc:
+            if git.is_shallow(repo):
+                raise
+            log.info("a tag arrived between fetch and decision (%s); again", exc)
+            continue
         tag = decision.git_tag
         if tag is None:
             raise UsageError("--reserve needs --source git or both (the registry has no atomic create)",
@@ -64,7 +74,6 @@ def reserve(decide: Callable[[], Decision], repo: Path, *, remote: str = "origin
         log.info("version %s was taken by another pipeline; deciding again", decision.version)
         lost.append(str(decision.version))
         git.delete_local_tag(repo, tag)
-        git.fetch_tags(repo, remote)
     raise ReservationError(f"could not reserve a version in {attempts} attempts (lost {', '.join(lost[:3])}"
                            f"{'…' if len(lost) > 3 else ''}): other pipelines keep taking them",
                            hint="retry the job; check nothing pushes tags in a loop")
