@@ -88,6 +88,7 @@ class Authenticator:
         self._credentials = credentials
         self._transport = transport
         self._lock = threading.Lock()
+        self._fetch_lock = threading.Lock()  # one token fetch at a time; the others reuse its token
         self._scheme: str | None = None  # learned from the first challenge
         self._bearer: Mapping[str, str] = {}
         self._tokens: dict[frozenset[str], _Token] = {}
@@ -101,15 +102,22 @@ class Authenticator:
         return self._credentials.username if self._credentials else None
 
     def header(self, scopes: Iterable[str]) -> dict[str, str]:
-        """The Authorization header to send now (empty when anonymous or not yet challenged)."""
+        """The Authorization header to send now (empty when anonymous or not yet challenged).
+
+        Once the registry has asked for bearer tokens, a token for a new scope set is fetched
+        before the request rather than after a 401 (one round trip less per repository).
+        """
+        key = frozenset(scopes)
         with self._lock:
-            if self._scheme == "basic" and self._credentials:
+            scheme = self._scheme
+            if scheme == "basic" and self._credentials:
                 return {"Authorization": _basic(self._credentials)}
-            if self._scheme == "bearer":
-                token = self._tokens.get(frozenset(scopes))
-                if token and token.expires > time.monotonic():
-                    return {"Authorization": f"Bearer {token.value}"}
-        return {}
+            token = self._tokens.get(key)
+        if scheme != "bearer":
+            return {}
+        if token is None or token.expires <= time.monotonic():
+            token = self._refresh(key, key, None)
+        return {"Authorization": f"Bearer {token.value}"}
 
     def challenge(self, response: requests.Response, scopes: Iterable[str], *, final: bool) -> None:
         """React to a 401: prepare credentials for the retry, or raise AuthError when ``final``."""
@@ -120,10 +128,13 @@ class Authenticator:
             params = by_scheme["bearer"].params
             with self._lock:
                 self._scheme, self._bearer = "bearer", params
-                self._tokens.pop(scopes, None)  # whatever we sent is no good (expired, revoked)
             if final:
+                with self._lock:
+                    self._tokens.pop(scopes, None)
                 raise self._refused(scopes)
-            self._fetch_token(scopes, scopes | _scopes_of(params.get("scope")))
+            # Whatever we sent is no good (expired, revoked, missing): get another.
+            sent = response.request.headers.get("Authorization") if response.request else None
+            self._refresh(scopes, scopes | _scopes_of(params.get("scope")), sent)
             return
         if "basic" in by_scheme:
             with self._lock:
@@ -150,8 +161,20 @@ class Authenticator:
             hint="check the user name and password (or token), and that it may push/pull this repository",
         )
 
-    def _fetch_token(self, key: frozenset[str], scopes: frozenset[str]) -> None:
-        """Get a token for ``scopes`` and cache it under ``key``, the scope set requests ask for."""
+    def _refresh(self, key: frozenset[str], scopes: frozenset[str], rejected: str | None) -> _Token:
+        """A fresh token for ``key``, fetched by one thread while the others wait for it."""
+        with self._fetch_lock:
+            with self._lock:
+                current = self._tokens.get(key)
+            usable = current is not None and current.expires > time.monotonic()
+            if current is not None and usable and f"Bearer {current.value}" != rejected:
+                return current  # another thread got a new one meanwhile
+            token = self._fetch_token(scopes)
+            with self._lock:
+                self._tokens[key] = token
+            return token
+
+    def _fetch_token(self, scopes: frozenset[str]) -> _Token:
         realm = self._bearer.get("realm")
         if not realm:
             raise AuthError(f"registry {self.registry} sent a bearer challenge without a realm",
@@ -189,9 +212,7 @@ class Authenticator:
             raise AuthError(f"token server of {self.registry} returned no token",
                             hint="the registry's token service may be misconfigured")
         log.debug("bearer token for %s scopes %s, %.0fs", self.registry, sorted(scopes), lifetime)
-        expires = time.monotonic() + max(lifetime - _EXPIRY_SLACK, lifetime / 2)
-        with self._lock:
-            self._tokens[key] = _Token(value, expires)
+        return _Token(value, time.monotonic() + max(lifetime - _EXPIRY_SLACK, lifetime / 2))
 
 
 def _scopes_of(text: str | None) -> frozenset[str]:

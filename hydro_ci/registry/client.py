@@ -296,8 +296,8 @@ class RegistryClient:
                 if isinstance(data, _Window):
                     data.rewind()
                 h = {**(headers or {}), **self.auth.header(scopes)}
-                r = self._session.request(method, url, headers=h, params=params, data=data,
-                                          stream=stream, timeout=self.timeout, allow_redirects=method != "PUT")
+                r = self._session.request(method, url, headers=h, params=params, data=data, stream=stream,
+                                          timeout=self.timeout, allow_redirects=method != "PUT")
                 if r.status_code != 401:
                     return r
                 r.close()

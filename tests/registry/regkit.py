@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import requests
+
 from hydro_ci.image.model import OCI_LAYER, BytesBlob, Image, ImageConfig
 from hydro_ci.registry import RetryPolicy
 
@@ -18,3 +22,18 @@ def make_image(labels: dict[str, str] | None = None, payload: bytes = b"layer", 
     return Image.assemble(ImageConfig(config), layers)
 
 
+
+
+class RecordingSession(requests.Session):
+    """A real session that notes each request's method and URL (to count PATCHes, pages…)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, str]] = []
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        self.calls.append((str(method), str(url)))
+        return super().request(method, url, *args, **kwargs)
+
+    def methods(self) -> list[str]:
+        return [m for m, _ in self.calls]

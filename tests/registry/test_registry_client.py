@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from regkit import FAST, make_image
+from regkit import FAST, RecordingSession, make_image
 
 from hydro_ci.errors import AuthError, InsecureRegistryError, NotFoundError, RegistryError
 from hydro_ci.image.reference import parse_reference
@@ -25,6 +25,7 @@ def _digest(data: bytes) -> str:
 
 
 def _push_small(client: RegistryClient, repo: str, tag: str, labels: dict[str, str] | None = None) -> str:
+    """Upload a tiny image's blobs and tag its manifest; returns the manifest digest."""
     image = make_image(labels, payload=tag.encode())
     for blob in image.blobs():
         d = blob.descriptor
@@ -151,29 +152,23 @@ def test_cross_repository_mount(auth_client: RegistryClient, unique_repo: str) -
     assert auth_client.blob_exists(other, digest)
 
 
-def test_chunked_upload_streams_a_file(auth_client: RegistryClient, unique_repo: str, tmp_path: Path) -> None:
+def test_chunked_upload_streams_a_file(registry: Any, unique_repo: str, tmp_path: Path) -> None:
     big = tmp_path / "weights.bin"
     block = hashlib.sha256(b"seed").digest() * 2048  # 64 KiB
-    with big.open("wb") as f:
+    with big.open("wb") as out:
         for i in range(40):  # 2.5 MiB, 5 chunks of 512 KiB plus a tail
-            f.write(bytes([i]) + block[1:])
+            out.write(bytes([i]) + block[1:])
     digest = "sha256:" + hashlib.sha256(big.read_bytes()).hexdigest()
     size = big.stat().st_size
-    client = RegistryClient(auth_client.registry, credentials=Credentials("hydro", "hydro-test-secret-8c1f"),
-                            insecure=True, retries=FAST, chunk_size=512 << 10, monolithic_max=256 << 10)
+    session = RecordingSession()
+    client = RegistryClient(registry.host, credentials=Credentials(registry.username, registry.password),
+                            insecure=True, retries=FAST, chunk_size=512 << 10, monolithic_max=256 << 10,
+                            session=session)
     seen: list[int] = []
-    methods: list[str] = []
-    original = client._session.request
-
-    def spy(method: str, url: str, **kw: Any) -> Any:
-        methods.append(method)
-        return original(method, url, **kw)
-
-    client._session.request = spy  # type: ignore[method-assign]
     sent = client.upload_blob(unique_repo, digest, size, lambda: big.open("rb"),
                               progress=lambda n, t: seen.append(n))
     assert sent == size and seen[-1] == size
-    assert methods.count("PATCH") == 5
+    assert session.methods().count("PATCH") == 5
     with client.open_blob(unique_repo, digest) as f:
         assert hashlib.sha256(f.read()).hexdigest() == digest.split(":")[1]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from regkit import FAST
+from regkit import FAST, RecordingSession
 
 from hydro_ci.registry import RegistryClient
 
@@ -37,16 +37,9 @@ def test_upload_memory_is_bounded(mib: int, chunk_mib: int, monolithic_mib: int,
                                   open_registry: Any, unique_repo: str, tmp_path: Path) -> None:
     blob = tmp_path / "weights.bin"
     digest = _write_blob(blob, mib)
-    client = RegistryClient(open_registry.host, insecure=True, retries=FAST,
+    session = RecordingSession()
+    client = RegistryClient(open_registry.host, insecure=True, retries=FAST, session=session,
                             chunk_size=chunk_mib * MiB, monolithic_max=monolithic_mib * MiB)
-    methods: list[str] = []
-    original = client._session.request
-
-    def spy(method: str, url: str, **kw: Any) -> Any:
-        methods.append(method)
-        return original(method, url, **kw)
-
-    client._session.request = spy  # type: ignore[method-assign]
     tracemalloc.start()
     try:
         sent = client.upload_blob(unique_repo, digest, mib * MiB, lambda: blob.open("rb"))
@@ -54,7 +47,7 @@ def test_upload_memory_is_bounded(mib: int, chunk_mib: int, monolithic_mib: int,
     finally:
         tracemalloc.stop()
     assert sent == mib * MiB
-    assert methods.count("PATCH") == patches
+    assert session.methods().count("PATCH") == patches
     # Python allocations during the whole upload stay under 2 MiB: far below one chunk, let alone
     # the blob (reading the file whole would peak at ≥ mib MiB).
     assert peak < 2 * MiB, f"peak {peak / MiB:.1f} MiB for a {mib} MiB blob"
