@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-from hydro_ci.contract.serving import load_model_folder
 from hydro_ci.image.mutate import configure, scratch, with_config
 from hydro_ci.image.reference import ImageReference
 from hydro_ci.image.remote import push_image
@@ -22,6 +21,8 @@ from hydro_ci.version.reserve import reserve
 
 
 def main() -> int:
+    from hydro_ci.contract.serving import load_model_folder
+
     clone, host, repository, go, run_id = sys.argv[1:6]
     folder = load_model_folder(Path(clone) / "models/titanic")
     ctx = context_for(folder, source="both", bump="auto", image=f"{host}/{repository}", branch="main",
