@@ -1,0 +1,136 @@
+"""scikit-learn: a contract from a pickled or joblib'd estimator, without unpickling it for real.
+
+The file is read by ``_safepickle`` (no code from it runs, sklearn is never imported). Inputs come
+from ``n_features_in_`` — one ``input`` tensor ``[-1, n]`` — or, when the model was fitted on a
+data frame, ``feature_names_in_``: one ``[-1]`` column per feature (dtypes of named columns are not
+recorded by scikit-learn: float64 is assumed, with a note). Outputs follow the final estimator's
+kind: classifiers give ``label`` with the dtype of ``classes_``, regressors ``prediction``
+(float64), clusterers ``label`` (int32), transformers ``output`` (float64).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
+from hydro_ci.infer._safepickle import Array, Stub, UnsafePickleError, load
+from hydro_ci.infer.reading import ModelReading, unreadable
+
+# Wrappers whose behaviour (and inputs) are those of an inner estimator.
+_META_INNER = ("best_estimator_", "estimator_", "estimator")
+_REGRESSOR_NAMES = frozenset({
+    "Ridge", "RidgeCV", "Lasso", "LassoCV", "ElasticNet", "ElasticNetCV", "Lars", "LarsCV",
+    "LassoLars", "LassoLarsCV", "LassoLarsIC", "BayesianRidge", "ARDRegression", "SVR", "NuSVR",
+    "LinearSVR", "KernelRidge", "OrthogonalMatchingPursuit", "PLSRegression", "TheilSenRegressor",
+})
+_LABEL_TRANSFORMERS = frozenset({"LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer"})
+_KIND_DTYPES = {"b": DType.bool, "U": DType.string, "S": DType.string, "O": DType.string}
+_SIZED_DTYPES = {("i", 8): DType.int64, ("i", 4): DType.int32, ("i", 2): DType.int16,
+                 ("i", 1): DType.int8, ("u", 1): DType.uint8, ("u", 2): DType.uint16,
+                 ("u", 4): DType.uint32, ("u", 8): DType.uint64, ("f", 8): DType.float64,
+                 ("f", 4): DType.float32, ("f", 2): DType.float16}
+
+
+def read_sklearn(path: Path) -> ModelReading:
+    try:
+        root = load(path)
+    except OSError as exc:
+        raise unreadable(path, f"cannot read: {exc.strerror}") from None
+    except UnsafePickleError as exc:
+        raise unreadable(path, f"cannot be read safely: {exc}") from None
+    if not isinstance(root, Stub) or not root.module.startswith("sklearn"):
+        what = root.fullname if isinstance(root, Stub) else type(root).__name__
+        raise unreadable(path, f"holds a {what}, not a scikit-learn estimator")
+    notes: list[str] = []
+    inputs = _inputs(path, root, notes)
+    outputs = _outputs(path, _final(root), notes)
+    return ModelReading((Signature(DEFAULT_SIGNATURE, inputs, outputs),), tuple(notes), source=path,
+                        exact_dtypes=not any(f.name != "input" for f in inputs))
+
+
+def _steps(obj: Stub) -> list[Any]:
+    steps = obj.attrs().get("steps")
+    return [s[1] for s in steps] if isinstance(steps, list) else []
+
+
+def _first(obj: Stub) -> Stub:
+    """The estimator that receives the raw features (pipelines delegate to their first step)."""
+    steps = [s for s in _steps(obj) if isinstance(s, Stub)]
+    if steps:
+        return _first(steps[0])
+    return obj
+
+
+def _final(obj: Stub) -> Stub:
+    """The estimator whose predictions the model returns."""
+    steps = [s for s in _steps(obj) if isinstance(s, Stub)]
+    if steps:
+        return _final(steps[-1])
+    attrs = obj.attrs()
+    if "classes_" not in attrs and "n_features_in_" not in attrs:
+        for key in _META_INNER:
+            if isinstance(attrs.get(key), Stub):
+                return _final(attrs[key])
+    return obj
+
+
+def _inputs(path: Path, root: Stub, notes: list[str]) -> tuple[Field, ...]:
+    attrs = root.attrs()
+    first = _first(root).attrs()
+    names = attrs.get("feature_names_in_", first.get("feature_names_in_"))
+    count = attrs.get("n_features_in_", first.get("n_features_in_"))
+    if isinstance(names, Array) and names.values:
+        notes.append("scikit-learn does not record column dtypes: named features are assumed float64")
+        return tuple(Field(str(n), dtype=DType.float64, shape=(-1,)) for n in names.values)
+    if isinstance(count, int):
+        return (Field("input", dtype=DType.float64, shape=(-1, count)),)
+    raise unreadable(path, f"{root.qualname} records no n_features_in_ (not fitted, or scikit-learn < 1.0)")
+
+
+def _outputs(path: Path, final: Stub, notes: list[str]) -> tuple[Field, ...]:
+    attrs = final.attrs()
+    name = final.qualname
+    classes = attrs.get("classes_")
+    if isinstance(classes, Array) and name not in _LABEL_TRANSFORMERS:
+        return (Field("label", dtype=_dtype(path, classes), shape=(-1,)),)
+    if isinstance(classes, list):  # multi-output classifiers keep one array per output
+        notes.append("multi-output classifier: label dtype taken from the first output")
+        arrays = [c for c in classes if isinstance(c, Array)]
+        dtype = _dtype(path, arrays[0]) if arrays else DType.float64
+        return (Field("label", dtype=dtype, shape=(-1, len(classes))),)
+    if "cluster_centers_" in attrs or "labels_" in attrs:
+        return (Field("label", dtype=DType.int32, shape=(-1,)),)
+    if _is_regressor(name, attrs):
+        return (Field("prediction", dtype=DType.float64, shape=_targets(attrs)),)
+    if "n_features_in_" in attrs:
+        notes.append(f"{name} is treated as a transformer: its output width is not recorded")
+        return (Field("output", dtype=DType.float64, shape=(-1, -1)),)
+    raise unreadable(path, f"cannot tell what {final.fullname} predicts; declare the contract")
+
+
+def _is_regressor(name: str, attrs: dict[str, Any]) -> bool:
+    return name.endswith(("Regressor", "Regression")) or name in _REGRESSOR_NAMES or "coef_" in attrs
+
+
+def _targets(attrs: dict[str, Any]) -> Shape:
+    outputs = attrs.get("n_outputs_")
+    coef = attrs.get("coef_")
+    if isinstance(outputs, int) and outputs > 1:
+        return (-1, outputs)
+    if isinstance(coef, Array) and len(coef.shape) == 2 and "classes_" not in attrs and coef.shape[0] > 1:
+        return (-1, coef.shape[0])
+    return (-1,)
+
+
+def _dtype(path: Path, array: Array) -> DType:
+    kind = array.dtype.kind
+    if kind == "O" and array.values and not all(isinstance(v, str) for v in array.values):
+        if all(isinstance(v, bool) for v in array.values):
+            return DType.bool
+        if all(isinstance(v, int) for v in array.values):
+            return DType.int64
+    found = _KIND_DTYPES.get(kind) or _SIZED_DTYPES.get((kind, array.dtype.itemsize))
+    if found is None:
+        raise unreadable(path, f"classes_ has numpy dtype kind {kind!r}, which a contract cannot express")
+    return found
