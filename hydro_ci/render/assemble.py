@@ -45,7 +45,9 @@ def folder_contract(folder: ModelFolder) -> Contract:
     if infer is None:
         raise ContextError(f"{folder.root}: no contract declared and none can be inferred",
                            hint="declare one under contract: in serving.yaml (or contract.prototxt)")
-    contract: Contract = infer(folder.root)
+    result = infer(folder.root)
+    # infer_folder returns an InferResult carrying the contract (a bare Contract is accepted too).
+    contract: Contract = getattr(result, "contract", result)
     return contract
 
 
@@ -104,7 +106,8 @@ def _git_facts(root: Path) -> tuple[str | None, str | None]:
 def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> BuildContext:
     """Write the build context for ``folder`` and return it (also described by its plan.json)."""
     opts = options or RenderOptions()
-    base = opts.base_image or folder.runtime
+    # --base-image, else hydro-ci: base-image: (build on another image than the production runtime)
+    base = opts.base_image or str(folder.config.get("base-image") or "") or folder.runtime
     if not base:
         raise ContextError(f"{folder.root}: no runtime (base image) given",
                            hint="set runtime: in serving.yaml or pass --base-image REF")

@@ -185,3 +185,17 @@ def test_labels_from_git_and_epoch(make_folder: MakeFolder, tmp_path: Path,
     assert labels["team"] == "ml"
     assert "s3cret" not in (tmp_path / "ctx/Dockerfile").read_text()
     assert json.loads(labels[CONTRACT_LABEL]) == contract_to_dict(CONTRACT)
+
+
+def test_inferred_contract_and_configured_base(tmp_path: Path) -> None:
+    from hydro_ci.folder import ModelFolder
+    from hydro_ci.infer import infer_folder
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "onnx-linear"
+    folder = ModelFolder(root=example, name="onnx-linear", runtime="hydrosphere/serving-runtime-onnx:3.0.0",
+                         payload=("model.onnx",), config={"base-image": "scratch"})
+    ctx = render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=0))
+    assert ctx.base_image == "scratch" and "FROM scratch\n" in ctx.dockerfile.read_text()
+    inferred = infer_folder(example).contract
+    assert from_protobin((tmp_path / "ctx/model/contract.protobin").read_bytes()) == inferred.primary
+    assert [f.path for f in ctx.files] == ["model/contract.protobin", "model/files/model.onnx"]
