@@ -146,13 +146,14 @@ def run(args: argparse.Namespace) -> int:
     from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
 
     check_image(args.image, args.model_version, args.tags)
+    builder_options = oci_options(args)
     credentials = read_credentials(args) if args.push else None
     folder = load_folder(args.model_dir)
     ctx = render_folder(folder, RenderOptions(
         output=args.output, version=args.model_version, base_image=args.base_image,
         template_dir=args.template,
     ))
-    builder = make_builder(args.builder, **oci_options(args))
+    builder = make_builder(args.builder, **builder_options)
     request = BuildRequest(ctx, args.image, args.model_version, tuple(args.tags))
     with progress_display() as progress:
         result = builder.build(request, progress)
