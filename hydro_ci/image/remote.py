@@ -252,11 +252,11 @@ def _mount_source(client: RegistryClient, blob: Blob, extra: Sequence[str], repo
     for candidate in [blob_source(blob), *extra]:
         if not candidate:
             continue
-        registry, _, repository = candidate.partition("/")
-        if repository and registry == client.registry and repository != repo:
+        first, _, rest = candidate.partition("/")
+        is_host = bool(rest) and ("." in first or ":" in first or first == "localhost")
+        registry, repository = (first, rest) if is_host else (client.registry, candidate)
+        if registry == client.registry and repository != repo:
             return repository
-        if not repository and candidate != repo:  # a bare repository on this registry
-            return candidate
     return None
 
 
