@@ -144,3 +144,20 @@ def test_existing_version_tag_with_other_content(busybox_base: str, make_folder:
                             auth=(registry.username, registry.password), timeout=10,
                             headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
     assert manifest.json()["config"]["digest"] == first.id  # the released tag was not touched
+
+
+@pytest.mark.registry
+def test_push_with_docker_config_credentials(busybox_base: str, make_folder: MakeFolder, registry: Any,
+                                             unique_repo: str, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    token = base64.b64encode(f"{registry.username}:{registry.password}".encode()).decode()
+    (tmp_path / "docker-config").mkdir()
+    config = {"auths": {registry.host: {"auth": token}}}
+    (tmp_path / "docker-config/config.json").write_text(json.dumps(config))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    result = build(make_folder(runtime=busybox_base), f"{registry.host}/{unique_repo}", "3.0.0", ("latest",))
+    pushed = EngineBuilder().push(result)  # no explicit credentials: the docker config's
+    assert pushed.digest.startswith("sha256:")
+    tags = requests.get(f"{registry.url}/v2/{unique_repo}/tags/list",
+                        auth=(registry.username, registry.password), timeout=10).json()["tags"]
+    assert sorted(tags) == ["3.0.0", "latest"]
