@@ -7,6 +7,8 @@ file, so ``workdir`` must outlive the returned ``Image``.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -49,15 +51,25 @@ def read_daemon(ref: str, workdir: Path, *, client: Any | None = None) -> Image:
     except docker.errors.APIError as exc:
         raise DaemonError(f"Docker engine refused to look up {ref}: {exc.explanation}") from None
     workdir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=workdir, prefix="docker-save-", suffix=".tar")
-    try:
-        with open(fd, "wb") as out:
-            for chunk in image.save(chunk_size=1 << 20, named=True):
-                out.write(chunk)
-    except docker.errors.APIError as exc:
-        raise DaemonError(f"docker save {ref} failed: {exc.explanation}") from None
+    # Named by image ID (content-addressed): the same base is saved once, not once per build.
+    saved = workdir / f"docker-save-{str(image.id).replace(':', '-')}-{_tag_key(ref)}.tar"
+    if not saved.is_file():
+        fd, name = tempfile.mkstemp(dir=workdir, prefix=".docker-save-", suffix=".tar")
+        try:
+            with open(fd, "wb") as out:
+                for chunk in image.save(chunk_size=1 << 20, named=True):
+                    out.write(chunk)
+            os.replace(name, saved)
+        except docker.errors.APIError as exc:
+            raise DaemonError(f"docker save {ref} failed: {exc.explanation}") from None
+        finally:
+            Path(name).unlink(missing_ok=True)
     tags = list(image.tags)
-    return read_tarball(name, ref if ref in tags else (tags[0] if tags else None))
+    return read_tarball(saved, ref if ref in tags else (tags[0] if tags else None))
+
+
+def _tag_key(ref: str) -> str:
+    return hashlib.sha256(ref.encode()).hexdigest()[:12]
 
 
 def write_daemon(images: Mapping[str, PushableImage], workdir: Path, *,
