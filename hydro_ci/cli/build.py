@@ -119,14 +119,16 @@ def progress_display() -> Iterator[Progress]:
         yield plain
         return
     from rich.console import Console
+    from rich.markup import escape
 
     console = Console(stderr=True, highlight=False)
     with console.status("starting…") as status:
         def live(event: ProgressEvent) -> None:
-            if event.stage in ("build", "pull") and (event.message.startswith("Step ")
-                                                     or event.message.startswith(("built", "building"))):
-                console.print(f"[bold]{event.stage}[/] {event.message}", markup=True, soft_wrap=True)
-            status.update(f"{event.stage}: {event.message[:100]}")
+            # Build output may contain [brackets]: escape it so rich never reads it as markup.
+            text = escape(event.message)
+            if event.message.startswith(("Step ", "built", "building", "pushing", "pulling")):
+                console.print(f"[bold]{event.stage}[/] {text}", overflow="ellipsis", no_wrap=True)
+            status.update(f"{event.stage}: {escape(event.message[:100])}")
 
         yield live
 
