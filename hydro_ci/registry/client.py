@@ -111,6 +111,9 @@ class RegistryClient:
             r = self._request("GET", url, scopes=_pull(repository), params=params)
             if r.status_code == 404:
                 return tags
+            if r.status_code == 400 and params and _error_code(r) == "PAGINATION_NUMBER_INVALID":
+                params = None  # this registry caps n= lower: let it choose its own page size
+                continue
             self._check(r, (200,), f"tags of {repository}")
             try:
                 tags += [str(t) for t in r.json().get("tags") or ()]

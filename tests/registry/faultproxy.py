@@ -201,5 +201,5 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _error_json(status: int) -> bytes:
-    code = {401: "UNAUTHORIZED", 429: "TOOMANYREQUESTS"}.get(status, "UNKNOWN")
+    code = {401: "UNAUTHORIZED", 403: "DENIED", 429: "TOOMANYREQUESTS"}.get(status, "UNKNOWN")
     return json.dumps({"errors": [{"code": code, "message": f"injected HTTP {status}"}]}).encode()

@@ -141,6 +141,8 @@ PERMANENT = {
     "moving tag put always 500": ([Fault("status", "PUT", r"/manifests/latest$", times=99, status=500)],
                                   "HTTP 500", ["1.0.0"]),
     "registry gone": ([Fault("drop", None, r"", times=999)], "cannot reach registry", []),
+    "push denied": ([Fault("status", "POST", r"/blobs/uploads/", times=99, status=403)],
+                    "DENIED: injected HTTP 403", []),
 }
 
 
