@@ -144,25 +144,31 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-_QUOTED = re.compile(r"'([^']+)'")
+_SIDE_AND_NAME = re.compile(r"\b(input|output) '([^']+)'")
 
 
 def _relocate(problem: Problem, path: str) -> Problem:
     """Point a problem at the line declaring the field it names, when that line can be found."""
-    match = _QUOTED.search(problem.message)
-    if match is None:
+    match = _SIDE_AND_NAME.search(problem.message)
+    if match is None or problem.rule == "model-field-extra":
         return problem
-    return Problem(_locate(path, match.group(1)), problem.message, problem.rule, problem.severity)
+    where = _locate(path, match.group(2), section=match.group(1) + "s")
+    return Problem(where, problem.message, problem.rule, problem.severity)
 
 
-def _locate(path: str, name: str) -> Location:
-    # serving.yaml declares `name: {...}`; contract.prototxt has `name: "name"`.
+def _locate(path: str, name: str, section: str | None = None) -> Location:
+    # serving.yaml declares `name: {...}` under `inputs:`/`outputs:`; contract.prototxt has
+    # `inputs {` blocks holding `name: "name"`.
     pattern = re.compile(rf"""^\s*(?:{re.escape(name)}\s*:|name\s*:\s*["']{re.escape(name)}["'])""")
+    start = re.compile(rf"^\s*{section}\s*[:{{]") if section else None
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return Location(path)
+    inside = start is None
     for number, line in enumerate(lines, 1):
-        if pattern.search(line):
+        if start is not None and start.search(line):
+            inside = True
+        elif inside and pattern.search(line):
             return Location(path, number, len(line) - len(line.lstrip()) + 1)
     return Location(path)
