@@ -57,7 +57,9 @@ def test_profiles_are_not_compared() -> None:
     assert compare_signature(declared, inferred, model="m", location=HERE) == []
 
 
-def _folder(tmp_path: Path, fixture: str, contract: Contract | None, runtime: str = "tf-runtime:1") -> ModelFolder:
+def _folder(
+    tmp_path: Path, fixture: str, contract: Contract | None, runtime: str = "tf-runtime:1"
+) -> ModelFolder:
     root = tmp_path / "model"
     shutil.copytree(FIXTURES / fixture, root)
     (root / "expected.json").unlink(missing_ok=True)
@@ -80,11 +82,13 @@ def test_folder_problems_dtype_mismatch_located_at_the_declaration(tmp_path: Pat
 def test_folder_problems_signature_name_must_exist_in_a_savedmodel(tmp_path: Path) -> None:
     declared = Contract("m", (sig([], [], name="classify"),))
     [problem] = folder_problems(_folder(tmp_path, "tf_predict_only", declared))
-    assert problem.rule == "model-signature" and "'classify'" in problem.message and "'predict'" in problem.message
+    assert problem.rule == "model-signature"
+    assert "'classify'" in problem.message and "'predict'" in problem.message
 
 
 def test_matching_contract_has_no_problems(tmp_path: Path) -> None:
-    declared = Contract("m", (sig([Field("sentence", DType.string, ())], [Field("words", DType.int32, None)]),))
+    inputs, outputs = [Field("sentence", DType.string, ())], [Field("words", DType.int32, None)]
+    declared = Contract("m", (sig(inputs, outputs),))
     assert folder_problems(_folder(tmp_path, "tf_predict_only", declared)) == []
 
 
@@ -102,7 +106,8 @@ def test_unreadable_stray_model_only_warns(tmp_path: Path) -> None:
 def test_nothing_to_compare(tmp_path: Path) -> None:
     declared = Contract("m", (sig([Field("sentence", DType.int32, ())], []),))
     # python runtime: func_main.py is the contract, model files are its business
-    assert folder_problems(_folder(tmp_path / "a", "tf_predict_only", declared, "hydrosphere/serving-runtime-python-3.7:3")) == []
+    python = "hydrosphere/serving-runtime-python-3.7:3"
+    assert folder_problems(_folder(tmp_path / "a", "tf_predict_only", declared, python)) == []
     # no declared contract: nothing to compare
     assert folder_problems(_folder(tmp_path / "b", "tf_predict_only", None)) == []
     # no model file at all
