@@ -53,13 +53,25 @@ def connect(client: Any = None) -> Any:
         client = client or docker.from_env(timeout=600)
         client.ping()
     except (docker.errors.DockerException, requests.RequestException) as exc:
-        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        reason = _unreachable_reason(str(exc))
         raise EngineUnavailableError(
             f"no Docker engine reachable at {host}: {reason}",
             hint="start one (sudo systemctl start docker, or dockerd &) or point DOCKER_HOST at one; "
                  "--builder oci needs no engine",
         ) from None
     return client
+
+
+def _unreachable_reason(text: str) -> str:
+    """The gist of a connection failure, without the SDK's nested exception reprs."""
+    lowered = text.lower()
+    for needle, reason in (("filenotfounderror", "no such socket"), ("no such file", "no such socket"),
+                           ("connection refused", "connection refused"), ("permission denied",
+                           "permission denied on the socket"), ("timed out", "connection timed out"),
+                           ("name or service not known", "unknown host")):
+        if needle in lowered:
+            return reason
+    return text.splitlines()[0][:200] if text else "no answer"
 
 
 class EngineBuilder:
@@ -75,10 +87,14 @@ class EngineBuilder:
             self._client = connect()
         return self._client
 
+    def _connect(self) -> None:
+        self._client = connect(self._client)
+
     # --- build ---------------------------------------------------------------------------------
 
     def build(self, request: BuildRequest, progress: Progress = no_progress) -> BuildResult:
         ctx = request.context
+        self._connect()  # fail first, before any progress, when there is no engine
         self.ensure_base(ctx.base_image, progress)
         primary = f"{request.image}:{request.version}"
         progress(ProgressEvent("build", f"building {primary} from {ctx.root}"))

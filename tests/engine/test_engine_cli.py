@@ -83,7 +83,7 @@ def test_build_push_json(python_base: str, registry: Any, unique_repo: str, tmp_
 
 @pytest.mark.engine
 def test_cli_errors_are_one_line_with_a_hint(tmp_path: Path) -> None:
-    folder = write_folder(tmp_path / "m", "busybox:1", "true")
+    folder = write_folder(tmp_path / "m", "scratch", "true")  # no base lookup: the engine is asked first
     proc = hydro_ci("build", str(folder), "--image", "example.com/t/m", "--version", "1.0.0",
                     env={"DOCKER_HOST": "tcp://127.0.0.1:9"})
     assert proc.returncode == 1
