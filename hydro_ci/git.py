@@ -120,14 +120,20 @@ def delete_local_tag(path: Path | str, name: str) -> None:
 
 
 def push_tag(path: Path | str, name: str, remote: str = "origin") -> bool:
-    """Push one tag without force: True if the remote took it, False if the name was taken there."""
-    proc = run_git(["push", "--porcelain", remote, f"refs/tags/{name}:refs/tags/{name}"], path,
-                   check=False)
+    """Push one tag without force: True if the remote holds our tag, False if it holds another.
+
+    A losing push is reported as "[rejected] (already exists)" or, when pushes race on the server,
+    "[remote rejected] (failed to update ref)"; rather than parse wording, a failed push is judged
+    by what the remote holds afterwards. Nothing there means a real failure (rights, network).
+    """
+    ref = f"refs/tags/{name}"
+    proc = run_git(["push", "--porcelain", remote, f"{ref}:{ref}"], path, check=False)
     if proc.returncode == 0:
         return True
-    out = proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
-    if "[rejected] (already exists)" in out:
-        return False
+    ours = git_output(["rev-parse", ref], path)
+    there = run_git(["ls-remote", remote, ref], path, check=False).stdout.decode().split("\t")[0].strip()
+    if there:
+        return there == ours
     last = (proc.stderr.decode(errors="replace").strip().splitlines() or [f"exit {proc.returncode}"])[-1]
     raise GitError(f"git push of tag {name} to {remote} failed: {last}",
                    hint="check that the CI job may push tags (e.g. permissions: contents: write)")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,29 +54,48 @@ def contract_from_folder(path: Path) -> Contract:
 
 
 def contract_from_file(path: Path) -> Contract:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ContractSourceError(f"{path}: cannot read ({exc.strerror})") from None
     if path.suffix == ".json":
-        return contract_from_json_text(path.read_text(encoding="utf-8"), str(path))
-    if path.name == SERVING_FILE or path.suffix in (".yaml", ".yml", ".prototxt", ".pbtxt"):
-        return _contract_from_files({path.name: path.read_bytes()}, str(path))
+        return contract_from_json_text(data.decode("utf-8", errors="replace"), str(path))
+    if path.suffix in (".yaml", ".yml", ".prototxt", ".pbtxt"):
+        found = _contract_from_files({path.name: data}, str(path))
+        if found is None:
+            raise ContractSourceError(f"{path} declares no contract")
+        return found
     raise UsageError(f"{path}: not a contract file",
                      hint="give a model folder, serving.yaml, contract.prototxt or a .json contract")
 
 
-def _contract_from_files(files: dict[str, bytes], where: str) -> Contract:
-    """Load the declared contract from serving.yaml/contract.prototxt bytes, via a scratch folder.
+def _contract_from_files(files: dict[str, bytes], where: str) -> Contract | None:
+    """The contract declared by serving.yaml and/or contract.prototxt bytes (prototxt first: the
+    folder loader makes the two agree, and the prototxt is the exact v3 signature)."""
+    from hydro_ci.contract import yamlfile
+    from hydro_ci.contract.prototxt import parse_prototxt
+    from hydro_ci.contract.validate import read_contract_section
 
-    The folder loader is the one reader of these formats; giving it the two files (and nothing else)
-    means a contract reads the same from a folder, a commit or a file.
-    """
-    with tempfile.TemporaryDirectory(prefix="hydro-ci-contract-") as tmp:
-        root = Path(tmp)
-        for name, data in files.items():
-            target = SERVING_FILE if name.endswith((".yaml", ".yml")) else PROTOTXT_FILE
-            (root / target).write_bytes(data)
-        try:
-            return contract_from_folder(root)
-        except ContractSourceError:
-            raise ContractSourceError(f"{where} declares no contract") from None
+    name, signature = None, None
+    for file, data in files.items():
+        text = data.decode("utf-8", errors="replace")
+        display = f"{where}/{file}" if not where.endswith(file) else where
+        if file.endswith((".yaml", ".yml")):
+            root = yamlfile.compose(text, display)
+            if not isinstance(root, yamlfile.Mapping):
+                continue
+            pairs: list[tuple[yamlfile.Node, yamlfile.Node]] = [
+                (k, v) for k, v in root.pairs if isinstance(k, yamlfile.Scalar) and k.text == "contract"]
+            name = next((v.text for k, v in root.pairs if isinstance(k, yamlfile.Scalar)
+                         and k.text == "name" and isinstance(v, yamlfile.Scalar)), None)
+            if pairs and signature is None:
+                only = yamlfile.Mapping(location=root.location, tag=root.tag, pairs=pairs)
+                signature = read_contract_section(only, display).signature
+        else:
+            signature = parse_prototxt(text, display).signature
+    if signature is None:
+        return None
+    return Contract(name or Path(where).stem, (signature,))
 
 
 def contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | None:
@@ -93,14 +111,10 @@ def contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | None:
     if path.endswith((".yaml", ".yml", ".prototxt", ".pbtxt")):
         data = git.show_file(repo, ref, path)
         return None if data is None else _contract_from_files({Path(path).name: data}, f"{ref}:{path}")
+    # contract.prototxt last, so it wins over serving.yaml's section (the name comes from serving.yaml)
     files = {name: data for name in (SERVING_FILE, PROTOTXT_FILE)
              if (data := git.show_file(repo, ref, prefix + name)) is not None}
-    if not files:
-        return None
-    try:
-        return _contract_from_files(files, f"{ref}:{path or '.'}")
-    except ContractSourceError:
-        return None
+    return _contract_from_files(files, f"{ref}:{path or '.'}") if files else None
 
 
 def contract_from_image(client: RegistryClient, repository: str, tag: str) -> Contract | None:

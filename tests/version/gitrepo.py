@@ -62,6 +62,7 @@ def make_remote(root: Path, model: str = "titanic", folder: str = "models/titani
     first = clone(remote, root / "first")
     sh(first.path, "checkout", "-q", "-B", "main")
     first.write(f"{folder}/serving.yaml", serving_yaml(model))
+    first.write(f"{folder}/src/func_main.py", "def predict(**tensors):\n    return tensors\n")
     first.commit("add model")
     first.push()
     return first

@@ -190,3 +190,33 @@ def test_detached_head_makes_a_prerelease(first: Clone) -> None:
     decision = decide(ctx(first, branch=None))
     assert decision.version == Version.parse("0.1.0-rc.1")
     assert any("not a release branch" in n for n in decision.notes)
+
+
+def test_contract_at_git_ref_reads_the_tagged_tree(first: Clone) -> None:
+    from hydro_ci.contract.proto import to_prototxt
+    from hydro_ci.version.contracts import contract_at_git_ref
+
+    from .gitrepo import serving_yaml
+
+    first.tag("titanic-v1.0.0", push=False)
+    first.write("models/titanic/serving.yaml", serving_yaml(inputs={"x": "{shape: [8, 3], type: float32}"}))
+    first.commit("narrow")
+    old = contract_at_git_ref(first.path, "titanic-v1.0.0", "models/titanic")
+    assert old == CONTRACT  # as tagged, not as checked out
+    assert contract_at_git_ref(first.path, "titanic-v1.0.0", "models/nothing") is None
+    narrowed = Signature("predict", (Field("x", DType.float32, (8, 3)),), CONTRACT.primary.outputs)
+    first.write("models/titanic/contract.prototxt", to_prototxt(narrowed))
+    first.commit("prototxt")
+    assert contract_at_git_ref(first.path, "HEAD", "models/titanic/contract.prototxt") == Contract(
+        "contract", (narrowed,))
+    assert contract_at_git_ref(first.path, "HEAD", "models/titanic") == Contract("titanic", (narrowed,))
+
+
+def test_auto_bump_reads_the_previous_contract_from_git(first: Clone) -> None:
+    first.tag("titanic-v1.0.0")
+    narrowed = Contract("titanic", (Signature("predict", (Field("x", DType.float32, (8, 3)),),
+                                              CONTRACT.primary.outputs),))
+    decision = decide(Context(folder=folder(first, contract=narrowed), source="git", bump="auto",
+                              repo=first.path, branch="main"))
+    assert str(decision.version) == "2.0.0"
+    assert "input-dim-narrowed" in decision.bump_reason
