@@ -261,7 +261,13 @@ def read_base(ref: str, workdir: Path, platform: Platform, *, insecure: bool | N
     from hydro_ci.registry.client import client_for
 
     reference = parse_reference(ref)
-    found = remote.read_image(client_for(ref, insecure=insecure), reference, platform=platform)
+    try:
+        found = remote.read_image(client_for(ref, insecure=insecure), reference, platform=platform)
+    except HydroCIError as exc:
+        raise OCIBuildError(
+            f"cannot read base image {ref} from its registry: {exc.message}",
+            hint=exc.hint or "or read it from elsewhere: --base-from oci:DIR:TAG, docker-archive:FILE, "
+                             "docker-daemon:REF") from None
     return Base(found.image, ref, found.digest, reference.name)
 
 

@@ -278,3 +278,29 @@ def test_registry_base_is_pinned_and_its_layers_mounted(make_context: MakeContex
     assert image.manifest.annotations["org.opencontainers.image.base.digest"] == base_digest
     base_layer = image.manifest.layers[0]
     assert pushed.bytes_skipped is not None and pushed.bytes_skipped >= base_layer.size  # mounted
+
+
+def test_runtime_python_and_platform_for_wheels() -> None:
+    from hydro_ci.build.oci import pip_platforms, python_version_of
+    from hydro_ci.image.model import ImageConfig, Platform
+
+    with_env = ImageConfig({"config": {"Env": ["PYTHON_VERSION=3.12.4"]}})
+    assert python_version_of(with_env, "python:3.12-slim", None) == "3.12"
+    hydrosphere = "hydrosphere/serving-runtime-python-3.7:3.0.0"
+    assert python_version_of(ImageConfig.empty(), hydrosphere, None) == "3.7"
+    assert python_version_of(ImageConfig.empty(), "busybox", None) == "3.11"
+    assert python_version_of(with_env, "x", "3.10") == "3.10"
+    assert pip_platforms(Platform("arm64", "linux")) == ["manylinux_2_28_aarch64"]
+    with pytest.raises(OCIBuildError, match="cannot pick wheels for platform windows/amd64"):
+        pip_platforms(Platform("amd64", "windows"))
+
+
+@pytest.mark.registry
+def test_missing_registry_base_fails_with_one_line(make_context: MakeContext, open_registry: Any,
+                                                   unique_repo: str, tmp_path: Path) -> None:
+    missing = f"{open_registry.host}/{unique_repo}:1"
+    ctx = make_context(runtime=missing)
+    builder = make_builder("oci", cache=tmp_path / "cache")
+    with pytest.raises(OCIBuildError, match=f"cannot read base image {missing} from its registry") as err:
+        builder.build(BuildRequest(ctx, REPO, "1.0.0"))
+    assert "\n" not in str(err.value) and err.value.hint
