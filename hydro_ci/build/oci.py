@@ -266,8 +266,8 @@ def read_base(ref: str, workdir: Path, platform: Platform, *, insecure: bool | N
     except HydroCIError as exc:
         raise OCIBuildError(
             f"cannot read base image {ref} from its registry: {exc.message}",
-            hint=exc.hint or "or read it from elsewhere: --base-from oci:DIR:TAG, docker-archive:FILE, "
-                             "docker-daemon:REF") from None
+            hint=(f"{exc.hint}; or " if exc.hint else "") + "read the base from elsewhere with --base-from "
+                 "oci:DIR:TAG, docker-archive:FILE or docker-daemon:REF") from None
     return Base(found.image, ref, found.digest, reference.name)
 
 
