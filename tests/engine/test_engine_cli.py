@@ -83,8 +83,9 @@ def test_build_push_json(python_base: str, registry: Any, unique_repo: str, tmp_
 
 @pytest.mark.engine
 def test_cli_errors_are_one_line_with_a_hint(tmp_path: Path) -> None:
-    folder = write_folder(tmp_path / "m", "scratch", "true")  # no base lookup: the engine is asked first
+    folder = write_folder(tmp_path / "m", "busybox:1", "true")
     proc = hydro_ci("build", str(folder), "--image", "example.com/t/m", "--version", "1.0.0",
+                    "--base-image", "scratch",  # no base lookup: the engine is asked first anyway
                     env={"DOCKER_HOST": "tcp://127.0.0.1:9"})
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
