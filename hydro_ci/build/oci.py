@@ -349,7 +349,8 @@ def build_layer(klass: str, entries: Sequence[tuple[LayerEntry, str]], epoch: in
         nonlocal done
         done += n
         if done < total:  # the "layer" event after it is the one line a CI log keeps
-            progress(ProgressEvent("hash", f"{klass}: hashing", done, total, klass))
+            progress(ProgressEvent("hash", f"{klass}: hashing {done * 100 // max(total, 1)}%", done, total,
+                                   klass))
 
     built = layers.write_layer(plain, cache / "blobs", epoch=epoch, compression=compression,
                                progress=tick)
@@ -478,7 +479,8 @@ class OCIBuilder:
         def report(p: remote.BlobProgress) -> None:
             # Byte counts while uploading; one plain line (no counters) when a blob is settled.
             done = p.state != "uploading"
-            progress(ProgressEvent("push", f"{p.digest[7:19]}: {p.state} ({p.size:,} bytes)",
+            what = f"{p.state} ({p.size:,} bytes)" if done else f"uploading {p.sent * 100 // max(p.size, 1)}%"
+            progress(ProgressEvent("push", f"{p.digest[7:19]}: {what}",
                                    None if done else p.sent, None if done else p.size, p.digest))
 
         out = remote.push_image(client, parse_reference(result.image), image, tags=result.tags,
