@@ -1,0 +1,123 @@
+"""A contract in each of its text and binary forms: writers and readers.
+
+- protobin: the serialized v3 ``ModelSignature`` (``/model/contract.protobin``)
+- prototxt: the same message in protobuf text format (``contract.prototxt``)
+- JSON: the form every command prints (``jsonform``)
+- YAML: the ``contract:`` section of serving.yaml
+
+Readers raise ``ProblemsError`` (located) or ``ContractError``; round trips are lossless.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from hydro_ci.contract import jsonform, yamlfile
+from hydro_ci.contract.model import Contract, Field, Profile, Signature
+from hydro_ci.errors import ContractError
+
+
+class _FlowMap(dict[str, Any]):
+    """A tensor field: written on one line, ``{shape: [1, 2], type: float32}``, as people write them."""
+
+
+class _FlowList(list[int]):
+    """A shape: written inline, ``[-1, 224, 224, 3]``."""
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    pass
+
+
+_Dumper.add_representer(
+    _FlowMap, lambda d, data: d.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True)
+)
+_Dumper.add_representer(
+    _FlowList, lambda d, data: d.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+)
+
+
+def to_protobin(sig: Signature) -> bytes:
+    from hydro_ci.contract import proto
+
+    return proto.to_protobin(sig)
+
+
+def from_protobin(data: bytes) -> Signature:
+    from hydro_ci.contract import proto
+
+    return proto.from_protobin(data)
+
+
+def to_prototxt(sig: Signature) -> str:
+    from hydro_ci.contract import prototxt
+
+    return prototxt.to_prototxt(sig)
+
+
+def from_prototxt(text: str, display: str = "<prototxt>") -> Signature:
+    from hydro_ci.contract import prototxt
+    from hydro_ci.contract.validate import check_signature
+
+    source = prototxt.parse_prototxt(text, display)
+    _raise_problems(check_signature(source))
+    return source.signature
+
+
+def to_json(contract: Contract) -> str:
+    return json.dumps(jsonform.contract_to_dict(contract), indent=2, ensure_ascii=False) + "\n"
+
+
+def from_json(text: str) -> Contract:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ContractError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ContractError("a JSON contract must be an object with name and signatures")
+    return jsonform.contract_from_dict(data)
+
+
+def _field_to_yaml(f: Field) -> dict[str, Any]:
+    out: dict[str, Any] = {} if f.subfields is not None else _FlowMap()
+    if f.shape is not None:
+        out["shape"] = "scalar" if f.shape == () else _FlowList(f.shape)
+    if f.dtype is not None:
+        out["type"] = f.dtype.name
+    if f.profile is not Profile.none:
+        out["profile"] = f.profile.name
+    if f.subfields is not None:
+        out["subfields"] = {s.name: _field_to_yaml(s) for s in f.subfields}
+    return out
+
+
+def signature_to_yaml_dict(sig: Signature) -> dict[str, Any]:
+    """The ``contract:`` section of serving.yaml for ``sig``."""
+    return {
+        "name": sig.name,
+        "inputs": {f.name: _field_to_yaml(f) for f in sig.inputs},
+        "outputs": {f.name: _field_to_yaml(f) for f in sig.outputs},
+    }
+
+
+def to_yaml(sig: Signature) -> str:
+    """A YAML document ``contract: {...}``, ready to paste into serving.yaml."""
+    return str(yaml.dump({"contract": signature_to_yaml_dict(sig)}, Dumper=_Dumper, sort_keys=False,
+                         default_flow_style=False, allow_unicode=True, width=100))
+
+
+def from_yaml(text: str, display: str = "<yaml>") -> Signature:
+    """The signature of a ``contract:`` YAML document (what ``to_yaml`` writes)."""
+    from hydro_ci.contract.validate import read_contract_section
+
+    return read_contract_section(yamlfile.compose(text, display), display).signature
+
+
+def _raise_problems(problems: list[Any]) -> None:
+    from hydro_ci.errors import ProblemsError
+
+    if problems:
+        raise ProblemsError(problems)

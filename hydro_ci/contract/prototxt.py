@@ -1,0 +1,154 @@
+"""contract.prototxt: a Hydrosphere v3 ``ModelSignature`` in protobuf text format.
+
+``google.protobuf.text_format`` parses it and locates syntax errors. It does not say where a
+parsed value was written, so a small tokenizer records the position of every field (keyed like
+``validate.Key``) for the rules that run after parsing. It also caps nesting before parsing, because
+the text-format parser recurses.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from google.protobuf import text_format
+
+from hydro_ci.contract import proto, yamlfile
+from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Profile, Signature
+from hydro_ci.contract.validate import Key, Source, did_you_mean
+from hydro_ci.diagnostics import Location, Problem
+from hydro_ci.errors import ProblemsError
+
+MAX_DEPTH = 64
+_REPEATED = ("inputs", "outputs", "data")  # message fields that get an index in a Key
+_TOKEN = re.compile(
+    r"""(?P<space>\s+|\#[^\n]*)
+      | (?P<string>"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?)
+      | (?P<word>[A-Za-z0-9_.+-]+)
+      | (?P<open>[{<])
+      | (?P<close>[}>])
+      | (?P<other>.)""",
+    re.VERBOSE | re.DOTALL,
+)
+_ERROR_PREFIX = re.compile(r"^\d+:\d+ : (?:'[^\n]*?': )?")
+_UNKNOWN_FIELD = re.compile(r'has no field named "([^"]*)"')
+_FIELD_NAMES = ("signature_name", "inputs", "outputs", "name", "shape", "dims", "subfields", "data",
+                "dtype", "profile")
+
+
+def read_prototxt(path: Path, display: str) -> Source:
+    """Read and check ``path``; ``ProblemsError`` when it cannot be parsed."""
+    return parse_prototxt(yamlfile.read_text(path, display), display)
+
+
+def parse_prototxt(text: str, display: str) -> Source:
+    """Parse the text of a ``ModelSignature``; value problems make the Source ``valid=False``."""
+    locations = _positions(text, display)  # raises on hostile nesting before the recursive parser
+    msg = proto.ModelSignature()
+    try:
+        text_format.Parse(text, msg)
+    except text_format.ParseError as exc:
+        raise ProblemsError([_parse_problem(exc, display)]) from None
+    except (ValueError, TypeError, RecursionError) as exc:  # odd inputs the parser does not wrap
+        raise ProblemsError([Problem(Location(display, 1, 1), f"invalid prototxt: {exc}",
+                                     "prototxt-syntax")]) from None
+    problems: list[Problem] = []
+    source = Source(Signature(""), display, locations)
+    source.signature = Signature(
+        msg.signature_name or DEFAULT_SIGNATURE,
+        tuple(_field(f, ("inputs", i), source, problems) for i, f in enumerate(msg.inputs)),
+        tuple(_field(f, ("outputs", i), source, problems) for i, f in enumerate(msg.outputs)),
+    )
+    if problems:
+        source.valid = False
+        raise ProblemsError(problems)
+    return source
+
+
+def _parse_problem(exc: text_format.ParseError, display: str) -> Problem:
+    message = _ERROR_PREFIX.sub("", str(exc))
+    where = Location(display, exc.GetLine() or 0, exc.GetColumn() or 0)
+    unknown = _UNKNOWN_FIELD.search(message)
+    if unknown:
+        name = unknown.group(1)
+        if name in _FIELD_NAMES:  # a known key in the wrong message: usually a missing '}'
+            return Problem(where, f"{name!r} does not belong here; is a '}}' missing before it?",
+                           "prototxt-syntax")
+        return Problem(where, f"unknown key {name!r}{did_you_mean(name, _FIELD_NAMES)}", "unknown-key")
+    return Problem(where, f"invalid prototxt: {message}", "prototxt-syntax")
+
+
+def _field(msg: proto.ModelField, key: Key, source: Source, problems: list[Problem]) -> Field:
+    shape = tuple(msg.shape.dims) if msg.HasField("shape") else None
+    try:
+        profile = Profile(msg.profile)
+    except ValueError:
+        problems.append(Problem(source.locate((*key, "profile")), f"unknown profile number {msg.profile} "
+                                f"of {msg.name!r}", "unknown-profile"))
+        profile = Profile.none
+    if msg.WhichOneof("type_or_subfields") == "subfields":
+        subs = tuple(_field(s, (*key, i), source, problems) for i, s in enumerate(msg.subfields.data))
+        return Field(msg.name, shape=shape, profile=profile, subfields=subs)
+    try:
+        dtype = DType(msg.dtype)
+    except ValueError:
+        if msg.dtype == 0:
+            problems.append(Problem(source.locate((*key, "dtype")), f"field {msg.name!r} needs a dtype "
+                                    "(or subfields)", "bad-field"))
+        else:
+            problems.append(Problem(source.locate((*key, "dtype")), f"field {msg.name!r} has unknown dtype "
+                                    f"number {msg.dtype}", "unknown-dtype"))
+        dtype = DType.any
+    return Field(msg.name, dtype=dtype, shape=shape, profile=profile)
+
+
+def _positions(text: str, display: str) -> dict[Key, Location]:
+    """Where each field is written, keyed like ``validate.Key``; first occurrence wins."""
+    out: dict[Key, Location] = {}
+    stack: list[tuple[Key, dict[str, int]]] = [((), {})]  # open messages: their key, repeat counters
+    line, line_start = 1, 0
+    pending: tuple[str, Location] | None = None  # a field name still waiting for its value
+    in_list = False
+    for m in _TOKEN.finditer(text):
+        kind, value = m.lastgroup, m.group()
+        where = Location(display, line, m.start() - line_start + 1)
+        newlines = value.count("\n")
+        if newlines:
+            line += newlines
+            line_start = m.start() + value.rfind("\n") + 1
+        if kind == "space":
+            continue
+        if kind == "open":
+            if len(stack) > MAX_DEPTH:
+                raise ProblemsError([Problem(where, f"nested deeper than {MAX_DEPTH} levels",
+                                             "prototxt-syntax")])
+            key, counters = stack[-1]
+            child = key
+            if pending is not None and pending[0] in _REPEATED:
+                name, at = pending
+                index = counters.get(name, 0)
+                counters[name] = index + 1
+                child = (*key, index) if name == "data" else (*key, name, index)
+                out.setdefault((*child, "field"), at)
+            stack.append((child, {}))
+            pending, in_list = None, False
+        elif kind == "close":
+            if len(stack) > 1:
+                stack.pop()
+            pending, in_list = None, False
+        elif in_list:
+            if value == "]":
+                pending, in_list = None, False
+        elif kind == "word" and pending is None:
+            key = stack[-1][0]
+            out.setdefault((*key, "signature") if value == "signature_name" else (*key, value), where)
+            pending = (value, where)
+        elif kind in ("word", "string") or value in ",;":
+            pending = None
+        elif value == "[":
+            in_list = True
+    return out
+
+
+def to_prototxt(sig: Signature) -> str:
+    return text_format.MessageToString(proto.to_message(sig))

@@ -1,0 +1,109 @@
+"""A model folder on disk → ``ModelFolder``: reads serving.yaml and contract.prototxt, runs the rules.
+
+``load_model_folder`` raises ``ProblemsError`` with every problem; ``check_model_folder`` returns
+them. Both accept the folder or a file inside it. The flow reads top to bottom: read the files
+(``yamlfile``/``prototxt``), read their values (``validate.read_serving``), then apply each of
+``validate.FOLDER_RULES``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hydro_ci.contract import validate, yamlfile
+from hydro_ci.diagnostics import Location, Problem
+from hydro_ci.errors import ProblemsError
+from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, ModelFolder
+
+MODEL_FILES = (SERVING_FILE, PROTOTXT_FILE)
+# Never searched for model folders: tooling and environments, not models.
+_SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", "env"}
+
+
+def display_path(path: Path) -> str:
+    """``path`` as shown to the user: relative to the working directory when inside it."""
+    absolute = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(absolute)
+    except ValueError:  # another drive on Windows
+        return absolute
+    return absolute if relative.startswith("..") else relative
+
+
+def folder_of(path: Path) -> Path:
+    """The model folder ``path`` names: itself, or the folder of a file inside it."""
+    return path.parent if path.is_file() else path
+
+
+def is_model_folder(path: Path) -> bool:
+    return any((path / name).is_file() for name in MODEL_FILES)
+
+
+def find_model_folders(path: Path) -> list[Path]:
+    """Model folders at or below ``path`` (hidden and tool folders skipped, no nesting), sorted."""
+    path = folder_of(path)
+    if is_model_folder(path):
+        return [path]
+    found = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        if any(name in filenames for name in MODEL_FILES):
+            found.append(Path(dirpath))
+            dirnames[:] = []  # a model's payload is not searched for more models
+        else:
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS)
+    return sorted(found)
+
+
+def read_model_folder(path: Path) -> tuple[validate.Declared | None, list[Problem]]:
+    """What the folder declares (None when unreadable) and every problem found, sorted by place."""
+    folder = folder_of(Path(path))
+    shown = display_path(folder)
+    if not folder.is_dir():
+        return None, [Problem(Location(shown), "no such model folder", "no-model-folder")]
+    if not is_model_folder(folder):
+        return None, [Problem(Location(shown), f"not a model folder: no {SERVING_FILE} or {PROTOTXT_FILE}",
+                              "no-model-folder")]
+    declared = validate.Declared(folder, shown, os.path.basename(os.path.abspath(folder)), Location(shown))
+    problems: list[Problem] = []
+    readable = True
+    serving = folder / SERVING_FILE
+    if serving.is_file():
+        declared.serving = display_path(serving)
+        try:
+            root = yamlfile.load(serving, declared.serving)
+        except ProblemsError as exc:
+            problems += exc.problems
+            readable = False
+        else:
+            problems += validate.read_serving(root, declared, declared.serving)
+    prototxt = folder / PROTOTXT_FILE
+    if prototxt.is_file():
+        from hydro_ci.contract.prototxt import read_prototxt  # protobuf only when needed: fast start
+
+        try:
+            declared.prototxt_contract = read_prototxt(prototxt, display_path(prototxt))
+        except ProblemsError as exc:
+            problems += exc.problems
+    if readable:
+        for rule in validate.FOLDER_RULES:
+            problems += rule(declared)
+    return (declared if readable else None), sort_problems(problems)
+
+
+def sort_problems(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.location, p.rule, p.message))
+
+
+def check_model_folder(path: Path | str) -> list[Problem]:
+    """Every problem of the model folder at ``path`` (a folder or a file inside it)."""
+    return read_model_folder(Path(path))[1]
+
+
+def load_model_folder(path: Path | str) -> ModelFolder:
+    """The validated model folder at ``path``; ``ProblemsError`` listing every problem otherwise."""
+    declared, problems = read_model_folder(Path(path))
+    errors = [p for p in problems if p.is_error]
+    if errors or declared is None:
+        raise ProblemsError(errors or problems)
+    return declared.model_folder()

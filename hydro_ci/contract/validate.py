@@ -1,0 +1,617 @@
+"""Every rule a model folder must pass; each finding is located (file:line:col) and has a rule id.
+
+Two phases. Reading (``read_serving``) turns serving.yaml nodes into values and applies the rules
+that need the YAML itself: keys, types, dtypes, profiles, shapes. Then ``FOLDER_RULES``, a tuple of
+plain functions ``Declared -> list[Problem]``, apply the rules about meaning: names, runtime, payload,
+signature function, the two declarations agreeing. A new rule is one more function in that tuple.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+from hydro_ci.contract import yamlfile
+from hydro_ci.contract.model import (
+    DEFAULT_SIGNATURE,
+    DTYPE_ALIASES,
+    Contract,
+    DType,
+    Field,
+    Profile,
+    Shape,
+    Signature,
+)
+from hydro_ci.contract.yamlfile import Mapping, Node, Scalar, Sequence
+from hydro_ci.diagnostics import Location, Problem
+from hydro_ci.errors import ProblemsError
+from hydro_ci.folder import CONFIG_KEY, SERVING_FILE, ModelFolder
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+EXTRA_KEYS = ("training-data", "monitoring", "monitoring-configuration")
+SERVING_KEYS = ("kind", "name", "runtime", "install-command", "payload", "contract", "metadata",
+                *EXTRA_KEYS, CONFIG_KEY)
+CONTRACT_KEYS = ("name", "inputs", "outputs")
+FIELD_KEYS = ("shape", "type", "profile", "subfields")
+SECTIONS = ("inputs", "outputs")
+MAX_INT64 = 2**63 - 1
+MAX_SCANNED_FILES = 20_000  # payload folders walked for escaping symlinks
+FUNC_MAIN = ("src", "func_main.py")
+
+# Where each part of a declared signature is written: ("inputs", 0, 2, "shape") is the shape of the
+# third subfield of the first input; ("signature",) the signature name; ("contract",) the whole.
+Key = tuple[str | int, ...]
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+@dataclass
+class Source:
+    """One declared signature and where each part of it is written."""
+
+    signature: Signature
+    path: str  # the file, as shown to the user
+    locations: dict[Key, Location] = field(default_factory=dict)
+    valid: bool = True  # False when reading it found problems (values may be placeholders)
+
+    def locate(self, key: Key) -> Location:
+        k = key
+        while k:
+            if k in self.locations:
+                return self.locations[k]
+            whole = (*k[:-1], "field")
+            if k[-1] != "field" and whole in self.locations:
+                return self.locations[whole]
+            k = k[:-1]
+        return self.locations.get(("contract",), Location(self.path, 1, 1))
+
+
+@dataclass
+class Declared:
+    """What a model folder's files declare, with the location of each value."""
+
+    root: Path
+    display: str  # the folder, as shown to the user
+    name: str
+    name_location: Location
+    serving: str | None = None  # serving.yaml as shown, when present
+    kind: str | None = None
+    runtime: str | None = None
+    runtime_location: Location | None = None
+    install_command: str | None = None
+    install_location: Location | None = None
+    payload: list[tuple[str, Location]] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    yaml_contract: Source | None = None
+    prototxt_contract: Source | None = None
+
+    @property
+    def contract_source(self) -> Source | None:
+        """The declaration that wins: contract.prototxt is exact, so it goes first."""
+        return self.prototxt_contract or self.yaml_contract
+
+    @property
+    def is_python_runtime(self) -> bool:
+        return self.runtime is not None and "python" in self.runtime.split("@")[0].lower()
+
+    def model_folder(self) -> ModelFolder:
+        source = self.contract_source
+        contract = Contract(self.name, (source.signature,)) if source is not None else None
+        return ModelFolder(
+            root=self.root,
+            name=self.name,
+            runtime=self.runtime,
+            install_command=self.install_command,
+            payload=tuple(entry for entry, _ in self.payload),
+            metadata=dict(self.metadata),
+            contract=contract,
+            config=dict(self.config),
+            extra=dict(self.extra),
+        )
+
+
+# --- reading serving.yaml -------------------------------------------------------------------------
+
+
+class ServingReader:
+    """Reads serving.yaml nodes into a ``Declared``, collecting every problem on the way."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.problems: list[Problem] = []
+
+    def add(self, where: Location, message: str, rule: str) -> None:
+        self.problems.append(Problem(where, message, rule))
+
+    def mapping(self, node: Node, what: str) -> Mapping | None:
+        if isinstance(node, Mapping):
+            return node
+        self.add(node.location, f"{what} must be a mapping, not a {node.kind}", "bad-type")
+        return None
+
+    def text(self, node: Node, what: str) -> str | None:
+        if isinstance(node, Scalar) and not node.is_null:
+            return node.text
+        self.add(node.location, f"{what} must be a string, not a {node.kind}", "bad-type")
+        return None
+
+    def entries(
+        self, node: Mapping, allowed: tuple[str, ...] | None, what: str
+    ) -> list[tuple[str, Node, Node]]:
+        """(key text, key node, value node) of a mapping; flags odd, unknown and repeated keys."""
+        out: list[tuple[str, Node, Node]] = []
+        seen: set[str] = set()
+        for key, value in node.pairs:
+            if not isinstance(key, Scalar) or key.is_null:
+                self.add(key.location, f"keys of {what} must be plain names, not a {key.kind}", "bad-type")
+                continue
+            name = key.text
+            if allowed is not None:
+                if name not in allowed:
+                    self.add(key.location, f"unknown key {name!r} in {what}{did_you_mean(name, allowed)}",
+                             "unknown-key")
+                    continue
+                if name in seen:
+                    self.add(key.location, f"key {name!r} appears twice in {what}", "duplicate-key")
+                    continue
+                seen.add(name)
+            out.append((name, key, value))
+        return out
+
+    def read(self, root: Node | None, declared: Declared) -> None:
+        if root is None:
+            self.add(Location(self.display, 1, 1), "file is empty; expected a mapping with kind: Model",
+                     "bad-type")
+            return
+        top = self.mapping(root, SERVING_FILE)
+        if top is None:
+            return
+        for key, key_node, value in self.entries(top, SERVING_KEYS, SERVING_FILE):
+            self.read_key(key, key_node, value, declared)
+
+    def read_key(self, key: str, key_node: Node, value: Node, d: Declared) -> None:
+        if key == "kind":
+            d.kind = self.text(value, "kind")
+            if d.kind is not None and d.kind != "Model":
+                self.add(value.location, f"kind must be 'Model', not {d.kind!r}", "bad-kind")
+        elif key == "name":
+            name = self.text(value, "name")
+            if name is not None:
+                d.name, d.name_location = name, value.location
+        elif key == "runtime":
+            d.runtime, d.runtime_location = self.text(value, "runtime"), value.location
+        elif key == "install-command":
+            d.install_command, d.install_location = self.text(value, "install-command"), value.location
+        elif key == "payload":
+            d.payload = self.payload(value)
+        elif key == "contract":
+            d.yaml_contract = self.contract(key_node, value)
+        elif key == "metadata":
+            d.metadata = self.metadata(value)
+        elif key == CONFIG_KEY:
+            if isinstance(value, Scalar) and value.is_null:
+                d.config = {}
+            elif self.mapping(value, f"the {CONFIG_KEY} section") is not None:
+                d.config = yamlfile.to_python(value)
+        else:
+            d.extra[key] = yamlfile.to_python(value)
+
+    def payload(self, node: Node) -> list[tuple[str, Location]]:
+        if not isinstance(node, Sequence):
+            self.add(node.location, f"payload must be a list of paths, not a {node.kind}", "bad-type")
+            return []
+        out = []
+        for item in node.items:
+            entry = self.text(item, "a payload entry")
+            if entry is not None:
+                out.append((entry, item.location))
+        return out
+
+    def metadata(self, node: Node) -> dict[str, str]:
+        if isinstance(node, Scalar) and node.is_null:
+            return {}
+        m = self.mapping(node, "metadata")
+        if m is None:
+            return {}
+        out = {}
+        for key, _, value in self.entries(m, None, "metadata"):
+            if isinstance(value, Scalar):
+                out[key] = "" if value.is_null else value.text
+            else:
+                self.add(value.location, f"metadata {key!r} must be a string, not a {value.kind}", "bad-type")
+        return out
+
+    # The contract section: {name, inputs: {field: spec}, outputs: {field: spec}}.
+
+    def contract(self, key_node: Node, node: Node) -> Source | None:
+        before = len(self.problems)
+        locations: dict[Key, Location] = {("contract",): key_node.location}
+        m = self.mapping(node, "contract")
+        if m is None:
+            return None
+        name = DEFAULT_SIGNATURE
+        sections: dict[str, tuple[Field, ...]] = {"inputs": (), "outputs": ()}
+        for key, knode, value in self.entries(m, CONTRACT_KEYS, "contract"):
+            if key == "name":
+                name = self.text(value, "the signature name") or DEFAULT_SIGNATURE
+                locations[("signature",)] = value.location
+            else:
+                locations[(key,)] = knode.location
+                sections[key] = self.fields(value, (key,), locations, key)
+        sig = Signature(name, sections["inputs"], sections["outputs"])
+        return Source(sig, self.display, locations, valid=len(self.problems) == before)
+
+    def fields(self, node: Node, key: Key, locations: dict[Key, Location], what: str) -> tuple[Field, ...]:
+        if isinstance(node, Scalar) and node.is_null:
+            return ()
+        m = self.mapping(node, what)
+        if m is None:
+            return ()
+        out = []
+        for index, (name, name_node, spec) in enumerate(self.entries(m, None, what)):
+            out.append(self.field(name, name_node, spec, (*key, index), locations))
+        return tuple(out)
+
+    def field(
+        self, name: str, name_node: Node, spec: Node, key: Key, locations: dict[Key, Location]
+    ) -> Field:
+        locations[(*key, "field")] = locations[(*key, "name")] = name_node.location
+        placeholder = Field(name, dtype=DType.any)  # keeps checking after a problem
+        m = self.mapping(spec, f"field {name!r}")
+        if m is None:
+            return placeholder
+        shape: Shape = None
+        dtype: DType | None = None
+        profile = Profile.none
+        subfields: tuple[Field, ...] | None = None
+        type_node: Node | None = None
+        for k, _, value in self.entries(m, FIELD_KEYS, f"field {name!r}"):
+            locations[(*key, "dtype" if k == "type" else k)] = value.location
+            if k == "shape":
+                shape = self.shape(value, name)
+            elif k == "type":
+                type_node = value
+                dtype = self.dtype(value, name)
+            elif k == "profile":
+                profile = self.profile(value, name)
+            else:
+                subfields = self.fields(value, key, locations, f"subfields of {name!r}")
+        if subfields is not None and type_node is not None:
+            self.add(type_node.location, f"field {name!r} has both type and subfields; keep one", "bad-field")
+            return placeholder
+        if subfields is not None:
+            return Field(name, shape=shape, profile=profile, subfields=subfields)
+        if type_node is None:
+            self.add(name_node.location, f"field {name!r} needs a type (or subfields)", "bad-field")
+        return Field(name, dtype=dtype or DType.any, shape=shape, profile=profile)
+
+    def shape(self, node: Node, name: str) -> Shape:
+        if isinstance(node, Scalar):
+            if node.is_null:
+                return None
+            if node.text == "scalar" and node.tag == yamlfile.STR_TAG:
+                return ()
+            self.add(node.location, f"shape of {name!r} must be 'scalar' or a list of integers, "
+                     f"not {node.text[:40]!r}", "bad-shape")
+            return None
+        if not isinstance(node, Sequence):
+            self.add(node.location, f"shape of {name!r} must be 'scalar' or a list of integers, "
+                     f"not a {node.kind}", "bad-shape")
+            return None
+        dims = []
+        for item in node.items:
+            value = item.value if isinstance(item, Scalar) and item.tag == yamlfile.INT_TAG else None
+            if not isinstance(value, int) or isinstance(value, bool):
+                shown = item.text[:40] if isinstance(item, Scalar) else f"a {item.kind}"
+                self.add(item.location, f"shape of {name!r}: dimension {shown!r} is not an integer",
+                         "bad-shape")
+                return None
+            if value < -1 or value > MAX_INT64:
+                self.add(item.location, f"shape of {name!r}: dimension {value} must be -1 (unknown) "
+                         "or a size >= 0", "bad-shape")
+                return None
+            dims.append(value)
+        return tuple(dims)
+
+    def dtype(self, node: Node, name: str) -> DType | None:
+        text = self.text(node, f"type of {name!r}")
+        if text is None:
+            return None
+        dtype = DType.parse(text)
+        if dtype is None:
+            self.add(node.location, f"unknown type {text!r} of {name!r}{did_you_mean(text, DTYPE_ALIASES)}",
+                     "unknown-dtype")
+        return dtype
+
+    def profile(self, node: Node, name: str) -> Profile:
+        text = self.text(node, f"profile of {name!r}")
+        if text is None:
+            return Profile.none
+        profile = Profile.parse(text)
+        if profile is None:
+            choices = Profile.__members__
+            self.add(node.location, f"unknown profile {text!r} of {name!r}{did_you_mean(text, choices)}",
+                     "unknown-profile")
+            return Profile.none
+        return profile
+
+
+def read_serving(root: Node | None, declared: Declared, display: str) -> list[Problem]:
+    """Fill ``declared`` from a composed serving.yaml; the problems found while reading."""
+    reader = ServingReader(display)
+    reader.read(root, declared)
+    return reader.problems
+
+
+def read_contract_section(root: Node | None, display: str) -> Source:
+    """The signature of a YAML document ``contract: {...}`` (what ``formats.to_yaml`` writes)."""
+    reader = ServingReader(display)
+    source = None
+    top = reader.mapping(root, display) if root is not None else None
+    if top is not None:
+        for _, key_node, value in reader.entries(top, ("contract",), display):
+            source = reader.contract(key_node, value)
+    if source is None and not reader.problems:
+        reader.add(Location(display, 1, 1), "no contract: section", "bad-type")
+    if source is not None:
+        reader.problems.extend(check_signature(source))
+    if reader.problems:
+        raise ProblemsError(reader.problems)
+    assert source is not None
+    return source
+
+
+# --- folder rules -------------------------------------------------------------------------------
+
+Rule = Callable[[Declared], list[Problem]]
+
+
+def check_name(d: Declared) -> list[Problem]:
+    if NAME_RE.match(d.name):
+        return []
+    where = "" if d.serving else " (the folder name; set name: in serving.yaml)"
+    return [Problem(d.name_location, f"model name {d.name!r}{where} must match {NAME_RE.pattern}",
+                    "bad-name")]
+
+
+def check_runtime(d: Declared) -> list[Problem]:
+    from hydro_ci.image.reference import ReferenceError, parse_reference
+
+    if d.runtime is None or d.runtime_location is None:
+        return []
+    try:
+        parse_reference(d.runtime, require_tag=True)
+    except ReferenceError as exc:
+        return [Problem(d.runtime_location, f"runtime {d.runtime!r} is not an image reference with a tag: "
+                        f"{exc.reason}", "bad-runtime")]
+    return []
+
+
+def check_install_command(d: Declared) -> list[Problem]:
+    cmd, where = d.install_command, d.install_location
+    if cmd is None or where is None:
+        return []
+    if "\x00" in cmd:
+        return [Problem(where, "install-command contains a NUL character", "install-command")]
+    if "\n" in cmd or "\r" in cmd:
+        return [Problem(where, "install-command must be one line (use && to chain; with a folded "
+                        "YAML block use '>-' to drop the final newline)", "install-command")]
+    if not cmd.strip():
+        return [Problem(where, "install-command is empty; remove the key instead", "install-command")]
+    return []
+
+
+def check_payload(d: Declared) -> list[Problem]:
+    problems: list[Problem] = []
+    root = d.root.resolve()
+    for entry, where in d.payload:
+        problem = _payload_problem(d.root, root, entry)
+        if problem is not None:
+            problems.append(Problem(where, *problem))
+    return problems
+
+
+def _payload_problem(folder: Path, root: Path, entry: str) -> tuple[str, str] | None:
+    parts = PurePosixPath(entry.replace("\\", "/")).parts
+    if entry.startswith(("/", "\\", "~")) or PureWindowsPath(entry).is_absolute():
+        return f"payload entry {entry!r} is absolute; use a path inside the model folder", "payload-absolute"
+    if ".." in parts:
+        return f"payload entry {entry!r} contains '..'; use a path inside the model folder", "payload-parent"
+    full = folder / entry
+    try:
+        if not full.exists():
+            names = [p.name for p in folder.iterdir()]
+            return (f"payload entry {entry!r} does not exist{did_you_mean(entry.rstrip('/'), names)}",
+                    "payload-missing")
+        target = full.resolve()
+    except (OSError, ValueError) as exc:
+        return f"payload entry {entry!r} cannot be read: {exc}", "payload-missing"
+    if not target.is_relative_to(root):
+        return (f"payload entry {entry!r} resolves outside the model folder (to {target})",
+                "payload-escapes")
+    if full.is_dir():
+        escaping = _escaping_link(full, root)
+        if escaping is not None:
+            return (f"payload entry {entry!r} holds a symlink leaving the model folder: "
+                    f"{escaping.relative_to(folder)}", "payload-escapes")
+    return None
+
+
+def _escaping_link(top: Path, root: Path) -> Path | None:
+    """The first symlink under ``top`` that resolves outside ``root`` (bounded walk)."""
+    seen = 0
+    for dirpath, dirnames, filenames in os.walk(top):  # does not follow links
+        for name in (*dirnames, *filenames):
+            seen += 1
+            path = Path(dirpath, name)
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                return path
+        if seen > MAX_SCANNED_FILES:
+            return None
+    return None
+
+
+def check_signatures(d: Declared) -> list[Problem]:
+    return [p for s in (d.yaml_contract, d.prototxt_contract) if s is not None for p in check_signature(s)]
+
+
+def check_signature(source: Source) -> list[Problem]:
+    """Rules on the contract itself, the same for serving.yaml and contract.prototxt."""
+    problems = []
+    sig = source.signature
+    for section, fields in (("inputs", sig.inputs), ("outputs", sig.outputs)):
+        if not fields:
+            problems.append(Problem(source.locate((section,)), f"the contract has no {section}",
+                                    f"empty-{section}"))
+        problems.extend(_check_fields(fields, (section,), source))
+    return problems
+
+
+def _check_fields(fields: tuple[Field, ...], key: Key, source: Source) -> list[Problem]:
+    problems = []
+    seen: set[str] = set()
+    for index, f in enumerate(fields):
+        here = (*key, index)
+        if not f.name:
+            problems.append(Problem(source.locate((*here, "name")), "a field has an empty name", "bad-field"))
+        elif f.name in seen:
+            problems.append(Problem(source.locate((*here, "name")), f"field {f.name!r} is declared twice",
+                                    "duplicate-field"))
+        seen.add(f.name)
+        bad = [d for d in f.shape or () if d < -1]
+        if bad:
+            problems.append(Problem(source.locate((*here, "shape")), f"shape of {f.name!r}: dimension "
+                                    f"{bad[0]} must be -1 (unknown) or a size >= 0", "bad-shape"))
+        if f.subfields is not None:
+            if not f.subfields:
+                problems.append(Problem(source.locate((*here, "field")), f"field {f.name!r} has empty "
+                                        "subfields", "bad-field"))
+            problems.extend(_check_fields(f.subfields, here, source))
+    return problems
+
+
+def check_contract_agreement(d: Declared) -> list[Problem]:
+    ours, theirs = d.yaml_contract, d.prototxt_contract
+    if ours is None or theirs is None or not (ours.valid and theirs.valid):
+        return []
+    diff = describe_difference(ours.signature, theirs.signature)
+    if diff is None:
+        return []
+    key_ours, key_theirs, what = diff
+    there = theirs.locate(key_theirs).render()
+    return [Problem(ours.locate(key_ours), f"contract differs from {there}: {what}", "contract-mismatch")]
+
+
+def describe_difference(a: Signature, b: Signature) -> tuple[Key, Key, str] | None:
+    """The first difference between two signatures, as (where in a, where in b, what); order-blind."""
+    if a.name != b.name:
+        return ("signature",), ("signature",), f"signature name {a.name!r} here, {b.name!r} there"
+    for section in SECTIONS:
+        diff = _field_difference(getattr(a, section), getattr(b, section), (section,), (section,),
+                                 section[:-1])
+        if diff is not None:
+            return diff
+    return None
+
+
+def _field_difference(
+    fa: tuple[Field, ...], fb: tuple[Field, ...], ka: Key, kb: Key, what: str
+) -> tuple[Key, Key, str] | None:
+    index_b = {f.name: i for i, f in enumerate(fb)}
+    names_a = [f.name for f in fa]
+    only_a = [n for n in names_a if n not in index_b]
+    only_b = [f.name for f in fb if f.name not in names_a]
+    if only_a or only_b:
+        parts = [f"{', '.join(map(repr, names))} only {side}"
+                 for names, side in ((only_a, "here"), (only_b, "there")) if names]
+        return ka, kb, f"{what}s: " + "; ".join(parts)
+    for i, f in enumerate(fa):
+        j = index_b[f.name]
+        g = fb[j]
+        here, there, label = (*ka, i), (*kb, j), f"{what} {f.name!r}"
+        for attr, key in (("dtype", "dtype"), ("shape", "shape"), ("profile", "profile")):
+            x, y = getattr(f, attr), getattr(g, attr)
+            if x != y:
+                return (*here, key), (*there, key), f"{label} has {attr} {_show(x)} here, {_show(y)} there"
+        if (f.subfields is None) != (g.subfields is None):
+            return here, there, f"{label} is a record on one side only"
+        if f.subfields is not None and g.subfields is not None:
+            diff = _field_difference(f.subfields, g.subfields, here, there, f"subfields of {label}")
+            if diff is not None:
+                return diff
+    return None
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "unknown"
+    if isinstance(value, DType | Profile):
+        return value.name
+    if value == ():
+        return "scalar"
+    return str(list(value)) if isinstance(value, tuple) else str(value)
+
+
+def check_signature_function(d: Declared) -> list[Problem]:
+    source = d.contract_source
+    if source is None or not d.is_python_runtime:
+        return []
+    name = source.signature.name
+    where = source.locate(("signature",))
+    path = d.root.joinpath(*FUNC_MAIN)
+    shown = os.path.join(d.display, *FUNC_MAIN)
+    if not path.is_file():
+        return [Problem(where, f"python runtime: {shown} with a function {name!r} is missing",
+                        "signature-not-function")]
+    try:
+        tree = ast.parse(yamlfile.read_text(path, shown, max_bytes=8 << 20), filename=shown)
+    except ProblemsError as exc:
+        return exc.problems
+    except SyntaxError as exc:
+        return [Problem(Location(shown, exc.lineno or 0, exc.offset or 0), f"invalid Python: {exc.msg}",
+                        "python-syntax")]
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return [Problem(Location(shown), f"invalid Python: {exc}", "python-syntax")]
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    if isinstance(defs.get(name), ast.AsyncFunctionDef):
+        return [Problem(where, f"{shown}: {name!r} is async; the python runtime calls it directly",
+                        "signature-not-function")]
+    if name in defs or name in _bound_names(tree):
+        return []
+    return [Problem(where, f"signature {name!r} is not a top-level function of {shown}"
+                    f"{did_you_mean(name, defs)}", "signature-not-function")]
+
+
+def _bound_names(tree: ast.Module) -> set[str]:
+    """Names a module binds at top level other than by ``def`` (imports, assignments)."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+FOLDER_RULES: tuple[Rule, ...] = (
+    check_name,
+    check_runtime,
+    check_install_command,
+    check_payload,
+    check_signatures,
+    check_contract_agreement,
+    check_signature_function,
+)
