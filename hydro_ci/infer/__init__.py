@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from hydro_ci.contract.model import Contract
+from hydro_ci.contract.model import Contract, Signature
 from hydro_ci.diagnostics import Location, Problem, Severity
 from hydro_ci.errors import HydroCIError, ModelFileError
 from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, ModelFolder
-from hydro_ci.infer.compare import compare_signature, signature_problem
+from hydro_ci.infer.compare import Key, Locate, compare_signature, signature_problem
 from hydro_ci.infer.detect import Format, ModelFile, find_model_files, has_python_entry
 from hydro_ci.infer.reading import ModelReading
 
@@ -94,11 +94,14 @@ def _contract_name(path: Path) -> str:
     return folder.resolve().name or "model"
 
 
-def folder_problems(folder: ModelFolder) -> list[Problem]:
+def folder_problems(folder: ModelFolder, locate: Locate | None = None) -> list[Problem]:
     """Where the folder's declared contract disagrees with its model file.
 
-    Nothing to compare (no declared contract, a python runtime, no model file) → no problems. A
-    model file we cannot read only warns: the declared contract is what gets built.
+    ``locate`` maps a key of the declared contract (``("inputs", 0, "dtype")``, ``("outputs",)``,
+    ``("signature",)``) to where it is written; without it we search serving.yaml or
+    contract.prototxt for the field's line. Nothing to compare (no declared contract, a python
+    runtime, no model file) → no problems. A model file we cannot read only warns: the declared
+    contract is what gets built.
     """
     if folder.contract is None or not folder.contract.signatures:
         return []
@@ -106,32 +109,30 @@ def folder_problems(folder: ModelFolder) -> list[Problem]:
         return []  # func_main.py is the entry point; model files are its private business
     if not find_model_files(folder.root):
         return []
-    declared_at = _declaration_file(folder.root)
+    declared = folder.contract.primary
+    where = locate or _text_locator(_declaration_file(folder.root), declared)
     try:
         result = infer_folder(folder.root)
     except HydroCIError as exc:
         return [Problem(
-            Location(declared_at),
+            where(("signature",)),
             f"cannot check the declared contract against the model: {exc}",
             "model-unreadable",
             Severity.WARNING,
         )]
     model = _rel(result.source, folder.root)
-    declared = folder.contract.primary
     inferred = result.contract.signature(declared.name)
     if inferred is None:
         if result.named_signatures:
             names = [s.name for s in result.contract.signatures]
-            return [signature_problem(declared.name, names, model=model,
-                                      location=_locate(declared_at, declared.name))]
+            return [signature_problem(declared.name, names, model=model, location=where(("signature",)))]
         inferred = result.contract.primary
-    problems = compare_signature(declared, inferred, model=model, location=Location(declared_at),
-                                 exact_dtypes=result.exact_dtypes)
-    return [_relocate(p, declared_at) for p in problems]
+    return compare_signature(declared, inferred, model=model, locate=where,
+                             exact_dtypes=result.exact_dtypes)
 
 
 def _declaration_file(root: Path) -> str:
-    for name in (SERVING_FILE, PROTOTXT_FILE):
+    for name in (PROTOTXT_FILE, SERVING_FILE):  # contract.prototxt wins when both declare one
         if (root / name).is_file():
             return str(root / name)
     return str(root)
@@ -144,22 +145,24 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-_SIDE_AND_NAME = re.compile(r"\b(input|output) '([^']+)'")
+def _text_locator(path: str, declared: Signature) -> Locate:
+    """Find declared keys by searching the file's lines (used when the caller has no locations)."""
+    def locate(key: Key) -> Location:
+        section = str(key[0]) if key and key[0] in ("inputs", "outputs") else None
+        if section is None:
+            return _find_line(path, "signature_name" if path.endswith(".prototxt") else "contract")
+        fields = declared.inputs if section == "inputs" else declared.outputs
+        if len(key) > 1 and isinstance(key[1], int) and key[1] < len(fields):
+            return _find_line(path, fields[key[1]].name, section)
+        return _find_line(path, section)
+
+    return locate
 
 
-def _relocate(problem: Problem, path: str) -> Problem:
-    """Point a problem at the line declaring the field it names, when that line can be found."""
-    match = _SIDE_AND_NAME.search(problem.message)
-    if match is None or problem.rule == "model-field-extra":
-        return problem
-    where = _locate(path, match.group(2), section=match.group(1) + "s")
-    return Problem(where, problem.message, problem.rule, problem.severity)
-
-
-def _locate(path: str, name: str, section: str | None = None) -> Location:
+def _find_line(path: str, name: str, section: str | None = None) -> Location:
     # serving.yaml declares `name: {...}` under `inputs:`/`outputs:`; contract.prototxt has
     # `inputs {` blocks holding `name: "name"`.
-    pattern = re.compile(rf"""^\s*(?:{re.escape(name)}\s*:|name\s*:\s*["']{re.escape(name)}["'])""")
+    pattern = re.compile(rf"""^\s*(?:{re.escape(name)}\s*[:{{]|name\s*:\s*["']{re.escape(name)}["'])""")
     start = re.compile(rf"^\s*{section}\s*[:{{]") if section else None
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()

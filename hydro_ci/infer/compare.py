@@ -5,10 +5,16 @@ Pure: no I/O. Profiles and other metadata are the user's to choose and are never
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from hydro_ci.contract.model import Field, Shape, Signature
 from hydro_ci.diagnostics import Location, Problem
 
 Side = str  # "input" or "output"
+# Where a part of the declared contract is written: ("inputs", 0, "dtype"), ("outputs",), ("signature",)
+Key = tuple[str | int, ...]
+Locate = Callable[[Key], Location]
 
 
 def compare_signature(
@@ -16,14 +22,14 @@ def compare_signature(
     inferred: Signature,
     *,
     model: str,
-    location: Location,
+    locate: Locate,
     exact_dtypes: bool = True,
 ) -> list[Problem]:
     """Problems where ``declared`` disagrees with ``inferred`` (read from the file named ``model``)."""
     problems: list[Problem] = []
     for side, ours, theirs in (("input", declared.inputs, inferred.inputs),
                                ("output", declared.outputs, inferred.outputs)):
-        problems += _compare_fields(side, ours, theirs, model, location, exact_dtypes)
+        problems += _compare_fields(side, ours, theirs, model, locate, exact_dtypes)
     return problems
 
 
@@ -41,53 +47,60 @@ def _compare_fields(
     declared: tuple[Field, ...],
     inferred: tuple[Field, ...],
     model: str,
-    location: Location,
+    locate: Locate,
     exact_dtypes: bool,
 ) -> list[Problem]:
     problems: list[Problem] = []
     theirs = {f.name: f for f in inferred}
     ours = {f.name: f for f in declared}
     model_names = ", ".join(repr(n) for n in theirs) or "none"
-    for f in declared:
+    section = side + "s"
+    for index, f in enumerate(declared):
         other = theirs.get(f.name)
         if other is None:
             problems.append(Problem(
-                location,
+                locate((section, index, "name")),
                 f"{side} {f.name!r} is declared but {model} has no such {side} (its {side}s: {model_names})",
                 "model-field-missing",
             ))
             continue
-        problems += _compare_field(side, f, other, model, location, exact_dtypes)
+        problems += _compare_field(side, f, other, model, partial(_part, locate, section, index),
+                                   exact_dtypes)
     for f in inferred:
         if f.name not in ours:
             problems.append(Problem(
-                location,
+                locate((section,)),
                 f"{model} has {side} {f.name!r} ({_describe(f)}) that the declared contract lacks",
                 "model-field-extra",
             ))
     return problems
 
 
+def _part(locate: Locate, section: str, index: int, part: str) -> Location:
+    return locate((section, index, part))
+
+
 def _compare_field(
-    side: Side, ours: Field, theirs: Field, model: str, location: Location, exact_dtypes: bool
+    side: Side, ours: Field, theirs: Field, model: str, locate: Callable[[str], Location],
+    exact_dtypes: bool,
 ) -> list[Problem]:
     problems = []
     if ours.subfields is not None:
         problems.append(Problem(
-            location,
+            locate("field"),
             f"{side} {ours.name!r}: declared as a record of subfields, {model} has a tensor "
             f"({_describe(theirs)})",
             "model-dtype",
         ))
     elif exact_dtypes and ours.dtype != theirs.dtype:
         problems.append(Problem(
-            location,
+            locate("dtype"),
             f"{side} {ours.name!r}: declared dtype {_dtype(ours)}, {model} has {_dtype(theirs)}",
             "model-dtype",
         ))
     if not shapes_compatible(ours.shape, theirs.shape):
         problems.append(Problem(
-            location,
+            locate("shape"),
             f"{side} {ours.name!r}: declared shape {render_shape(ours.shape)}, "
             f"{model} has {render_shape(theirs.shape)}",
             "model-shape",

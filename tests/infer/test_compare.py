@@ -15,6 +15,10 @@ from tests.infer.helpers import FIXTURES
 HERE = Location("serving.yaml")
 
 
+def here(key: object) -> Location:
+    return HERE
+
+
 def sig(inputs: list[Field], outputs: list[Field], name: str = "predict") -> Signature:
     return Signature(name, tuple(inputs), tuple(outputs))
 
@@ -22,7 +26,7 @@ def sig(inputs: list[Field], outputs: list[Field], name: str = "predict") -> Sig
 def test_dtype_mismatch_names_both_sides() -> None:
     declared = sig([Field("x", DType.int32, (-1, 4))], [Field("y", DType.float32, (-1,))])
     inferred = sig([Field("x", DType.float32, (-1, 4))], [Field("y", DType.float32, (-1,))])
-    [problem] = compare_signature(declared, inferred, model="model.onnx", location=HERE)
+    [problem] = compare_signature(declared, inferred, model="model.onnx", locate=here)
     assert problem.rule == "model-dtype" and problem.is_error
     assert "declared dtype int32" in problem.message and "model.onnx has float32" in problem.message
 
@@ -30,7 +34,7 @@ def test_dtype_mismatch_names_both_sides() -> None:
 def test_missing_and_extra_fields() -> None:
     declared = sig([Field("a", DType.float32, None)], [Field("out", DType.float32, None)])
     inferred = sig([Field("b", DType.float32, (3,))], [Field("out", DType.float32, None)])
-    problems = compare_signature(declared, inferred, model="m.onnx", location=HERE)
+    problems = compare_signature(declared, inferred, model="m.onnx", locate=here)
     assert [p.rule for p in problems] == ["model-field-missing", "model-field-extra"]
     assert "'a' is declared but m.onnx has no such input (its inputs: 'b')" in problems[0].message
     assert "m.onnx has input 'b' (float32 [3])" in problems[1].message
@@ -44,7 +48,7 @@ def test_shapes() -> None:
     assert not shapes_compatible((), (-1,))
     declared = sig([Field("x", DType.float32, (-1, 4))], [])
     inferred = sig([Field("x", DType.float32, (-1, 4, 1))], [])
-    [problem] = compare_signature(declared, inferred, model="m", location=HERE)
+    [problem] = compare_signature(declared, inferred, model="m", locate=here)
     assert problem.rule == "model-shape"
     assert "declared shape [-1, 4], m has [-1, 4, 1]" in problem.message
 
@@ -54,7 +58,7 @@ def test_profiles_are_not_compared() -> None:
 
     declared = sig([Field("x", DType.float32, (-1,), Profile.numerical)], [])
     inferred = sig([Field("x", DType.float32, (-1,))], [])
-    assert compare_signature(declared, inferred, model="m", location=HERE) == []
+    assert compare_signature(declared, inferred, model="m", locate=here) == []
 
 
 def _folder(
