@@ -29,6 +29,12 @@ def _split(posargs: Sequence[str], default: str) -> list[str]:
     return args
 
 
+def _install(session: Any, install: Sequence[str]) -> None:
+    """Install hydro-ci into the session's virtualenv; with ``--no-venv`` use what is installed."""
+    if session.venv_backend != "none":
+        _install(session, install)
+
+
 def make_sessions(models: Sequence[str], install: Sequence[str],
                   contracts: Sequence[str] | None = None) -> dict[str, Callable[[Any], None]]:
     """The session functions (plain functions of a nox ``Session``), not yet registered."""
@@ -37,22 +43,22 @@ def make_sessions(models: Sequence[str], install: Sequence[str],
 
     def build_model(session: Any) -> None:
         """Run the pipeline (check → contract → version → render → build → summary) on a model folder."""
-        session.install(*install)
+        _install(session, install)
         session.run("hydro-ci", "pipeline", *_split(session.posargs, default))
 
     def check_contracts(session: Any) -> None:
         """Validate every model folder's contract (hydro-ci contract check)."""
-        session.install(*install)
+        _install(session, install)
         session.run("hydro-ci", "contract", "check", *(session.posargs or checked))
 
     def infer_contract(session: Any) -> None:
         """Print the contract read from a folder's model files (hydro-ci contract infer)."""
-        session.install(*install)
+        _install(session, install)
         session.run("hydro-ci", "contract", "infer", *_split(session.posargs, default))
 
     def render(session: Any) -> None:
         """Write a folder's build context: Dockerfile, payload, contract (hydro-ci render)."""
-        session.install(*install)
+        _install(session, install)
         session.run("hydro-ci", "render", *_split(session.posargs, default))
 
     return {"build_model": build_model, "check_contracts": check_contracts,

@@ -188,8 +188,8 @@ def plan(state: PipelineState) -> None:
     """What a build would produce and send, without building: layers, base digest, what is in the registry."""
     from hydro_ci.pipeline import release_plan
 
-    state.plan = release_plan.make_plan(state.options, _context(state), _version(state),
-                                        state.contract_info or state.read_json(files.CONTRACT_FILE, "plan"),
+    contract_info = state.contract_info or state.read_json(files.CONTRACT_FILE, "contract")
+    state.plan = release_plan.make_plan(state.options, _context(state), _version(state), contract_info,
                                         image_repository(state))
     state.write_json(files.PLAN_FILE, state.plan)
     layers = state.plan.get("layers") or []
@@ -235,7 +235,7 @@ def build(state: PipelineState) -> None:
 def _build(state: PipelineState) -> Any:
     if state.build is None:
         build_result = _need("hydro_ci.build", "BuildResult", "build")
-        data = state.read_json(files.BUILD_FILE, "push")
+        data = state.read_json(files.BUILD_FILE, "build")
         state.build = build_result(image=data["image"], id=data["id"], tags=tuple(data["tags"]),
                                    builder=data["builder"], digest=data.get("digest"),
                                    extra=data.get("extra") or {})
@@ -282,6 +282,8 @@ def run(state: PipelineState) -> PipelineState:
     unknown = chosen - set(STAGE_NAMES)
     if unknown:
         raise UsageError(f"unknown stage {sorted(unknown)[0]!r}", hint="stages: " + ", ".join(STAGE_NAMES))
+    if "check" not in chosen:
+        _folder(state)  # the model name, hence the output folder the other stages read from
     for stage in STAGES:
         if stage.__name__ not in chosen:
             continue

@@ -113,14 +113,15 @@ class PipelineState:
                         encoding="utf-8")
         return path
 
-    def read_json(self, name: str, stage: str) -> Any:
+    def read_json(self, name: str, writer: str) -> Any:
+        """A file an earlier stage (``writer``) wrote; missing → say which stage to run first."""
         path = self.path(name)
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise StageInputError(f"{path} does not exist, so stage {stage} cannot run alone",
-                                  hint=f"run the stage that writes {name} first "
-                                       "(or the whole pipeline)") from None
+            raise StageInputError(f"{path} does not exist (stage {writer} writes it)",
+                                  hint=f"run that stage first (--only {writer}) or the whole pipeline"
+                                  ) from None
         except (OSError, ValueError) as exc:
             raise StageInputError(f"{path}: cannot read ({exc})") from None
 

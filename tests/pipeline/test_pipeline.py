@@ -1,0 +1,201 @@
+"""`hydro-ci pipeline` end to end on the bundled examples: daemonless build to dist/, the output
+folder, single-stage re-runs, the dry-run plan, and a push to the real registry."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+import requests
+
+from hydro_ci.contract.proto import from_protobin
+from hydro_ci.contract.serving import load_model_folder
+
+from .conftest import copy_example, hydro_ci, need_tool, read_json
+
+STAGE_FILES = ("check.json", "contract.json", "version.json", "context/plan.json", "release-plan.json",
+               "build.json", "summary.json", "summary.md")
+
+
+def test_bundled_example_builds_daemonless_to_an_oci_layout(iris: Path, workdir: Path,
+                                                             tmp_path: Path) -> None:
+    proc = hydro_ci(["pipeline", str(iris)], workdir)
+    out = workdir / ".hydro-ci" / "iris-sklearn"
+    for name in STAGE_FILES:
+        assert (out / name).is_file(), name
+    assert not (out / "push.json").exists()  # nothing pushed without --push
+    summary = read_json(out / "summary.json")
+    layout = workdir / summary["layout"]
+    assert layout == workdir / "dist" / "iris-sklearn-0.1.0.oci"
+    assert summary["version"] == "0.1.0" and summary["tags"][0] == "0.1.0"
+    assert summary["digest"] in proc.stdout and "dist/iris-sklearn-0.1.0.tar" in proc.stdout
+
+    # skopeo reads the layout: the digest, labels and contract label are the pipeline's.
+    need_tool("skopeo")
+    inspect = json.loads(subprocess.run(["skopeo", "inspect", f"oci:{layout}:0.1.0"], check=True,
+                                        capture_output=True, text=True).stdout)
+    assert inspect["Digest"] == summary["digest"]
+    assert inspect["Labels"]["MODEL_NAME"] == "iris-sklearn"
+    assert inspect["Labels"]["MODEL_VERSION"] == "0.1.0"
+    label = json.loads(inspect["Labels"]["io.hydro-ci.contract"])
+    assert label == read_json(out / "contract.json")["contract"]
+
+    # umoci unpacks it: the payload under /model/files, the binary contract equal to the declared one.
+    need_tool("umoci")
+    bundle = tmp_path / "bundle"
+    subprocess.run(["umoci", "unpack", "--rootless", "--image", f"{layout}:0.1.0", str(bundle)],
+                   check=True, capture_output=True)
+    rootfs = bundle / "rootfs"
+    for rel in ("src/func_main.py", "requirements.txt", "model.joblib"):
+        assert (rootfs / "model/files" / rel).read_bytes() == (iris / rel).read_bytes()
+    declared = load_model_folder(iris).contract
+    assert declared is not None
+    assert from_protobin((rootfs / "model/contract.protobin").read_bytes()) == declared.primary
+
+    # the docker-archive names the version tag (what `docker load` will tag it as)
+    with tarfile.open(workdir / summary["archive"]) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+    assert "iris-sklearn:0.1.0" in manifest[0]["RepoTags"]
+
+
+def test_summary_markdown_has_contract_version_and_layers(iris: Path, workdir: Path) -> None:
+    hydro_ci(["pipeline", str(iris)], workdir)
+    md = (workdir / ".hydro-ci/iris-sklearn/summary.md").read_text()
+    assert "| input | `features` | float64 | [-1, 4] | numerical |" in md
+    assert "| output | `species` | int64 | [-1] | categorical |" in md
+    assert "`0.1.0`" in md and "### Layers" in md and "sha256:" in md
+
+
+def test_same_input_same_digest_in_another_place(iris: Path, workdir: Path, tmp_path: Path) -> None:
+    hydro_ci(["pipeline", str(iris)], workdir)
+    other = copy_example("iris-sklearn", tmp_path / "elsewhere")
+    other_work = tmp_path / "work2"
+    other_work.mkdir()
+    hydro_ci(["pipeline", str(other)], other_work)
+    first = read_json(workdir / ".hydro-ci/iris-sklearn/build.json")["digest"]
+    second = read_json(other_work / ".hydro-ci/iris-sklearn/build.json")["digest"]
+    assert first == second
+
+
+def test_a_stage_reruns_alone_from_the_output_folder(iris: Path, workdir: Path) -> None:
+    hydro_ci(["pipeline", str(iris)], workdir)
+    out = workdir / ".hydro-ci/iris-sklearn"
+    built = read_json(out / "build.json")
+    (out / "build.json").unlink()
+    shutil.rmtree(workdir / "dist")
+    # build alone: reads version.json and the rendered context/, writes build.json and dist/ again
+    hydro_ci(["pipeline", str(iris), "--only", "build"], workdir)
+    assert read_json(out / "build.json")["digest"] == built["digest"]
+    assert (workdir / "dist/iris-sklearn-0.1.0.oci/index.json").is_file()
+    # summary alone: from the files only
+    (out / "summary.json").unlink()
+    hydro_ci(["pipeline", str(iris), "--only", "summary"], workdir)
+    assert read_json(out / "summary.json")["digest"] == built["digest"]
+
+
+def test_a_stage_alone_without_its_inputs_says_which_file_is_missing(iris: Path, workdir: Path) -> None:
+    proc = hydro_ci(["pipeline", str(iris), "--only", "build"], workdir, check=False)
+    assert proc.returncode == 1
+    assert "version.json does not exist (stage version writes it)" in proc.stderr
+    assert "--only version" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_dry_run_builds_nothing_and_prints_the_plan(iris: Path, workdir: Path) -> None:
+    proc = hydro_ci(["pipeline", str(iris), "--dry-run", "--json", "plan.json"], workdir)
+    assert not (workdir / "dist").exists()
+    assert not (workdir / ".hydro-ci/iris-sklearn/build.json").exists()
+    plan = read_json(workdir / "plan.json")
+    assert plan == read_json(workdir / ".hydro-ci/iris-sklearn/release-plan.json")
+    assert plan["version"] == "0.1.0" and plan["bump"]["kind"]
+    assert plan["base"]["ref"] == "scratch"
+    assert [la["class"] for la in plan["layers"]] == ["deps", "weights", "code", "contract"]
+    assert all(la["digest"].startswith("sha256:") for la in plan["layers"])
+    assert plan["contract"]["source"] == "declared"
+    assert "release plan for iris-sklearn" in proc.stdout and "layers: 4" in proc.stdout
+    # the plan's layers are the ones the real build then makes
+    hydro_ci(["pipeline", str(iris)], workdir)
+    built = read_json(workdir / ".hydro-ci/iris-sklearn/build.json")
+    assert [la["digest"] for la in built["extra"]["layers"]] == [la["digest"] for la in plan["layers"]]
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("example, source, inputs", [
+    ("onnx-linear", "inferred", [("features", "float32", [-1, 3])]),
+    ("tf-savedmodel", "inferred", [("x", "float32", [-1, 2])]),
+])
+def test_inferred_contract_examples(example: str, source: str, inputs: list[tuple[str, str, list[int]]],
+                                    tmp_path: Path, workdir: Path) -> None:
+    folder = copy_example(example, tmp_path / "models")
+    hydro_ci(["pipeline", str(folder)], workdir)
+    contract = read_json(workdir / ".hydro-ci" / example / "contract.json")
+    assert contract["source"] == source
+    got = [(f["name"], f["dtype"], f["shape"]) for f in contract["contract"]["signatures"][0]["inputs"]]
+    assert got == inputs
+    assert (workdir / "dist" / f"{example}-0.1.0.oci" / "index.json").is_file()
+
+
+def test_contract_problem_fails_with_a_github_annotation(iris: Path, workdir: Path) -> None:
+    serving = iris / "serving.yaml"
+    serving.write_text(serving.read_text().replace("type: float64", "type: float65"))
+    proc = hydro_ci(["pipeline", str(iris), "--format", "github"], workdir, check=False)
+    assert proc.returncode == 1
+    assert "::error file=" in proc.stdout and "line=" in proc.stdout
+    assert "float65" in proc.stdout
+    assert "Traceback" not in proc.stderr
+    assert not (workdir / "dist").exists()
+
+
+def test_github_format_writes_outputs_and_job_summary(iris: Path, workdir: Path) -> None:
+    outputs = workdir / "gh-output"
+    step_summary = workdir / "gh-summary.md"
+    hydro_ci(["pipeline", str(iris), "--format", "github"], workdir,
+             env={"GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(step_summary)})
+    values = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    summary = read_json(workdir / ".hydro-ci/iris-sklearn/summary.json")
+    assert values["version"] == "0.1.0"
+    assert values["digest"] == summary["digest"]
+    assert json.loads(values["tags"])[0] == "0.1.0"
+    assert values["plan"].endswith("release-plan.json") and Path(workdir / values["plan"]).is_file()
+    assert "### Contract" in step_summary.read_text()
+
+
+@pytest.mark.registry
+def test_push_to_the_registry_then_the_plan_knows_the_layers_are_there(
+        iris_repo: Path, workdir: Path, registry, unique_repo: str) -> None:  # type: ignore[no-untyped-def]
+    iris = iris_repo
+    image = f"{registry.host}/{unique_repo}"
+    env = {"HYDRO_CI_REGISTRY_USERNAME": registry.username, "HYDRO_CI_REGISTRY_PASSWORD": registry.password}
+    proc = hydro_ci(["pipeline", str(iris), "--image", image, "--push"], workdir, env=env)
+    assert registry.password not in proc.stdout + proc.stderr
+    out = workdir / ".hydro-ci/iris-sklearn"
+    pushed = read_json(out / "push.json")
+    built = read_json(out / "build.json")
+    assert pushed["digest"] == built["digest"]
+    assert pushed["bytes_uploaded"] > 0
+    version = read_json(out / "version.json")
+    assert version["source"] == "both"  # in a git work tree and pushing: git tags and the registry
+    tags = requests.get(f"{registry.url}/v2/{unique_repo}/tags/list",
+                        auth=(registry.username, registry.password), timeout=10).json()["tags"]
+    assert {"0.1.0", "0.1", "latest"} <= set(tags)
+    assert registry.password not in (out / "summary.json").read_text()
+
+    # the next run sees 0.1.0 in the registry: the same contract gives a patch release
+    plan_proc = hydro_ci(["pipeline", str(iris), "--image", image, "--push", "--dry-run",
+                          "--json", "-"], workdir, env=env)
+    plan = json.loads(plan_proc.stdout)
+    assert plan["previous"]["version"] == "0.1.0"
+    assert plan["version"] == "0.1.1"
+    assert plan["diff"]["summary"] == "patch"
+    # every layer of 0.1.1 is byte-identical to 0.1.0's except the labels (config): all in the registry
+    assert all(la["in_registry"] is True for la in plan["layers"])
+    assert plan["bytes_to_upload"] == 0
+
+
+def test_push_without_image_is_a_usage_error(iris: Path, workdir: Path) -> None:
+    proc = hydro_ci(["pipeline", str(iris), "--push"], workdir, check=False)
+    assert proc.returncode == 2 and "--push needs --image" in proc.stderr
