@@ -126,7 +126,8 @@ def progress_display() -> Iterator[Progress]:
         def live(event: ProgressEvent) -> None:
             # Build output may contain [brackets]: escape it so rich never reads it as markup.
             text = escape(event.message)
-            if event.message.startswith(("Step ", "built", "building", "pushing", "pulling")):
+            if event.message.startswith(("Step ", "built", "building", "pushing", "pulling")) or (
+                    event.stage == "layer"):  # the daemonless builder's one line per layer
                 console.print(f"[bold]{event.stage}[/] {text}", overflow="ellipsis", no_wrap=True)
             status.update(f"{event.stage}: {escape(event.message[:100])}")
 
