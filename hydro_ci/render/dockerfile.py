@@ -24,7 +24,10 @@ from hydro_ci.image.reference import parse_reference
 
 BASE_TEMPLATE = "Dockerfile.j2"
 OURS = "hydro-ci"  # prefix under which our templates stay reachable from a user's template dir
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0/C1 controls and Unicode line/paragraph separators: nothing a label or an env value needs,
+# and several tools (Python's splitlines among them) read some of them as line breaks.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_LINE_BREAK = re.compile("[\n\r\x00\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -56,7 +59,7 @@ class DockerfileInputs:
 def check_install_command(command: str | None) -> str | None:
     if command is None:
         return None
-    if "\x00" in command or "\n" in command or "\r" in command:
+    if _LINE_BREAK.search(command):
         raise UnsafeValueError(
             "install-command must be a single line (it becomes one RUN instruction)",
             hint="join the steps with && or put them in a script in the payload and run that",
@@ -111,7 +114,7 @@ def json_value(value: object) -> str:
 def _one_line(value: object) -> object:
     """Jinja ``finalize``: no expression may start a new Dockerfile line."""
     text = "" if value is None else str(value)
-    if "\n" in text or "\r" in text or "\x00" in text:
+    if _LINE_BREAK.search(text):
         raise UnsafeValueError(f"template expression rendered more than one line: {text[:60]!r}")
     return value
 
@@ -203,7 +206,7 @@ def _where(tb: TracebackType | None, fallback: str) -> str:
 
 def _normalize(text: str) -> str:
     """No trailing blanks, no runs of empty lines, one final newline: stable bytes whatever the blocks."""
-    lines = [line.rstrip() for line in text.splitlines()]
+    lines = [line.rstrip(" \t") for line in text.split("\n")]  # Docker splits on \n only
     out: list[str] = []
     for line in lines:
         if line or (out and out[-1]):
