@@ -606,6 +606,16 @@ def _bound_names(tree: ast.Module) -> set[str]:
     return names
 
 
+def check_model_files(d: Declared) -> list[Problem]:
+    """The declared contract against the model files, read from their bytes (never a framework)."""
+    from hydro_ci.infer import folder_problems  # owned by contract inference (issue 3)
+
+    source = d.contract_source
+    if source is None or not source.valid:
+        return []
+    return folder_problems(d.model_folder(), locate=source.locate)
+
+
 FOLDER_RULES: tuple[Rule, ...] = (
     check_name,
     check_runtime,
@@ -614,4 +624,5 @@ FOLDER_RULES: tuple[Rule, ...] = (
     check_signatures,
     check_contract_agreement,
     check_signature_function,
+    check_model_files,
 )
