@@ -1,0 +1,50 @@
+"""``hydro-ci contract check [PATH ...]``: validate model folders, one line per problem.
+
+Exit 0 when clean, 1 with problems, 2 on usage errors (a PATH that does not exist).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from hydro_ci.cli import output
+from hydro_ci.errors import UsageError
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths", nargs="*", default=["."], metavar="PATH",
+        help="model folders, files inside them, or folders to search for them (default: .)",
+    )
+    output.add_problem_format(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hydro_ci.contract.serving import display_path, find_model_folders, read_model_folder
+    from hydro_ci.diagnostics import Location, Problem
+
+    missing = [p for p in args.paths if not os.path.lexists(p)]
+    if missing:
+        raise UsageError(f"no such file or directory: {missing[0]}")
+    problems: list[Problem] = []
+    folders: dict[str, Path] = {}  # deduplicated: the pre-commit hook passes each changed file
+    for path in args.paths:
+        found = find_model_folders(Path(path))
+        if not found:
+            problems.append(Problem(Location(display_path(Path(path))), "no model folder here (no "
+                                    "serving.yaml or contract.prototxt)", "no-model-folder"))
+        for folder in found:
+            folders.setdefault(os.path.realpath(folder), folder)
+    for folder in folders.values():
+        problems += read_model_folder(folder)[1]
+    fmt = output.problem_format(args.format)
+    shown = [display_path(f) for f in folders.values()]
+    output.print_problems(problems, fmt, extra={"folders": shown})
+    if fmt == "text":
+        errors = sum(p.is_error for p in problems)
+        noun = "folder" if len(shown) == 1 else "folders"
+        summary = f"{len(shown)} model {noun} checked, {errors} problem{'s' if errors != 1 else ''}"
+        output.print_summary(summary)
+    return 1 if any(p.is_error for p in problems) else 0

@@ -1,0 +1,82 @@
+"""How CLI verbs print: problems as text, JSON or GitHub annotations, and JSON documents.
+
+Small and import-light on purpose (no rich): ``hydro-ci contract check`` starts through here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from hydro_ci.diagnostics import Problem
+
+PROBLEM_FORMATS = ("text", "json", "github")
+
+
+def add_problem_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", choices=PROBLEM_FORMATS, default=None,
+        help="how to print problems (default: github when GITHUB_ACTIONS=true, else text)",
+    )
+
+
+def problem_format(requested: str | None) -> str:
+    """The requested format, else GitHub annotations inside GitHub Actions, else text."""
+    if requested:
+        return requested
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+def problem_to_dict(p: Problem) -> dict[str, Any]:
+    return {
+        "path": p.location.path,
+        "line": p.location.line or None,
+        "column": p.location.column or None,
+        "severity": p.severity.value,
+        "rule": p.rule,
+        "message": p.message,
+    }
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotation(p: Problem) -> str:
+    """A workflow command GitHub shows on the line: ``::error file=…,line=…,col=…,title=rule::msg``."""
+    props = [f"file={_escape_property(p.location.path)}"]
+    if p.location.line:
+        props.append(f"line={p.location.line}")
+        props.append(f"col={p.location.column or 1}")
+    props.append(f"title={_escape_property(p.rule)}")
+    return f"::{p.severity.value} {','.join(props)}::{_escape_data(p.message)}"
+
+
+def print_problems(problems: Iterable[Problem], fmt: str, *, stream: TextIO | None = None,
+                   extra: dict[str, Any] | None = None) -> None:
+    """Print ``problems`` one per line (text, github) or as one JSON document with ``extra`` keys."""
+    out = stream or sys.stdout
+    if fmt == "json":
+        print_json({**(extra or {}), "problems": [problem_to_dict(p) for p in problems]}, stream=out)
+        return
+    render = github_annotation if fmt == "github" else Problem.render
+    for p in problems:
+        out.write(render(p) + "\n")
+
+
+def print_json(data: Any, *, stream: TextIO | None = None) -> None:
+    out = stream or sys.stdout
+    out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def print_summary(text: str) -> None:
+    """A closing line for people (stderr, so piped output stays machine-readable)."""
+    sys.stderr.write(text + "\n")

@@ -1,0 +1,188 @@
+"""``hydro-ci contract check`` and ``contract show`` as users run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hydro_ci.cli import main
+from hydro_ci.contract import formats
+from hydro_ci.contract.jsonform import contract_from_dict
+from hydro_ci.contract.serving import load_model_folder
+from tests.contract.helpers import SERVING, make_folder
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+OURS = ("titanic", "mobilenet", "face-detection")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(autouse=True)
+def _no_github(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
+@pytest.mark.parametrize("name", OURS)
+def test_bundled_examples_are_clean(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    assert run(capsys, "contract", "check", str(EXAMPLES / name)) == (
+        0, "", "1 model folder checked, 0 problems\n")
+
+
+def test_a_parent_folder_is_searched(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "contract", "check", str(EXAMPLES))
+    assert code == 0 and out == ""
+    assert int(err.split()[0]) >= len(OURS)
+
+
+def test_problems_exit_1_one_line_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = make_folder(tmp_path, SERVING.replace("float32", "float33").replace("name: demo", "name: Demo"))
+    good = make_folder(tmp_path, name="good")
+    code, out, err = run(capsys, "contract", "check", str(good), str(bad / "serving.yaml"))
+    lines = out.splitlines()
+    assert code == 1 and len(lines) == 2
+    assert lines[0].endswith("error: model name 'Demo' must match ^[a-z0-9][a-z0-9_-]*$ [bad-name]")
+    assert lines[0].startswith(f"{bad}/serving.yaml:2:7: ")
+    assert lines[1].endswith("[unknown-dtype]")
+    assert err == "2 model folders checked, 2 problems\n"
+
+
+def test_paths_are_shown_relative_to_the_working_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_folder(tmp_path, SERVING.replace("name: demo", "name: Demo"))
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "contract", "check")  # default: .
+    assert code == 1 and out.startswith("demo/serving.yaml:2:7: error: ")
+
+
+def test_the_same_folder_is_checked_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = make_folder(tmp_path, SERVING.replace("name: demo", "name: Demo"), prototxt=None)
+    (bad / "contract.prototxt").write_text('signature_name: "infer"\ninputs { name: "x" dtype: DT_FLOAT '
+                                           'shape { dims: -1 dims: 3 } profile: NUMERICAL }\n'
+                                           'outputs { name: "y" dtype: DT_INT64 shape {} }\n')
+    code, out, _ = run(capsys, "contract", "check", str(bad / "serving.yaml"), str(bad / "contract.prototxt"))
+    assert code == 1 and len(out.splitlines()) == 1
+
+
+def test_github_format(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = make_folder(tmp_path, SERVING.replace("float32", "float33"))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    code, out, err = run(capsys, "contract", "check", str(bad))
+    assert code == 1 and err == ""
+    assert out == (f"::error file={bad}/serving.yaml,line=9,col=31,title=unknown-dtype::"
+                   "unknown type 'float33' of 'x'; did you mean 'float32'?\n")
+    code, out, _ = run(capsys, "contract", "check", "--format", "text", str(bad))
+    assert out.startswith(f"{bad}/serving.yaml:9:31: error:")
+
+
+def test_github_annotation_escapes() -> None:
+    from hydro_ci.cli.output import github_annotation
+    from hydro_ci.diagnostics import Location, Problem
+
+    p = Problem(Location("a,b:c.yaml", 1, 2), "100% wrong\nreally", "r")
+    assert github_annotation(p) == "::error file=a%2Cb%3Ac.yaml,line=1,col=2,title=r::100%25 wrong%0Areally"
+
+
+def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = make_folder(tmp_path, SERVING.replace("float32", "float33"))
+    code, out, err = run(capsys, "contract", "check", "--format", "json", str(bad))
+    assert code == 1 and err == ""
+    data = json.loads(out)
+    assert data["folders"] == [str(bad)]
+    assert data["problems"] == [{"path": f"{bad}/serving.yaml", "line": 9, "column": 31, "severity": "error",
+                                 "rule": "unknown-dtype",
+                                 "message": "unknown type 'float33' of 'x'; did you mean 'float32'?"}]
+
+
+def test_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(capsys, "contract", "check", str(tmp_path / "nope"))
+    assert (code, out) == (2, "") and err.startswith("error: no such file or directory: ")
+
+
+def test_a_folder_without_models_is_a_problem(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "contract", "check", str(tmp_path))
+    assert code == 1 and out.endswith("[no-model-folder]\n")
+
+
+def test_bad_flag_is_a_usage_error() -> None:
+    proc = subprocess.run([sys.executable, "-m", "hydro_ci", "contract", "check", "--format", "xml"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+@pytest.mark.parametrize("name", OURS)
+def test_show_json_is_the_declared_contract(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    code, out, _ = run(capsys, "contract", "show", str(EXAMPLES / name))
+    assert code == 0
+    assert contract_from_dict(json.loads(out)) == load_model_folder(EXAMPLES / name).contract
+
+
+def test_show_json_form(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "contract", "show", str(EXAMPLES / "mobilenet"), "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["name"] == "mobilenet"
+    assert data["signatures"][0]["inputs"] == [
+        {"name": "image", "dtype": "float32", "shape": [-1, 224, 224, 3], "profile": "image"}]
+
+
+@pytest.mark.parametrize("name", OURS)
+def test_show_yaml_and_prototxt_read_back(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    sig = load_model_folder(EXAMPLES / name).contract.primary  # type: ignore[union-attr]
+    code, out, _ = run(capsys, "contract", "show", str(EXAMPLES / name), "--format", "yaml")
+    assert code == 0 and formats.from_yaml(out) == sig
+    code, out, _ = run(capsys, "contract", "show", str(EXAMPLES / name), "--format", "prototxt")
+    assert code == 0 and formats.from_prototxt(out) == sig
+
+
+def test_show_a_broken_folder_lists_its_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = make_folder(tmp_path, SERVING.replace("float32", "float33").replace("name: demo", "name: Demo"))
+    code, out, err = run(capsys, "contract", "show", str(bad))
+    assert code == 1 and out == "" and len(err.splitlines()) == 2
+
+
+def test_show_without_a_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = make_folder(tmp_path, "kind: Model\nname: demo\n")
+    code, out, err = run(capsys, "contract", "show", str(folder))
+    assert code == 1 and out == ""
+    assert err.startswith("error: ") and "declares no contract" in err and "hint: " in err
+
+
+def test_check_imports_no_framework_and_nothing_slow() -> None:
+    """``contract check`` must start fast: no ML framework, no jinja2/docker/requests/rich."""
+    code = (
+        "import sys\n"
+        "from hydro_ci.cli import main\n"
+        f"rc = main(['contract', 'check', {str(EXAMPLES)!r}])\n"
+        "banned = ('tensorflow', 'torch', 'onnx', 'onnxruntime', 'sklearn', 'keras', 'jinja2', 'docker',\n"
+        "          'requests', 'rich', 'numpy', 'h5py')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in banned))\n"
+        "sys.exit(rc)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_internal_bug_is_exit_3_not_a_traceback_for_users(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from hydro_ci.contract import validate
+
+    def broken(d: object) -> list[object]:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(validate, "FOLDER_RULES", (broken,))
+    code, _, err = run(capsys, "contract", "check", str(make_folder(tmp_path)))
+    assert code == 3 and "internal error" in err
