@@ -42,7 +42,6 @@ SMALL_BLOB_MAX = 64 << 20  # get_blob() reads into memory; larger blobs must use
 TIMEOUT = (10.0, 300.0)  # connect, read (a registry may take long to commit a big blob)
 _CONNECTION_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
-Body = bytes | Callable[[], Any] | None
 Progress = Callable[[int, int], None]  # (bytes sent of this blob so far, blob size)
 
 
@@ -286,7 +285,7 @@ class RegistryClient:
                                   url, retry=True)
 
     def _request(self, method: str, url: str, *, scopes: Iterable[str], headers: dict[str, str] | None = None,
-                 params: Any = None, body: Body = None, stream: bool = False,
+                 params: Any = None, body: bytes | _Window | None = None, stream: bool = False,
                  retry: bool = True) -> requests.Response:
         if url.startswith("/"):
             url = self.endpoint.base_url + url
@@ -295,11 +294,10 @@ class RegistryClient:
         def attempt() -> requests.Response:
             # One challenge round: a 401 (first contact, or an expired token) earns one retry.
             for final in (False, True):
-                data = body() if callable(body) else body
-                if isinstance(data, _Window):
-                    data.rewind()
+                if isinstance(body, _Window):
+                    body.rewind()  # a retry after a 401 sends the same bytes again
                 h = {**(headers or {}), **self.auth.header(scopes)}
-                r = self._session.request(method, url, headers=h, params=params, data=data, stream=stream,
+                r = self._session.request(method, url, headers=h, params=params, data=body, stream=stream,
                                           timeout=self.timeout, allow_redirects=method != "PUT")
                 if r.status_code != 401:
                     return r
@@ -421,7 +419,7 @@ class _VerifyingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._response.raw.read(len(buffer))
+        data = self._response.raw.read(len(buffer), decode_content=True)
         if data:
             self._hash.update(data)
             buffer[: len(data)] = data

@@ -2,9 +2,10 @@
 
 Requests are forwarded unchanged (the ``Host`` header too, so the registry's upload ``Location``s
 point back at the proxy) unless a scripted ``Fault`` matches first: drop the connection, answer an
-error status (with ``Retry-After``), answer slowly, or answer 401 with the registry's own challenge
-as an expired token would. It can also serve tag lists in ``n=``/``last=`` pages with a ``Link``
-header, as distribution v3, GHCR and Docker Hub do but the 2.8 registry here does not.
+error status (with ``Retry-After``), answer slowly, answer 401 with the registry's own challenge
+as an expired token would, or flip a bit in the registry's answer. It can also serve tag lists in
+``n=``/``last=`` pages with a ``Link`` header, as distribution v3, GHCR and Docker Hub do but the
+2.8 registry here does not.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer",
 class Fault:
     """Applies to the next ``times`` requests whose method and path match (``path`` is a regex)."""
 
-    action: Literal["drop", "status", "slow", "unauthorized"]
+    action: Literal["drop", "status", "slow", "unauthorized", "corrupt"]
     method: str | None = None
     path: str = ""
     times: int = 1
@@ -132,13 +133,15 @@ class _Handler(BaseHTTPRequestHandler):
                 challenge = self._upstream_challenge()
                 self._reply(401, _error_json(401), {"WWW-Authenticate": challenge})
                 return
-            time.sleep(fault.delay)  # "slow": then answer normally (if the client still listens)
+            time.sleep(fault.delay)  # "slow" (and "corrupt"): then answer (if the client still listens)
         else:
             self.owner.record(method, path, "forward")
         if self.owner.paginate_tags and method == "GET" and re.match(r"^/v2/.+/tags/list", path):
             self._paginated_tags(path)
             return
         status, headers, data = self._forward(method, path, body)
+        if fault is not None and fault.action == "corrupt" and data:
+            data = data[:-1] + bytes([data[-1] ^ 0x01])  # one flipped bit, same length
         self._reply(status, data, headers, head=method == "HEAD")
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle

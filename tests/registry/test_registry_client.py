@@ -194,3 +194,10 @@ def test_unreachable_registry_is_one_line(unique_repo: str) -> None:
         client.list_tags(unique_repo)
     assert str(err.value).startswith("cannot reach registry 127.0.0.1:9: ConnectionError")
     assert "\n" not in str(err.value)
+
+
+def test_empty_blob(open_client: RegistryClient, unique_repo: str) -> None:
+    digest = _digest(b"")
+    assert open_client.upload_blob(unique_repo, digest, 0, lambda: io.BytesIO(b"")) == 0
+    assert open_client.blob_exists(unique_repo, digest)
+    assert open_client.get_blob(unique_repo, digest) == b""

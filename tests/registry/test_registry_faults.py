@@ -224,3 +224,19 @@ def test_manifest_with_missing_blob_is_refused_by_the_registry(open_client: Regi
         open_client.put_manifest(unique_repo, "1.0.0", image.manifest_bytes, image.manifest_media_type)
     assert "MANIFEST_BLOB_UNKNOWN" in str(err.value)
     assert open_client.list_tags(unique_repo) == []
+
+
+def test_corrupted_content_is_detected_and_nothing_is_tagged(registry: Any, proxy: FaultProxy, sleeps: Sleeps,
+                                                              unique_repo: str) -> None:
+    client = _client(registry, proxy.host, sleeps)
+    image = make_image({"k": "v"})
+    # The read-back of the manifest comes back altered: the push stops before any tag is set.
+    proxy.add(Fault("corrupt", "GET", r"/manifests/sha256:"))
+    with pytest.raises(RegistryError, match="does not match its digest"):
+        push_image(client, ImageReference(proxy.host, unique_repo), image, immutable_tags=["1.0.0"])
+    assert client.list_tags(unique_repo) == []
+    config = image.manifest.config
+    proxy.add(Fault("corrupt", "GET", r"/blobs/sha256:"))
+    with pytest.raises(RegistryError, match="does not match its digest"):
+        client.get_blob(unique_repo, str(config.digest))
+    assert client.get_blob(unique_repo, str(config.digest)) == image.config_bytes
