@@ -304,3 +304,28 @@ def test_missing_registry_base_fails_with_one_line(make_context: MakeContext, op
     with pytest.raises(OCIBuildError, match=f"cannot read base image {missing} from its registry") as err:
         builder.build(BuildRequest(ctx, REPO, "1.0.0"))
     assert "\n" not in str(err.value) and err.value.hint
+
+
+@pytest.mark.engine
+def test_bases_from_scratch_and_from_a_docker_archive(make_context: MakeContext, busybox_base: str,
+                                                      docker_client: Any, tmp_path: Path) -> None:
+    ctx = make_context()
+    scratch = make_builder("oci", cache=tmp_path / "cache", base_from="scratch",
+                           output_layout=tmp_path / "scratch")
+    result = scratch.build(BuildRequest(ctx, REPO, "1.0.0"))
+    image = layout.read_layout(tmp_path / "scratch", "1.0.0")
+    assert [x["class"] for x in result.extra["layers"]] == ["weights", "code", "contract"]
+    assert len(image.layers) == 3 and image.config.working_dir == "/model/files"
+    _run("umoci", "unpack", "--rootless", "--image", f"{tmp_path}/scratch:1.0.0", str(tmp_path / "bundle"))
+    assert sorted(p.name for p in (tmp_path / "bundle" / "rootfs").iterdir()) == ["model"]
+
+    archive = tmp_path / "base.tar"
+    with archive.open("wb") as f:
+        for chunk in docker_client.images.get(busybox_base).save(named=True):
+            f.write(chunk)
+    from_archive = make_builder("oci", cache=tmp_path / "cache", base_from=f"docker-archive:{archive}")
+    built = from_archive.build(BuildRequest(ctx, REPO, "1.0.0"))
+    img = from_archive.image_of(built)  # type: ignore[attr-defined]
+    assert len(img.layers) == 4
+    # The layers we add are the same whatever the base.
+    assert [str(d.digest) for d in img.manifest.layers[1:]] == [str(d.digest) for d in image.manifest.layers]
