@@ -329,3 +329,24 @@ def test_bases_from_scratch_and_from_a_docker_archive(make_context: MakeContext,
     assert len(img.layers) == 4
     # The layers we add are the same whatever the base.
     assert [str(d.digest) for d in img.manifest.layers[1:]] == [str(d.digest) for d in image.manifest.layers]
+
+
+@pytest.mark.engine
+@pytest.mark.registry
+def test_weights_changed_after_build_are_refused_and_no_tag_appears(
+        make_context: MakeContext, busybox_layout: Path, open_registry: Any, unique_repo: str,
+        tmp_path: Path) -> None:
+    from hydro_ci.image.layer import LayerError
+    from hydro_ci.registry.client import client_for
+
+    ctx = make_context(files=demo_files(os.urandom(5 << 20)))
+    builder = _builder(tmp_path, busybox_layout)
+    result = builder.build(BuildRequest(ctx, f"{open_registry.host}/{unique_repo}", "1.0.0", ("latest",)))
+    weights = ctx.root / "model/files/weights.bin"
+    weights.chmod(0o644)
+    weights.write_bytes(os.urandom(5 << 20))  # same size, other bytes, newer mtime
+    with pytest.raises(LayerError, match="changed after the image was built"):
+        builder.push(result)
+    client = client_for(open_registry.host)
+    assert client.head_manifest(unique_repo, "1.0.0") is None
+    assert client.head_manifest(unique_repo, "latest") is None
