@@ -1,0 +1,99 @@
+"""`hydro-ci matrix` on a real git monorepo: which model folders changed since a ref."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import copy_example, git, hydro_ci, init_repo
+
+
+@pytest.fixture
+def monorepo(tmp_path: Path) -> Path:
+    """models/{iris,onnx} plus models/shared (code linked into iris's payload) and templates/ (onnx's)."""
+    root = tmp_path / "mono"
+    models = root / "models"
+    iris = copy_example("iris-sklearn", models)
+    onnx = copy_example("onnx-linear", models)
+    (models / "shared").mkdir()
+    (models / "shared" / "features.py").write_text("SCALE = 1.0\n")
+    os.symlink("../shared", iris / "common")
+    serving = iris / "serving.yaml"
+    serving.write_text(serving.read_text().replace('  - "src/"\n', '  - "src/"\n  - "common"\n'))
+    (root / "templates").mkdir()
+    (root / "templates" / "Dockerfile.j2").write_text('{% extends "hydro-ci/Dockerfile.j2" %}\n')
+    serving = onnx / "serving.yaml"
+    serving.write_text(serving.read_text().replace("hydro-ci:\n", "hydro-ci:\n  template: ../../templates\n"))
+    (root / "README.md").write_text("models\n")
+    init_repo(root)
+    return root
+
+
+def matrix(root: Path, *args: str) -> list[dict[str, str]]:
+    proc = hydro_ci(["matrix", *args], root)
+    data = json.loads(proc.stdout)
+    assert proc.stdout.count("\n") == 1  # one line: ready for $GITHUB_OUTPUT
+    return list(data["include"])
+
+
+def test_without_a_ref_every_model_folder(monorepo: Path) -> None:
+    assert matrix(monorepo) == [{"model": "models/iris-sklearn", "name": "iris-sklearn"},
+                                {"model": "models/onnx-linear", "name": "onnx-linear"}]
+
+
+def test_nothing_changed(monorepo: Path) -> None:
+    assert matrix(monorepo, "--since", "HEAD") == []
+    (monorepo / "README.md").write_text("changed, but not a model\n")
+    assert matrix(monorepo, "--since", "HEAD") == []
+
+
+def test_a_committed_change_inside_a_folder(monorepo: Path) -> None:
+    (monorepo / "models/onnx-linear/model.onnx").write_bytes(b"new weights")
+    git(["commit", "-qam", "retrain"], monorepo)
+    assert matrix(monorepo, "--since", "HEAD~1") == [{"model": "models/onnx-linear", "name": "onnx-linear"}]
+
+
+def test_shared_code_the_payload_links_to(monorepo: Path) -> None:
+    (monorepo / "models/shared/features.py").write_text("SCALE = 2.0\n")
+    assert [m["name"] for m in matrix(monorepo, "--since", "HEAD")] == ["iris-sklearn"]
+
+
+def test_the_template_directory_a_folder_uses(monorepo: Path) -> None:
+    (monorepo / "templates/Dockerfile.j2").write_text('{% extends "hydro-ci/Dockerfile.j2" %}\n# v2\n')
+    assert [m["name"] for m in matrix(monorepo, "--since", "HEAD")] == ["onnx-linear"]
+
+
+def test_a_new_untracked_model_and_paths_filter(monorepo: Path) -> None:
+    copy_example("tf-savedmodel", monorepo / "other")
+    assert [m["name"] for m in matrix(monorepo, "--since", "HEAD")] == ["tf-savedmodel"]
+    assert matrix(monorepo, "--since", "HEAD", "models") == []
+
+
+def test_a_branch_compares_with_its_merge_base(monorepo: Path) -> None:
+    git(["checkout", "-qb", "feature"], monorepo)
+    (monorepo / "models/iris-sklearn/src/func_main.py").write_text("def predict(features):\n    return {}\n")
+    git(["commit", "-qam", "feature work"], monorepo)
+    git(["checkout", "-q", "main"], monorepo)
+    (monorepo / "models/onnx-linear/model.onnx").write_bytes(b"main moved on")
+    git(["commit", "-qam", "main work"], monorepo)
+    git(["checkout", "-q", "feature"], monorepo)
+    # only what the branch changed, not what main did since
+    assert [m["name"] for m in matrix(monorepo, "--since", "main")] == ["iris-sklearn"]
+
+
+def test_github_format_writes_matrix_and_count(monorepo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    hydro_ci(["matrix", "--format", "github"], monorepo, env={"GITHUB_OUTPUT": str(out)})
+    values = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    assert values["count"] == "2"
+    assert len(json.loads(values["matrix"])["include"]) == 2
+
+
+def test_unknown_ref_is_one_line(monorepo: Path) -> None:
+    proc = hydro_ci(["matrix", "--since", "no-such-ref"], monorepo, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: git ref 'no-such-ref' does not exist")
+    assert "Traceback" not in proc.stderr
