@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
+    from hydro_ci.contract.formats import to_prototxt, to_yaml
     from hydro_ci.contract.jsonform import contract_to_dict
     from hydro_ci.errors import UsageError
     from hydro_ci.folder import PROTOTXT_FILE
@@ -38,51 +39,16 @@ def run(args: argparse.Namespace) -> int:
         if not root.is_dir():
             raise UsageError(f"{root}: --write needs a model folder, not a file")
         target = root / PROTOTXT_FILE
-        target.write_text(_prototxt(result.contract.primary), encoding="utf-8")
+        target.write_text(to_prototxt(result.contract.primary), encoding="utf-8")
         print(f"wrote {target} (signature {result.contract.primary.name!r} from {result.source})",
               file=sys.stderr)
         return 0
     if args.format == "prototxt":
-        sys.stdout.write(_prototxt(result.contract.primary))
+        sys.stdout.write(to_prototxt(result.contract.primary))
     elif args.format == "yaml":
-        sys.stdout.write(_yaml(result.contract.primary))
+        sys.stdout.write(to_yaml(result.contract.primary))
     else:
         data = contract_to_dict(result.contract)
         data["framework"] = result.framework
         print(json.dumps(data, indent=2))
     return 0
-
-
-def _prototxt(sig: object) -> str:
-    from hydro_ci.contract.model import Signature
-    from hydro_ci.contract.proto import to_prototxt
-
-    assert isinstance(sig, Signature)
-    return to_prototxt(sig)
-
-
-def _yaml(sig: object) -> str:
-    """The ``contract:`` section of serving.yaml, in Hydrosphere's own layout."""
-    import yaml
-
-    from hydro_ci.contract.model import Field, Signature
-
-    assert isinstance(sig, Signature)
-
-    def fields(items: tuple[Field, ...]) -> dict[str, object]:
-        out: dict[str, object] = {}
-        for f in items:
-            spec: dict[str, object] = {}
-            if f.shape is not None:
-                spec["shape"] = "scalar" if f.shape == () else list(f.shape)
-            if f.subfields is not None:
-                spec["subfields"] = fields(f.subfields)
-            else:
-                assert f.dtype is not None
-                spec["type"] = f.dtype.name
-            spec["profile"] = f.profile.name
-            out[f.name] = spec
-        return out
-
-    section = {"contract": {"name": sig.name, "inputs": fields(sig.inputs), "outputs": fields(sig.outputs)}}
-    return str(yaml.safe_dump(section, sort_keys=False, default_flow_style=None))
