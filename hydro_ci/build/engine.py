@@ -31,6 +31,7 @@ from hydro_ci.errors import (
     InstallCommandError,
     RegistryError,
     TagExistsError,
+    UsageError,
 )
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,9 @@ class EngineBuilder:
 
     def build(self, request: BuildRequest, progress: Progress = no_progress) -> BuildResult:
         ctx = request.context
+        if ctx.model_version not in (None, request.version):
+            raise UsageError(f"the context in {ctx.root} was rendered for version {ctx.model_version}, "
+                             f"not {request.version}", hint="render it again with the version you build")
         self._connect()  # fail first, before any progress, when there is no engine
         self.ensure_base(ctx.base_image, progress)
         primary = f"{request.image}:{request.version}"
