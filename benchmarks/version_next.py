@@ -60,6 +60,8 @@ def make_repo(root: Path, n_tags: int) -> Path:
     sh(root, "git", "init", "-q", "-b", "main", str(work))
     (work / "models/titanic").mkdir(parents=True)
     (work / "models/titanic/serving.yaml").write_text(SERVING)
+    (work / "models/titanic/src").mkdir()
+    (work / "models/titanic/src/func_main.py").write_text("def predict(**tensors):\n    return tensors\n")
     sh(work, "git", "add", "-A")
     sh(work, "git", "commit", "-q", "-m", "model")
     head = sh(work, "git", "rev-parse", "HEAD").strip()
