@@ -19,23 +19,42 @@ PACKAGES = "python3,python3-pip"
 HOOK = 'rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED; rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/*'
 
 
-def _suite() -> str:
+FALLBACK_SUITE = "bookworm"  # on a non-Debian host (e.g. Ubuntu CI runners): deb.debian.org
+
+
+def _os_release() -> dict[str, str]:
+    out = {}
     for line in Path("/etc/os-release").read_text().splitlines():
-        if line.startswith("VERSION_CODENAME="):
-            return line.split("=", 1)[1].strip('"')
-    return "stable"
+        key, sep, value = line.partition("=")
+        if sep:
+            out[key] = value.strip('"')
+    return out
 
 
-def _mirrors() -> list[str]:
-    """The machine's apt sources files, pasted by mmdebstrap into the chroot."""
+def _suite() -> str:
+    release = _os_release()
+    if release.get("ID") == "debian" and release.get("VERSION_CODENAME") and _host_sources():
+        return release["VERSION_CODENAME"]
+    return FALLBACK_SUITE
+
+
+def _host_sources() -> list[str]:
     paths = [Path("/etc/apt/sources.list")]
     paths += sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))
     paths += sorted(Path("/etc/apt/sources.list.d").glob("*.list"))
-    return [str(p) for p in paths if p.is_file() and "debian" in p.read_text()]
+    return [str(p) for p in paths if p.is_file() and "debian.org" in p.read_text()]
+
+
+def _mirrors() -> list[str]:
+    """The machine's Debian apt sources (pasted by mmdebstrap into the chroot), else Debian's mirror."""
+    if _suite() == FALLBACK_SUITE and _os_release().get("ID") != "debian":
+        return ["http://deb.debian.org/debian"]
+    return _host_sources()
 
 
 def recipe_key() -> str:
-    text = "|".join([_suite(), PACKAGES, HOOK, *(Path(m).read_text() for m in _mirrors())])
+    text = "|".join([_suite(), PACKAGES, HOOK, *(Path(m).read_text() if Path(m).is_file() else m
+                                                 for m in _mirrors())])
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
