@@ -175,8 +175,10 @@ class RegistryClient:
 
     def open_blob(self, repository: str, digest: str) -> BinaryIO:
         """A stream of the blob; it raises RegistryError at the end if the bytes miss the digest."""
+        # identity: the digest is of the stored bytes; a layer that is itself gzip must not be
+        # decoded because some storage backend labels it Content-Encoding: gzip.
         r = self._request("GET", self._url(repository, f"blobs/{digest}"), scopes=_pull(repository),
-                          stream=True)
+                          stream=True, headers={"Accept-Encoding": "identity"})
         self._check(r, (200,), f"blob {digest} in {repository}")
         return io.BufferedReader(_VerifyingReader(r, digest, f"{self.registry}/{repository}"), 1 << 20)
 
@@ -419,7 +421,7 @@ class _VerifyingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._response.raw.read(len(buffer), decode_content=True)
+        data = self._response.raw.read(len(buffer), decode_content=False)
         if data:
             self._hash.update(data)
             buffer[: len(data)] = data
