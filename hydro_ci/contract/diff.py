@@ -226,6 +226,8 @@ def _diff_field(old: Field, new: Field, path: str, side: str, config: DiffConfig
     if old.dtype != new.dtype:
         changes.append(Change("dtype-changed", path,
                               f"type changed from {_type_name(old)} to {_type_name(new)}"))
+    if (old.subfields is None) != (new.subfields is None):
+        return changes  # tensor ↔ record: one change says it; their shapes are not comparable
     changes += _diff_shape(old.shape, new.shape, path, side)
     if old.profile != new.profile:
         changes.append(Change("profile-changed", path,
