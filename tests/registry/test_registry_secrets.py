@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -66,4 +70,38 @@ def test_password_is_nowhere(registry: Any, unique_repo: str, empty_docker_confi
     everything = "\n".join(seen)
     assert len(caplog.records) > 10  # the logs were really captured
     for secret in secrets:
+        assert secret not in everything
+
+
+def _cli(args: list[str], stdin: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hydro_ci", *args], input=stdin, capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def test_password_is_nowhere_in_cli_output(registry: Any, unique_repo: str, tmp_path: Path,
+                                           empty_docker_config: str) -> None:
+    """`hydro-ci push --builder oci` end to end, right and wrong password, docker config too."""
+    from hydro_ci.image.layout import write_layout
+
+    layout = tmp_path / "layout"
+    write_layout(layout, {"1.0.0": make_image({"a": "b"})})
+    env = {**os.environ, "DOCKER_CONFIG": empty_docker_config}
+    push = ["push", "--image", f"{registry.host}/{unique_repo}", "--version", "1.0.0", "--tag", "latest",
+            "--builder", "oci", "--layout", str(layout), "--json"]
+    wrong = "wrong-pw-77e2a1"
+    ok = _cli([*push, "--username", registry.username, "--password-stdin"], registry.password + "\n", env)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["digest"].startswith("sha256:")
+    bad = _cli([*push, "--username", registry.username, "--password-stdin"], wrong + "\n", env)
+    assert bad.returncode == 1
+    first_line = bad.stderr.splitlines()[0]
+    assert first_line.startswith("error: registry") and "refused the credentials" in first_line
+    auth = base64.b64encode(f"{registry.username}:{registry.password}".encode()).decode()
+    config = {"auths": {registry.host: {"auth": auth}}}
+    Path(empty_docker_config, "config.json").write_text(json.dumps(config))
+    again = _cli(push, "", env)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["bytes_uploaded"] == 0
+    everything = "\n".join(p.stdout + p.stderr for p in (ok, bad, again))
+    for secret in (registry.password, wrong, auth):
         assert secret not in everything
