@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,6 +116,30 @@ def contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | None:
     files = {name: data for name in (SERVING_FILE, PROTOTXT_FILE)
              if (data := git.show_file(repo, ref, prefix + name)) is not None}
     return _contract_from_files(files, f"{ref}:{path or '.'}") if files else None
+
+
+def inferred_contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | None:
+    """The contract read from the model files of ``path`` at ``ref`` (for folders that declare none).
+
+    ``git archive`` streams that one folder of the commit into a scratch directory (no checkout of
+    the work tree); None when there is no model file to read there (or only a Git LFS pointer).
+    """
+    import io
+    import tarfile
+
+    from hydro_ci.errors import ModelFileError
+    from hydro_ci.infer import infer_folder
+
+    proc = git.run_git(["archive", "--format=tar", ref, "--", path or "."], repo, check=False)
+    if proc.returncode != 0:
+        return None
+    with tempfile.TemporaryDirectory(prefix="hydro-ci-archive-") as tmp:
+        with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+            tar.extractall(tmp, filter="data")
+        try:
+            return infer_folder(Path(tmp) / path).contract
+        except ModelFileError:
+            return None
 
 
 def contract_from_image(client: RegistryClient, repository: str, tag: str) -> Contract | None:

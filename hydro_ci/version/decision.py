@@ -162,11 +162,7 @@ def decide(ctx: Context) -> Decision:
 
 
 def _diff_against(ctx: Context, previous: sources.Release) -> ContractDiff:
-    current = ctx.folder.contract
-    if current is None:
-        raise PreviousContractError(
-            f"{ctx.folder.root} declares no contract, so --bump auto has nothing to compare",
-            hint="declare the contract in serving.yaml, or pass --bump major|minor|patch")
+    current = ctx.folder.contract or _inferred(ctx.folder.root)
     contract_of = ctx.contract_of or _default_contract_of(ctx)
     old = contract_of(previous)
     if old is None:
@@ -176,17 +172,36 @@ def _diff_against(ctx: Context, previous: sources.Release) -> ContractDiff:
     return diff_contracts(old, current, DiffConfig.from_config(ctx.folder.config))
 
 
+def _inferred(root: Path) -> Contract:
+    """A folder that declares no contract is compared by the contract read from its model files."""
+    from hydro_ci.errors import ModelFileError
+    from hydro_ci.infer import infer_folder
+
+    try:
+        return infer_folder(root).contract
+    except ModelFileError as exc:
+        raise PreviousContractError(
+            f"{root} declares no contract and none can be read from its files ({exc}), so --bump auto "
+            "has nothing to compare", hint="declare the contract in serving.yaml, or pass --bump "
+                                           "major|minor|patch") from None
+
+
 def _default_contract_of(ctx: Context) -> Callable[[sources.Release], Contract | None]:
     from hydro_ci.version import contracts
 
+    rel = ctx.folder.root.resolve().relative_to(ctx.repo.resolve()).as_posix() if ctx.repo else ""
+
     def contract_of(release: sources.Release) -> Contract | None:
         if release.source == "git" and ctx.repo is not None:
-            rel = ctx.folder.root.resolve().relative_to(ctx.repo.resolve()).as_posix()
             found = contracts.contract_at_git_ref(ctx.repo, release.ref, rel)
             if found is not None:
                 return found
         if ctx.client is not None and ctx.repository is not None:
-            return contracts.contract_from_image(ctx.client, ctx.repository, str(release.version))
+            found = contracts.contract_from_image(ctx.client, ctx.repository, str(release.version))
+            if found is not None:
+                return found
+        if release.source == "git" and ctx.repo is not None and ctx.folder.contract is None:
+            return contracts.inferred_contract_at_git_ref(ctx.repo, release.ref, rel)
         return None
 
     return contract_of

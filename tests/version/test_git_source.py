@@ -220,3 +220,23 @@ def test_auto_bump_reads_the_previous_contract_from_git(first: Clone) -> None:
                               repo=first.path, branch="main"))
     assert str(decision.version) == "2.0.0"
     assert "input-dim-narrowed" in decision.bump_reason
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "models"
+
+
+def test_auto_bump_infers_when_nothing_is_declared(first: Clone) -> None:
+    """A folder with only a model file: both sides are read from the model files (git archive)."""
+    onnx = first.path / "models/titanic/model.onnx"
+    onnx.write_bytes((FIXTURES / "onnx_skl_classifier/model.onnx").read_bytes())
+    (first.path / "models/titanic/serving.yaml").unlink()
+    first.commit("onnx model")
+    first.tag("titanic-v1.0.0")
+    onnx.write_bytes((FIXTURES / "onnx_torch_dynamic_batch/model.onnx").read_bytes())
+    first.commit("new model")
+    decision = decide(Context(folder=folder(first, contract=None), source="git", bump="auto",
+                              repo=first.path, branch="main"))
+    assert str(decision.version) == "2.0.0"
+    assert decision.diff is not None
+    rules = {ch.rule for ch in decision.diff.changes}
+    assert {"input-removed", "input-added", "output-removed", "output-added"} <= rules
