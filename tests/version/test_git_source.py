@@ -240,3 +240,13 @@ def test_auto_bump_infers_when_nothing_is_declared(first: Clone) -> None:
     assert decision.diff is not None
     rules = {ch.rule for ch in decision.diff.changes}
     assert {"input-removed", "input-added", "output-removed", "output-added"} <= rules
+
+
+def test_tags_can_be_made_without_a_configured_identity(first: Clone,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI runners often have no user.name/user.email: reservation must still work."""
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
+                "EMAIL"):
+        monkeypatch.delenv(var, raising=False)
+    oid = git.create_tag(first.path, "titanic-v0.1.0", "reserved")
+    assert "tagger hydro-ci <hydro-ci@localhost>" in sh(first.path, "cat-file", "-p", oid)
