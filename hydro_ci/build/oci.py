@@ -175,7 +175,7 @@ def pip_install(spec: PipInstall, files_dir: Path, target: Path, *, python_versi
     for f in spec.requirement_files:
         cmd += ["-r", f]
     cmd += list(spec.requirements)
-    env = {**os.environ, "PIP_NO_CACHE_DIR": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     proc = subprocess.run(cmd, cwd=files_dir, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         lines = [x for x in proc.stderr.strip().splitlines() if x.strip()]
@@ -314,12 +314,44 @@ def _entries_for(context: BuildContext, files: Sequence[ContextFile]) -> list[tu
     return out
 
 
-def _tree_with_digests(root: Path, prefix: str) -> list[tuple[LayerEntry, str]]:
-    out = []
-    for e in layers.tree_entries(root, prefix):
-        sha = Digest.of_file(e.source).hex if e.source is not None else e.linkname
-        out.append((e, sha))
-    return out
+def installed_deps(spec: PipInstall, context: BuildContext, cache: Path, *, python_version: str,
+                   platforms: Sequence[str], progress: Progress = no_progress) -> tuple[Path, str]:
+    """The site-packages pip makes for ``spec``, cached by everything that decides it.
+
+    The key covers the dependency files (requirements, constraints, wheels: their digests from the
+    plan), the specifiers, Python version and platforms. A hit re-runs nothing (no network), and
+    what was resolved once stays fixed: delete the cache to resolve again. Returns (dir, key).
+    """
+    deps = [[f.path, f.sha256] for f in context.files_in(LayerClass.deps)]
+    for name in spec.requirement_files:  # named files count whatever layer class they were given
+        path = context.root / "model" / "files" / name
+        deps.append([name, Digest.of_file(path).hex if path.is_file() else "missing"])
+    key = hashlib.sha256(canonical_json([CACHE_SCHEMA, deps, list(spec.requirement_files),
+                                         list(spec.requirements), spec.no_deps, python_version,
+                                         list(platforms)])).hexdigest()
+    done = cache / "pip" / key
+    if done.is_dir():
+        progress(ProgressEvent("deps", f"pip install for python {python_version} ({platforms[0]}): cached"))
+        return done, key
+    progress(ProgressEvent("deps", f"pip install for python {python_version} ({platforms[0]})"))
+    done.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".pip-", dir=done.parent) as tmp:
+        target = Path(tmp) / "site-packages"
+        pip_install(spec, context.root / "model" / "files", target, python_version=python_version,
+                    platforms=platforms)
+        target.mkdir(exist_ok=True)  # requirements that install nothing still make a (empty) dir
+        try:
+            os.replace(target, done)
+        except OSError:  # another build finished the same install first
+            if not done.is_dir():
+                raise
+    return done, key
+
+
+def _tree_entries_keyed(root: Path, prefix: str, key: str) -> list[tuple[LayerEntry, str]]:
+    """Entries of an immutable cached tree: identified by the tree's key, path and size (no hashing)."""
+    return [(e, f"{key}:{e.name}:{e.size}" if e.kind == "file" else e.linkname)
+            for e in layers.tree_entries(root, prefix)]
 
 
 def build_layer(klass: str, entries: Sequence[tuple[LayerEntry, str]], epoch: int, cache: Path,
@@ -367,27 +399,25 @@ def build_image(context: BuildContext, base: Base, *, cache: Path, python_versio
     pip = parse_install_command(context.install_command)
     plan: list[LayerPlan] = []
     env = dict(context.env)
-    with tempfile.TemporaryDirectory(prefix="hydro-ci-deps-") as tmp:
-        for klass in LAYER_ORDER:
-            entries = _entries_for(context, context.files_in(klass))
-            if klass is LayerClass.deps and pip is not None:
-                target = Path(tmp) / "site-packages"
-                pyver = python_version_of(base.image.config, base.ref, python_version)
-                plats = pip_platforms(base.image.config.platform, glibc)
-                progress(ProgressEvent("deps", f"pip install for python {pyver} ({plats[0]})"))
-                pip_install(pip, context.root / "model" / "files", target, python_version=pyver,
-                            platforms=plats)
-                entries += _tree_with_digests(target, DEPS_DIR)
-                existing = base.image.config.env_value("PYTHONPATH")
-                env["PYTHONPATH"] = "/" + DEPS_DIR + (f":{existing}" if existing else "")
-            if not entries:
-                continue
-            lp = build_layer(klass.value, entries, epoch, cache, progress=progress)
-            plan.append(lp)
-            progress(ProgressEvent("layer", f"{klass.value}: {lp.layer.descriptor.size} bytes, {lp.reason}"
-                                   + (" (cached)" if lp.cached else ""),
-                                   lp.layer.descriptor.size, lp.layer.descriptor.size,
-                                   str(lp.layer.descriptor.digest)))
+    for klass in LAYER_ORDER:
+        entries = _entries_for(context, context.files_in(klass))
+        if klass is LayerClass.deps and pip is not None:
+            pyver = python_version_of(base.image.config, base.ref, python_version)
+            plats = pip_platforms(base.image.config.platform, glibc)
+            # In the cache, not a temporary directory: an uncompressed layer reads its files at push time.
+            site, key = installed_deps(pip, context, cache, python_version=pyver, platforms=plats,
+                                       progress=progress)
+            entries += _tree_entries_keyed(site, DEPS_DIR, key)
+            existing = base.image.config.env_value("PYTHONPATH")
+            env["PYTHONPATH"] = "/" + DEPS_DIR + (f":{existing}" if existing else "")
+        if not entries:
+            continue
+        lp = build_layer(klass.value, entries, epoch, cache, progress=progress)
+        plan.append(lp)
+        progress(ProgressEvent("layer", f"{klass.value}: {lp.layer.descriptor.size} bytes, {lp.reason}"
+                               + (" (cached)" if lp.cached else ""),
+                               lp.layer.descriptor.size, lp.layer.descriptor.size,
+                               str(lp.layer.descriptor.digest)))
     # History says what each layer is, not why (the sampled gain stays out of the image bytes).
     addenda = [mutate.Addendum(lp.layer, lp.layer.diff_id,
                                History(created=created, created_by=f"hydro-ci oci: {lp.klass} layer"

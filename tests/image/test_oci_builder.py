@@ -192,6 +192,13 @@ def test_requirements_are_installed_into_a_deps_layer(make_context: MakeContext,
     assert tree["opt/hydro-ci/site-packages/tinypkg/__init__.py"][0] == "file"
     assert any(k.endswith("tinypkg-1.2.3.dist-info/METADATA") for k in tree)
     assert result.extra["layers"][0]["class"] == "deps"
+    # The same requirements again: pip is not run (its wheels are gone), the layer is the same.
+    for wheel in wheels.iterdir():
+        wheel.unlink()
+    again = _builder(tmp_path, busybox_layout).build(BuildRequest(make_context("again", files=files,
+                     install_command="pip install -r requirements.txt"), REPO, "1.0.0"))
+    assert again.extra["layers"][0]["digest"] == result.extra["layers"][0]["digest"]
+    assert again.digest == result.digest
 
 
 @pytest.mark.engine
