@@ -92,6 +92,7 @@ class Authenticator:
         self._scheme: str | None = None  # learned from the first challenge
         self._bearer: Mapping[str, str] = {}
         self._tokens: dict[frozenset[str], _Token] = {}
+        self.clock: Callable[[], float] = time.monotonic  # replaceable: tests move time forward
 
     def __repr__(self) -> str:
         who = self._credentials.username if self._credentials else None
@@ -115,7 +116,7 @@ class Authenticator:
             token = self._tokens.get(key)
         if scheme != "bearer":
             return {}
-        if token is None or token.expires <= time.monotonic():
+        if token is None or token.expires <= self.clock():
             token = self._refresh(key, key, None)
         return {"Authorization": f"Bearer {token.value}"}
 
@@ -166,7 +167,7 @@ class Authenticator:
         with self._fetch_lock:
             with self._lock:
                 current = self._tokens.get(key)
-            usable = current is not None and current.expires > time.monotonic()
+            usable = current is not None and current.expires > self.clock()
             if current is not None and usable and f"Bearer {current.value}" != rejected:
                 return current  # another thread got a new one meanwhile
             token = self._fetch_token(scopes)
@@ -212,7 +213,7 @@ class Authenticator:
             raise AuthError(f"token server of {self.registry} returned no token",
                             hint="the registry's token service may be misconfigured")
         log.debug("bearer token for %s scopes %s, %.0fs", self.registry, sorted(scopes), lifetime)
-        return _Token(value, time.monotonic() + max(lifetime - _EXPIRY_SLACK, lifetime / 2))
+        return _Token(value, self.clock() + max(lifetime - _EXPIRY_SLACK, lifetime / 2))
 
 
 def _scopes_of(text: str | None) -> frozenset[str]:

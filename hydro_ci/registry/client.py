@@ -39,6 +39,7 @@ MANIFEST_ACCEPT = (
 MONOLITHIC_MAX = 16 << 20
 CHUNK_SIZE = 64 << 20
 SMALL_BLOB_MAX = 64 << 20  # get_blob() reads into memory; larger blobs must use open_blob()
+_PROGRESS_STEP = 1 << 20
 TIMEOUT = (10.0, 300.0)  # connect, read (a registry may take long to commit a big blob)
 _CONNECTION_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
@@ -375,6 +376,7 @@ class _Window(io.RawIOBase):
         self._progress = progress
         self._start_pos = stream.tell() if stream.seekable() else None
         self._left = length
+        self._unreported = 0
 
     def rewind(self) -> None:
         if self._left == self._length:
@@ -399,7 +401,10 @@ class _Window(io.RawIOBase):
             raise RegistryError("a blob ended before its declared size",
                                 hint="the file changed while it was being pushed; build again")
         self._left -= len(data)
-        if self._progress:
+        self._unreported += len(data)
+        # Reads come in 16 KiB blocks: report every MiB (and the end), not 65 536 times a GiB.
+        if self._progress and (self._unreported >= _PROGRESS_STEP or not self._left):
+            self._unreported = 0
             self._progress(self._offset + self._length - self._left, self._total)
         return data
 

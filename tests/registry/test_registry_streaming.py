@@ -40,9 +40,11 @@ def test_upload_memory_is_bounded(mib: int, chunk_mib: int, monolithic_mib: int,
     session = RecordingSession()
     client = RegistryClient(open_registry.host, insecure=True, retries=FAST, session=session,
                             chunk_size=chunk_mib * MiB, monolithic_max=monolithic_mib * MiB)
+    reports: list[int] = []
     tracemalloc.start()
     try:
-        sent = client.upload_blob(unique_repo, digest, mib * MiB, lambda: blob.open("rb"))
+        sent = client.upload_blob(unique_repo, digest, mib * MiB, lambda: blob.open("rb"),
+                                  progress=lambda done, total: reports.append(done))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -52,3 +54,5 @@ def test_upload_memory_is_bounded(mib: int, chunk_mib: int, monolithic_mib: int,
     # the blob (reading the file whole would peak at ≥ mib MiB).
     assert peak < 2 * MiB, f"peak {peak / MiB:.1f} MiB for a {mib} MiB blob"
     assert client.blob_exists(unique_repo, digest)
+    # Progress about once a MiB, not once per 16 KiB block; it ends at the full size.
+    assert reports[-1] == mib * MiB and mib <= len(reports) <= mib + patches + 1

@@ -111,6 +111,22 @@ def test_expired_token_is_refreshed_once(token_reg: tuple[str, TokenServer], uni
             client.list_tags(unique_repo)
 
 
+def test_token_past_its_lifetime_is_renewed_before_use(token_reg: tuple[str, TokenServer],
+                                                       unique_repo: str) -> None:
+    host, tokens = token_reg
+    with FaultProxy(host) as proxy:
+        client = _client(proxy.host)
+        now = [1000.0]
+        client.auth.clock = lambda: now[0]
+        assert client.list_tags(unique_repo) == []
+        fetched, sent = len(tokens.requests), len(proxy.log)
+        assert client.list_tags(unique_repo) == []  # cached token: no fetch, one request
+        assert (len(tokens.requests), len(proxy.log)) == (fetched, sent + 1)
+        now[0] += tokens.lifetime  # past expires_in: renewed up front, no 401 round trip
+        assert client.list_tags(unique_repo) == []
+        assert (len(tokens.requests), len(proxy.log)) == (fetched + 1, sent + 2)
+
+
 @pytest.mark.parametrize(("header", "expected"), [
     ('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
      'scope="repository:samalba/my-app:pull,push"',
