@@ -459,6 +459,10 @@ class OCIBuilder:
         from hydro_ci.image import layout, tarball
 
         ctx = request.context
+        if ctx.model_version not in (None, request.version):
+            # The labels (MODEL_VERSION, org.opencontainers.image.version) would say another version.
+            raise UsageError(f"the context in {ctx.root} was rendered for version {ctx.model_version}, "
+                             f"not {request.version}", hint="render it again with the version you build")
         source = self.base_from or ctx.base_image
         progress(ProgressEvent("base", f"reading base image {source}"))
         base = read_base(source, self.cache / "tmp", self.platform, insecure=self.insecure)

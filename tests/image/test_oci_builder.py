@@ -108,10 +108,10 @@ def test_code_change_touches_only_the_code_layer(make_context: MakeContext, busy
     builder = _builder(tmp_path, busybox_layout)
     one = builder.build(BuildRequest(make_context("one", files), REPO, "1.0.0"))
     files["src/func_main.py"] = "def infer(x):\n    return {'y': 2}\n"
-    two = builder.build(BuildRequest(make_context("two", files), REPO, "1.0.1"))
+    two = builder.build(BuildRequest(make_context("two", files, version="1.0.1"), REPO, "1.0.1"))
     a = {x["class"]: x["digest"] for x in one.extra["layers"]}
     b = {x["class"]: x["digest"] for x in two.extra["layers"]}
-    assert [k for k in a if a[k] != b[k]] == ["code"]
+    assert [k for k in a if a[k] != b[k]] == ["code"]  # the version is a label: config only
     assert next(x for x in two.extra["layers"] if x["class"] == "weights")["cached"] is True
 
 
@@ -217,18 +217,18 @@ def test_same_tree_under_model_as_the_engine_build(make_context: MakeContext, bu
     ctx = make_context(files=files, runtime=busybox_base, executable=("src/run.sh",))
     engine = make_builder("docker", pull_base=False)
     ref = "hydro-ci-test/oci-vs-engine"
-    engine_result = engine.build(BuildRequest(ctx, ref, "1"))
+    engine_result = engine.build(BuildRequest(ctx, ref, "1.0.0"))
     engine_cfg = docker_client.api.inspect_image(engine_result.id)["Config"]
     container = docker_client.containers.create(engine_result.id, command=["true"])
     try:
         export = b"".join(container.export())
     finally:
         container.remove(force=True)
-        docker_client.images.remove(f"{ref}:1", force=True)
+        docker_client.images.remove(f"{ref}:1.0.0", force=True)
     engine_tree = tree_of_tars([export])
 
     ours = _builder(tmp_path, busybox_layout, output_tar=tmp_path / "img.tar")
-    result = ours.build(BuildRequest(ctx, ref, "1"))
+    result = ours.build(BuildRequest(ctx, ref, "1.0.0"))
     image = ours.image_of(result)
     oci_tree = tree_of_tars(_layer_tars(image))
     assert oci_tree == engine_tree
