@@ -55,7 +55,8 @@ def summary_text(data: dict[str, Any]) -> str:
     lines = [f"{data.get('model')} {data.get('version')}"
              + (f" ({bump.get('kind')}: {bump.get('reason')})" if bump else "")]
     rows = [("image", ", ".join(data.get("refs") or []) or data.get("image")),
-            ("digest", data.get("digest")), ("layout", data.get("layout")),
+            ("digest", data.get("digest")),
+            ("id", data.get("id") if not data.get("digest") else None), ("layout", data.get("layout")),
             ("archive", data.get("archive"))]
     pushed = data.get("push")
     if pushed:

@@ -46,6 +46,7 @@ def collect(state: PipelineState) -> dict[str, Any]:
         "tags": tags,
         "refs": [f"{image}:{t}" for t in tags] if image else [],
         "digest": digest,
+        "id": (built or {}).get("id"),
         "layout": extra.get("layout"),
         "archive": extra.get("tar"),
         "bump": (version or {}).get("bump"),

@@ -3,10 +3,12 @@ folder, single-stage re-runs, the dry-run plan, and a push to the real registry.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 import tarfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -199,3 +201,25 @@ def test_push_to_the_registry_then_the_plan_knows_the_layers_are_there(
 def test_push_without_image_is_a_usage_error(iris: Path, workdir: Path) -> None:
     proc = hydro_ci(["pipeline", str(iris), "--push"], workdir, check=False)
     assert proc.returncode == 2 and "--push needs --image" in proc.stderr
+
+
+@pytest.mark.engine
+def test_the_engine_builder_on_a_base_in_the_engine(iris: Path, workdir: Path, docker_client,  # type: ignore[no-untyped-def]
+                                                    busybox_base: str) -> None:
+    image = f"hydro-ci-test/pipeline-{uuid.uuid4().hex[:8]}"
+    try:
+        proc = hydro_ci(["pipeline", str(iris), "--builder", "docker", "--base-image", busybox_base,
+                         "--image", image], workdir)
+        built = read_json(workdir / ".hydro-ci/iris-sklearn/build.json")
+        assert built["builder"] == "docker" and built["id"] in proc.stdout
+        engine_image = docker_client.images.get(f"{image}:0.1.0")
+        assert engine_image.id == built["id"]
+        assert engine_image.labels["MODEL_VERSION"] == "0.1.0"
+        assert f"{image}:latest" in engine_image.tags
+        assert not (workdir / "dist").exists()  # the engine keeps the image; nothing under dist/
+    finally:
+        import docker.errors
+
+        for tag in ("0.1.0", "0.1", "latest"):
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                docker_client.images.remove(f"{image}:{tag}", force=True)
