@@ -159,7 +159,8 @@ class RegistryClient:
         r = self._request("HEAD", self._url(repository, f"blobs/{digest}"), scopes=_pull(repository))
         if r.status_code == 404:
             return False
-        self._check(r, (200,), f"blob {digest} in {repository}")
+        # A redirect to blob storage means it exists (and a presigned GET URL may refuse a HEAD).
+        self._check(r, (200, 302, 303, 307, 308), f"blob {digest} in {repository}")
         return True
 
     def get_blob(self, repository: str, digest: str, *, max_size: int = SMALL_BLOB_MAX) -> bytes:
@@ -301,7 +302,7 @@ class RegistryClient:
                     body.rewind()  # a retry after a 401 sends the same bytes again
                 h = {**(headers or {}), **self.auth.header(scopes)}
                 r = self._session.request(method, url, headers=h, params=params, data=body, stream=stream,
-                                          timeout=self.timeout, allow_redirects=method != "PUT")
+                                          timeout=self.timeout, allow_redirects=method == "GET")
                 if r.status_code != 401:
                     return r
                 r.close()
