@@ -81,8 +81,10 @@ def versions_from_tags(tags: Iterable[str], tag_format: str, name: str, source: 
             listing.ignored += 1
             continue
         version = parse_version(m["version"])
-        if version is None or version.build:
+        if version is None:
             listing.skipped.append((tag, f"{m['version']!r} is not a semantic version"))
+        elif version.build:
+            listing.skipped.append((tag, "build metadata (+…) does not belong in a version tag"))
         else:
             listing.releases.append(Release(version, source, tag))
     return listing
