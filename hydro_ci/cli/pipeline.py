@@ -41,6 +41,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="where the daemonless build writes the OCI layout and docker-archive")
     parser.add_argument("--base-image", metavar="REF",
                         help="build on this image (default: hydro-ci: base-image:, else the runtime)")
+    parser.add_argument("--base-from", metavar="SOURCE",
+                        help="oci builder: read the base from oci:DIR[:TAG], docker-archive:FILE, "
+                             "docker-daemon:REF or scratch instead of its registry")
     parser.add_argument("--template", type=Path, metavar="DIR", help="templates extending ours")
     parser.add_argument("--only", action="append", choices=STAGES, default=[], metavar="STAGE",
                         help="run only this stage (repeatable), reading earlier results from --output; "
@@ -93,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         model_dir=args.model_dir, image=args.image, builder=args.builder, push=args.push, bump=args.bump,
         version_source=args.version_source, version=args.model_version, reserve=args.reserve,
         dry_run=args.dry_run, output=args.output, dist=args.dist, base_image=args.base_image,
+        base_from=args.base_from,
         template=args.template, credentials=_credentials(args), insecure=args.insecure,
         only=tuple(args.only),
     )

@@ -70,7 +70,8 @@ def _oci_layers(options: PipelineOptions, context: BuildContext,
     read_base = _need("hydro_ci.build.oci", "read_base", "plan")
     build_image = _need("hydro_ci.build.oci", "build_image", "plan")
     builder = builder_cls(insecure=options.insecure)
-    base = read_base(context.base_image, builder.cache / "tmp", builder.platform, insecure=options.insecure)
+    source = options.base_from or context.base_image
+    base = read_base(source, builder.cache / "tmp", builder.platform, insecure=options.insecure)
     built = build_image(context, base, cache=builder.cache, python_version=builder.python_version)
     layers = [{**lp.to_dict(), "in_registry": None} for lp in built.plan]
     base_layers = len(built.image.manifest.layers) - len(layers)

@@ -223,7 +223,7 @@ def build(state: PipelineState) -> None:
     if state.options.builder == "oci":
         layout_dir, tar = dist_paths(state)
         layout_dir.parent.mkdir(parents=True, exist_ok=True)
-        opts.update(output_layout=layout_dir, output_tar=tar)
+        opts.update(output_layout=layout_dir, output_tar=tar, base_from=state.options.base_from)
     builder = make_builder(state.options.builder, **opts)
     tags = [t["tag"] for t in v["tags"]]
     request = build_request(_context(state), image_repository(state), tags[0], tuple(tags[1:]))

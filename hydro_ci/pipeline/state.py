@@ -62,6 +62,7 @@ class PipelineOptions:
     output: Path | None = None  # default: .hydro-ci/<model>
     dist: Path = DIST
     base_image: str | None = None  # default: serving.yaml hydro-ci.base-image, else runtime
+    base_from: str | None = None  # oci builder: read the base from here (oci:DIR:TAG, docker-archive:…)
     template: Path | None = None
     credentials: Credentials | None = field(default=None, repr=False)
     insecure: bool | None = None

@@ -223,3 +223,19 @@ def test_the_engine_builder_on_a_base_in_the_engine(iris: Path, workdir: Path, d
         for tag in ("0.1.0", "0.1", "latest"):
             with contextlib.suppress(docker.errors.ImageNotFound):
                 docker_client.images.remove(f"{image}:{tag}", force=True)
+
+
+@pytest.mark.engine
+def test_a_real_base_from_an_oci_layout(iris: Path, workdir: Path, busybox_layout: Path,
+                                        tmp_path: Path) -> None:
+    hydro_ci(["pipeline", str(iris), "--base-image", "hydro-ci-test/busybox:1",
+              "--base-from", f"oci:{busybox_layout}:base"], workdir)
+    plan = read_json(workdir / ".hydro-ci/iris-sklearn/release-plan.json")
+    assert plan["base"]["ref"] == f"oci:{busybox_layout}:base"
+    need_tool("umoci")
+    bundle = tmp_path / "bundle"
+    subprocess.run(["umoci", "unpack", "--rootless", "--image",
+                    f"{workdir / 'dist/iris-sklearn-0.1.0.oci'}:0.1.0", str(bundle)],
+                   check=True, capture_output=True)
+    assert (bundle / "rootfs/bin/busybox").is_file()  # the base's files
+    assert (bundle / "rootfs/model/files/model.joblib").is_file()  # and ours on top
