@@ -129,6 +129,9 @@ def run(args: argparse.Namespace) -> int:
 def _print(state: PipelineState, dry_run: bool) -> None:
     from hydro_ci.pipeline import report
 
-    sys.stdout.write(report.plan_text(state.plan) if dry_run and state.plan else "")
-    if state.summary:
+    if dry_run and state.plan:
+        sys.stdout.write(report.plan_text(state.plan))
+        if state.summary and state.summary.get("plan"):
+            sys.stdout.write(f"  plan     {state.summary['plan']}\n")
+    elif state.summary:
         sys.stdout.write(report.summary_text(state.summary))

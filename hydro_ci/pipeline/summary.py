@@ -25,9 +25,11 @@ def _load(state: PipelineState, name: str) -> Any:
 def collect(state: PipelineState) -> dict[str, Any]:
     contract = state.contract_info or _load(state, files.CONTRACT_FILE)
     version = state.version or _load(state, files.VERSION_FILE)
-    built = state.build.to_dict() if state.build else _load(state, files.BUILD_FILE)
+    # A dry run reports no build or push, whatever earlier runs left in the output folder.
+    dry = state.options.dry_run
+    built = state.build.to_dict() if state.build else (None if dry else _load(state, files.BUILD_FILE))
     pushed = state.push.to_dict() if state.push else (
-        _load(state, files.PUSH_FILE) if state.options.push and not state.options.dry_run else None)
+        _load(state, files.PUSH_FILE) if state.options.push and not dry else None)
     plan = state.plan or _load(state, files.PLAN_FILE)
     folder = state.folder
     name = folder.name if folder else (version or {}).get("model")
