@@ -25,7 +25,6 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from hydro_ci.contract.formats import to_prototxt, to_yaml
     from hydro_ci.contract.jsonform import contract_to_dict
     from hydro_ci.errors import UsageError
     from hydro_ci.folder import PROTOTXT_FILE
@@ -38,15 +37,18 @@ def run(args: argparse.Namespace) -> int:
     if args.write:
         if not root.is_dir():
             raise UsageError(f"{root}: --write needs a model folder, not a file")
+        from hydro_ci.contract.formats import to_prototxt
+
         target = root / PROTOTXT_FILE
         target.write_text(to_prototxt(result.contract.primary), encoding="utf-8")
         print(f"wrote {target} (signature {result.contract.primary.name!r} from {result.source})",
               file=sys.stderr)
         return 0
-    if args.format == "prototxt":
-        sys.stdout.write(to_prototxt(result.contract.primary))
-    elif args.format == "yaml":
-        sys.stdout.write(to_yaml(result.contract.primary))
+    if args.format in ("prototxt", "yaml"):
+        from hydro_ci.contract import formats  # YAML/text-format writers: only when asked for
+
+        write = formats.to_prototxt if args.format == "prototxt" else formats.to_yaml
+        sys.stdout.write(write(result.contract.primary))
     else:
         data = contract_to_dict(result.contract)
         data["framework"] = result.framework

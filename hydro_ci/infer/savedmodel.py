@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from hydro_ci.contract.model import DType, Field, Shape, Signature
@@ -45,22 +44,31 @@ def _parse(path: Path) -> tf_pb.SavedModel:
     saved = tf_pb.SavedModel()
     try:
         data = path.read_bytes()
-        if path.suffix == ".pbtxt":
-            # Unknown fields (the graph) are skipped; silence protobuf's warning for each of them.
-            logger = logging.getLogger("google.protobuf.text_format")
-            level = logger.level
-            logger.setLevel(logging.ERROR)
-            try:
-                text_format.Parse(data.decode("utf-8"), saved, allow_unknown_field=True)
-            finally:
-                logger.setLevel(level)
-        else:
-            saved.ParseFromString(data)
     except OSError as exc:
         raise unreadable(path, f"cannot read: {exc.strerror}") from None
-    except (DecodeError, text_format.ParseError, UnicodeDecodeError) as exc:
+    if path.suffix == ".pbtxt":
+        _parse_text(path, data, saved)
+        return saved
+    try:
+        saved.ParseFromString(data)
+    except DecodeError as exc:
         raise unreadable(path, f"not a SavedModel protobuf (truncated or corrupt?): {exc}") from None
     return saved
+
+
+def _parse_text(path: Path, data: bytes, saved: tf_pb.SavedModel) -> None:
+    from google.protobuf import text_format  # only text SavedModels need it (keeps start-up fast)
+
+    # Unknown fields (the graph) are skipped; silence protobuf's warning for each of them.
+    logger = logging.getLogger("google.protobuf.text_format")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        text_format.Parse(data.decode("utf-8"), saved, allow_unknown_field=True)
+    except (text_format.ParseError, UnicodeDecodeError) as exc:
+        raise unreadable(path, f"not a SavedModel in text format (truncated or corrupt?): {exc}") from None
+    finally:
+        logger.setLevel(level)
 
 
 def _serving_meta_graph(path: Path, saved: tf_pb.SavedModel) -> tf_pb.MetaGraphDef:
