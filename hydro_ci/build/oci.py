@@ -448,6 +448,7 @@ class OCIBuilder:
         self.output_tar = Path(output_tar) if output_tar else None
         self.cache = Path(cache) if cache else cache_dir()
         self.platform = Platform.parse(platform) if platform else Platform("amd64", "linux")
+        self.platform_given = platform is not None
         self.python_version = python_version
         self.insecure = insecure
         # Where to read the base from, overriding the context's runtime reference (which the
@@ -466,6 +467,11 @@ class OCIBuilder:
         source = self.base_from or ctx.base_image
         progress(ProgressEvent("base", f"reading base image {source}"))
         base = read_base(source, self.cache / "tmp", self.platform, insecure=self.insecure)
+        have = base.image.config.platform
+        if self.platform_given and source != "scratch" and (have.os, have.architecture) != (
+                self.platform.os, self.platform.architecture):
+            raise OCIBuildError(f"base image {source} is {have}, not {self.platform}",
+                                hint="use a base built for that platform (or a multi-platform one)")
         built = build_image(ctx, base, cache=self.cache, python_version=self.python_version,
                             progress=progress)
         digest = str(built.image.manifest_digest)

@@ -40,6 +40,9 @@ def add_oci_options(parser: argparse.ArgumentParser) -> None:
                           "docker-daemon:REF or a registry reference (default: the runtime)")
     oci.add_argument("--python-version", metavar="X.Y",
                      help="runtime Python for pip wheels (default: the base's PYTHON_VERSION)")
+    oci.add_argument("--platform", metavar="OS/ARCH",
+                     help="image platform, e.g. linux/arm64: picks it from a multi-platform base and "
+                          "the wheels pip installs (default linux/amd64)")
 
 
 def oci_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -47,7 +50,8 @@ def oci_options(args: argparse.Namespace) -> dict[str, Any]:
     from hydro_ci.errors import UsageError
 
     opts = {"output_layout": args.output_layout, "output_tar": args.output_tar,
-            "base_from": args.base_from, "python_version": args.python_version}
+            "base_from": args.base_from, "python_version": args.python_version,
+            "platform": args.platform}
     if args.builder != "oci":
         given = [k for k, v in opts.items() if v]
         if given:

@@ -357,3 +357,14 @@ def test_weights_changed_after_build_are_refused_and_no_tag_appears(
     client = client_for(open_registry.host)
     assert client.head_manifest(unique_repo, "1.0.0") is None
     assert client.head_manifest(unique_repo, "latest") is None
+
+
+@pytest.mark.engine
+def test_platform_must_match_a_single_platform_base(make_context: MakeContext, busybox_layout: Path,
+                                                    tmp_path: Path) -> None:
+    ctx = make_context()
+    with pytest.raises(OCIBuildError, match=r"is linux/amd64, not linux/arm64"):
+        _builder(tmp_path, busybox_layout, platform="linux/arm64").build(BuildRequest(ctx, REPO, "1.0.0"))
+    arm = make_builder("oci", cache=tmp_path / "cache", base_from="scratch", platform="linux/arm64")
+    built = arm.image_of(arm.build(BuildRequest(ctx, REPO, "1.0.0")))  # type: ignore[attr-defined]
+    assert str(built.config.platform) == "linux/arm64"
