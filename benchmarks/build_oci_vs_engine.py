@@ -89,8 +89,7 @@ def main() -> int:
         timed("floor (hashlib)", t, lambda: py_floor(folder.root / "weights.bin", tmp))
 
         print("hydro-ci --builder oci:")
-        builder = OCIBuilder(cache=tmp / "cache", base_from=f"oci:{tmp}/base:base",
-                             output_layout=tmp / "layout")
+        builder = OCIBuilder(cache=tmp / "cache", base_from=f"oci:{tmp}/base:base")
         ctx = timed("oci render", t, lambda: render_folder(
             folder, RenderOptions(output=tmp / "ctx", version="1.0.0")))
         result = timed("oci build", t, lambda: builder.build(BuildRequest(ctx, repo, "1.0.0")))
@@ -109,6 +108,8 @@ def main() -> int:
         pushed2 = timed("code push", t, lambda: builder.push(result2, credentials=creds))
 
         print("push of the same OCI layout to a fresh repository:")
+        built = builder.image_of(result)
+        timed("write layout", t, lambda: layout.write_layout(tmp / "layout", {"1.0.0": built}))
         image = layout.read_layout(tmp / "layout", "1.0.0")
         ours_ref = parse_reference(f"{args.registry}/bench/layout-ours-{run_id}:1.0.0")
         client = client_for(args.registry, username=args.username if creds else None,
