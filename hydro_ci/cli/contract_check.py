@@ -44,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
     output.print_problems(problems, fmt, extra={"folders": shown})
     if fmt == "text":
         errors = sum(p.is_error for p in problems)
+        warnings = len(problems) - errors
         noun = "folder" if len(shown) == 1 else "folders"
         summary = f"{len(shown)} model {noun} checked, {errors} problem{'s' if errors != 1 else ''}"
+        if warnings:
+            summary += f", {warnings} warning{'s' if warnings != 1 else ''}"
         output.print_summary(summary)
     return 1 if any(p.is_error for p in problems) else 0
