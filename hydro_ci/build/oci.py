@@ -358,7 +358,6 @@ def build_layer(klass: str, entries: Sequence[tuple[LayerEntry, str]], epoch: in
                 compression: layers.Compression = "auto",
                 progress: Progress = no_progress) -> LayerPlan:
     plain = [e for e, _ in entries]
-    reason = "small layer" if klass != "weights" else ""
     if compression == "auto":
         total = sum(e.size for e in plain)
         if total < layers.SMALL_LAYER:
