@@ -129,7 +129,7 @@ class PushResult:
     tags: tuple[str, ...]
     bytes_uploaded: int
     bytes_skipped: int
-    skipped: bool  # the version tag already held this digest: nothing was uploaded
+    skipped: bool  # the image was already there (version tag or digest): nothing was uploaded
     blobs_uploaded: int = 0
     blobs_skipped: int = 0
     tags_unchanged: tuple[str, ...] = field(default=())
@@ -200,9 +200,11 @@ def push_image(
             unchanged.append(tag)
             continue
         client.put_manifest(repo, tag, image.manifest_bytes, image.manifest_media_type)
-        _verify(client, ref, tag, digest)
+        now = client.head_manifest(repo, tag)
+        if now != digest:  # another pipeline moved it since: last writer wins, but say so
+            log.warning("%s:%s moved to %s right after we set it", ref.name, tag, now)
     return PushResult(ImageReference(ref.registry, repo, None, digest), digest, (*immutable, *moving),
-                      uploaded, skipped, skipped=bool(already) or present, blobs_uploaded=n_up,
+                      uploaded, skipped, skipped=present, blobs_uploaded=n_up,
                       blobs_skipped=n_skip, tags_unchanged=tuple(unchanged))
 
 
