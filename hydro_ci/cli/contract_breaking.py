@@ -23,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.integrations.breaking import check_folder, default_ref, model_folders, problems
+    from hydro_ci.integrations.breaking import check_folder, default_ref, model_folders, problems, shown
 
     fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     against = args.against or default_ref()
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         for v in verdicts:
             if v.summary == "breaking":
                 for c in v.changes:
-                    print(f"{v.folder}: {c['class']:<8} {c['path']}: {c['message']} [{c['rule']}]")
+                    print(f"{shown(v.folder)}: {c['class']:<8} {c['path']}: {c['message']} [{c['rule']}]")
         if fmt == "github":
             from hydro_ci.integrations.github import annotate
 

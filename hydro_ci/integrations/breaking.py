@@ -83,12 +83,21 @@ def check_folder(folder: Path, against: str) -> FolderVerdict:
                          tuple(c.to_dict() for c in result.changes))
 
 
+def shown(path: Path) -> Path:
+    """Relative to the working directory when inside it: GitHub annotations need repository paths."""
+    try:
+        return path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
 def problems(verdicts: Iterable[FolderVerdict]) -> list[Problem]:
     out = []
     for v in verdicts:
         if v.summary != "breaking":
             continue
-        where = v.folder / SERVING_FILE if (v.folder / SERVING_FILE).is_file() else v.folder / PROTOTXT_FILE
+        where = shown(v.folder / SERVING_FILE if (v.folder / SERVING_FILE).is_file()
+                       else v.folder / PROTOTXT_FILE)
         rules = ", ".join(sorted({c["rule"] for c in v.changes if c.get("class") == "breaking"}))
         if v.intended:
             out.append(Problem(Location(str(where)), f"breaking contract change against {v.against} "

@@ -48,7 +48,9 @@ def make_plan(options: PipelineOptions, context: BuildContext, version: dict[str
         "bytes_total": sum(int(la.get("size") or 0) for la in layers),
         "bytes_to_upload": sum(int(la.get("size") or 0) for la in layers
                                if la.get("in_registry") is not True),
-        "notes": notes + list(version.get("notes") or []),
+        "notes": [*notes, *(version.get("notes") or []),
+                  *(f"{d['version']} only in {d['only_in']}: {d['meaning']}"
+                    for d in version.get("disagreements") or [])],
     }
 
 
