@@ -352,6 +352,9 @@ class RegistryClient:
             raise AuthError(text, hint="the credentials may not pull/push this repository")
         if r.status_code == 404:
             raise NotFoundError(text, hint="check the repository, tag and digest")
+        if r.status_code == 429:
+            raise RegistryError(text + " (rate limited; gave up after retries)",
+                                hint="log in (anonymous pulls have lower limits) or try again later")
         if r.status_code in RETRY_STATUSES:
             raise RegistryError(text + " (gave up after retries)", hint="the registry is failing; try later")
         raise RegistryError(text, hint="the registry refused the request")

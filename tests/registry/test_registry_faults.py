@@ -240,3 +240,13 @@ def test_corrupted_content_is_detected_and_nothing_is_tagged(registry: Any, prox
     with pytest.raises(RegistryError, match="does not match its digest"):
         client.get_blob(unique_repo, str(config.digest))
     assert client.get_blob(unique_repo, str(config.digest)) == image.config_bytes
+
+
+def test_rate_limit_that_never_lifts_is_one_line(registry: Any, proxy: FaultProxy, sleeps: Sleeps,
+                                                 unique_repo: str) -> None:
+    proxy.add(Fault("status", "GET", r"/tags/list", times=99, status=429, retry_after="7"))
+    client = _client(registry, proxy.host, sleeps)
+    with pytest.raises(RegistryError) as err:
+        client.list_tags(unique_repo)
+    assert str(err.value).endswith("TOOMANYREQUESTS: injected HTTP 429 (rate limited; gave up after retries)")
+    assert sleeps.asked == [7.0] * 4  # every wait was the server's, retries as configured
