@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Any
 
+import pytest
 import requests
 
 from hydro_ci.image.model import OCI_LAYER, BytesBlob, Image, ImageConfig
@@ -37,3 +40,12 @@ class RecordingSession(requests.Session):
 
     def methods(self) -> list[str]:
         return [m for m, _ in self.calls]
+
+
+def need(tool: str, how: str = "bash .ci/services.sh installs it") -> str:
+    """The path of ``tool``; skipped locally when missing, failed in CI (never silently green)."""
+    path = shutil.which(tool)
+    if path is None:
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(f"{tool} is not installed ({how})")
+    assert path is not None
+    return path

@@ -6,14 +6,13 @@ import gzip
 import hashlib
 import io
 import json
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
-from regkit import make_image
+from regkit import make_image, need
 
 from hydro_ci.image.model import OCI_LAYER_GZIP, BytesBlob, Digest, Image, ImageConfig
 from hydro_ci.image.mutate import Addendum, append_layers
@@ -48,9 +47,7 @@ def _layer(files: dict[str, tuple[bytes, int]]) -> Addendum:
 
 def _runnable_image() -> Image:
     """busybox (from the Debian package) plus a model file: enough for `docker run`."""
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        pytest.skip("busybox-static is not installed (bash .ci/services.sh installs it)")
+    busybox = need("busybox")
     config = ImageConfig.empty().to_dict()
     config["config"] = {"Labels": {"io.hydro-ci.contract": '{"name":"m"}'}, "WorkingDir": "/model",
                         "Cmd": ["/bin/busybox", "cat", "/model/files/hello.txt"]}
@@ -63,9 +60,8 @@ def _runnable_image() -> Image:
 
 def test_skopeo_and_umoci_accept_the_pushed_image(auth_client: RegistryClient, registry: Any,
                                                   unique_repo: str, tmp_path: Path) -> None:
-    for tool in ("skopeo", "umoci"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (bash .ci/services.sh installs it)")
+    need("skopeo")
+    need("umoci")
     image = _runnable_image()
     result = push_image(auth_client, ImageReference(registry.host, unique_repo), image, tags=["1.0.0"])
     src = f"docker://{registry.host}/{unique_repo}:1.0.0"

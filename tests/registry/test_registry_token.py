@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 from faultproxy import Fault, FaultProxy
-from regkit import FAST, make_image
+from regkit import FAST, make_image, need
 from tokenauth import SERVICE, TokenServer, token_registry
 
 from hydro_ci.errors import AuthError
@@ -24,9 +23,8 @@ USER, PASSWORD = "tokenuser", "token-pw-1f3a"
 
 @pytest.fixture(scope="module")
 def token_reg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, TokenServer]]:
-    for tool in ("docker-registry", "openssl"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (bash .ci/services.sh installs docker-registry)")
+    need("docker-registry")
+    need("openssl", "apt-get install openssl")
     with token_registry(tmp_path_factory.mktemp("token-registry"), USER, PASSWORD) as pair:
         yield pair
 
