@@ -64,19 +64,20 @@ def read_model_folder(path: Path) -> tuple[validate.Declared | None, list[Proble
     if not is_model_folder(folder):
         return None, [Problem(Location(shown), f"not a model folder: no {SERVING_FILE} or {PROTOTXT_FILE}",
                               "no-model-folder")]
-    declared = validate.Declared(folder, shown, os.path.basename(os.path.abspath(folder)), Location(shown))
+    root = Path(os.path.abspath(folder))  # absolute, so a later chdir cannot break it; links kept
+    declared = validate.Declared(root, shown, root.name, Location(shown))
     problems: list[Problem] = []
     readable = True
     serving = folder / SERVING_FILE
     if serving.is_file():
         declared.serving = display_path(serving)
         try:
-            root = yamlfile.load(serving, declared.serving)
+            document = yamlfile.load(serving, declared.serving)
         except ProblemsError as exc:
             problems += exc.problems
             readable = False
         else:
-            problems += validate.read_serving(root, declared, declared.serving)
+            problems += validate.read_serving(document, declared, declared.serving)
     prototxt = folder / PROTOTXT_FILE
     if prototxt.is_file():
         from hydro_ci.contract.prototxt import read_prototxt  # protobuf only when needed: fast start

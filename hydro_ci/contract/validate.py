@@ -424,6 +424,8 @@ def check_payload(d: Declared) -> list[Problem]:
 
 def _payload_problem(folder: Path, root: Path, entry: str) -> tuple[str, str] | None:
     parts = PurePosixPath(entry.replace("\\", "/")).parts
+    if not entry.strip():
+        return "empty payload entry; name a file or folder (or '.' for the whole folder)", "payload-missing"
     if entry.startswith(("/", "\\", "~")) or PureWindowsPath(entry).is_absolute():
         return f"payload entry {entry!r} is absolute; use a path inside the model folder", "payload-absolute"
     if ".." in parts:

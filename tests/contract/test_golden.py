@@ -37,6 +37,7 @@ SERVING_CASES = [
      "bad-runtime", '"Python'),
     ("payload-missing", '"requirements.txt"]', '"requirements.txt", "model.pkl"]', "payload-missing",
      '"model.pkl"'),
+    ("payload-empty", '"requirements.txt"]', '"requirements.txt", ""]', "payload-missing", '""]'),
     ("payload-absolute", '"requirements.txt"]', '"requirements.txt", "/etc/hosts"]', "payload-absolute",
      '"/etc/hosts"'),
     ("payload-parent", '"requirements.txt"]', '"requirements.txt", "src/../../x"]', "payload-parent",
@@ -88,6 +89,7 @@ def test_the_base_folder_is_valid(tmp_path: Path) -> None:
     assert check_model_folder(folder) == []
     loaded = load_model_folder(folder / "serving.yaml")  # a file inside the folder works too
     assert loaded.name == "demo" and loaded.contract is not None
+    assert loaded.root == folder and loaded.root.is_absolute()
     assert loaded.contract.primary.name == "infer"
 
 
