@@ -12,7 +12,7 @@ mkdir -p "$STATE"
 
 need=()
 for pair in dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci \
-            busybox:busybox-static htpasswd:apache2-utils mmdebstrap:mmdebstrap; do
+            busybox:busybox-static htpasswd:apache2-utils mmdebstrap:mmdebstrap openssl:openssl; do
   command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 if ((${#need[@]})); then
@@ -31,7 +31,8 @@ fi
 start_registry() {  # name port auth(yes/no)
   local name=$1 port=$2 auth=$3 dir="$STATE/registry-$1"
   if curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; then return; fi
-  mkdir -p "$dir/data"
+  # A fresh start gets empty storage: test pushes must not pile up across runs.
+  rm -rf "$dir/data" && mkdir -p "$dir/data"
   {
     echo "version: 0.1"
     echo "log: {level: warn}"
