@@ -160,6 +160,7 @@ def changed_files(path: Path | str, since: str) -> list[str]:
     uncommitted edits and untracked files, both sides of a rename."""
     base = merge_base(path, since)
     diff = run_git(["diff", "--name-only", "--no-renames", "-z", base], path).stdout
-    untracked = run_git(["ls-files", "--others", "--exclude-standard", "--full-name", "-z", ":/"], path).stdout
+    untracked = run_git(["ls-files", "--others", "--exclude-standard", "--full-name", "-z", ":/"],
+                        path).stdout
     names = {n.decode() for n in (diff + untracked).split(b"\0") if n}
     return sorted(names)

@@ -103,10 +103,10 @@ def contract(state: PipelineState) -> None:
             notes += list(result.notes)
     if declared is not None and inferred is not None:
         folder_problems = _need("hydro_ci.infer", "folder_problems", "contract check")
-        problems = [p for p in folder_problems(folder) if p.is_error]
-        if problems:
-            raise ProblemsError(problems)
-        notes += [p.render() for p in folder_problems(folder) if not p.is_error]
+        found = folder_problems(folder)
+        if any(p.is_error for p in found):
+            raise ProblemsError([p for p in found if p.is_error])
+        notes += [p.render() for p in found]
     chosen = declared or inferred
     assert chosen is not None
     source = "declared+inferred" if declared and inferred else "declared" if declared else "inferred"
