@@ -6,10 +6,13 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from hydro_ci.build import Progress, ProgressEvent
     from hydro_ci.pipeline import PipelineState
 
 STAGES = ("check", "contract", "version", "render", "plan", "build", "push", "summary")
@@ -81,7 +84,6 @@ def _credentials(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.cli.build import progress_display
     from hydro_ci.errors import ProblemsError, UsageError
     from hydro_ci.pipeline import PipelineOptions, run_pipeline
 
@@ -101,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         only=tuple(args.only),
     )
     try:
-        with progress_display() as progress:
+        with _display() as progress:
             state = run_pipeline(options, progress)
     except ProblemsError as exc:
         if github:
@@ -124,6 +126,32 @@ def run(args: argparse.Namespace) -> int:
         Path(args.json_file).write_text(text, encoding="utf-8")
     _print(state, args.dry_run)
     return 0
+
+
+@contextmanager
+def _display() -> Iterator[Progress]:
+    """Plain lines in CI or when piped (the build verbs' display); on a terminal each stage's result
+    stays on screen and the live status line shows the step in progress (layer hashing, upload…)."""
+    from hydro_ci.cli.build import plain_output, progress_display
+    from hydro_ci.pipeline.stages import STAGE_EVENT
+
+    if plain_output():
+        with progress_display() as plain:
+            yield plain
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False)
+    with console.status("starting…") as status:
+        def live(event: ProgressEvent) -> None:
+            if event.id == STAGE_EVENT:
+                console.print(f"[green]✓[/] [bold]{event.stage:<8}[/] {event.message}", markup=True,
+                              soft_wrap=True)
+            elif event.message.startswith("Step "):  # the engine's Dockerfile steps
+                console.print(f"  [dim]{event.stage}[/] {event.message}", markup=True, soft_wrap=True)
+            status.update(f"{event.stage}: {event.message[:100]}")
+
+        yield live
 
 
 def _print(state: PipelineState, dry_run: bool) -> None:

@@ -44,8 +44,11 @@ def _need(module: str, attr: str, stage: str) -> Any:
                                 hint="update hydro-ci, or run the stages that are available with --only")
 
 
+STAGE_EVENT = "stage"  # ProgressEvent.id of a stage's one-line result (the CLI keeps these on screen)
+
+
 def _say(state: PipelineState, stage: str, message: str) -> None:
-    state.progress(ProgressEvent(stage, message))
+    state.progress(ProgressEvent(stage, message, id=STAGE_EVENT))
 
 
 # --- check -------------------------------------------------------------------------------------
