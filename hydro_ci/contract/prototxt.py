@@ -9,6 +9,7 @@ the text-format parser recurses.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from google.protobuf import text_format
@@ -102,13 +103,21 @@ def _field(msg: proto.ModelField, key: Key, source: Source, problems: list[Probl
     return Field(msg.name, dtype=dtype, shape=shape, profile=profile)
 
 
+@dataclass
+class _Frame:
+    """An open message while scanning: its key, how often each repeated field appeared, an open list."""
+
+    key: Key
+    counters: dict[str, int] = field(default_factory=dict)
+    list_of: tuple[str, Location] | None = None  # inside `name: [ ... ]`
+
+
 def _positions(text: str, display: str) -> dict[Key, Location]:
     """Where each field is written, keyed like ``validate.Key``; first occurrence wins."""
     out: dict[Key, Location] = {}
-    stack: list[tuple[Key, dict[str, int]]] = [((), {})]  # open messages: their key, repeat counters
+    stack = [_Frame(())]
     line, line_start = 1, 0
     pending: tuple[str, Location] | None = None  # a field name still waiting for its value
-    in_list = False
     for m in _TOKEN.finditer(text):
         kind, value = m.lastgroup, m.group()
         where = Location(display, line, m.start() - line_start + 1)
@@ -116,37 +125,38 @@ def _positions(text: str, display: str) -> dict[Key, Location]:
         if newlines:
             line += newlines
             line_start = m.start() + value.rfind("\n") + 1
+        frame = stack[-1]
         if kind == "space":
             continue
         if kind == "open":
             if len(stack) > MAX_DEPTH:
                 raise ProblemsError([Problem(where, f"nested deeper than {MAX_DEPTH} levels",
                                              "prototxt-syntax")])
-            key, counters = stack[-1]
-            child = key
-            if pending is not None and pending[0] in _REPEATED:
-                name, at = pending
-                index = counters.get(name, 0)
-                counters[name] = index + 1
-                child = (*key, index) if name == "data" else (*key, name, index)
-                out.setdefault((*child, "field"), at)
-            stack.append((child, {}))
-            pending, in_list = None, False
+            owner, child = pending or frame.list_of, frame.key
+            if owner is not None and owner[0] in _REPEATED:
+                name, at = owner
+                index = frame.counters.get(name, 0)
+                frame.counters[name] = index + 1
+                child = (*frame.key, index) if name == "data" else (*frame.key, name, index)
+                out.setdefault((*child, "field"), where if owner is frame.list_of else at)
+            stack.append(_Frame(child))
+            pending = None
         elif kind == "close":
             if len(stack) > 1:
                 stack.pop()
-            pending, in_list = None, False
-        elif in_list:
-            if value == "]":
-                pending, in_list = None, False
+            pending = None
+        elif value == "[":
+            frame.list_of, pending = pending or ("", where), None
+        elif value == "]":
+            frame.list_of, pending = None, None
+        elif frame.list_of is not None:
+            continue  # items of a list: values, not field names
         elif kind == "word" and pending is None:
-            key = stack[-1][0]
-            out.setdefault((*key, "signature") if value == "signature_name" else (*key, value), where)
+            out.setdefault((*frame.key, "signature") if value == "signature_name" else (*frame.key, value),
+                           where)
             pending = (value, where)
         elif kind in ("word", "string") or value in ",;":
             pending = None
-        elif value == "[":
-            in_list = True
     return out
 
 

@@ -203,3 +203,10 @@ def test_disagreeing_field_sets(tmp_path: Path) -> None:
     problems = check_model_folder(folder)
     assert [p.rule for p in problems] == ["contract-mismatch"]
     assert "'x' only here; 'z' only there" in problems[0].message
+
+
+def test_prototxt_list_form_is_located(tmp_path: Path) -> None:
+    text = ('signature_name: "infer"\ninputs: [{name: "x" dtype: DT_FLOAT shape {dims: [-1, 3]}},\n'
+            '         {name: "x" dtype: DT_INT32}]\noutputs {name: "y" dtype: DT_INT64}\n')
+    problems = check_model_folder(make_folder(tmp_path, serving=None, prototxt=text))
+    assert [(p.rule, p.location.line, p.location.column) for p in problems] == [("duplicate-field", 3, 11)]
