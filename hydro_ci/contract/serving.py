@@ -41,8 +41,12 @@ def is_model_folder(path: Path) -> bool:
 
 
 def find_model_folders(path: Path) -> list[Path]:
-    """Model folders at or below ``path`` (hidden and tool folders skipped, no nesting), sorted."""
-    path = folder_of(path)
+    """Model folders at or below ``path`` (hidden and tool folders skipped, no nesting), sorted.
+
+    A file names its own folder only: it is never a reason to search the tree around it.
+    """
+    if path.is_file():
+        return [path.parent] if is_model_folder(path.parent) else []
     if is_model_folder(path):
         return [path]
     found = []

@@ -186,3 +186,10 @@ def test_internal_bug_is_exit_3_not_a_traceback_for_users(
     monkeypatch.setattr(validate, "FOLDER_RULES", (broken,))
     code, _, err = run(capsys, "contract", "check", str(make_folder(tmp_path)))
     assert code == 3 and "internal error" in err
+
+
+def test_a_stray_file_does_not_search_around_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_folder(tmp_path / "models", SERVING.replace("float32", "float33"))
+    (tmp_path / "notes.txt").write_text("hello\n")
+    code, out, _ = run(capsys, "contract", "check", str(tmp_path / "notes.txt"))
+    assert code == 1 and out.endswith("[no-model-folder]\n") and "float33" not in out
