@@ -17,7 +17,10 @@ import yaml
 
 from hydro_ci.contract import jsonform, yamlfile
 from hydro_ci.contract.model import Contract, Field, Profile, Signature
-from hydro_ci.errors import ContractError
+from hydro_ci.contract.validate import check_signature, read_contract_section
+from hydro_ci.errors import ContractError, ProblemsError
+
+# protobuf is imported only by the protobin/prototxt functions: YAML and JSON users start faster.
 
 
 class _FlowMap(dict[str, Any]):
@@ -60,10 +63,11 @@ def to_prototxt(sig: Signature) -> str:
 
 def from_prototxt(text: str, display: str = "<prototxt>") -> Signature:
     from hydro_ci.contract import prototxt
-    from hydro_ci.contract.validate import check_signature
 
     source = prototxt.parse_prototxt(text, display)
-    _raise_problems(check_signature(source))
+    problems = check_signature(source)
+    if problems:
+        raise ProblemsError(problems)
     return source.signature
 
 
@@ -111,13 +115,5 @@ def to_yaml(sig: Signature) -> str:
 
 def from_yaml(text: str, display: str = "<yaml>") -> Signature:
     """The signature of a ``contract:`` YAML document (what ``to_yaml`` writes)."""
-    from hydro_ci.contract.validate import read_contract_section
-
     return read_contract_section(yamlfile.compose(text, display), display).signature
 
-
-def _raise_problems(problems: list[Any]) -> None:
-    from hydro_ci.errors import ProblemsError
-
-    if problems:
-        raise ProblemsError(problems)
