@@ -66,12 +66,9 @@ def _context_layers(context: BuildContext) -> list[dict[str, Any]]:
 
 def _oci_layers(options: PipelineOptions, context: BuildContext,
                 notes: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from hydro_ci.pipeline.stages import _need
+    from hydro_ci.build.oci import OCIBuilder, build_image, read_base
 
-    builder_cls = _need("hydro_ci.build.oci", "OCIBuilder", "plan")
-    read_base = _need("hydro_ci.build.oci", "read_base", "plan")
-    build_image = _need("hydro_ci.build.oci", "build_image", "plan")
-    builder = builder_cls(insecure=options.insecure)
+    builder = OCIBuilder(insecure=options.insecure)
     source = options.base_from or context.base_image
     base = read_base(source, builder.cache / "tmp", builder.platform, insecure=options.insecure)
     built = build_image(context, base, cache=builder.cache, python_version=builder.python_version)

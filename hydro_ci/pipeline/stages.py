@@ -11,37 +11,22 @@ and the OCI version label are part of the image config, hence of its digest).
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hydro_ci.build import ProgressEvent
+from hydro_ci.build import BuildResult, ProgressEvent
+from hydro_ci.contract.model import Contract
 from hydro_ci.errors import HydroCIError, ProblemsError, UsageError
+from hydro_ci.folder import ModelFolder
 from hydro_ci.pipeline import state as files
 from hydro_ci.pipeline.state import PipelineState, StageInputError, default_output
+from hydro_ci.render.context import BuildContext
 
 log = logging.getLogger(__name__)
 
 Stage = Callable[[PipelineState], None]
-
-
-class StageUnavailableError(HydroCIError):
-    """A stage's library is not part of this installation (yet)."""
-
-
-def _need(module: str, attr: str, stage: str) -> Any:
-    """``module.attr`` from the library that owns a stage, or a clear one-line error."""
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except ModuleNotFoundError as exc:
-        if exc.name is None or not module.startswith(exc.name):
-            raise
-    except AttributeError:
-        pass
-    raise StageUnavailableError(f"{stage} is not available yet (needs {module}.{attr})",
-                                hint="update hydro-ci, or run the stages that are available with --only")
 
 
 STAGE_EVENT = "stage"  # ProgressEvent.id of a stage's one-line result (the CLI keeps these on screen)
@@ -55,7 +40,8 @@ def _say(state: PipelineState, stage: str, message: str) -> None:
 
 def check(state: PipelineState) -> None:
     """Load and validate the model folder (every problem, located)."""
-    load_model_folder = _need("hydro_ci.contract.serving", "load_model_folder", "check")
+    from hydro_ci.contract.serving import load_model_folder
+
     root = state.options.model_dir
     if not root.is_dir():
         raise UsageError(f"model folder {root} does not exist or is not a directory",
@@ -71,9 +57,10 @@ def check(state: PipelineState) -> None:
     _say(state, "check", f"{root}: {folder.name} is valid")
 
 
-def _folder(state: PipelineState) -> Any:
+def _folder(state: PipelineState) -> ModelFolder:
     if state.folder is None:
-        load_model_folder = _need("hydro_ci.contract.serving", "load_model_folder", "check")
+        from hydro_ci.contract.serving import load_model_folder
+
         state.folder = load_model_folder(state.options.model_dir)
         if state.out is None:
             state.out = state.options.output or default_output(state.folder.name)
@@ -93,7 +80,8 @@ def contract(state: PipelineState) -> None:
     framework: str | None = None
     notes: list[str] = []
     if declared is None or not folder.is_python_runtime:
-        infer_folder = _need("hydro_ci.infer", "infer_folder", "contract inference")
+        from hydro_ci.infer import infer_folder
+
         try:
             result = infer_folder(folder.root)
         except HydroCIError as exc:
@@ -105,7 +93,8 @@ def contract(state: PipelineState) -> None:
             framework = result.framework
             notes += list(result.notes)
     if declared is not None and inferred is not None:
-        folder_problems = _need("hydro_ci.infer", "folder_problems", "contract check")
+        from hydro_ci.infer import folder_problems
+
         found = folder_problems(folder)
         if any(p.is_error for p in found):
             raise ProblemsError([p for p in found if p.is_error])
@@ -125,7 +114,7 @@ def contract(state: PipelineState) -> None:
                             f"{len(sig.outputs)} outputs)")
 
 
-def _contract(state: PipelineState) -> Any:
+def _contract(state: PipelineState) -> Contract:
     if state.contract is None:
         from hydro_ci.contract.jsonform import contract_from_dict
 
@@ -134,7 +123,7 @@ def _contract(state: PipelineState) -> Any:
     return state.contract
 
 
-def _folder_with_contract(state: PipelineState) -> Any:
+def _folder_with_contract(state: PipelineState) -> ModelFolder:
     return dataclasses.replace(_folder(state), contract=_contract(state))
 
 
@@ -166,10 +155,10 @@ def base_image(state: PipelineState) -> str | None:
 
 def render(state: PipelineState) -> None:
     """Write the build context (Dockerfile, payload, contract.protobin, plan.json)."""
-    render_folder = _need("hydro_ci.render.assemble", "render_folder", "render")
-    render_options = _need("hydro_ci.render.assemble", "RenderOptions", "render")
+    from hydro_ci.render.assemble import RenderOptions, render_folder
+
     output = state.path(files.CONTEXT_DIR)
-    state.context = render_folder(_folder_with_contract(state), render_options(
+    state.context = render_folder(_folder_with_contract(state), RenderOptions(
         output=output, version=_version(state)["version"], base_image=base_image(state),
         template_dir=state.options.template,
     ))
@@ -178,9 +167,10 @@ def render(state: PipelineState) -> None:
     _say(state, "render", f"{output}: {len(ctx.files)} files, {size} bytes, base {ctx.base_image}")
 
 
-def _context(state: PipelineState) -> Any:
+def _context(state: PipelineState) -> BuildContext:
     if state.context is None:
-        load_context = _need("hydro_ci.render.context", "load_context", "render")
+        from hydro_ci.render.context import load_context
+
         state.context = load_context(state.path(files.CONTEXT_DIR))
     return state.context
 
@@ -219,8 +209,8 @@ def build(state: PipelineState) -> None:
     if state.options.dry_run:
         state.record("build", "skipped", "dry run")
         return
-    make_builder = _need("hydro_ci.build", "make_builder", "build")
-    build_request = _need("hydro_ci.build", "BuildRequest", "build")
+    from hydro_ci.build import BuildRequest, make_builder
+
     v = _version(state)
     opts: dict[str, Any] = {"insecure": state.options.insecure}
     if state.options.builder == "oci":
@@ -229,17 +219,16 @@ def build(state: PipelineState) -> None:
         opts.update(output_layout=layout_dir, output_tar=tar, base_from=state.options.base_from)
     builder = make_builder(state.options.builder, **opts)
     tags = [t["tag"] for t in v["tags"]]
-    request = build_request(_context(state), image_repository(state), tags[0], tuple(tags[1:]))
+    request = BuildRequest(_context(state), image_repository(state), tags[0], tuple(tags[1:]))
     state.build = builder.build(request, state.progress)
     state.write_json(files.BUILD_FILE, state.build.to_dict())
     _say(state, "build", f"{state.build.image}@{state.build.id}")
 
 
-def _build(state: PipelineState) -> Any:
+def _build(state: PipelineState) -> BuildResult:
     if state.build is None:
-        build_result = _need("hydro_ci.build", "BuildResult", "build")
         data = state.read_json(files.BUILD_FILE, "build")
-        state.build = build_result(image=data["image"], id=data["id"], tags=tuple(data["tags"]),
+        state.build = BuildResult(image=data["image"], id=data["id"], tags=tuple(data["tags"]),
                                    builder=data["builder"], digest=data.get("digest"),
                                    extra=data.get("extra") or {})
     return state.build
@@ -252,7 +241,8 @@ def push(state: PipelineState) -> None:
     if state.options.dry_run or not state.options.push:
         state.record("push", "skipped", "dry run" if state.options.dry_run else "no --push")
         return
-    make_builder = _need("hydro_ci.build", "make_builder", "push")
+    from hydro_ci.build import make_builder
+
     result = _build(state)
     builder = make_builder(result.builder, insecure=state.options.insecure)
     state.push = builder.push(result, credentials=state.options.credentials, progress=state.progress)

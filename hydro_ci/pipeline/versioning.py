@@ -8,22 +8,14 @@ to read and the first version of the policy is used, with a note saying so.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from hydro_ci import git
-from hydro_ci.errors import HydroCIError
 from hydro_ci.folder import ModelFolder
 from hydro_ci.pipeline.state import PipelineOptions
-
-
-def _version_api(attr: str) -> Any:
-    from hydro_ci.pipeline.stages import _need
-
-    return _need("hydro_ci.version.decision", attr, "version")
 
 
 def choose_source(options: PipelineOptions, in_git: bool) -> str | None:
@@ -61,8 +53,8 @@ def decide_version(options: PipelineOptions, folder: ModelFolder) -> dict[str, A
     source = choose_source(options, repo is not None)
     if source is None:
         return _first_version(folder)
-    context = _version_api("Context")
-    decide = _version_api("decide")
+    from hydro_ci.version.decision import Context, decide
+
     client = None
     repository = None
     if source in ("registry", "both"):
@@ -76,7 +68,7 @@ def decide_version(options: PipelineOptions, folder: ModelFolder) -> dict[str, A
                                 credentials=Credentials(creds.username, creds.password) if creds else None)
         repository = ref.repository
     remote = "origin" if repo is not None and git.has_remote(repo, "origin") else None
-    ctx = context(
+    ctx = Context(
         folder=folder, source=source, bump=options.bump, repo=repo, remote=remote, client=client,
         repository=repository,
         branch=(git.current_branch(repo) if repo else None) or ci_branch(os.environ),
@@ -84,7 +76,8 @@ def decide_version(options: PipelineOptions, folder: ModelFolder) -> dict[str, A
     )
     try:
         if options.reserve and not options.dry_run and repo is not None:
-            reserve = _need_reserve()
+            from hydro_ci.version.reserve import reserve
+
             decision = reserve(lambda: decide(ctx), repo, remote=remote or "origin")
         else:
             decision = decide(ctx)
@@ -96,20 +89,12 @@ def decide_version(options: PipelineOptions, folder: ModelFolder) -> dict[str, A
     return data
 
 
-def _need_reserve() -> Any:
-    from hydro_ci.pipeline.stages import _need
-
-    return _need("hydro_ci.version.reserve", "reserve", "version reservation")
-
-
 def _first_version(folder: ModelFolder) -> dict[str, Any]:
     """Nothing to read versions from: the policy's initial version, tagged like a release."""
-    try:
-        policy_cls = importlib.import_module("hydro_ci.version.policy").VersionPolicy
-        tag_set = importlib.import_module("hydro_ci.version.tags").tag_set
-    except (ModuleNotFoundError, AttributeError):
-        raise HydroCIError("version is not available yet (needs hydro_ci.version)") from None
-    policy = policy_cls.from_config(folder.config)
+    from hydro_ci.version.policy import VersionPolicy
+    from hydro_ci.version.tags import tag_set
+
+    policy = VersionPolicy.from_config(folder.config)
     version = policy.initial
     tags, skipped = tag_set(version, [], None, policy.tags)
     return {
