@@ -32,6 +32,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(("contract", "show"), "hydro_ci.cli.contract_show", "print the declared contract"),
     Command(("contract", "infer"), "hydro_ci.cli.contract_infer",
             "read the contract from the model files (no framework needed)"),
+    Command(("contract", "verify"), "hydro_ci.cli.contract_verify",
+            "run the model once with its framework and check its outputs against the contract"),
     Command(("render",), "hydro_ci.cli.render", "write the build context (Dockerfile, payload, contract)"),
     Command(("build",), "hydro_ci.cli.build", "render and build the image (docker engine or daemonless)"),
     Command(("push",), "hydro_ci.cli.push", "push an engine-built image with the engine"),
