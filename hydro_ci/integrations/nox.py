@@ -32,7 +32,7 @@ def _split(posargs: Sequence[str], default: str) -> list[str]:
 def _install(session: Any, install: Sequence[str]) -> None:
     """Install hydro-ci into the session's virtualenv; with ``--no-venv`` use what is installed."""
     if session.venv_backend != "none":
-        _install(session, install)
+        session.install(*install)
 
 
 def make_sessions(models: Sequence[str], install: Sequence[str],

@@ -49,6 +49,22 @@ def test_a_user_noxfile_runs_build_model_on_the_folder_after_dashes(tmp_path: Pa
     assert "release plan for iris-sklearn" in proc.stdout + proc.stderr
 
 
+def test_build_model_installs_hydro_ci_into_its_virtualenv(tmp_path: Path) -> None:
+    """The default path: nox makes a virtualenv and the session installs hydro-ci into it."""
+    project = tmp_path / "project"
+    copy_example("onnx-linear", project / "models")
+    # system site packages: the dependencies are already here, so only hydro-ci itself is installed
+    (project / "noxfile.py").write_text(
+        "from hydro_ci.integrations.nox import register_sessions\n"
+        f"register_sessions(globals(), models=['models/onnx-linear'], install=[{str(REPO)!r}],\n"
+        "                  venv_params=['--system-site-packages'])\n")
+    proc = nox(["-s", "build_model", "--", "models/onnx-linear", "--dry-run"], project)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "pip install" in proc.stderr  # nox logs the session's install
+    assert "release plan for onnx-linear" in proc.stdout + proc.stderr
+    assert list((project / ".nox").glob("build_model*/bin/hydro-ci"))
+
+
 def test_the_project_noxfile_has_the_sessions_the_readme_names() -> None:
     listed = nox(["-l"], REPO)
     assert listed.returncode == 0, listed.stderr
