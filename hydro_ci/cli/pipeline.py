@@ -84,8 +84,8 @@ def _credentials(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.errors import ProblemsError, UsageError
-    from hydro_ci.pipeline import PipelineOptions, run_pipeline
+    from hydro_ci.errors import HydroCIError, ProblemsError, UsageError
+    from hydro_ci.pipeline import PipelineOptions, PipelineState, run_pipeline
 
     github = (args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")) == "github"
     if args.push and not args.image:
@@ -104,13 +104,16 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         with _display() as progress:
-            state = run_pipeline(options, progress)
-    except ProblemsError as exc:
+            state = PipelineState(options=options, progress=progress)
+            run_pipeline(options, state=state)
+    except HydroCIError as exc:
         if github:
-            from hydro_ci.integrations.github import annotate
+            from hydro_ci.integrations import github as gh
 
-            for line in annotate(exc.problems):
-                print(line)
+            if isinstance(exc, ProblemsError):
+                for line in gh.annotate(exc.problems):
+                    print(line)
+            gh.publish(state, os.environ)  # the summary of what was done, and where it stopped
         raise
     data = state.summary or {}
     if github:

@@ -12,9 +12,13 @@ from hydro_ci.pipeline.stages import STAGE_NAMES, STAGES, run
 from hydro_ci.pipeline.state import PipelineOptions, PipelineState
 
 
-def run_pipeline(options: PipelineOptions, progress: Progress = no_progress) -> PipelineState:
-    """Run the stages ``options`` selects and return what they found (also in the output folder)."""
-    return run(PipelineState(options=options, progress=progress))
+def run_pipeline(options: PipelineOptions, progress: Progress = no_progress,
+                 state: PipelineState | None = None) -> PipelineState:
+    """Run the stages ``options`` selects and return what they found (also in the output folder).
+
+    Pass ``state`` to keep what was done when a stage fails (its summary is written all the same).
+    """
+    return run(state or PipelineState(options=options, progress=progress))
 
 
 __all__ = ["STAGES", "STAGE_NAMES", "PipelineOptions", "PipelineState", "run_pipeline"]

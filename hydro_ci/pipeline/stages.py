@@ -282,10 +282,25 @@ def run(state: PipelineState) -> PipelineState:
             continue
         before = len(state.stages)
         log.info("stage %s", stage.__name__)
-        stage(state)
+        try:
+            stage(state)
+        except HydroCIError as exc:
+            state.record(stage.__name__, "failed", str(exc))
+            _summary_of_failure(state, stage)
+            raise
         if len(state.stages) == before:
             state.record(stage.__name__, "done")
     return state
+
+
+def _summary_of_failure(state: PipelineState, failed: Stage) -> None:
+    """Still write summary.json/.md (what was done, and where it stopped) for the CI job summary."""
+    if state.out is None or failed is summary:
+        return
+    try:
+        summary(state)
+    except (HydroCIError, OSError) as exc:  # the original error is the one to report
+        log.debug("no summary after the failure: %s", exc)
 
 
 __all__ = ["STAGES", "STAGE_NAMES", "StageInputError", "run"]

@@ -62,6 +62,8 @@ def collect(state: PipelineState) -> dict[str, Any]:
         "push": pushed,
         "notes": [*((contract or {}).get("notes") or []), *((plan or {}).get("notes") or [])],
         "stages": [s.to_dict() for s in state.stages],
+        "failed": next(({"stage": s.name, "error": s.detail} for s in state.stages if s.status == "failed"),
+                       None),
     }
 
 
@@ -119,6 +121,9 @@ def markdown(data: dict[str, Any]) -> str:
     lines: list[str] = []
     title = f"hydro-ci: {data.get('model')} {data.get('version') or ''}".rstrip()
     lines += [f"## {title}" + (" (dry run)" if data.get("dry_run") else ""), ""]
+    failed = data.get("failed")
+    if failed:
+        lines += [f"> **Failed at stage {_cell(failed.get('stage'))}:** {_cell(failed.get('error'))}", ""]
     facts = [["model folder", _code(data.get("model_dir"))], ["image", _code(data.get("image"))],
              ["version", _code(data.get("version"))], ["digest", _code(data.get("digest"))]]
     if data.get("layout"):

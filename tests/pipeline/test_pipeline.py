@@ -239,3 +239,21 @@ def test_a_real_base_from_an_oci_layout(iris: Path, workdir: Path, busybox_layou
                    check=True, capture_output=True)
     assert (bundle / "rootfs/bin/busybox").is_file()  # the base's files
     assert (bundle / "rootfs/model/files/model.joblib").is_file()  # and ours on top
+
+
+@pytest.mark.registry
+def test_a_failed_push_still_leaves_a_summary_saying_where_it_stopped(
+        iris: Path, workdir: Path, registry, unique_repo: str) -> None:  # type: ignore[no-untyped-def]
+    step_summary = workdir / "gh-summary.md"
+    env = {"HYDRO_CI_REGISTRY_USERNAME": registry.username, "HYDRO_CI_REGISTRY_PASSWORD": "wrong-secret-1",
+           "GITHUB_STEP_SUMMARY": str(step_summary)}
+    proc = hydro_ci(["pipeline", str(iris), "--image", f"{registry.host}/{unique_repo}", "--push",
+                     "--version", "1.0.0", "--format", "github"], workdir, env=env, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "\nerror: " in proc.stderr and "Traceback" not in proc.stderr
+    assert "wrong-secret-1" not in proc.stdout + proc.stderr
+    summary = read_json(workdir / ".hydro-ci/iris-sklearn/summary.json")
+    assert summary["failed"]["stage"] == "push"
+    assert summary["digest"]  # the build before it succeeded
+    assert "**Failed at stage push:**" in step_summary.read_text()
+    assert "wrong-secret-1" not in step_summary.read_text()
