@@ -17,7 +17,7 @@ import requests
 from hydro_ci.contract.proto import from_protobin
 from hydro_ci.contract.serving import load_model_folder
 
-from .conftest import copy_example, hydro_ci, need_tool, read_json
+from .conftest import copy_example, git, hydro_ci, init_repo, need_tool, read_json
 
 STAGE_FILES = ("check.json", "contract.json", "version.json", "context/plan.json", "release-plan.json",
                "build.json", "summary.json", "summary.md")
@@ -257,3 +257,24 @@ def test_a_failed_push_still_leaves_a_summary_saying_where_it_stopped(
     assert summary["digest"]  # the build before it succeeded
     assert "**Failed at stage push:**" in step_summary.read_text()
     assert "wrong-secret-1" not in step_summary.read_text()
+
+
+def test_reserve_takes_each_version_once_through_the_git_remote(tmp_path: Path, workdir: Path) -> None:
+    remote = tmp_path / "remote.git"
+    git(["init", "-q", "--bare", str(remote)], tmp_path)
+    root = tmp_path / "clone"
+    copy_example("iris-sklearn", root)
+    init_repo(root)
+    git(["remote", "add", "origin", str(remote)], root)
+    git(["push", "-q", "origin", "main"], root)
+    folder = root / "iris-sklearn"
+    hydro_ci(["pipeline", str(folder), "--reserve", "--only", "check", "--only", "contract",
+              "--only", "version"], workdir)
+    first = read_json(workdir / ".hydro-ci/iris-sklearn/version.json")
+    hydro_ci(["pipeline", str(folder), "--reserve", "--only", "check", "--only", "contract",
+              "--only", "version"], workdir)
+    second = read_json(workdir / ".hydro-ci/iris-sklearn/version.json")
+    assert first["reserved"] and second["reserved"]
+    assert (first["version"], second["version"]) == ("0.1.0", "0.1.1")
+    tags = git(["ls-remote", "--tags", "--refs", str(remote)], tmp_path)
+    assert "refs/tags/iris-sklearn-v0.1.0" in tags and "refs/tags/iris-sklearn-v0.1.1" in tags
