@@ -137,3 +137,68 @@ def test_tf_module_saved_here(tmp_path: Path) -> None:
     want = {s["name"]: expected_plain(s) for s in tf_expected_signatures(tmp_path)}
     got = {s.name: as_plain(s) for s in infer_folder(tmp_path).contract.signatures}
     assert got == want
+
+
+def _onnx_type_cases() -> list[tuple[str, Any]]:
+    """Graph values of every kind ONNX has, built with onnx's own helpers (none without onnx)."""
+    if importlib.util.find_spec("onnx") is None:
+        return []
+    from onnx import TensorProto, helper
+
+    cases: list[tuple[str, Any]] = []
+    for name, number in sorted(TensorProto.DataType.items(), key=lambda kv: kv[1]):
+        if number:  # every element type (UNDEFINED aside), with a symbolic, a fixed and a missing dim
+            value = helper.make_tensor_value_info(f"t_{name.lower()}", number, ["batch", 3, None])
+            cases.append((f"tensor-{name}", value))
+    float_t = helper.make_tensor_type_proto(TensorProto.FLOAT, [2])
+    scalar_t = helper.make_tensor_type_proto(TensorProto.FLOAT, [])
+    sparse_t = helper.make_sparse_tensor_type_proto(TensorProto.FLOAT, [4, 4])
+    cases += [
+        ("no-shape", helper.make_tensor_value_info("no_shape", TensorProto.INT64, None)),
+        ("scalar", helper.make_tensor_value_info("scalar", TensorProto.DOUBLE, [])),
+        ("sequence", helper.make_value_info("seq", helper.make_sequence_type_proto(float_t))),
+        ("map", helper.make_value_info("m", helper.make_map_type_proto(TensorProto.STRING, float_t))),
+        ("sequence-of-maps", helper.make_value_info("zipmap", helper.make_sequence_type_proto(
+            helper.make_map_type_proto(TensorProto.INT64, scalar_t)))),
+        ("optional", helper.make_value_info("opt", helper.make_optional_type_proto(float_t))),
+        ("sparse", helper.make_value_info("sp", sparse_t)),
+    ]
+    return cases
+
+
+ONNX_VALUE_KINDS = _onnx_type_cases()
+
+
+@pytest.mark.parametrize(("kind", "value"), ONNX_VALUE_KINDS, ids=[k for k, _ in ONNX_VALUE_KINDS])
+def test_onnx_value_kinds(tmp_path: Path, kind: str, value: Any) -> None:
+    """Each value kind as an input and an output of a real ONNX file: represented or refused by name."""
+    from onnx import helper
+
+    from tests.fixtures.make_models import onnx_expected
+    graph = helper.make_graph([helper.make_node("Identity", [value.name], ["out"])], "g", [value],
+                              [helper.make_value_info("out", value.type)])
+    path = tmp_path / "model.onnx"
+    path.write_bytes(helper.make_model(graph).SerializeToString())
+    want = onnx_expected(path)
+    if "refused" in want:
+        with pytest.raises(ModelFileError, match=value.name):
+            read_onnx(path)
+    else:
+        [sig] = read_onnx(path).signatures
+        assert as_plain(sig) == expected_plain(want["signatures"][0])
+
+
+def test_tf_dtype_without_a_contract_type_is_refused_by_name(tmp_path: Path) -> None:
+    tf = pytest.importorskip("tensorflow")
+
+    class Module(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.bfloat16, name="activations")])
+        def serve(self, activations: Any) -> dict[str, Any]:
+            return {"mean": tf.reduce_mean(tf.cast(activations, tf.float32))}
+
+    module = Module()
+    tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.serve})
+    real = tf.saved_model.load(str(tmp_path)).signatures["serving_default"]
+    assert real.structured_input_signature[1]["activations"].dtype == tf.bfloat16
+    with pytest.raises(ModelFileError, match=r"tensor 'activations' has dtype DT_BFLOAT16"):
+        infer_folder(tmp_path)
