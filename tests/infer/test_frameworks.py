@@ -202,3 +202,27 @@ def test_tf_dtype_without_a_contract_type_is_refused_by_name(tmp_path: Path) -> 
     assert real.structured_input_signature[1]["activations"].dtype == tf.bfloat16
     with pytest.raises(ModelFileError, match=r"tensor 'activations' has dtype DT_BFLOAT16"):
         infer_folder(tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["MobileNetV3Small", "MobileNetV2-avg-pool", "MobileNet-no-top"])
+def test_keras_applications_saved_as_keras(tmp_path: Path, arch: str) -> None:
+    """keras.applications architectures (random weights) in the .keras format, against Keras's loader."""
+    keras = pytest.importorskip("keras")
+    from tests.fixtures.make_models import keras_expected
+
+    apps = keras.applications
+    model = {
+        "MobileNetV3Small": lambda: apps.MobileNetV3Small(
+            input_shape=(64, 64, 3), weights=None, classes=7, minimalistic=True),
+        "MobileNetV2-avg-pool": lambda: apps.MobileNetV2(
+            input_shape=(64, 64, 3), alpha=0.35, weights=None, include_top=False, pooling="avg"),
+        "MobileNet-no-top": lambda: apps.MobileNet(
+            input_shape=(70, 70, 3), alpha=0.25, weights=None, include_top=False),
+    }[arch]()
+    path = tmp_path / "model.keras"
+    model.save(str(path))
+    [want] = keras_expected(path)
+    result = infer_folder(tmp_path)
+    assert as_plain(result.contract.primary) == expected_plain(want)
+    assert result.notes == ()
