@@ -2,8 +2,8 @@
 
 A model folder is a directory holding ``serving.yaml`` or ``contract.prototxt``. It changed when a
 file changed inside it, or anything it pulls in from elsewhere: a payload entry that is a symbolic
-link into another part of the repository, or its ``hydro-ci: template:`` directory. Without a ref,
-every model folder is listed.
+link into another part of the repository, or its ``hydro-ci: template:`` directory. Without a ref (or
+with the all-zero commit GitHub reports for a branch's first push), every model folder is listed.
 """
 
 from __future__ import annotations
@@ -82,11 +82,16 @@ def _touches(inputs: Iterable[str], changed: Iterable[str]) -> bool:
     return any(c in exact or any(c.startswith(p) for p in prefixes) for c in changed)
 
 
+def _is_null_commit(ref: str) -> bool:
+    """GitHub's ``github.event.before`` on the first push of a branch: no previous commit, build all."""
+    return len(ref) >= 7 and set(ref) == {"0"}
+
+
 def changed_models(start: Path, since: str | None = None, paths: Sequence[Path] = ()) -> list[ModelEntry]:
     """The model folders changed since ``since`` (all of them when None)."""
     root = git.repo_root(start).resolve()
     entries = [model_entry(root, f) for f in find_model_folders(root, [p.resolve() for p in paths])]
-    if since is None:
+    if since is None or _is_null_commit(since):
         return entries
     changed = git.changed_files(root, since)
     return [e for e in entries if _touches(e.inputs, changed)]

@@ -44,6 +44,10 @@ def test_without_a_ref_every_model_folder(monorepo: Path) -> None:
                                 {"model": "models/onnx-linear", "name": "onnx-linear"}]
 
 
+def test_the_null_commit_of_a_first_push_means_everything(monorepo: Path) -> None:
+    assert len(matrix(monorepo, "--since", "0" * 40)) == 2
+
+
 def test_nothing_changed(monorepo: Path) -> None:
     assert matrix(monorepo, "--since", "HEAD") == []
     (monorepo / "README.md").write_text("changed, but not a model\n")
