@@ -9,12 +9,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hydro_ci.build import Progress, ProgressEvent
+    from hydro_ci.build import Credentials, Progress, ProgressEvent
     from hydro_ci.pipeline import PipelineState
 
+# The names of hydro_ci.pipeline.stages.STAGES, repeated here so `--help` imports nothing heavy
+# (a test checks the two agree).
 STAGES = ("check", "contract", "version", "render", "plan", "build", "push", "summary")
 
 
@@ -61,7 +63,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "GITHUB_ACTIONS=true)")
 
 
-def _credentials(args: argparse.Namespace) -> Any:
+def _credentials(args: argparse.Namespace) -> Credentials | None:
     """--username/--password-stdin, else HYDRO_CI_REGISTRY_USERNAME/PASSWORD (what the Action sets)."""
     from hydro_ci.build import Credentials
     from hydro_ci.errors import UsageError

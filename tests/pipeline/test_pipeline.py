@@ -278,3 +278,10 @@ def test_reserve_takes_each_version_once_through_the_git_remote(tmp_path: Path, 
     assert (first["version"], second["version"]) == ("0.1.0", "0.1.1")
     tags = git(["ls-remote", "--tags", "--refs", str(remote)], tmp_path)
     assert "refs/tags/iris-sklearn-v0.1.0" in tags and "refs/tags/iris-sklearn-v0.1.1" in tags
+
+
+def test_the_cli_lists_the_stages_the_pipeline_runs() -> None:
+    from hydro_ci.cli.pipeline import STAGES as CLI_STAGES
+    from hydro_ci.pipeline import STAGE_NAMES
+
+    assert CLI_STAGES == STAGE_NAMES
