@@ -134,6 +134,22 @@ class SafeUnpickler(pickle._Unpickler):  # the pure-Python unpickler: its opcode
 
     dispatch[pickle.BUILD[0]] = load_build  # type: ignore[assignment]
 
+    def load_reduce(self) -> None:
+        stack = self.stack  # type: ignore[attr-defined]
+        args = stack.pop()
+        func = stack[-1]
+        stack[-1] = func(*args)  # func is always a Stub class: this only records the arguments
+        inst = stack[-1]
+        # protocol 5: numpy arrays are `_frombuffer(buffer, dtype, shape, order)`
+        if isinstance(inst, Stub) and inst.qualname == "_frombuffer" and inst.module.startswith("numpy") \
+                and len(inst.args) >= 3:
+            info = dtype_info(inst.args[1]) or DTypeInfo("V", 0)
+            raw = inst.args[0]
+            values = _ints(bytes(raw), info) if isinstance(raw, bytes | bytearray) else None
+            stack[-1] = Array(info, tuple(int(d) for d in inst.args[2]), values)
+
+    dispatch[pickle.REDUCE[0]] = load_reduce  # type: ignore[assignment]
+
     def _as_array(self, inst: Stub) -> Array | None:
         if inst.qualname == "NumpyArrayWrapper" and inst.module.startswith("joblib"):
             return self._read_joblib_array(inst.attrs())
@@ -142,7 +158,9 @@ class SafeUnpickler(pickle._Unpickler):  # the pure-Python unpickler: its opcode
             st = inst.state
             if isinstance(st, tuple) and len(st) == 5:
                 info = dtype_info(st[2]) or DTypeInfo("V", 0)
-                values = list(st[4]) if isinstance(st[4], list) else None
+                raw = st[4]
+                values = list(raw) if isinstance(raw, list) else (
+                    _ints(raw, info) if isinstance(raw, bytes) else None)
                 return Array(info, tuple(st[1]), values)
         return None
 
@@ -163,12 +181,15 @@ class SafeUnpickler(pickle._Unpickler):  # the pure-Python unpickler: its opcode
                 self.stream.read(pad[0])
         size = count * info.itemsize
         data = _read_exactly(self.stream, size)
-        values = None
-        if size <= MAX_KEPT_BYTES and info.kind in "iub" and info.itemsize in (1, 2, 4, 8):
-            signed = info.kind == "i"
-            step = info.itemsize
-            values = [int.from_bytes(data[i:i + step], "little", signed=signed) for i in range(0, size, step)]
-        return Array(info, shape, values)
+        return Array(info, shape, _ints(data, info) if size <= MAX_KEPT_BYTES else None)
+
+
+def _ints(data: bytes, info: DTypeInfo) -> list[Any] | None:
+    """Values of a small little-endian integer or bool array (what column indices and labels use)."""
+    if info.kind not in "iub" or info.itemsize not in (1, 2, 4, 8) or len(data) > MAX_KEPT_BYTES:
+        return None
+    step, signed = info.itemsize, info.kind == "i"
+    return [int.from_bytes(data[i:i + step], "little", signed=signed) for i in range(0, len(data), step)]
 
 
 def _read_exactly(stream: IO[bytes], size: int) -> bytes:

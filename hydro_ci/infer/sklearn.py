@@ -2,8 +2,9 @@
 
 The file is read by ``_safepickle`` (no code from it runs, sklearn is never imported). Inputs come
 from ``n_features_in_`` — one ``input`` tensor ``[-1, n]`` — or, when the model was fitted on a
-data frame, ``feature_names_in_``: one ``[-1]`` column per feature (dtypes of named columns are not
-recorded by scikit-learn: float64 is assumed, with a note). Outputs follow the final estimator's
+data frame, ``feature_names_in_``: one ``[-1]`` column per feature. scikit-learn does not record
+column dtypes; columns an encoder learnt categories for take the categories' dtype (strings, ints),
+the others are assumed float64, with a note. Outputs follow the final estimator's
 kind: classifiers give ``label`` with the dtype of ``classes_``, regressors ``prediction``
 (float64), clusterers ``label`` (int32), transformers ``output`` (float64).
 """
@@ -77,15 +78,53 @@ def _final(obj: Stub) -> Stub:
 
 def _inputs(path: Path, root: Stub, notes: list[str]) -> tuple[Field, ...]:
     attrs = root.attrs()
-    first = _first(root).attrs()
+    first_stub = _first(root)
+    first = first_stub.attrs()
     names = attrs.get("feature_names_in_", first.get("feature_names_in_"))
     count = attrs.get("n_features_in_", first.get("n_features_in_"))
     if isinstance(names, Array) and names.values:
-        notes.append("scikit-learn does not record column dtypes: named features are assumed float64")
-        return tuple(Field(str(n), dtype=DType.float64, shape=(-1,)) for n in names.values)
+        columns = [str(n) for n in names.values]
+        known = column_dtypes(first_stub, columns)
+        assumed = [c for c in columns if c not in known]
+        if assumed:
+            notes.append("scikit-learn does not record column dtypes: assumed float64 for "
+                         + ", ".join(repr(c) for c in assumed))
+        return tuple(Field(c, dtype=known.get(c, DType.float64), shape=(-1,)) for c in columns)
     if isinstance(count, int):
         return (Field("input", dtype=DType.float64, shape=(-1, count)),)
     raise unreadable(path, f"{root.qualname} records no n_features_in_ (not fitted, or scikit-learn < 1.0)")
+
+
+def column_dtypes(first: Stub, columns: list[str]) -> dict[str, DType]:
+    """Dtypes of the columns an encoder learnt categories for (strings, ints), by column name."""
+    attrs = first.attrs()
+    if first.qualname != "ColumnTransformer":
+        return _encoder_dtypes(first, columns)
+    found: dict[str, DType] = {}
+    indices = attrs.get("_transformer_to_input_indices")
+    for entry in attrs.get("transformers_") or []:
+        if not (isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[1], Stub)):
+            continue
+        name, transformer, selected = entry
+        chosen = indices.get(name) if isinstance(indices, dict) else None
+        picks = chosen.values if isinstance(chosen, Array) and chosen.values is not None else selected
+        if not isinstance(picks, list):
+            continue
+        names = [columns[c] if isinstance(c, int) and 0 <= c < len(columns) else str(c) for c in picks]
+        found.update(_encoder_dtypes(_first(transformer), names))
+    return found
+
+
+def _encoder_dtypes(encoder: Stub, columns: list[str]) -> dict[str, DType]:
+    categories = encoder.attrs().get("categories_")
+    if not isinstance(categories, list) or len(categories) != len(columns):
+        return {}
+    found = {}
+    for column, values in zip(columns, categories, strict=True):
+        dtype = array_dtype(values) if isinstance(values, Array) else None
+        if dtype is not None:
+            found[column] = dtype
+    return found
 
 
 def _outputs(path: Path, final: Stub, notes: list[str]) -> tuple[Field, ...]:
@@ -124,13 +163,18 @@ def _targets(attrs: dict[str, Any]) -> Shape:
 
 
 def _dtype(path: Path, array: Array) -> DType:
+    found = array_dtype(array)
+    if found is None:
+        raise unreadable(path, f"classes_ has numpy dtype kind {array.dtype.kind!r}, which a contract "
+                         "cannot express")
+    return found
+
+
+def array_dtype(array: Array) -> DType | None:
     kind = array.dtype.kind
     if kind == "O" and array.values and not all(isinstance(v, str) for v in array.values):
         if all(isinstance(v, bool) for v in array.values):
             return DType.bool
         if all(isinstance(v, int) for v in array.values):
             return DType.int64
-    found = _KIND_DTYPES.get(kind) or _SIZED_DTYPES.get((kind, array.dtype.itemsize))
-    if found is None:
-        raise unreadable(path, f"classes_ has numpy dtype kind {kind!r}, which a contract cannot express")
-    return found
+    return _KIND_DTYPES.get(kind) or _SIZED_DTYPES.get((kind, array.dtype.itemsize))
