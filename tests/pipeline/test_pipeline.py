@@ -285,3 +285,22 @@ def test_the_cli_lists_the_stages_the_pipeline_runs() -> None:
     from hydro_ci.pipeline import STAGE_NAMES
 
     assert CLI_STAGES == STAGE_NAMES
+
+
+@pytest.mark.registry
+def test_build_in_one_step_push_in_a_later_one(iris: Path, workdir: Path, registry,  # type: ignore[no-untyped-def]
+                                               unique_repo: str) -> None:
+    image = f"{registry.host}/{unique_repo}"
+    hydro_ci(["pipeline", str(iris), "--image", image], workdir)  # build only: nothing pushed
+    built = read_json(workdir / ".hydro-ci/iris-sklearn/build.json")
+    env = {"HYDRO_CI_REGISTRY_USERNAME": registry.username, "HYDRO_CI_REGISTRY_PASSWORD": registry.password}
+    # a later CI step, from the output folder and dist/ the first one left
+    hydro_ci(["pipeline", str(iris), "--image", image, "--push", "--only", "push", "--only", "summary"],
+             workdir, env=env)
+    pushed = read_json(workdir / ".hydro-ci/iris-sklearn/push.json")
+    assert pushed["digest"] == built["digest"]
+    head = requests.head(f"{registry.url}/v2/{unique_repo}/manifests/0.1.0",
+                         auth=(registry.username, registry.password), timeout=10,
+                         headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    assert head.headers["Docker-Content-Digest"] == built["digest"]
+    assert read_json(workdir / ".hydro-ci/iris-sklearn/summary.json")["push"]["digest"] == built["digest"]
