@@ -150,3 +150,23 @@ def test_missing_or_empty_folder(tmp_path: Path, missing: str) -> None:
     done = infer(target)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert str(target) in done.stderr
+
+
+@pytest.mark.parametrize("damage", ["garbage-root", "missing-stage", "truncated-stage"])
+def test_broken_spark_metadata_is_one_located_line(tmp_path: Path, damage: str) -> None:
+    folder = tmp_path / "pipeline"
+    shutil.copytree(FIXTURES / "spark_pipeline", folder, ignore=shutil.ignore_patterns("expected.json"))
+    stage = sorted((folder / "stages").iterdir())[1] / "metadata" / "part-00000"
+    if damage == "garbage-root":
+        target = folder / "metadata" / "part-00000"
+        target.write_bytes(b"\x00\xff garbage")
+    elif damage == "missing-stage":
+        target = stage
+        target.unlink()
+    else:
+        target = stage
+        target.write_text(stage.read_text()[:40])
+    done = infer(folder)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    [line] = [x for x in done.stderr.splitlines() if x.startswith("error:")]
+    assert str(target) in line
