@@ -105,6 +105,10 @@ def test_the_action_on_a_real_runner(registry, unique_repo: str, tmp_path: Path)
     assert "| input | `features` | float64 | [-1, 4] | numerical |" in log
     assert outputs["digest"] in log.split("Summary - ", 1)[1]
 
+    # a contract problem fails the step with an annotation on the file and line
+    assert (results / "broken-outcome").read_text() == "failure"
+    assert "::error file=broken/serving.yaml,line=13," in log and "float65" in log
+
     # and the image is in the registry, under every tag, with the digest the action reported
     auth = (registry.username, registry.password)
     listed = requests.get(f"{registry.url}/v2/{unique_repo}/tags/list", auth=auth, timeout=10).json()
