@@ -36,7 +36,7 @@ COMMANDS: tuple[Command, ...] = (
             "run the model once with its framework and check its outputs against the contract"),
     Command(("render",), "hydro_ci.cli.render", "write the build context (Dockerfile, payload, contract)"),
     Command(("build",), "hydro_ci.cli.build", "render and build the image (docker engine or daemonless)"),
-    Command(("push",), "hydro_ci.cli.push", "push an engine-built image with the engine"),
+    Command(("push",), "hydro_ci.cli.push", "push a built image (from the engine, or an OCI layout)"),
     Command(("contract", "diff"), "hydro_ci.cli.contract_diff", "classify contract changes by rule"),
     Command(("version", "next"), "hydro_ci.cli.version", "the next semantic version, why, and its tags"),
     Command(("pipeline",), "hydro_ci.cli.pipeline",

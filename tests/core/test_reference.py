@@ -20,7 +20,8 @@ def test_parse(text: str, registry: str, repository: str, tag: str | None, diges
 
 
 @pytest.mark.parametrize("text", [
-    "", " busybox", "Busybox", "ghcr.io/Acme/x", "x:", "x:-bad", "x@sha256:short", "a//b", "a/b/", "x:" + "t" * 129,
+    "", " busybox", "Busybox", "ghcr.io/Acme/x", "x:", "x:-bad", "x@sha256:short", "a//b", "a/b/",
+    "x:" + "t" * 129,
 ])
 def test_invalid(text: str) -> None:
     with pytest.raises(ReferenceError) as info:
