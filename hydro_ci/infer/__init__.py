@@ -19,7 +19,7 @@ from hydro_ci.infer.compare import Key, Locate, compare_signature, signature_pro
 from hydro_ci.infer.detect import Format, ModelFile, find_model_files, has_python_entry
 from hydro_ci.infer.reading import ModelReading
 
-__all__ = ["InferResult", "folder_problems", "infer_file", "infer_folder"]
+__all__ = ["InferResult", "folder_contract", "folder_problems", "infer_file", "infer_folder"]
 
 # Reader of each format: (module, function), imported only when a file of that format is read.
 _READERS: dict[Format, tuple[str, str]] = {
@@ -87,6 +87,14 @@ def infer_folder(path: Path, signature: str | None = None) -> InferResult:
         contract, chosen.format.framework, tuple(notes), chosen.path,
         named_signatures=reading.named_signatures, exact_dtypes=reading.exact_dtypes,
     )
+
+
+def folder_contract(folder: ModelFolder) -> Contract:
+    """The contract a folder's image carries: the declared one, else the one read from its model
+    files, named after the model (ModelFileError when there is nothing to read)."""
+    if folder.contract is not None:
+        return folder.contract
+    return Contract(folder.name, infer_folder(folder.root).contract.signatures)
 
 
 def _contract_name(path: Path) -> str:

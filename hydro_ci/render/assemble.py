@@ -6,18 +6,17 @@ renderer and the context writer.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from hydro_ci import git
-from hydro_ci.contract.model import Contract
 from hydro_ci.contract.proto import to_protobin
+from hydro_ci.contract.serving import load_model_folder
 from hydro_ci.epoch import source_date_epoch
 from hydro_ci.errors import ContextError
 from hydro_ci.folder import ModelFolder
+from hydro_ci.infer import folder_contract
 from hydro_ci.render.context import WORKDIR, BuildContext, write_context
 from hydro_ci.render.dockerfile import DockerfileInputs, render_dockerfile
 from hydro_ci.render.ignore import included_files
@@ -33,22 +32,6 @@ class RenderOptions:
     base_image: str | None = None  # overrides the folder's runtime
     template_dir: Path | None = None  # overrides hydro-ci: template:
     epoch: int | None = None  # default: SOURCE_DATE_EPOCH, else last commit time
-
-
-def folder_contract(folder: ModelFolder) -> Contract:
-    """The declared contract, else the inferred one (when contract inference is installed)."""
-    if folder.contract is not None:
-        return folder.contract
-    infer = None
-    if importlib.util.find_spec("hydro_ci.infer") is not None:
-        infer = getattr(importlib.import_module("hydro_ci.infer"), "infer_folder", None)
-    if infer is None:
-        raise ContextError(f"{folder.root}: no contract declared and none can be inferred",
-                           hint="declare one under contract: in serving.yaml (or contract.prototxt)")
-    result = infer(folder.root)
-    # infer_folder returns an InferResult carrying the contract (a bare Contract is accepted too).
-    contract: Contract = getattr(result, "contract", result)
-    return contract
 
 
 def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tuple[str, Path]]:
@@ -140,10 +123,4 @@ def load_folder(path: Path) -> ModelFolder:
     if not path.is_dir():
         raise ContextError(f"model folder {path} does not exist or is not a directory",
                            hint="pass the folder that holds serving.yaml")
-    try:
-        serving = importlib.import_module("hydro_ci.contract.serving")
-    except ModuleNotFoundError:
-        raise ContextError("this hydro-ci cannot read serving.yaml (hydro_ci.contract.serving is missing)",
-                           hint="reinstall hydro-ci") from None
-    folder: ModelFolder = serving.load_model_folder(path)
-    return folder
+    return load_model_folder(path)

@@ -44,14 +44,12 @@ def contract_from_json_text(text: str, where: str) -> Contract:
 
 
 def contract_from_folder(path: Path) -> Contract:
-    """The declared contract of a model folder (serving.yaml and/or contract.prototxt)."""
+    """The contract of a model folder: declared (serving.yaml and/or contract.prototxt), else read
+    from its model files, as the image built from it would carry."""
     from hydro_ci.contract.serving import load_model_folder
+    from hydro_ci.infer import folder_contract
 
-    folder = load_model_folder(path)
-    if folder.contract is None:
-        raise ContractSourceError(f"{path} declares no contract",
-                                  hint="declare it in serving.yaml or contract.prototxt")
-    return folder.contract
+    return folder_contract(load_model_folder(path))
 
 
 def contract_from_file(path: Path) -> Contract:

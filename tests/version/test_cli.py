@@ -162,3 +162,17 @@ def test_version_next_registry_reserve_is_a_usage_error(tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "version", "next", str(tmp_path), "--source", "registry", "--reserve")
     assert code == 2 and "no atomic create" in err
+
+
+def test_diff_folder_without_declared_contract_uses_its_model_files(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The ONNX example declares no contract: its image carries the one read from model.onnx.
+    example = Path(__file__).parents[2] / "examples" / "onnx-linear"
+    old = write_json(tmp_path / "old.json", Contract("onnx-linear", (Signature("predict", (
+        Field("features", DType.float32, (-1, 3)),), (Field("scores", DType.float32, (-1, 2)),)),)))
+    code, out, _ = run(capsys, "contract", "diff", old, str(example), "--format", "json")
+    assert code == 0
+    assert json.loads(out)["summary"] == "patch"
+    code, out, _ = run(capsys, "contract", "diff", old, str(example.parent / "iris-sklearn"),
+                       "--format", "json")
+    assert code == 0 and json.loads(out)["summary"] == "breaking"
