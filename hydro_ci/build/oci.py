@@ -522,7 +522,9 @@ class OCIBuilder:
             progress(ProgressEvent("push", f"{p.digest[7:19]}: {what}",
                                    None if done else p.sent, None if done else p.size, p.digest))
 
-        out = remote.push_image(client, parse_reference(result.image), image, tags=result.tags,
-                                progress=report)
+        # The version tag is immutable whatever it looks like (``v2``, ``2.0``): is_immutable_tag
+        # only sorts the extra tags, so a semver-looking --tag is never moved either.
+        out = remote.push_image(client, parse_reference(result.image), image,
+                                immutable_tags=result.tags[:1], tags=result.tags[1:], progress=report)
         return PushResult(result.image, out.digest, out.tags, self.name, out.bytes_uploaded,
                           out.bytes_skipped, out.skipped)

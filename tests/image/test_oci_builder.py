@@ -368,3 +368,24 @@ def test_platform_must_match_a_single_platform_base(make_context: MakeContext, b
     arm = make_builder("oci", cache=tmp_path / "cache", base_from="scratch", platform="linux/arm64")
     built = arm.image_of(arm.build(BuildRequest(ctx, REPO, "1.0.0")))  # type: ignore[attr-defined]
     assert str(built.config.platform) == "linux/arm64"
+
+
+@pytest.mark.registry
+@pytest.mark.parametrize("version", ["v2", "2.0", "nightly"])
+def test_a_version_that_is_not_semver_is_still_never_overwritten(
+        make_context: MakeContext, open_registry: Any, unique_repo: str, tmp_path: Path,
+        version: str) -> None:
+    from hydro_ci.errors import TagExistsError
+    from hydro_ci.registry.client import client_for
+
+    image = f"{open_registry.host}/{unique_repo}"
+    builder = make_builder("oci", cache=tmp_path / "cache", base_from="scratch")
+    ctx_a = make_context("a", {"src/a.py": "A = 1\n"}, version=version)
+    first = builder.build(BuildRequest(ctx_a, image, version))
+    builder.push(first)
+    ctx_b = make_context("b", {"src/a.py": "A = 2\n"}, version=version)
+    other = builder.build(BuildRequest(ctx_b, image, version))
+    assert other.digest != first.digest
+    with pytest.raises(TagExistsError):
+        builder.push(other)
+    assert client_for(open_registry.host).head_manifest(unique_repo, version) == first.digest
