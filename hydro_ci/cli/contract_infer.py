@@ -8,6 +8,7 @@ MODEL_DIR/contract.prototxt (the primary signature) instead of printing.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +24,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
     import sys
-    from pathlib import Path
 
     from hydro_ci.contract.jsonform import contract_to_dict
     from hydro_ci.errors import UsageError
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         from hydro_ci.contract.formats import to_prototxt
 
         target = root / PROTOTXT_FILE
-        target.write_text(to_prototxt(result.contract.primary), encoding="utf-8")
+        _write_replacing(target, to_prototxt(result.contract.primary))
         print(f"wrote {target} (signature {result.contract.primary.name!r} from {result.source})",
               file=sys.stderr)
         return 0
@@ -54,3 +54,30 @@ def run(args: argparse.Namespace) -> int:
         data["framework"] = result.framework
         print(json.dumps(data, indent=2))
     return 0
+
+
+def _write_replacing(target: Path, text: str) -> None:
+    """Write ``target`` through a temporary file and a rename: a symlink there is replaced, never
+    followed (it could point out of the folder), and a failed write leaves the old file intact."""
+    import os
+    import tempfile
+
+    from hydro_ci.errors import HydroCIError
+
+    tmp: str | None = None
+    try:
+        if target.is_dir():
+            raise IsADirectoryError(21, "is a directory")
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+        tmp = None
+    except OSError as exc:
+        raise HydroCIError(f"{target}: cannot write ({exc.strerror or exc})",
+                           hint="make the model folder writable, or print the contract "
+                                "(--format prototxt) and save it yourself") from None
+    finally:
+        if tmp is not None:
+            os.unlink(tmp)

@@ -1,0 +1,39 @@
+"""`contract infer --write` where the write cannot or must not go as planned."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hydro_ci.cli import main
+from tests.infer.helpers import FIXTURES
+
+
+@pytest.fixture()
+def model_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "model"
+    shutil.copytree(FIXTURES / "onnx_torch_dynamic_batch", folder)
+    return folder
+
+
+def test_write_onto_a_directory_is_one_error_line(
+        model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (model_dir / "contract.prototxt").mkdir()
+    assert main(["contract", "infer", str(model_dir), "--write"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {model_dir / 'contract.prototxt'}: cannot write" in err
+    assert "hint:" in err and "Traceback" not in err
+
+
+def test_write_replaces_a_symlink_instead_of_writing_through_it(
+        model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    (model_dir / "contract.prototxt").symlink_to(outside)
+    assert main(["contract", "infer", str(model_dir), "--write"]) == 0
+    assert outside.read_text() == "keep"
+    target = model_dir / "contract.prototxt"
+    assert not target.is_symlink() and 'signature_name: "predict"' in target.read_text()
+    assert sorted(p.name for p in model_dir.iterdir()) == ["contract.prototxt", "expected.json", "model.onnx"]
