@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import os
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,6 +102,8 @@ def has_python_entry(root: Path) -> bool:
 
 def sniff(path: Path) -> Format | None:
     """The model format of one file, by content first and by name second; None if not a model."""
+    if not _is_regular(path):
+        return None  # a FIFO or a device (/dev/zero) would block or never end when read
     if path.name in SAVED_MODEL_NAMES:
         return Format.saved_model
     try:
@@ -121,6 +124,16 @@ def sniff(path: Path) -> Format | None:
             and head[2] in _ONNX_SECOND_FIELDS:
         return Format.onnx  # ModelProto starts with ir_version, then producer or graph fields
     return by_name
+
+
+def _is_regular(path: Path) -> bool:
+    """True for a regular file (through symlinks); a dangling link counts, so its reader says so."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except FileNotFoundError:
+        return path.is_symlink()
+    except OSError:
+        return True  # e.g. a symlink loop: let the reader report it
 
 
 def _sniff_zip(path: Path) -> Format | None:

@@ -48,3 +48,18 @@ def test_variables_and_src_are_not_scanned(tmp_path: Path) -> None:
     (tmp_path / "variables").mkdir()
     shutil.copy(FIXTURES / "onnx_skl_classifier" / "model.onnx", tmp_path / "variables" / "x.onnx")
     assert find_model_files(tmp_path) == []
+
+
+def test_fifos_are_not_read(tmp_path: Path) -> None:
+    """A named pipe called like a model would block the scan (and `contract check`) forever."""
+    import os
+    import subprocess
+    import sys
+
+    os.mkfifo(tmp_path / "model.onnx")
+    os.mkfifo(tmp_path / "saved_model.pb")
+    code = "import sys, pathlib; from hydro_ci.infer.detect import find_model_files; " \
+           "print(find_model_files(pathlib.Path(sys.argv[1])))"
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
