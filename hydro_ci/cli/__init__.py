@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from hydro_ci import __version__
-from hydro_ci.errors import HydroCIError
+from hydro_ci.errors import HydroCIError, ProblemsError
 
 
 class Command(NamedTuple):
@@ -90,6 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser(args_list).parse_args(args_list)
         module = importlib.import_module(args._command.module)
         return int(module.run(args))
+    except ProblemsError as exc:  # already located lines (``path:line:col: error: …``): all of them
+        for line in [p.render() for p in exc.problems] or [f"error: {exc}"]:
+            print(line, file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
     except HydroCIError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exc.hint:

@@ -40,7 +40,7 @@ def contract_to_dict(contract: Contract) -> dict[str, Any]:
 def field_from_dict(data: dict[str, Any]) -> Field:
     try:
         name = str(data["name"])
-        shape = None if data.get("shape") is None else tuple(int(d) for d in data["shape"])
+        shape = _shape_from_json(name, data.get("shape"))
         profile = Profile.parse(str(data.get("profile") or "none"))
         if profile is None:
             raise ContractError(f"field {name!r}: unknown profile {data.get('profile')!r}")
@@ -53,6 +53,16 @@ def field_from_dict(data: dict[str, Any]) -> Field:
         return Field(name, dtype=dtype, shape=shape, profile=profile)
     except (KeyError, TypeError, ValueError) as exc:
         raise ContractError(f"malformed field in JSON contract: {exc}") from None
+
+
+def _shape_from_json(name: str, value: Any) -> tuple[int, ...] | None:
+    """A list of integers or null; anything else (``"12"``, ``[1.5]``, ``[true]``) is an error,
+    never coerced: ``tuple(int(d) for d in "12")`` would read a string as the shape [1, 2]."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(type(d) is int for d in value):
+        raise ContractError(f"field {name!r}: shape must be a list of integers or null, not {value!r}")
+    return tuple(value)
 
 
 def signature_from_dict(data: dict[str, Any]) -> Signature:

@@ -102,6 +102,11 @@ def read_text(path: Path, display: str, *, max_bytes: int = MAX_BYTES) -> str:
         raise ProblemsError(
             [_problem(display, 0, 0, f"file is larger than {max_bytes} bytes", "too-large")]
         )
+    return decode(data, display)
+
+
+def decode(data: bytes, display: str) -> str:
+    """``data`` as UTF-8 text (a BOM is allowed); ``ProblemsError`` at the first bad byte."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

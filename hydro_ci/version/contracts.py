@@ -40,7 +40,19 @@ def contract_from_json_text(text: str, where: str) -> Contract:
     if not isinstance(data, dict):
         raise ContractError(f"{where}: a contract must be a JSON object")
     # accept the bare contract or an output that wraps it (contract show --format json)
-    return contract_from_dict(data.get("contract", data) if "signatures" not in data else data)
+    try:
+        contract = contract_from_dict(data.get("contract", data) if "signatures" not in data else data)
+    except ContractError as exc:
+        raise ContractError(f"{where}: {exc}", hint=exc.hint) from None
+    if not contract.signatures:
+        raise ContractError(f"{where}: the contract has no signatures")
+    from hydro_ci.contract.validate import Source, check_signature
+    from hydro_ci.errors import ProblemsError
+
+    problems = [p for sig in contract.signatures for p in check_signature(Source(sig, where))]
+    if problems:  # the rules a folder's contract obeys (JSON has no lines: the file is the place)
+        raise ProblemsError(problems)
+    return contract
 
 
 def contract_from_folder(path: Path) -> Contract:
@@ -52,33 +64,48 @@ def contract_from_folder(path: Path) -> Contract:
     return folder_contract(load_model_folder(path))
 
 
-def contract_from_file(path: Path) -> Contract:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ContractSourceError(f"{path}: cannot read ({exc.strerror})") from None
+def contract_from_file(path: Path, display: str | None = None) -> Contract:
+    """The contract in a serving.yaml, contract.prototxt or .json file (``display``: its name for
+    messages, as the user wrote it)."""
+    from hydro_ci.contract import yamlfile
+
+    shown = display or str(path)
+    if path.suffix not in (".json", ".yaml", ".yml", ".prototxt", ".pbtxt"):
+        raise UsageError(f"{shown}: not a contract file",
+                         hint="give a model folder, serving.yaml, contract.prototxt or a .json contract")
+    text = yamlfile.read_text(path, shown)  # bounded size, located encoding errors
     if path.suffix == ".json":
-        return contract_from_json_text(data.decode("utf-8", errors="replace"), str(path))
-    if path.suffix in (".yaml", ".yml", ".prototxt", ".pbtxt"):
-        found = _contract_from_files({path.name: data}, str(path))
-        if found is None:
-            raise ContractSourceError(f"{path} declares no contract")
-        return found
-    raise UsageError(f"{path}: not a contract file",
-                     hint="give a model folder, serving.yaml, contract.prototxt or a .json contract")
+        return contract_from_json_text(text, shown)
+    found = _contract_from_texts({path.name: text}, shown)
+    if found is None:
+        raise ContractSourceError(f"{shown} declares no contract",
+                                  hint="add a contract: section, or compare the model folder")
+    return found
 
 
 def _contract_from_files(files: dict[str, bytes], where: str) -> Contract | None:
-    """The contract declared by serving.yaml and/or contract.prototxt bytes (prototxt first: the
-    folder loader makes the two agree, and the prototxt is the exact v3 signature)."""
+    from hydro_ci.contract import yamlfile
+
+    return _contract_from_texts(
+        {file: yamlfile.decode(data, _display(where, file)) for file, data in files.items()}, where)
+
+
+def _display(where: str, file: str) -> str:
+    return f"{where}/{file}" if not where.endswith(file) else where
+
+
+def _contract_from_texts(files: dict[str, str], where: str) -> Contract | None:
+    """The contract declared by serving.yaml and/or contract.prototxt texts (prototxt first: the
+    folder loader makes the two agree, and the prototxt is the exact v3 signature), checked by the
+    same rules as a folder's (an empty contract.prototxt is an error, not a contract without fields)."""
     from hydro_ci.contract import yamlfile
     from hydro_ci.contract.prototxt import parse_prototxt
-    from hydro_ci.contract.validate import read_contract_section
+    from hydro_ci.contract.validate import check_signature, read_contract_section
+    from hydro_ci.errors import ProblemsError
 
     name, signature = None, None
-    for file, data in files.items():
-        text = data.decode("utf-8", errors="replace")
-        display = f"{where}/{file}" if not where.endswith(file) else where
+    for file, text in files.items():
+        display = _display(where, file)
         if file.endswith((".yaml", ".yml")):
             root = yamlfile.compose(text, display)
             if not isinstance(root, yamlfile.Mapping):
@@ -91,7 +118,10 @@ def _contract_from_files(files: dict[str, bytes], where: str) -> Contract | None
                 only = yamlfile.Mapping(location=root.location, tag=root.tag, pairs=pairs)
                 signature = read_contract_section(only, display).signature
         else:
-            signature = parse_prototxt(text, display).signature
+            source = parse_prototxt(text, display)
+            if problems := check_signature(source):
+                raise ProblemsError(problems)
+            signature = source.signature
     if signature is None:
         return None
     return Contract(name or Path(where).stem, (signature,))
@@ -166,7 +196,7 @@ def load_contract(spec: str, *, cwd: Path | None = None, username: str | None = 
     if path.is_dir():
         return contract_from_folder(path), f"folder {spec}"
     if path.is_file():
-        return contract_from_file(path), f"file {spec}"
+        return contract_from_file(path, spec), f"file {spec}"
     m = _GIT_SPEC.match(spec)
     if m and git.is_work_tree(cwd) and _is_commitish(cwd, m["ref"]):
         repo = git.repo_root(cwd)

@@ -176,3 +176,57 @@ def test_diff_folder_without_declared_contract_uses_its_model_files(
     code, out, _ = run(capsys, "contract", "diff", old, str(example.parent / "iris-sklearn"),
                        "--format", "json")
     assert code == 0 and json.loads(out)["summary"] == "breaking"
+
+
+def test_diff_checks_a_contract_file_like_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty contract.prototxt is an error (as in a folder), not a contract that lost every field;
+    every problem is printed once, located, with the path as the user gave it."""
+    monkeypatch.chdir(tmp_path)
+    write_json(tmp_path / "old.json", OLD)
+    (tmp_path / "empty.prototxt").write_text("")
+    code, out, err = run(capsys, "contract", "diff", "old.json", "empty.prototxt")
+    assert code == 1 and out == ""
+    assert err.splitlines() == ["empty.prototxt:1:1: error: the contract has no inputs [empty-inputs]",
+                                "empty.prototxt:1:1: error: the contract has no outputs [empty-outputs]"]
+
+
+def test_diff_contract_file_encoding_is_located(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_json(tmp_path / "old.json", OLD)
+    (tmp_path / "serving.yaml").write_bytes(b"kind: Model\ncontract: \xff\n")
+    (tmp_path / "bom.prototxt").write_bytes(
+        b'\xef\xbb\xbfsignature_name: "predict"\r\ninputs { name: "x" dtype: DT_FLOAT shape { dims: -1 '
+        b'dims: 3 } }\r\noutputs { name: "y" dtype: DT_FLOAT shape { dims: -1 } }\r\n')
+    code, _, err = run(capsys, "contract", "diff", "old.json", "serving.yaml")
+    assert code == 1
+    assert err == "serving.yaml:2:11: error: not valid UTF-8 (byte 0xff); save the file as UTF-8 [encoding]\n"
+    code, out, _ = run(capsys, "contract", "diff", "old.json", "bom.prototxt")
+    assert code == 0 and "0 change(s)" in out
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"name": "x", "signatures": []}, "e.json: the contract has no signatures"),
+    ({"name": "x", "signatures": [{"name": "p", "inputs": [{"name": "x", "dtype": "int32", "shape": "12"}],
+                                   "outputs": []}]},
+     "e.json: field 'x': shape must be a list of integers or null, not '12'"),
+    ({"name": "x", "signatures": [{"name": "p", "inputs": [{"name": "x", "dtype": "int32", "shape": [1.5]}],
+                                   "outputs": []}]},
+     "e.json: field 'x': shape must be a list of integers or null, not [1.5]"),
+    ({"name": "x", "signatures": [{"name": "p", "inputs": [{"name": "x", "dtype": "float99"}],
+                                   "outputs": []}]},
+     "e.json: field 'x': unknown dtype 'float99'"),
+    ({"name": "x", "signatures": [{"name": "p", "inputs": [{"name": "x", "dtype": "int32", "shape": [-7]}],
+                                   "outputs": [{"name": "y", "dtype": "int32"}]}]},
+     "dimension -7 must be -1 (unknown) or a size >= 0 [bad-shape]"),
+])
+def test_diff_refuses_a_malformed_json_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str], body: Any,
+                                                message: str) -> None:
+    """Never a wrong answer: a string shape "12" used to become [1, 2], -7 and no signature passed."""
+    monkeypatch.chdir(tmp_path)
+    write_json(tmp_path / "old.json", OLD)
+    (tmp_path / "e.json").write_text(json.dumps(body))
+    code, out, err = run(capsys, "contract", "diff", "old.json", "e.json")
+    assert code == 1 and out == "" and message in err and len(err.splitlines()) <= 2
