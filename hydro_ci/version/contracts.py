@@ -198,10 +198,14 @@ def load_contract(spec: str, *, cwd: Path | None = None, username: str | None = 
     if path.is_file():
         return contract_from_file(path, spec), f"file {spec}"
     m = _GIT_SPEC.match(spec)
-    if m and git.is_work_tree(cwd) and _is_commitish(cwd, m["ref"]):
-        repo = git.repo_root(cwd)
+    # GIT_REF:path first when the ref exists (HEAD:models/x looks like a registry host:port too)
+    if m and (not _looks_like_image(spec) or _is_git_ref(cwd, m["ref"])):
+        repo = _git_ref_repo(spec, m["ref"], cwd)
         rel = _repo_relative(repo, cwd, m["path"])
         found = contract_at_git_ref(repo, m["ref"], rel)
+        if found is None and not rel.endswith((".json", ".yaml", ".yml", ".prototxt", ".pbtxt")):
+            # a folder that declares nothing: its model files, as for a folder in the work tree
+            found = inferred_contract_at_git_ref(repo, m["ref"], rel)
         if found is None:
             raise ContractSourceError(f"{spec}: no contract at {rel or '.'} in {m['ref']}",
                                       hint="give the model folder or contract file path inside that commit")
@@ -210,7 +214,12 @@ def load_contract(spec: str, *, cwd: Path | None = None, username: str | None = 
         from hydro_ci.image.reference import parse_reference
         from hydro_ci.registry.client import client_for
 
-        ref = parse_reference(spec)
+        try:
+            ref = parse_reference(spec)
+        except HydroCIError:
+            if m:  # not an image after all: say what is wrong with it as GIT_REF:path
+                _git_ref_repo(spec, m["ref"], cwd)
+            raise
         with client_for(spec, username=username, password=password, insecure=insecure) as client:
             found = contract_from_image(client, ref.repository, ref.reference)
         if found is None:
@@ -219,6 +228,24 @@ def load_contract(spec: str, *, cwd: Path | None = None, username: str | None = 
         return found, f"image {spec}"
     raise UsageError(f"{spec}: no such folder or file, git ref or image",
                      hint="OLD/NEW are a model folder, a contract file, GIT_REF:path or an image reference")
+
+
+def _git_ref_repo(spec: str, ref: str, cwd: Path) -> Path:
+    """The repository ``GIT_REF:path`` is read from; a usage error saying which part is wrong."""
+    hint = "OLD/NEW are a model folder, a contract file, GIT_REF:path or an image reference"
+    if not git.is_work_tree(cwd):
+        raise UsageError(f"{spec}: no such folder or file, and {cwd} is not inside a git work tree "
+                         "to read GIT_REF:path from", hint=hint)
+    if ref.startswith("-") or not _is_commitish(cwd, ref):  # '-…' would be read as an option
+        has_commits = git.head_commit(cwd) is not None
+        raise UsageError(f"{spec}: {ref!r} is not a commit, branch or tag of this repository"
+                         + ("" if has_commits else " (it has no commits yet)"),
+                         hint="check the name (git tag -l, git log), or fetch it: git fetch --tags")
+    return git.repo_root(cwd)
+
+
+def _is_git_ref(cwd: Path, ref: str) -> bool:
+    return not ref.startswith("-") and git.is_work_tree(cwd) and _is_commitish(cwd, ref)
 
 
 def _is_commitish(cwd: Path, ref: str) -> bool:

@@ -230,3 +230,51 @@ def test_diff_refuses_a_malformed_json_contract(tmp_path: Path, monkeypatch: pyt
     (tmp_path / "e.json").write_text(json.dumps(body))
     code, out, err = run(capsys, "contract", "diff", "old.json", "e.json")
     assert code == 1 and out == "" and message in err and len(err.splitlines()) <= 2
+
+
+def test_diff_git_ref_errors_say_which_part_is_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    write_json(outside / "new.json", NEW)
+    code, _, err = run(capsys, "contract", "diff", "HEAD:models/titanic", "new.json")
+    assert code == 2 and "is not inside a git work tree" in err
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    sh(repo, "init", "-q", "-b", "main")
+    monkeypatch.chdir(repo)
+    write_json(repo / "new.json", NEW)
+    code, _, err = run(capsys, "contract", "diff", "HEAD:models/titanic", "new.json")
+    assert code == 2
+    assert "'HEAD' is not a commit, branch or tag of this repository (it has no commits yet)" in err
+    sh(repo, "add", "-A")
+    sh(repo, "commit", "-qm", "one")
+    for spec, ref in (("titanic-v9.9.9:models/titanic", "titanic-v9.9.9"), ("HEAD~3:new.json", "HEAD~3"),
+                      ("nope:models/titanic/serving.yaml", "nope"), ("--output=x:new.json", "--output=x")):
+        code, out, err = run(capsys, "contract", "diff", "--", spec, "new.json")
+        assert (code, out) == (2, ""), spec
+        first = f"error: {spec}: {ref!r} is not a commit, branch or tag of this repository"
+        assert err.splitlines()[0] == first
+        assert err.splitlines()[1].startswith("hint: ")
+    assert not (repo / "x").exists()
+
+
+def test_diff_git_ref_folder_without_declared_contract_reads_its_model(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Like a folder in the work tree: no contract: section → the contract read from the model file."""
+    import shutil
+
+    from tests.infer.helpers import FIXTURES
+
+    sh(tmp_path, "init", "-q", "-b", "main")
+    folder = tmp_path / "models" / "onx"
+    folder.mkdir(parents=True)
+    shutil.copy(FIXTURES / "onnx_torch_dynamic_batch" / "model.onnx", folder)
+    (folder / "serving.yaml").write_text('kind: Model\nname: onx\nruntime: "a/b:1"\n')
+    sh(tmp_path, "add", "-A")
+    sh(tmp_path, "commit", "-qm", "onnx model")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "contract", "diff", "HEAD:models/onx", "models/onx")
+    assert code == 0, err
+    assert out.startswith("summary: patch (patch bump), 0 change(s) from git HEAD:models/onx")
