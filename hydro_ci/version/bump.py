@@ -38,7 +38,7 @@ def bump_version(previous: semver.Version | None, bump: Bump,
                  policy: VersionPolicy) -> tuple[semver.Version, str]:
     """The release after ``previous`` for ``bump``, and why."""
     if previous is None:
-        return policy.initial, f"no previous version: the initial version {policy.initial}"
+        return policy.initial, f"the initial version {policy.initial}"
     previous = previous.finalize_version() if previous.prerelease else previous
     if bump is Bump.major and previous.major == 0 and not policy.major_on_zero:
         return (previous.bump_minor(),

@@ -129,7 +129,7 @@ def test_auto_bump_without_previous_is_initial_version(first: Clone) -> None:
     decision = decide(Context(folder=folder(first, config=policy), source="git", bump="auto",
                               repo=first.path, branch="main"))
     assert str(decision.version) == "1.0.0" and decision.previous is None
-    assert "initial version" in decision.bump_reason
+    assert decision.bump_reason == "no previous version; the initial version 1.0.0"  # said once
 
 
 def test_tag_set_uses_every_version_seen(first: Clone) -> None:
