@@ -27,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", metavar="REPO",
                         help="image repository REGISTRY/NAME (registry/both; default hydro-ci.image)")
     parser.add_argument("--branch", help="branch being built (default: CI variables, else git)")
-    parser.add_argument("--remote", default="origin", help="git remote holding the tags (default: origin)")
+    parser.add_argument("--remote", help="git remote holding the tags (default: origin, if there is one)")
     parser.add_argument("--reserve", action="store_true",
                         help="push the version's git tag so that no other pipeline can take it")
     parser.add_argument("--insecure", action="store_true", default=None,
@@ -37,11 +37,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
     from pathlib import Path
 
-    if args.reserve and args.source == "registry":
-        from hydro_ci.errors import UsageError
+    from hydro_ci.errors import UsageError
 
+    if not os.path.lexists(args.model_dir):
+        raise UsageError(f"no such file or directory: {args.model_dir}")
+    if args.reserve and args.source == "registry":
         raise UsageError("--reserve needs --source git or both: the registry has no atomic create",
                          hint="version from git tags (docs/versioning.md explains the guarantee)")
     from hydro_ci.cli.build import read_credentials
@@ -50,17 +53,22 @@ def run(args: argparse.Namespace) -> int:
 
     credentials = read_credentials(args)
     folder = load_model_folder(Path(args.model_dir))
+    remote = args.remote or "origin"
     ctx = context_for(folder, source=args.source, bump=args.bump, image=args.image, branch=args.branch,
-                      remote=args.remote, username=credentials.username if credentials else None,
+                      remote=remote, username=credentials.username if credentials else None,
                       password=credentials.password if credentials else None, insecure=args.insecure)
+    if args.remote is not None and ctx.repo is not None:
+        from hydro_ci import git
+
+        if not git.has_remote(ctx.repo, args.remote):  # a typo must not skip the missing-tags check
+            raise UsageError(f"--remote {args.remote}: no such remote in {ctx.repo}",
+                             hint="git remote -v lists them")
     if args.reserve:
         from hydro_ci.version.reserve import reserve
 
         if ctx.repo is None:
-            from hydro_ci.errors import UsageError
-
             raise UsageError("--reserve needs the model folder inside a git clone")
-        decision = reserve(lambda: decide(ctx), ctx.repo, remote=args.remote)
+        decision = reserve(lambda: decide(ctx), ctx.repo, remote=remote)
     else:
         decision = decide(ctx)
     if args.json:

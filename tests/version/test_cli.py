@@ -278,3 +278,16 @@ def test_diff_git_ref_folder_without_declared_contract_reads_its_model(
     code, out, err = run(capsys, "contract", "diff", "HEAD:models/onx", "models/onx")
     assert code == 0, err
     assert out.startswith("summary: patch (patch bump), 0 change(s) from git HEAD:models/onx")
+
+
+def test_version_next_refuses_an_unknown_remote_and_a_missing_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped --remote used to skip the 'tags missing from this clone' check silently."""
+    first = make_remote(tmp_path)
+    monkeypatch.chdir(first.path)
+    code, out, err = run(capsys, "version", "next", "models/titanic", "--remote", "orgin")
+    assert (code, out) == (2, "") and err.startswith("error: --remote orgin: no such remote in ")
+    code, out, _ = run(capsys, "version", "next", "models/titanic", "--remote", "origin")
+    assert (code, out) == (0, "0.1.0\n")
+    code, _, err = run(capsys, "version", "next", "models/nope")
+    assert code == 2 and err == "error: no such file or directory: models/nope\n"
