@@ -17,7 +17,7 @@ import yaml
 
 from hydro_ci.contract import jsonform, yamlfile
 from hydro_ci.contract.model import Contract, Field, Profile, Signature
-from hydro_ci.contract.validate import check_signature, read_contract_section
+from hydro_ci.contract.validate import Source, check_signature, read_contract_section
 from hydro_ci.errors import ContractError, ProblemsError
 
 # protobuf is imported only by the protobin/prototxt functions: YAML and JSON users start faster.
@@ -75,14 +75,25 @@ def to_json(contract: Contract) -> str:
     return json.dumps(jsonform.contract_to_dict(contract), indent=2, ensure_ascii=False) + "\n"
 
 
-def from_json(text: str) -> Contract:
+def from_json(text: str, display: str = "<json>") -> Contract:
+    """A contract in hydro-ci's JSON form (bare, or wrapped as ``{"contract": …}``), checked by
+    the rules a folder's contract obeys; JSON has no lines, so problems name the file only."""
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise ContractError(f"not JSON: {exc}") from None
+        raise ContractError(f"{display}: not JSON ({exc})") from None
     if not isinstance(data, dict):
-        raise ContractError("a JSON contract must be an object with name and signatures")
-    return jsonform.contract_from_dict(data)
+        raise ContractError(f"{display}: a contract must be a JSON object with name and signatures")
+    try:
+        contract = jsonform.contract_from_dict(data if "signatures" in data else data.get("contract", data))
+    except ContractError as exc:
+        raise ContractError(f"{display}: {exc}", hint=exc.hint) from None
+    if not contract.signatures:
+        raise ContractError(f"{display}: the contract has no signatures")
+    problems = [p for sig in contract.signatures for p in check_signature(Source(sig, display))]
+    if problems:
+        raise ProblemsError(problems)
+    return contract
 
 
 def _field_to_yaml(f: Field) -> dict[str, Any]:

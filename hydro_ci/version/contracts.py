@@ -10,16 +10,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hydro_ci import git
-from hydro_ci.contract.jsonform import contract_from_dict
 from hydro_ci.contract.model import Contract
-from hydro_ci.errors import ContractError, HydroCIError, NotFoundError, UsageError
+from hydro_ci.errors import HydroCIError, NotFoundError, UsageError
 from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE
 
 if TYPE_CHECKING:
@@ -33,26 +31,9 @@ class ContractSourceError(HydroCIError):
 
 
 def contract_from_json_text(text: str, where: str) -> Contract:
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ContractError(f"{where}: not JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise ContractError(f"{where}: a contract must be a JSON object")
-    # accept the bare contract or an output that wraps it (contract show --format json)
-    try:
-        contract = contract_from_dict(data.get("contract", data) if "signatures" not in data else data)
-    except ContractError as exc:
-        raise ContractError(f"{where}: {exc}", hint=exc.hint) from None
-    if not contract.signatures:
-        raise ContractError(f"{where}: the contract has no signatures")
-    from hydro_ci.contract.validate import Source, check_signature
-    from hydro_ci.errors import ProblemsError
+    from hydro_ci.contract.formats import from_json
 
-    problems = [p for sig in contract.signatures for p in check_signature(Source(sig, where))]
-    if problems:  # the rules a folder's contract obeys (JSON has no lines: the file is the place)
-        raise ProblemsError(problems)
-    return contract
+    return from_json(text, where)
 
 
 def contract_from_folder(path: Path) -> Contract:
@@ -135,8 +116,11 @@ def contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | None:
     path = path.strip("/") if path not in ("", ".") else ""
     prefix = f"{path}/" if path else ""
     if path.endswith(".json"):
+        from hydro_ci.contract.yamlfile import decode
+
         data = git.show_file(repo, ref, path)
-        return None if data is None else contract_from_json_text(data.decode(), f"{ref}:{path}")
+        where = f"{ref}:{path}"
+        return None if data is None else contract_from_json_text(decode(data, where), where)
     if path.endswith((".yaml", ".yml", ".prototxt", ".pbtxt")):
         data = git.show_file(repo, ref, path)
         return None if data is None else _contract_from_files({Path(path).name: data}, f"{ref}:{path}")

@@ -85,6 +85,12 @@ def test_diff_git_ref(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert code == 0 and data["summary"] == "breaking" and data["old"] == "git v1:contract.json"
     code, _, err = run(capsys, "contract", "diff", "v1:nothing.json", "HEAD:contract.json")
     assert code == 1 and "no contract at nothing.json in v1" in err
+    (first.path / "bin.json").write_bytes(b'{"name": "\xff"}')
+    first.commit("not UTF-8")
+    code, _, err = run(capsys, "contract", "diff", "HEAD:bin.json", "v1:contract.json")
+    assert code == 1
+    assert err == ("HEAD:bin.json:1:11: error: not valid UTF-8 (byte 0xff); save the file as UTF-8 "
+                   "[encoding]\n")
 
 
 @pytest.mark.registry
