@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
+
+from hydro_ci.cli import output
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -18,15 +19,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="changed files or model folders (default: .)")
     parser.add_argument("--against", metavar="REF",
                         help="git ref holding the old contracts (default: $PRE_COMMIT_FROM_REF, else HEAD)")
-    parser.add_argument("--format", choices=("text", "json", "github"), default=None,
-                        help="github: ::error annotations (default when GITHUB_ACTIONS=true)")
+    output.add_problem_format(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from hydro_ci import git
+    from hydro_ci.errors import UsageError
     from hydro_ci.integrations.breaking import check_folder, default_ref, model_folders, problems, shown
+    from hydro_ci.version.contracts import is_git_ref
 
-    fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    fmt = output.problem_format(args.format)
     against = args.against or default_ref()
+    cwd = Path.cwd()
+    # A ref that does not resolve would make every folder look new, so nothing could ever fail;
+    # only HEAD of a repository without commits yet (the first commit) legitimately has nothing.
+    if git.is_work_tree(cwd) and not is_git_ref(cwd, against) \
+            and not (against == "HEAD" and git.head_commit(cwd) is None):
+        raise UsageError(f"--against {against}: not a commit, branch or tag of this repository",
+                         hint="check the name (git log, git tag -l), or fetch it: git fetch")
     verdicts = [check_folder(folder, against) for folder in model_folders(args.files or [Path(".")])]
     found = problems(verdicts)
     if fmt == "json":

@@ -183,7 +183,7 @@ def load_contract(spec: str, *, cwd: Path | None = None, username: str | None = 
         return contract_from_file(path, spec), f"file {spec}"
     m = _GIT_SPEC.match(spec)
     # GIT_REF:path first when the ref exists (HEAD:models/x looks like a registry host:port too)
-    if m and (not _looks_like_image(spec) or _is_git_ref(cwd, m["ref"])):
+    if m and (not _looks_like_image(spec) or is_git_ref(cwd, m["ref"])):
         repo = _git_ref_repo(spec, m["ref"], cwd)
         rel = _repo_relative(repo, cwd, m["path"])
         found = contract_at_git_ref(repo, m["ref"], rel)
@@ -228,7 +228,8 @@ def _git_ref_repo(spec: str, ref: str, cwd: Path) -> Path:
     return git.repo_root(cwd)
 
 
-def _is_git_ref(cwd: Path, ref: str) -> bool:
+def is_git_ref(cwd: Path, ref: str) -> bool:
+    """``ref`` names a commit (hash, branch, tag, ``HEAD~1``) of the repository around ``cwd``."""
     return not ref.startswith("-") and git.is_work_tree(cwd) and _is_commitish(cwd, ref)
 
 

@@ -297,3 +297,26 @@ def test_version_next_refuses_an_unknown_remote_and_a_missing_folder(
     assert (code, out) == (0, "0.1.0\n")
     code, _, err = run(capsys, "version", "next", "models/nope")
     assert code == 2 and err == "error: no such file or directory: models/nope\n"
+
+
+def test_breaking_hook_refuses_a_ref_that_does_not_resolve(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped --against (or PRE_COMMIT_FROM_REF) made every folder look new: it always passed."""
+    first = make_remote(tmp_path)
+    first.write("models/titanic/serving.yaml", serving_yaml(inputs={"z": "{shape: [-1], type: int64}"}))
+    monkeypatch.chdir(first.path)
+    monkeypatch.delenv("PRE_COMMIT_FROM_REF", raising=False)
+    assert run(capsys, "contract", "breaking", "models/titanic")[0] == 1  # the change is breaking
+    code, out, err = run(capsys, "contract", "breaking", "models/titanic", "--against", "mian")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: --against mian: not a commit, branch or tag of this repository\nhint: ")
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", "0123abcd")
+    assert run(capsys, "contract", "breaking", "models/titanic")[0] == 2
+    fresh = tmp_path / "fresh"
+    (fresh / "m" / "src").mkdir(parents=True)
+    (fresh / "m" / "src" / "func_main.py").write_text("def predict(**tensors):\n    return tensors\n")
+    sh(fresh, "init", "-q")
+    (fresh / "m" / "serving.yaml").write_text(serving_yaml("m"))
+    monkeypatch.chdir(fresh)
+    monkeypatch.delenv("PRE_COMMIT_FROM_REF")
+    assert run(capsys, "contract", "breaking", "m")[0] == 0  # first commit: HEAD has nothing yet
