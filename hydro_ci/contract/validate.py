@@ -41,6 +41,7 @@ CONTRACT_KEYS = ("name", "inputs", "outputs")
 FIELD_KEYS = ("shape", "type", "profile", "subfields")
 SECTIONS = ("inputs", "outputs")
 MAX_INT64 = 2**63 - 1
+DIM_RANGE = f"must be -1 (unknown) or a size from 0 to {MAX_INT64}"  # dims are int64 in the proto
 MAX_SCANNED_FILES = 20_000  # payload folders walked for escaping symlinks
 FUNC_MAIN = ("src", "func_main.py")
 
@@ -318,8 +319,7 @@ class ServingReader:
                          "bad-shape")
                 return None
             if value < -1 or value > MAX_INT64:
-                self.add(item.location, f"shape of {name!r}: dimension {value} must be -1 (unknown) "
-                         "or a size >= 0", "bad-shape")
+                self.add(item.location, f"shape of {name!r}: dimension {value} {DIM_RANGE}", "bad-shape")
                 return None
             dims.append(value)
         return tuple(dims)
@@ -491,10 +491,10 @@ def _check_fields(fields: tuple[Field, ...], key: Key, source: Source) -> list[P
             problems.append(Problem(source.locate((*here, "name")), f"field {f.name!r} is declared twice",
                                     "duplicate-field"))
         seen.add(f.name)
-        bad = [d for d in f.shape or () if d < -1]
+        bad = [d for d in f.shape or () if d < -1 or d > MAX_INT64]
         if bad:
             problems.append(Problem(source.locate((*here, "shape")), f"shape of {f.name!r}: dimension "
-                                    f"{bad[0]} must be -1 (unknown) or a size >= 0", "bad-shape"))
+                                    f"{bad[0]} {DIM_RANGE}", "bad-shape"))
         if f.subfields is not None:
             if not f.subfields:
                 problems.append(Problem(source.locate((*here, "field")), f"field {f.name!r} has empty "

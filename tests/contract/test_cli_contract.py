@@ -193,3 +193,16 @@ def test_a_stray_file_does_not_search_around_it(tmp_path: Path, capsys: pytest.C
     (tmp_path / "notes.txt").write_text("hello\n")
     code, out, _ = run(capsys, "contract", "check", str(tmp_path / "notes.txt"))
     assert code == 1 and out.endswith("[no-model-folder]\n") and "float33" not in out
+
+
+def test_a_dimension_beyond_int64_is_called_too_large_not_negative(tmp_path: Path) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "serving.yaml").write_text(
+        'kind: Model\nruntime: "a/b:1"\ncontract:\n  inputs:\n    x: {shape: [99999999999999999999], '
+        'type: int32}\n  outputs:\n    y: {shape: scalar, type: int32}\n')
+    from hydro_ci.contract.serving import check_model_folder
+
+    [problem] = check_model_folder(folder)
+    assert problem.message == ("shape of 'x': dimension 99999999999999999999 must be -1 (unknown) or a size "
+                               "from 0 to 9223372036854775807")

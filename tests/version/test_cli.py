@@ -225,7 +225,10 @@ def test_diff_contract_file_encoding_is_located(tmp_path: Path, monkeypatch: pyt
      "e.json: field 'x': unknown dtype 'float99'"),
     ({"name": "x", "signatures": [{"name": "p", "inputs": [{"name": "x", "dtype": "int32", "shape": [-7]}],
                                    "outputs": [{"name": "y", "dtype": "int32"}]}]},
-     "dimension -7 must be -1 (unknown) or a size >= 0 [bad-shape]"),
+     "dimension -7 must be -1 (unknown) or a size from 0 to 9223372036854775807 [bad-shape]"),
+    ({"name": "x", "signatures": [{"name": "p", "inputs": [{"name": "x", "dtype": "int32", "shape": [2**70]}],
+                                   "outputs": [{"name": "y", "dtype": "int32"}]}]},
+     f"dimension {2**70} must be -1 (unknown) or a size from 0 to 9223372036854775807 [bad-shape]"),
 ])
 def test_diff_refuses_a_malformed_json_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str], body: Any,
