@@ -22,7 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.contract.serving import display_path, find_model_folders, read_model_folder
+    from hydro_ci.contract.serving import display_path, find_model_folders, read_model_folder, sort_problems
     from hydro_ci.diagnostics import Location, Problem
 
     missing = [p for p in args.paths if not os.path.lexists(p)]
@@ -39,8 +39,9 @@ def run(args: argparse.Namespace) -> int:
             folders.setdefault(os.path.realpath(folder), folder)
     for folder in folders.values():
         problems += read_model_folder(folder)[1]
+    problems = sort_problems(problems)  # the same output whatever order the paths came in
     fmt = output.problem_format(args.format)
-    shown = [display_path(f) for f in folders.values()]
+    shown = sorted(display_path(f) for f in folders.values())
     output.print_problems(problems, fmt, extra={"folders": shown})
     if fmt == "text":
         errors = sum(p.is_error for p in problems)

@@ -206,3 +206,15 @@ def test_a_dimension_beyond_int64_is_called_too_large_not_negative(tmp_path: Pat
     [problem] = check_model_folder(folder)
     assert problem.message == ("shape of 'x': dimension 99999999999999999999 must be -1 (unknown) or a size "
                                "from 0 to 9223372036854775807")
+
+
+def test_output_does_not_depend_on_the_order_of_the_paths(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """pre-commit passes files in any order (and splits them): the report must not follow it."""
+    a = make_folder(tmp_path, SERVING.replace("float32", "float33"), name="a")
+    b = make_folder(tmp_path, SERVING.replace("name: demo", "name: Demo"), name="b")
+    outputs = [run(capsys, "contract", "check", "--format", fmt, *order)[1]
+               for fmt in ("text", "json") for order in ((str(a), str(b)), (str(b), str(a)))]
+    assert outputs[0] == outputs[1] and outputs[2] == outputs[3]
+    assert outputs[0].index(f"{a}/") < outputs[0].index(f"{b}/")
+    assert json.loads(outputs[2])["folders"] == sorted(json.loads(outputs[2])["folders"])
