@@ -25,12 +25,23 @@ _REPO_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
 _DOMAIN_RE = re.compile(rf"^{_DOMAIN}$")
 _TAG_RE = re.compile(rf"^{_TAG}$")
 _DIGEST_RE = re.compile(rf"^{_DIGEST}$")
+# ``[scheme://]userinfo@`` in front of the first ``/``: a URL with credentials, not a reference.
+_USERINFO_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)?([^/@]+)@(.*)$", re.DOTALL)
+
+
+def _userinfo(text: str) -> str | None:
+    """The ``user:password`` of ``[scheme://]user:password@host/…`` (not a ``name@digest``)."""
+    m = _USERINFO_RE.match(text)
+    return m.group(2) if m and not _DIGEST_RE.match(m.group(3)) else None
 
 
 class ReferenceError(HydroCIError):
     """Not a valid image reference."""
 
     def __init__(self, text: str, reason: str) -> None:
+        secret = _userinfo(text)
+        if secret:  # user:password@ pasted into a reference is never echoed back
+            text, reason = (s.replace(secret, "***") for s in (text, reason))
         super().__init__(
             f"invalid image reference {text!r}: {reason}",
             hint="use [REGISTRY/]REPOSITORY[:TAG][@sha256:DIGEST], e.g. ghcr.io/acme/model:1.0.0",
@@ -79,6 +90,11 @@ def parse_reference(text: str, *, require_tag: bool = False) -> ImageReference:
         raise ReferenceError(text, "empty or surrounded by white space")
     if len(text) > 4096:
         raise ReferenceError(text[:40] + "…", "too long")
+    if "://" in text:
+        raise ReferenceError(text, "a reference has no URL scheme; give REGISTRY/REPOSITORY")
+    if _userinfo(text):
+        raise ReferenceError(text, "credentials do not belong in a reference; "
+                                   "use --username/--password-stdin or docker login")
     rest, digest = text, None
     if "@" in rest:
         rest, digest = rest.split("@", 1)
