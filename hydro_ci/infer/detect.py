@@ -140,7 +140,7 @@ def _sniff_zip(path: Path) -> Format | None:
     try:
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
-    except (OSError, zipfile.BadZipFile):
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile):  # a damaged directory: not a zip model
         return None
     base = {n.rsplit("/", 1)[-1] for n in names}
     if "config.json" in names and ("metadata.json" in names or "model.weights.h5" in names):

@@ -9,7 +9,6 @@ no rule for leave the output shape dynamic, with a note.
 
 from __future__ import annotations
 
-import json
 import math
 import zipfile
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from typing import Any
 
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
 from hydro_ci.errors import HydroCIError, MissingExtraError
-from hydro_ci.infer.reading import ModelReading, unreadable
+from hydro_ci.infer.reading import ModelReading, load_json, unreadable, zip_member
 
 Json = Any
 Tensor = tuple[Shape, str]  # (shape, keras dtype name)
@@ -27,7 +26,7 @@ Tensor = tuple[Shape, str]  # (shape, keras dtype name)
 def read_keras(path: Path) -> ModelReading:
     try:
         with zipfile.ZipFile(path) as z:
-            raw = z.read("config.json")
+            raw = zip_member(path, z, "config.json")
     except KeyError:
         raise unreadable(path, "not a Keras archive: no config.json inside") from None
     except (OSError, zipfile.BadZipFile) as exc:
@@ -51,10 +50,7 @@ def read_keras_h5(path: Path) -> ModelReading:
 
 
 def _json(path: Path, raw: bytes | str) -> Json:
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise unreadable(path, f"model config is not JSON: {exc}") from None
+    return load_json(path, raw, "model config")
 
 
 def _read_config(path: Path, config: Json) -> ModelReading:

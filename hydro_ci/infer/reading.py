@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hydro_ci.contract.model import Signature
 from hydro_ci.errors import ModelFileError
@@ -31,3 +35,27 @@ def unreadable(path: Path, what: str) -> ModelFileError:
         f"{path}: {what}",
         hint="fix or remove the file, or declare the contract in serving.yaml / contract.prototxt",
     )
+
+
+MAX_MEMBER_BYTES = 256 << 20  # a model config or exported graph; more is a zip bomb, not a model
+
+
+def zip_member(path: Path, archive: zipfile.ZipFile, name: str) -> bytes:
+    """One member of a model archive, bounded in size; every way zipfile fails is one located error
+    (encrypted or unsupported compression raise RuntimeError / NotImplementedError, not BadZipFile)."""
+    size = archive.getinfo(name).file_size
+    if size > MAX_MEMBER_BYTES:
+        raise unreadable(path, f"{name} inside is {size} bytes uncompressed (more than {MAX_MEMBER_BYTES})")
+    try:
+        return archive.read(name)  # zipfile stops at the recorded size, so the bound holds
+    except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as exc:
+        raise unreadable(path, f"cannot read {name} inside (corrupt, encrypted or unsupported zip?): "
+                               f"{exc}") from None
+
+
+def load_json(path: Path, raw: bytes | str, what: str) -> Any:
+    """JSON from a model file; nesting deep enough to exhaust the parser is an error like any other."""
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise unreadable(path, f"{what} is not JSON: {exc}") from None

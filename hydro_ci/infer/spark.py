@@ -117,7 +117,7 @@ def _metadata(path: Path) -> dict[str, Any]:
         data = json.loads(text.splitlines()[0] if text.strip() else "")
     except OSError as exc:
         raise unreadable(path, f"cannot read: {exc.strerror}") from None
-    except (ValueError, IndexError, UnicodeDecodeError) as exc:
+    except (ValueError, IndexError, UnicodeDecodeError, RecursionError) as exc:
         raise unreadable(path, f"not Spark ML metadata JSON: {exc}") from None
     if not isinstance(data, dict) or "class" not in data:
         raise unreadable(path, "not Spark ML metadata: no 'class'")

@@ -8,13 +8,12 @@ TorchScript (``.pt``) and ``torch.save`` files record no shapes: we say so.
 
 from __future__ import annotations
 
-import json
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
-from hydro_ci.infer.reading import ModelReading, unreadable
+from hydro_ci.infer.reading import ModelReading, load_json, unreadable, zip_member
 
 Json = Any
 
@@ -74,11 +73,10 @@ def _program(path: Path) -> Json:
             if not candidates:
                 raise unreadable(path, "no exported program JSON inside (not a torch.export archive?)")
             model = next((n for n in candidates if n.endswith("/models/model.json")), sorted(candidates)[0])
-            return json.loads(z.read(model))
+            raw = zip_member(path, z, model)
     except (OSError, zipfile.BadZipFile) as exc:
         raise unreadable(path, f"not a .pt2 archive (truncated or corrupt zip?): {exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise unreadable(path, f"exported program is not JSON: {exc}") from None
+    return load_json(path, raw, "exported program")
 
 
 def _field(path: Path, side: str, arg: Json, tensors: Json, notes: list[str], name: str | None) -> Field:

@@ -1,0 +1,81 @@
+"""Zip-based model files (.keras, .pt2) built to break the reader: each is one located error."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from hydro_ci.cli import main
+from hydro_ci.contract.serving import check_model_folder
+from hydro_ci.errors import ModelFileError
+from hydro_ci.infer import infer_folder
+
+SEQUENTIAL = json.dumps({"class_name": "Sequential", "config": {"layers": []}})
+
+
+def keras_file(path: Path, config: str | bytes = SEQUENTIAL) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("config.json", config)
+        z.writestr("metadata.json", "{}")
+    return path
+
+
+def patched(path: Path, local_offset: int, central_offset: int, value: bytes, *, flag: bool = False) -> Path:
+    """Overwrite a field of config.json's local header and central directory entry."""
+    data = bytearray(path.read_bytes())
+    for header, offset in ((b"PK\x03\x04", local_offset), (b"PK\x01\x02", central_offset)):
+        at = data.find(header) + offset
+        if flag:
+            data[at] |= value[0]
+        else:
+            data[at:at + len(value)] = value
+    path.write_bytes(bytes(data))
+    return path
+
+
+def encrypted(path: Path) -> Path:
+    return patched(keras_file(path), 6, 8, b"\x01", flag=True)
+
+
+def unknown_compression(path: Path) -> Path:
+    return patched(keras_file(path), 8, 10, struct.pack("<H", 93))  # 93 = zstd, not in zipfile
+
+
+def deep_json(path: Path) -> Path:
+    return keras_file(path, "[" * 100_000 + "]" * 100_000)
+
+
+def bomb(path: Path) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("metadata.json", "{}")
+        with z.open("config.json", "w", force_zip64=True) as f:
+            for _ in range(300):
+                f.write(b" " * (1 << 20))
+    return path
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (encrypted, "cannot read config.json inside (corrupt, encrypted or unsupported zip?)"),
+    (unknown_compression, "cannot read config.json inside (corrupt, encrypted or unsupported zip?)"),
+    (deep_json, "model config is not JSON: maximum recursion depth exceeded"),
+    (bomb, "config.json inside is 314572800 bytes uncompressed"),
+])
+def test_hostile_keras_archive_is_one_error(tmp_path: Path, make: object, message: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    model = make(tmp_path / "model.keras")  # type: ignore[operator]
+    with pytest.raises(ModelFileError, match=re.escape(message)):
+        infer_folder(model)
+    assert main(["contract", "infer", str(model)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {model}: ") and "Traceback" not in err
+    # and contract check, which compares a declared contract with the model file, only warns
+    (tmp_path / "serving.yaml").write_text(
+        'kind: Model\nruntime: "a/b:1"\ncontract:\n  inputs:\n    x: {shape: [-1], type: float32}\n'
+        '  outputs:\n    y: {shape: [-1], type: float32}\n')
+    [problem] = check_model_folder(tmp_path)
+    assert problem.rule == "model-unreadable" and not problem.is_error
