@@ -65,8 +65,10 @@ def _parse_text(path: Path, data: bytes, saved: tf_pb.SavedModel) -> None:
     logger.setLevel(logging.ERROR)
     try:
         text_format.Parse(data.decode("utf-8"), saved, allow_unknown_field=True)
-    except (text_format.ParseError, UnicodeDecodeError) as exc:
+    except (text_format.ParseError, UnicodeDecodeError, ValueError) as exc:
         raise unreadable(path, f"not a SavedModel in text format (truncated or corrupt?): {exc}") from None
+    except RecursionError:  # the text parser recurses once per nested message
+        raise unreadable(path, "not a SavedModel in text format: nested too deeply") from None
     finally:
         logger.setLevel(level)
 

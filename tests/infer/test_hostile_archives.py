@@ -1,4 +1,4 @@
-"""Zip-based model files (.keras, .pt2) built to break the reader: each is one located error."""
+"""Model files (.keras archives, text SavedModels) built to break the reader: one located error each."""
 
 from __future__ import annotations
 
@@ -79,3 +79,10 @@ def test_hostile_keras_archive_is_one_error(tmp_path: Path, make: object, messag
         '  outputs:\n    y: {shape: [-1], type: float32}\n')
     [problem] = check_model_folder(tmp_path)
     assert problem.rule == "model-unreadable" and not problem.is_error
+
+
+def test_deeply_nested_saved_model_text_is_one_error(tmp_path: Path) -> None:
+    """protobuf's text parser recursed into a RecursionError traceback."""
+    (tmp_path / "saved_model.pbtxt").write_text("meta_graphs { " + "x { " * 5000 + "}" * 5000 + " }")
+    with pytest.raises(ModelFileError, match="not a SavedModel in text format: nested too deeply"):
+        infer_folder(tmp_path)
