@@ -219,12 +219,7 @@ def prepare_output(root: Path) -> None:
         if not (root / PLAN_FILE).is_file():
             raise ContextError(f"output directory {root} is not empty and not a hydro-ci build context",
                                hint="choose an empty or new directory for --output")
-        for name in (MODEL_DIR, DOCKERFILE, PLAN_FILE):
-            path = root / name
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            elif path.exists() or path.is_symlink():
-                path.unlink()
+        _remove_ours(root)
     root.mkdir(parents=True, exist_ok=True)
 
 
@@ -242,14 +237,54 @@ def write_context(
     ``context`` carries everything but the file list, which is computed here; the returned context
     is the complete one that plan.json describes.
     """
+    for rel, _src in sources:
+        check_name(rel)
     prepare_output(root)
+    try:
+        return _write_all(root, sources, contract_bytes, dockerfile_text, context)
+    except BaseException:
+        # Never leave a half context behind: the next render would refuse the directory.
+        _remove_ours(root)
+        raise
+
+
+def check_name(rel: str) -> None:
+    """A payload path must be UTF-8 without control characters: plan.json, tar headers and
+    Dockerfile tools cannot carry anything else faithfully."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        if not any(ord(c) < 0x20 or c == "\x7f" for c in rel):
+            return
+    shown = repr(rel.encode("utf-8", "surrogateescape"))[1:]  # escaped, on one line
+    raise ContextError(f"payload file name {shown} is not UTF-8 text without control characters",
+                       hint="rename the file, or leave it out with a line in .hydroignore")
+
+
+def _remove_ours(root: Path) -> None:
+    for name in (MODEL_DIR, DOCKERFILE, PLAN_FILE):
+        path = root / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+
+
+def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: bytes,
+               dockerfile_text: str, context: BuildContext) -> BuildContext:
     files: list[ContextFile] = []
     for rel, src in sorted(sources):
         dst_rel = f"{FILES_DIR}/{rel}"
         dst = root / dst_rel
         dst.parent.mkdir(parents=True, exist_ok=True)
-        size, sha = _copy_hashing(src, dst)
-        mode = EXEC_MODE if os.stat(src).st_mode & 0o111 else FILE_MODE
+        try:
+            size, sha = _copy_hashing(src, dst)
+            mode = EXEC_MODE if os.stat(src).st_mode & 0o111 else FILE_MODE
+        except OSError as exc:  # vanished or unreadable since the folder was listed
+            raise ContextError(f"cannot copy payload file {src}: {exc.strerror or exc}",
+                               hint="check the file exists and is readable, then render again") from None
         files.append(ContextFile(dst_rel, classify(rel, size), size, mode, sha))
     (root / FILES_DIR).mkdir(parents=True, exist_ok=True)
     size, sha = _write_bytes(root / CONTRACT_FILE, contract_bytes)
