@@ -207,19 +207,45 @@ def _read_exactly(stream: IO[bytes], size: int) -> bytes:
 
 def open_pickle_stream(path: Path) -> IO[bytes]:
     """The decompressed byte stream of a pickle or (compressed) joblib file."""
-    head = path.open("rb").read(6)
+    with path.open("rb") as f:
+        head = f.read(6)
     if head.startswith(b"\x1f\x8b"):
         return gzip.open(path, "rb")  # type: ignore[return-value]  # a binary file object
     if head.startswith(b"BZh"):
         return bz2.open(path, "rb")
     if head.startswith(b"\xfd7zXZ") or head.startswith(b"\x5d\x00\x00"):
         return lzma.open(path, "rb")
-    if head[:1] == b"\x78":  # joblib's zlib: one zlib stream
-        try:
-            return io.BytesIO(zlib.decompress(path.read_bytes()))
-        except zlib.error as exc:
-            raise UnsafePickleError(f"zlib data is corrupt: {exc}") from None
+    if head[:1] == b"\x78":  # joblib's zlib: one zlib stream, inflated as it is read (never whole:
+        return io.BufferedReader(_ZlibReader(path.open("rb")), 1 << 20)  # a bomb would fill memory)
     return io.BytesIO(path.read_bytes())
+
+
+class _ZlibReader(io.RawIOBase):
+    """A zlib stream read incrementally, like gzip.open does for gzip."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._inflate = zlib.decompressobj()
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while not self._pending and not self._inflate.eof:
+            data = self._inflate.unconsumed_tail or self._raw.read(1 << 16)
+            if not data:
+                raise zlib.error("the compressed data ends early")
+            self._pending = self._inflate.decompress(data, len(view))
+        n = min(len(view), len(self._pending))
+        view[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def load(path: Path) -> Any:
