@@ -141,6 +141,8 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, display: str) -> Problem:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
         message = " ".join(p for p in (exc.problem, exc.context) if p) or "invalid YAML"
+        if mark.index < len(text) and text[mark.index] == "\t":
+            message += " (a tab: YAML indents with spaces only)"
         return _problem(display, mark.line + 1, mark.column + 1, f"invalid YAML: {message}", "yaml-syntax")
     if isinstance(exc, yaml.reader.ReaderError):
         line, column = _position(text, min(exc.position, len(text)))

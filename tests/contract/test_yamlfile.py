@@ -104,3 +104,11 @@ def test_unsafe_or_broken_yaml(text: str, rule: str) -> None:
 
 def test_empty_document_is_none() -> None:
     assert yamlfile.compose("# only a comment\n", "f.yaml") is None
+
+
+def test_a_tab_in_the_indentation_is_named() -> None:
+    with pytest.raises(ProblemsError) as info:
+        yamlfile.compose("kind: Model\ncontract:\n\tinputs: {}\n", "serving.yaml")
+    [problem] = info.value.problems
+    assert (problem.location.line, problem.location.column) == (3, 1)
+    assert problem.message.endswith("(a tab: YAML indents with spaces only)")
