@@ -463,6 +463,11 @@ class OCIBuilder:
             # The labels (MODEL_VERSION, org.opencontainers.image.version) would say another version.
             raise UsageError(f"the context in {ctx.root} was rendered for version {ctx.model_version}, "
                              f"not {request.version}", hint="render it again with the version you build")
+        # Unusable outputs fail now, not after minutes of hashing weights.
+        if self.output_layout:
+            layout.check_layout_target(self.output_layout)
+        if self.output_tar:
+            tarball.check_tar_target(self.output_tar)
         source = self.base_from or ctx.base_image
         progress(ProgressEvent("base", f"reading base image {source}"))
         base = read_base(source, self.cache / "tmp", self.platform, insecure=self.insecure)

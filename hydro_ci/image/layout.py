@@ -53,9 +53,11 @@ def blob_path(root: Path, digest: Digest) -> Path:
 def _read_index(root: Path) -> Index:
     try:
         return Index.from_bytes((root / INDEX_FILE).read_bytes(), OCI_INDEX)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise LayoutError(f"{root} is not an OCI image layout (no {INDEX_FILE})",
                           hint="write one with --output-layout DIR or skopeo copy … oci:DIR:TAG") from None
+    except OSError as exc:
+        raise LayoutError(f"cannot read {root / INDEX_FILE}: {exc.strerror or exc}") from None
     except ImageFormatError as exc:
         raise LayoutError(f"{root / INDEX_FILE}: {exc}") from None
 
@@ -111,6 +113,21 @@ def write_blob(root: Path, blob: Blob, progress: BlobProgress | None = None) -> 
     return True
 
 
+def check_layout_target(root: Path) -> None:
+    """``root`` may become (or already is) a layout: a new or empty directory, or a layout.
+
+    Checked before a build, so a typo fails at once and a user's directory never gets blobs mixed in.
+    """
+    if root.exists() and not root.is_dir():
+        raise LayoutError(f"{root} is a file, not an OCI image layout directory",
+                          hint="give --output-layout a new, empty or existing layout directory")
+    if root.is_dir() and not (root / OCI_LAYOUT_FILE).is_file() and any(root.iterdir()):
+        raise LayoutError(f"{root} is not empty and not an OCI image layout (no {OCI_LAYOUT_FILE})",
+                          hint="give --output-layout a new, empty or existing layout directory")
+    if not root.exists() and root.parent.exists() and not root.parent.is_dir():
+        raise LayoutError(f"{root.parent} is not a directory")
+
+
 def write_layout(root: Path | str, images: Mapping[str, PushableImage],
                  progress: BlobProgress | None = None) -> Index:
     """Add ``images`` (tag → image) to the layout at ``root``, creating it when needed.
@@ -118,6 +135,7 @@ def write_layout(root: Path | str, images: Mapping[str, PushableImage],
     Entries with the same tag are replaced; other entries stay. The index is written last.
     """
     root = Path(root)
+    check_layout_target(root)
     root.mkdir(parents=True, exist_ok=True)
     layout_file = root / OCI_LAYOUT_FILE
     if not layout_file.exists():

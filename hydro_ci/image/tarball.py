@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import posixpath
 import tarfile
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,21 +88,48 @@ def write_tarball(dest: Path | str | BinaryIO, images: Mapping[str, PushableImag
                                     {ANNOTATION_REF_NAME: ref}))
         blobs.setdefault(digest, _Bytes(Descriptor(image.manifest_media_type, digest,
                                                    len(image.manifest_bytes)), image.manifest_bytes))
-    own = isinstance(dest, (str, Path))
-    fileobj: BinaryIO = open(dest, "wb") if isinstance(dest, (str, Path)) else dest  # noqa: SIM115
-    try:
-        with tarfile.open(fileobj=fileobj, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            tar.copybufsize = CHUNK  # type: ignore[attr-defined]
-            _add_bytes(tar, "oci-layout", canonical_json({"imageLayoutVersion": "1.0.0"}))
-            for d in sorted(blobs):
-                blob = blobs[d]
-                with blob.open() as src:
-                    tar.addfile(_info(f"blobs/sha256/{d.hex}", blob.descriptor.size), src)
-            _add_bytes(tar, "index.json", Index(tuple(index), OCI_INDEX).to_bytes())
-            _add_bytes(tar, "manifest.json", canonical_json(manifest_json))
-    finally:
-        if own:
-            fileobj.close()
+    if isinstance(dest, (str, Path)):
+        # Written next to the target and renamed at the end: an interrupted build leaves no
+        # truncated archive under the name `docker load` will be given.
+        final = Path(dest)
+        check_tar_target(final)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
+        except OSError as exc:
+            raise TarballError(f"cannot write {final}: {exc.strerror or exc}") from None
+        try:
+            with os.fdopen(fd, "wb") as f:
+                _write_archive(f, blobs, index, manifest_json)
+            os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the archive from other users
+            os.replace(tmp, final)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return
+    _write_archive(dest, blobs, index, manifest_json)
+
+
+def check_tar_target(path: Path) -> None:
+    """``path`` can be written as a new archive: its directory exists and it is not a directory."""
+    if path.is_dir():
+        raise TarballError(f"{path} is a directory; --output-tar needs a file name",
+                           hint="e.g. --output-tar out/model.tar")
+    if not path.parent.is_dir():
+        raise TarballError(f"cannot write {path}: directory {path.parent} does not exist",
+                           hint="create it first, or give another --output-tar")
+
+
+def _write_archive(fileobj: BinaryIO, blobs: Mapping[Digest, Blob], index: list[Descriptor],
+                   manifest_json: Sequence[Mapping[str, object]]) -> None:
+    with tarfile.open(fileobj=fileobj, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        tar.copybufsize = CHUNK  # type: ignore[attr-defined]
+        _add_bytes(tar, "oci-layout", canonical_json({"imageLayoutVersion": "1.0.0"}))
+        for d in sorted(blobs):
+            blob = blobs[d]
+            with blob.open() as src:
+                tar.addfile(_info(f"blobs/sha256/{d.hex}", blob.descriptor.size), src)
+        _add_bytes(tar, "index.json", Index(tuple(index), OCI_INDEX).to_bytes())
+        _add_bytes(tar, "manifest.json", canonical_json(manifest_json))
 
 
 @dataclass(frozen=True)

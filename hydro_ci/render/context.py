@@ -215,6 +215,9 @@ def _write_bytes(dst: Path, data: bytes) -> tuple[int, str]:
 
 def prepare_output(root: Path) -> None:
     """An empty directory, or a previous context (which is replaced). Anything else is refused."""
+    if root.exists() and not root.is_dir():
+        raise ContextError(f"output {root} is a file, not a directory",
+                           hint="choose an empty or new directory for --output")
     if root.exists() and any(root.iterdir()):
         if not (root / PLAN_FILE).is_file():
             raise ContextError(f"output directory {root} is not empty and not a hydro-ci build context",

@@ -1,0 +1,58 @@
+"""Unusable --output-layout / --output-tar / --output / --layout: one line, exit 1, nothing clobbered.
+
+Scratch base, no engine and no registry: each case is one quick subprocess.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .test_cli_oci import SERVING, hydro
+
+
+def _folder(tmp_path: Path) -> Path:
+    root = tmp_path / "model"
+    (root / "src").mkdir(parents=True)
+    (root / "serving.yaml").write_text(SERVING)
+    (root / "src/app.py").write_text("A = 1\n")
+    (root / "weights.bin").write_bytes(b"w" * 100)
+    (tmp_path / "a-file").write_text("not a directory\n")
+    (tmp_path / "theirs").mkdir()
+    (tmp_path / "theirs/precious.txt").write_text("keep me\n")
+    return root
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--output-layout", "a-file"], "a-file is a file, not an OCI image layout directory"),
+    (["--output-layout", "theirs"], "theirs is not empty and not an OCI image layout"),
+    (["--output-tar", "missing/x.tar"], "cannot write missing/x.tar: directory missing does not exist"),
+    (["--output-tar", "theirs"], "theirs is a directory; --output-tar needs a file name"),
+    (["--output", "a-file"], "output a-file is a file, not a directory"),
+])
+def test_bad_outputs_are_one_line_errors(tmp_path: Path, flags: list[str], message: str) -> None:
+    _folder(tmp_path)
+    out = hydro("build", "model", "--image", "r.example/x", "--version", "1.0.0", "--builder", "oci",
+                "--base-from", "scratch", *flags, cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert f"error: {message}" in out.stderr and "Traceback" not in out.stderr
+    assert sorted(p.name for p in (tmp_path / "theirs").iterdir()) == [
+        "precious.txt"]
+    assert not (tmp_path / "missing").exists()
+
+
+def test_push_from_a_file_instead_of_a_layout(tmp_path: Path) -> None:
+    _folder(tmp_path)
+    out = hydro("push", "--builder", "oci", "--layout", "a-file", "--image", "r.example/x",
+                "--version", "1.0.0", cwd=tmp_path)
+    assert out.returncode == 1 and "error: a-file is not an OCI image layout" in out.stderr
+
+
+def test_the_tar_appears_whole_under_its_name_only(tmp_path: Path) -> None:
+    _folder(tmp_path)
+    out = hydro("build", "model", "--image", "r.example/x", "--version", "1.0.0", "--builder", "oci",
+                "--base-from", "scratch", "--output-tar", "x.tar", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "model", "theirs", "x.tar"]
+    assert (tmp_path / "x.tar").stat().st_mode & 0o777 == 0o644
