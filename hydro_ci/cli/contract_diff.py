@@ -34,9 +34,15 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from hydro_ci.cli.build import read_credentials
-    from hydro_ci.contract.diff import ChangeClass, DiffConfig, diff_contracts
+    from hydro_ci.contract.diff import RULES, ChangeClass, DiffConfig, diff_contracts
+    from hydro_ci.contract.validate import did_you_mean
+    from hydro_ci.errors import UsageError
     from hydro_ci.version.contracts import load_contract
 
+    for rule in args.ignore:  # checked here: DiffConfig would blame serving.yaml for a flag's typo
+        if rule not in RULES:
+            raise UsageError(f"--ignore {rule}: unknown rule{did_you_mean(rule, RULES)}",
+                             hint="rule ids are listed in docs/versioning.md")
     creds = read_credentials(args)
     user, password = (creds.username, creds.password) if creds else (None, None)
     old, old_from = load_contract(args.old, username=user, password=password, insecure=args.insecure)

@@ -94,7 +94,9 @@ class DiffConfig:
             raise DiffConfigError(f"{where}.ignore must be a list of rule ids")
         bad = sorted(set(ignore) - set(RULES))
         if bad:
-            raise DiffConfigError(f"{where}.ignore: unknown rule {bad[0]!r}",
+            from hydro_ci.contract.validate import did_you_mean
+
+            raise DiffConfigError(f"{where}.ignore: unknown rule {bad[0]!r}{did_you_mean(bad[0], RULES)}",
                                   hint="rule ids are listed in docs/versioning.md")
         by_position = section.get("renames-by-position", False)
         if not isinstance(by_position, bool):

@@ -113,7 +113,12 @@ def _tag_patterns(patterns: tuple[str, ...]) -> tuple[str, ...]:
         if bad:
             raise VersionConfigError(f"{_WHERE}.tags: unknown placeholder {{{bad[0]}}} in {pattern!r}",
                                      hint="placeholders: " + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS))
-        sample = pattern.format(version="1.0.0-rc.1", major=1, minor=0, patch=0, sha="0abcdef")
+        try:
+            sample = pattern.format(version="1.0.0-rc.1", major=1, minor=0, patch=0, sha="0abcdef")
+        except (ValueError, IndexError, KeyError) as exc:  # a lone brace: "{version", "a}"
+            raise VersionConfigError(f"{_WHERE}.tags: {pattern!r} is not a tag pattern ({exc})",
+                                     hint="write placeholders as {version}; a brace cannot stand "
+                                          "alone") from None
         if not re.fullmatch(r"[\w][\w.-]{0,127}", sample):
             raise VersionConfigError(f"{_WHERE}.tags: {pattern!r} does not make a valid image tag")
     return patterns

@@ -65,7 +65,7 @@ def test_diff_json_output_and_ignore(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_diff_unknown_rule_and_missing_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     old = write_json(tmp_path / "old.json", OLD)
     code, _, err = run(capsys, "contract", "diff", old, old, "--ignore", "no-such-rule")
-    assert code == 1 and "unknown rule 'no-such-rule'" in err
+    assert code == 2 and "error: --ignore no-such-rule: unknown rule" in err  # a flag's value: usage
     code, _, err = run(capsys, "contract", "diff", old, str(tmp_path / "nope"))
     assert code == 2 and "no such folder or file, git ref or image" in err and "Traceback" not in err
 
@@ -323,3 +323,13 @@ def test_breaking_hook_refuses_a_ref_that_does_not_resolve(
     monkeypatch.chdir(fresh)
     monkeypatch.delenv("PRE_COMMIT_FROM_REF")
     assert run(capsys, "contract", "breaking", "m")[0] == 0  # first commit: HEAD has nothing yet
+
+
+def test_diff_ignore_flag_with_an_unknown_rule_is_a_usage_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It was reported as a mistake in 'serving.yaml hydro-ci.diff.ignore' (exit 1), a file not involved."""
+    old = write_json(tmp_path / "old.json", OLD)
+    code, out, err = run(capsys, "contract", "diff", old, old, "--ignore", "profile-chnged")
+    assert (code, out) == (2, "")
+    assert err.splitlines()[0] == ("error: --ignore profile-chnged: unknown rule; "
+                                   "did you mean 'profile-changed'?")

@@ -133,6 +133,8 @@ def test_policy_from_config() -> None:
     ({"tag-format": "{name} v{version}"}, "git tag names"),
     ({"tags": ["{hash}"]}, "unknown placeholder"),
     ({"tags": ["-bad"]}, "valid image tag"),
+    ({"tags": ["{version"]}, "is not a tag pattern"),  # a lone brace was a ValueError traceback
+    ({"tags": ["v}"]}, "is not a tag pattern"),
 ])
 def test_bad_policy(section: dict[str, object], message: str) -> None:
     with pytest.raises(VersionConfigError, match=message):
