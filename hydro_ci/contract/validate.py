@@ -93,6 +93,7 @@ class Declared:
     payload: list[tuple[str, Location]] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    config_locations: dict[str, Location] = field(default_factory=dict)  # each hydro-ci: key's line
     extra: dict[str, Any] = field(default_factory=dict)
     yaml_contract: Source | None = None
     prototxt_contract: Source | None = None
@@ -203,8 +204,9 @@ class ServingReader:
         elif key == CONFIG_KEY:
             if isinstance(value, Scalar) and value.is_null:
                 d.config = {}
-            elif self.mapping(value, f"the {CONFIG_KEY} section") is not None:
-                d.config = yamlfile.to_python(value)
+            elif (section := self.mapping(value, f"the {CONFIG_KEY} section")) is not None:
+                d.config = yamlfile.to_python(section)
+                d.config_locations = {k.text: k.location for k, _ in section.pairs if isinstance(k, Scalar)}
         else:
             d.extra[key] = yamlfile.to_python(value)
 
@@ -618,6 +620,26 @@ def check_model_files(d: Declared) -> list[Problem]:
     return folder_problems(d.model_folder(), locate=source.locate)
 
 
+def check_settings(d: Declared) -> list[Problem]:
+    """The hydro-ci: version and diff settings, read now rather than first at release time."""
+    if not {"version", "diff"} & d.config.keys():
+        return []  # (and nothing imported: check stays fast)
+    from hydro_ci.contract.diff import DiffConfig
+    from hydro_ci.errors import HydroCIError
+    from hydro_ci.version.policy import VersionPolicy
+
+    problems = []
+    for key, read in (("version", VersionPolicy.from_config), ("diff", DiffConfig.from_config)):
+        if key not in d.config:
+            continue
+        try:
+            read(d.config)
+        except HydroCIError as exc:
+            where = d.config_locations.get(key, d.name_location)
+            problems.append(Problem(where, str(exc) + (f"; {exc.hint}" if exc.hint else ""), "bad-setting"))
+    return problems
+
+
 FOLDER_RULES: tuple[Rule, ...] = (
     check_name,
     check_runtime,
@@ -627,4 +649,5 @@ FOLDER_RULES: tuple[Rule, ...] = (
     check_contract_agreement,
     check_signature_function,
     check_model_files,
+    check_settings,
 )

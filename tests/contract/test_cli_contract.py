@@ -218,3 +218,19 @@ def test_output_does_not_depend_on_the_order_of_the_paths(
     assert outputs[0] == outputs[1] and outputs[2] == outputs[3]
     assert outputs[0].index(f"{a}/") < outputs[0].index(f"{b}/")
     assert json.loads(outputs[2])["folders"] == sorted(json.loads(outputs[2])["folders"])
+
+
+def test_version_and_diff_settings_are_checked_where_they_are_written(tmp_path: Path) -> None:
+    """They were read first by version next / contract diff: a typo passed check and the pre-commit hook."""
+    from hydro_ci.contract.serving import check_model_folder
+
+    folder = make_folder(tmp_path, SERVING + "hydro-ci:\n  diff:\n    ignore: [profile-chnged]\n"
+                                             "  version:\n    tags: ['{version']\n")
+    lines = (SERVING + "hydro-ci:\n").count("\n")
+    problems = check_model_folder(folder)
+    assert [(p.rule, p.location.line, p.location.column) for p in problems] == [
+        ("bad-setting", lines + 1, 3), ("bad-setting", lines + 3, 3)]
+    assert "did you mean 'profile-changed'?" in problems[0].message
+    assert "'{version' is not a tag pattern" in problems[1].message
+    assert check_model_folder(make_folder(tmp_path, SERVING + "hydro-ci:\n  version: {tags: ['{version}']}\n",
+                                          name="fine")) == []
