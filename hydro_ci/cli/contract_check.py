@@ -22,7 +22,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.contract.serving import display_path, find_model_folders, read_model_folder, sort_problems
+    from hydro_ci.contract.serving import (
+        display_path,
+        find_model_folders,
+        not_a_model_folder,
+        read_model_folder,
+        sort_problems,
+    )
     from hydro_ci.diagnostics import Location, Problem
 
     missing = [p for p in args.paths if not os.path.lexists(p)]
@@ -33,8 +39,9 @@ def run(args: argparse.Namespace) -> int:
     for path in args.paths:
         found = find_model_folders(Path(path))
         if not found:
-            problems.append(Problem(Location(display_path(Path(path))), "no model folder here (no "
-                                    "serving.yaml or contract.prototxt)", "no-model-folder"))
+            here = Path(path) if Path(path).is_dir() else Path(path).parent
+            why = not_a_model_folder(here, "no model folder here (no serving.yaml or contract.prototxt)")
+            problems.append(Problem(Location(display_path(Path(path))), why, "no-model-folder"))
         for folder in found:
             folders.setdefault(os.path.realpath(folder), folder)
     for folder in folders.values():

@@ -40,6 +40,14 @@ def is_model_folder(path: Path) -> bool:
     return any((path / name).is_file() for name in MODEL_FILES)
 
 
+def not_a_model_folder(path: Path, otherwise: str) -> str:
+    """Why ``path`` is not a model folder when a serving.yaml is there but not a file, else ``otherwise``."""
+    odd = next((name for name in MODEL_FILES if os.path.lexists(path / name)), None)
+    if odd is None:
+        return otherwise
+    return f"not a model folder: {odd} is {'a broken link' if not (path / odd).exists() else 'not a file'}"
+
+
 def find_model_folders(path: Path) -> list[Path]:
     """Model folders at or below ``path`` (hidden and tool folders skipped, no nesting), sorted.
 
@@ -66,8 +74,8 @@ def read_model_folder(path: Path) -> tuple[validate.Declared | None, list[Proble
     if not folder.is_dir():
         return None, [Problem(Location(shown), "no such model folder", "no-model-folder")]
     if not is_model_folder(folder):
-        return None, [Problem(Location(shown), f"not a model folder: no {SERVING_FILE} or {PROTOTXT_FILE}",
-                              "no-model-folder")]
+        why = not_a_model_folder(folder, f"not a model folder: no {SERVING_FILE} or {PROTOTXT_FILE}")
+        return None, [Problem(Location(shown), why, "no-model-folder")]
     root = Path(os.path.abspath(folder))  # absolute, so a later chdir cannot break it; links kept
     declared = validate.Declared(root, shown, root.name, Location(shown))
     problems: list[Problem] = []

@@ -234,3 +234,17 @@ def test_version_and_diff_settings_are_checked_where_they_are_written(tmp_path: 
     assert "'{version' is not a tag pattern" in problems[1].message
     assert check_model_folder(make_folder(tmp_path, SERVING + "hydro-ci:\n  version: {tags: ['{version}']}\n",
                                           name="fine")) == []
+
+
+def test_a_serving_yaml_that_is_not_a_file_is_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "dir" / "serving.yaml").mkdir(parents=True)
+    (tmp_path / "link").mkdir()
+    (tmp_path / "link" / "serving.yaml").symlink_to(tmp_path / "nowhere")
+    code, out, _ = run(capsys, "contract", "check", str(tmp_path / "dir"), str(tmp_path / "link"))
+    assert code == 1
+    assert out.splitlines() == [
+        f"{tmp_path}/dir: error: not a model folder: serving.yaml is not a file [no-model-folder]",
+        f"{tmp_path}/link: error: not a model folder: serving.yaml is a broken link [no-model-folder]"]
+    code, _, err = run(capsys, "contract", "show", str(tmp_path / "dir"))
+    assert code == 1 and "serving.yaml is not a file" in err
