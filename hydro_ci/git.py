@@ -29,7 +29,8 @@ def run_git(args: Sequence[str], cwd: Path | str, *, check: bool = True,
 
 
 def git_output(args: Sequence[str], cwd: Path | str) -> str:
-    return run_git(args, cwd).stdout.decode().strip()
+    # git names (tags, branches, paths) are bytes; one that is not UTF-8 must not crash us
+    return os.fsdecode(run_git(args, cwd).stdout).strip()
 
 
 def is_work_tree(path: Path | str) -> bool:
@@ -55,7 +56,7 @@ def last_commit_time(path: Path | str) -> int | None:
 
 def remote_url(path: Path | str, remote: str = "origin") -> str | None:
     proc = run_git(["remote", "get-url", remote], path, check=False)
-    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+    return os.fsdecode(proc.stdout).strip() or None if proc.returncode == 0 else None
 
 
 # --- tags: listing, reading files at a ref, and pushing a tag as an atomic reservation -----------
@@ -77,7 +78,7 @@ def short_commit(path: Path | str, length: int = 7) -> str | None:
 def current_branch(path: Path | str) -> str | None:
     """The checked-out branch, or None on a detached HEAD."""
     proc = run_git(["symbolic-ref", "--short", "-q", "HEAD"], path, check=False)
-    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+    return os.fsdecode(proc.stdout).strip() or None if proc.returncode == 0 else None
 
 
 def local_tags(path: Path | str) -> dict[str, str]:
@@ -162,5 +163,6 @@ def changed_files(path: Path | str, since: str) -> list[str]:
     diff = run_git(["diff", "--name-only", "--no-renames", "-z", base], path).stdout
     untracked = run_git(["ls-files", "--others", "--exclude-standard", "--full-name", "-z", ":/"],
                         path).stdout
-    names = {n.decode() for n in (diff + untracked).split(b"\0") if n}
+    # os.fsdecode: a file name that is not UTF-8 maps back to the same bytes (surrogateescape)
+    names = {os.fsdecode(n) for n in (diff + untracked).split(b"\0") if n}
     return sorted(names)
