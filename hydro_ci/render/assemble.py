@@ -41,6 +41,9 @@ def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tup
     if output is not None and output.resolve().is_relative_to(root.resolve()):
         extra = (output.resolve().relative_to(root.resolve()).as_posix(),)  # never ship our own output
     kept = included_files(root, extra)
+    if not kept:  # an image without the model's files would build, push and then fail to serve
+        raise ContextError(f"nothing to ship: every file of {root} is ignored",
+                           hint="check .hydroignore (a '*' line needs '!' exceptions for the model files)")
     if not folder.payload:
         return [(rel, root / rel) for rel in kept]
     chosen: set[str] = set()
@@ -57,7 +60,12 @@ def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tup
             raise ContextError(f"payload entry {entry!r} does not exist in {root}",
                                hint="fix the payload list in serving.yaml")
         prefix = rel + "/"
-        chosen.update(k for k in kept if k == rel or k.startswith(prefix))
+        found = {k for k in kept if k == rel or k.startswith(prefix)}
+        if not found:
+            raise ContextError(f"payload entry {entry!r} holds no file that is not ignored in {root}",
+                               hint="check .hydroignore and the default ignores (.git, __pycache__, "
+                                    "*.pyc, dist, .hydro-ci)")
+        chosen.update(found)
     return [(rel, root / rel) for rel in sorted(chosen)]
 
 

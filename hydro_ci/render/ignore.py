@@ -11,6 +11,8 @@ from pathlib import Path
 
 from docker.utils.build import PatternMatcher
 
+from hydro_ci.errors import ContextError
+
 IGNORE_FILE = ".hydroignore"
 
 DEFAULT_IGNORES: tuple[str, ...] = (
@@ -34,8 +36,14 @@ def read_ignore_file(folder: Path) -> list[str]:
     path = folder / IGNORE_FILE
     if not path.is_file():
         return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line_no = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ContextError(f"{path}:{line_no}: not UTF-8 text",
+                           hint="save .hydroignore as UTF-8 (patterns use .dockerignore syntax)") from None
     patterns = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             patterns.append(line)

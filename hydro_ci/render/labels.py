@@ -51,6 +51,9 @@ def image_labels(
 def _public_url(url: str) -> str:
     """A remote URL without credentials (https://user:token@host/… would leak a token into the image)."""
     scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest.split("/", 1)[0]:
-        rest = rest.split("@", 1)[1]
-    return f"{scheme}{sep}{rest}"
+    if not sep:
+        return url  # scp-like git@host:path: a user name, never a password
+    host, slash, path = rest.partition("/")
+    host = host.rpartition("@")[2]  # the last @: a raw '@' in a password must not leave its tail
+    path = path.split("?", 1)[0].split("#", 1)[0]  # ?private_token=… is a credential too
+    return f"{scheme}{sep}{host}{slash}{path}"

@@ -50,3 +50,41 @@ def test_a_failed_write_leaves_no_half_context(make_folder: MakeFolder, tmp_path
                       contract_bytes=b"", dockerfile_text="FROM scratch\n", context=ctx)
     assert sorted(p.name for p in out.iterdir()) == []
     assert (render_folder(folder, RenderOptions(output=out, epoch=0)).root / PLAN_FILE).is_file()
+
+
+def test_hydroignore_that_is_not_utf8_is_located(make_folder: MakeFolder, tmp_path: Path) -> None:
+    folder = make_folder(payload=())
+    (folder.root / ".hydroignore").write_bytes(b"*.csv\nbad\xff\n")
+    with pytest.raises(ContextError, match=r"\.hydroignore:2: not UTF-8 text"):
+        render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=0))
+
+
+def test_ignoring_everything_is_refused_not_an_empty_image(make_folder: MakeFolder, tmp_path: Path) -> None:
+    folder = make_folder(payload=())
+    (folder.root / ".hydroignore").write_text("*\n")
+    with pytest.raises(ContextError, match=r"nothing to ship: every file of .* is ignored"):
+        render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=0))
+    (folder.root / ".hydroignore").write_text("*\n!src\n")
+    assert render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=0)).files
+
+
+def test_a_payload_entry_whose_files_are_all_ignored(make_folder: MakeFolder, tmp_path: Path) -> None:
+    folder = make_folder(payload=("src/", "trained.model"))
+    (folder.root / ".hydroignore").write_text("src/*.py\n")
+    with pytest.raises(ContextError, match="payload entry 'src/' holds no file that is not ignored"):
+        render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=0))
+
+
+@pytest.mark.parametrize(("remote", "public"), [
+    ("https://bob:p@ss-word@git.example.com/acme/m.git", "https://git.example.com/acme/m.git"),
+    ("https://git.example.com/acme/m.git?private_token=tok", "https://git.example.com/acme/m.git"),
+    ("https://oauth2:tok@git.example.com:8443/acme/m", "https://git.example.com:8443/acme/m"),
+    ("git@github.com:acme/m.git", "git@github.com:acme/m.git"),
+])
+def test_source_label_never_carries_a_credential(remote: str, public: str) -> None:
+    from hydro_ci.contract.model import Contract
+    from hydro_ci.render.labels import image_labels
+
+    labels = image_labels(name="m", version="1.0.0", contract=Contract("m", ()), epoch=0, metadata={},
+                          revision=None, source=remote)
+    assert labels["org.opencontainers.image.source"] == public
