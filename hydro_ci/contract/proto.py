@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
@@ -31,19 +34,34 @@ def field_to_message(f: Field) -> pb.ModelField:
     return msg
 
 
-def field_from_message(msg: pb.ModelField) -> Field:
+Report = Callable[[tuple[Any, ...], str, str], None]  # (key of the value, message, rule id)
+
+
+def _raise(key: tuple[Any, ...], message: str, rule: str) -> None:
+    raise ContractError(message)
+
+
+def field_from_message(msg: pb.ModelField, report: Report = _raise, key: tuple[Any, ...] = ()) -> Field:
+    """The field of a v3 message; a value we cannot take goes to ``report`` (default: raise
+    ContractError) and is replaced by a placeholder, so a text reader can report every one."""
     shape = tuple(msg.shape.dims) if msg.HasField("shape") else None
     try:
         profile = Profile(msg.profile)
     except ValueError:
-        raise ContractError(f"field {msg.name!r}: unknown profile number {msg.profile}") from None
+        report((*key, "profile"), f"unknown profile number {msg.profile} of {msg.name!r}", "unknown-profile")
+        profile = Profile.none
     if msg.WhichOneof("type_or_subfields") == "subfields":
-        subs = tuple(field_from_message(s) for s in msg.subfields.data)
+        subs = tuple(field_from_message(s, report, (*key, i)) for i, s in enumerate(msg.subfields.data))
         return Field(msg.name, shape=shape, profile=profile, subfields=subs)
     try:
         dtype = DType(msg.dtype)
     except ValueError:
-        raise ContractError(f"field {msg.name!r}: unsupported dtype number {msg.dtype}") from None
+        if msg.dtype == 0:
+            report((*key, "dtype"), f"field {msg.name!r} needs a dtype (or subfields)", "bad-field")
+        else:
+            report((*key, "dtype"), f"field {msg.name!r} has unknown dtype number {msg.dtype}",
+                   "unknown-dtype")
+        dtype = DType.any
     return Field(msg.name, dtype=dtype, shape=shape, profile=profile)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from google.protobuf import text_format
 
 from hydro_ci.contract import proto, yamlfile
-from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Profile, Signature
+from hydro_ci.contract.model import DEFAULT_SIGNATURE, Field, Signature
 from hydro_ci.contract.validate import Key, Source, did_you_mean
 from hydro_ci.diagnostics import Location, Problem
 from hydro_ci.errors import ProblemsError
@@ -80,27 +80,10 @@ def _parse_problem(exc: text_format.ParseError, display: str) -> Problem:
 
 
 def _field(msg: proto.ModelField, key: Key, source: Source, problems: list[Problem]) -> Field:
-    shape = tuple(msg.shape.dims) if msg.HasField("shape") else None
-    try:
-        profile = Profile(msg.profile)
-    except ValueError:
-        problems.append(Problem(source.locate((*key, "profile")), f"unknown profile number {msg.profile} "
-                                f"of {msg.name!r}", "unknown-profile"))
-        profile = Profile.none
-    if msg.WhichOneof("type_or_subfields") == "subfields":
-        subs = tuple(_field(s, (*key, i), source, problems) for i, s in enumerate(msg.subfields.data))
-        return Field(msg.name, shape=shape, profile=profile, subfields=subs)
-    try:
-        dtype = DType(msg.dtype)
-    except ValueError:
-        if msg.dtype == 0:
-            problems.append(Problem(source.locate((*key, "dtype")), f"field {msg.name!r} needs a dtype "
-                                    "(or subfields)", "bad-field"))
-        else:
-            problems.append(Problem(source.locate((*key, "dtype")), f"field {msg.name!r} has unknown dtype "
-                                    f"number {msg.dtype}", "unknown-dtype"))
-        dtype = DType.any
-    return Field(msg.name, dtype=dtype, shape=shape, profile=profile)
+    def report(where: Key, message: str, rule: str) -> None:
+        problems.append(Problem(source.locate(where), message, rule))
+
+    return proto.field_from_message(msg, report, key)
 
 
 @dataclass

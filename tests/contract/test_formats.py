@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 
 from hydro_ci.contract import formats
@@ -39,3 +40,14 @@ def test_yaml_round_trip(sig: Signature) -> None:
 @given(signatures)
 def test_protobin_is_deterministic(sig: Signature) -> None:
     assert formats.to_protobin(sig) == formats.to_protobin(formats.from_yaml(formats.to_yaml(sig)))
+
+
+def test_protobin_with_an_unknown_dtype_is_a_contract_error_like_the_prototxt_problem() -> None:
+    """One reader of v3 fields serves both: the same words for the same fault."""
+    from hydro_ci.contract import proto
+    from hydro_ci.errors import ContractError
+
+    msg = proto.ModelSignature(signature_name="p")
+    msg.inputs.add(name="x", dtype=99)  # type: ignore[arg-type]
+    with pytest.raises(ContractError, match=r"^field 'x' has unknown dtype number 99$"):
+        formats.from_protobin(msg.SerializeToString())
