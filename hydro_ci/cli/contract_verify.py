@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
 
     root = Path(args.model_dir)
     if not root.is_dir():
-        raise UsageError(f"{root}: not a folder")
+        raise UsageError(f"{root}: not a folder" if root.exists() else f"no such file or directory: {root}",
+                         hint="give the model folder")
     folder = load_model_folder(root) if is_model_folder(root) else None
     contract = folder.contract if folder is not None and folder.contract is not None else None
     origin = "declared"

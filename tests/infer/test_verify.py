@@ -77,3 +77,13 @@ def test_missing_framework_exits_2_with_the_extra(tmp_path: Path) -> None:
     done = verify(copy("onnx_skl_classifier", tmp_path), block="onnxruntime")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "pip install 'hydro-ci[onnx]'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_missing_folder_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hydro_ci.cli import main
+
+    assert main(["contract", "verify", str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: no such file or directory: {tmp_path / 'nope'}\n")
+    (tmp_path / "file").write_text("")
+    assert main(["contract", "verify", str(tmp_path / "file")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'file'}: not a folder\n")
