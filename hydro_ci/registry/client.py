@@ -325,8 +325,10 @@ class RegistryClient:
                 if last:
                     raise RegistryError(
                         f"cannot reach registry {self.registry}: {reason} (after {n + 1} tries)",
-                        hint="check the registry address, the network, and --insecure for a local "
-                             "plain-HTTP registry",
+                        # --insecure cannot help here (loopback is plain HTTP already), so say
+                        # which URL was used rather than send users after a flag that changes nothing.
+                        hint=f"check the registry address and the network; tried {self.endpoint.base_url}"
+                             " (plain HTTP for registries on this machine, HTTPS otherwise)",
                     ) from None
                 log.info("%s: %s; retrying", _path(url), reason)
                 self.retries.wait(n)

@@ -194,6 +194,9 @@ def test_unreachable_registry_is_one_line(unique_repo: str) -> None:
         client.list_tags(unique_repo)
     assert str(err.value).startswith("cannot reach registry 127.0.0.1:9: ConnectionError")
     assert "\n" not in str(err.value)
+    # The hint names the URL tried, not a --insecure flag build/push do not have (and that would
+    # change nothing for a loopback registry, which is plain HTTP already).
+    assert "tried http://127.0.0.1:9" in str(err.value.hint) and "--insecure" not in str(err.value.hint)
 
 
 def test_empty_blob(open_client: RegistryClient, unique_repo: str) -> None:
