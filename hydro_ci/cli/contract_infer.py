@@ -23,6 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import os
     import sys
 
     from hydro_ci.contract.jsonform import contract_to_dict
@@ -31,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from hydro_ci.infer import infer_folder
 
     root = Path(args.model_dir)
+    if not os.path.lexists(root):  # a usage error (exit 2), as in the other verbs
+        raise UsageError(f"no such file or directory: {root}")
     result = infer_folder(root, signature=args.signature)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""`contract infer --write` where the write cannot or must not go as planned."""
+"""`contract infer` CLI edges: --write where the write cannot or must not go as planned, bad paths."""
 
 from __future__ import annotations
 
@@ -37,3 +37,8 @@ def test_write_replaces_a_symlink_instead_of_writing_through_it(
     target = model_dir / "contract.prototxt"
     assert not target.is_symlink() and 'signature_name: "predict"' in target.read_text()
     assert sorted(p.name for p in model_dir.iterdir()) == ["contract.prototxt", "expected.json", "model.onnx"]
+
+
+def test_missing_model_dir_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["contract", "infer", str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err == f"error: no such file or directory: {tmp_path / 'nope'}\n"
