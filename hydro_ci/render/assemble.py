@@ -6,6 +6,7 @@ renderer and the context writer.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,7 @@ def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tup
     extra: tuple[str, ...] = ()
     if output is not None and output.resolve().is_relative_to(root.resolve()):
         extra = (output.resolve().relative_to(root.resolve()).as_posix(),)  # never ship our own output
-    kept = included_files(root, extra)
+    kept = _follow_dir_links(root, included_files(root, extra))
     if not kept:  # an image without the model's files would build, push and then fail to serve
         raise ContextError(f"nothing to ship: every file of {root} is ignored",
                            hint="check .hydroignore (a '*' line needs '!' exceptions for the model files)")
@@ -67,6 +68,31 @@ def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tup
                                     "*.pyc, dist, .hydro-ci)")
         chosen.update(found)
     return [(rel, root / rel) for rel in sorted(chosen)]
+
+
+def _follow_dir_links(root: Path, kept: list[str]) -> list[str]:
+    """Symlinks to folders become the (kept) files under them, as a copy would make them; a
+    dangling link is an error rather than a traceback halfway through writing the context."""
+    real_root = root.resolve()
+    out: list[str] = []
+    for rel in kept:
+        path = root / rel
+        if not path.is_symlink():
+            out.append(rel)
+            continue
+        if not path.exists():
+            raise ContextError(f"payload file {rel} is a symlink to missing {os.readlink(path)}",
+                               hint="remove the link, or leave it out with a line in .hydroignore")
+        if not path.is_dir():
+            out.append(rel)
+            continue
+        target = path.resolve()
+        if not target.is_relative_to(real_root) or target == real_root:
+            raise ContextError(f"payload folder link {rel} points outside the model folder (or at it)",
+                               hint="copy the files in, or leave the link out with .hydroignore")
+        prefix = target.relative_to(real_root).as_posix() + "/"
+        out.extend(rel + "/" + k[len(prefix):] for k in kept if k.startswith(prefix))
+    return sorted(set(out))
 
 
 def template_dir(folder: ModelFolder, override: Path | None) -> Path | None:

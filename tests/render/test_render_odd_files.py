@@ -88,3 +88,19 @@ def test_source_label_never_carries_a_credential(remote: str, public: str) -> No
     labels = image_labels(name="m", version="1.0.0", contract=Contract("m", ()), epoch=0, metadata={},
                           revision=None, source=remote)
     assert labels["org.opencontainers.image.source"] == public
+
+
+def test_a_link_to_a_folder_ships_its_files(make_folder: MakeFolder, tmp_path: Path) -> None:
+    folder = make_folder(files={"src/func_main.py": "x = 1\n", "src/v3/w.txt": "w\n"}, payload=("src/",))
+    (folder.root / "src/current").symlink_to("v3")
+    ctx = render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=0))
+    paths = [f.path for f in ctx.files]
+    assert "model/files/src/current/w.txt" in paths and "model/files/src/v3/w.txt" in paths
+    assert (ctx.root / "model/files/src/current/w.txt").read_text() == "w\n"
+
+
+def test_a_dangling_link_is_one_line(make_folder: MakeFolder, tmp_path: Path) -> None:
+    folder = make_folder(payload=())
+    (folder.root / "src/gone").symlink_to("nowhere.py")
+    with pytest.raises(ContextError, match=r"payload file src/gone is a symlink to missing nowhere\.py"):
+        render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=0))
