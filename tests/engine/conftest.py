@@ -1,12 +1,9 @@
-"""Engine-test aids: the Python base image, a tiny local wheel, and model folders to build."""
+"""Engine-test aids: the Python base image and model folders to build (the wheel: wheelkit)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import shutil
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +21,6 @@ CONTRACT = Contract("titanic", (Signature(
      Field("fare", dtype=DType.float64, shape=(-1, 3), profile=Profile.numerical)),
     (Field("survived", dtype=DType.int64, shape=None),),
 ),))
-WHEEL_MAGIC = "hydro-tiny-installed-ok"
 
 
 @pytest.fixture(scope="session")
@@ -35,29 +31,6 @@ def python_base(docker_client: Any) -> str:
             pytest.fail("mmdebstrap is not installed; .ci/services.sh installs it")
         pytest.skip("mmdebstrap not installed (apt-get install mmdebstrap)")
     return ensure_python_base()
-
-
-def write_wheel(directory: Path, name: str = "hydrotiny", version: str = "1.0") -> Path:
-    """A pure-Python wheel written by hand: no build backend and no network needed."""
-    files = {
-        f"{name}/__init__.py": f"MAGIC = {WHEEL_MAGIC!r}\n".encode(),
-        f"{name}-{version}.dist-info/METADATA":
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
-        f"{name}-{version}.dist-info/WHEEL":
-            b"Wheel-Version: 1.0\nGenerator: hydro-ci-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = []
-    for path, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(data)}")
-    record.append(f"{name}-{version}.dist-info/RECORD,,")
-    files[f"{name}-{version}.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
-    directory.mkdir(parents=True, exist_ok=True)
-    wheel = directory / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as z:
-        for path, data in sorted(files.items()):
-            z.writestr(zipfile.ZipInfo(path, (1980, 1, 1, 0, 0, 0)), data)
-    return wheel
 
 
 MakeFolder = Callable[..., ModelFolder]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+from wheelkit import WHEEL_MAGIC, write_wheel
 
 from hydro_ci.build import BuildRequest, BuildResult, Credentials, ProgressEvent, make_builder
 from hydro_ci.build.engine import EngineBuilder
@@ -25,7 +26,7 @@ from hydro_ci.errors import (
 from hydro_ci.render.assemble import RenderOptions, render_folder
 from hydro_ci.render.labels import CONTRACT_LABEL
 
-from .conftest import CONTRACT, WHEEL_MAGIC, MakeFolder, write_wheel
+from .conftest import CONTRACT, MakeFolder
 
 pytestmark = [pytest.mark.engine]
 

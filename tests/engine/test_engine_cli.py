@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from .conftest import write_wheel
+from wheelkit import write_wheel
 
 pytest.importorskip("hydro_ci.contract.serving", reason="the serving.yaml loader is not in this tree yet")
 

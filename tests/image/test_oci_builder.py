@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import io
 import json
 import os
 import subprocess
 import sys
 import textwrap
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from wheelkit import write_wheel
 
 from hydro_ci.build import BuildRequest, Credentials, make_builder
 from hydro_ci.build.oci import OCIBuilder, OCIBuildError, parse_install_command
@@ -151,36 +149,11 @@ def test_two_builds_elsewhere_with_other_umask_clock_and_zone_are_identical(busy
     assert digests[0] == digests[1] and digests[0].startswith("sha256:")
 
 
-def _wheel(dest: Path, name: str, version: str) -> Path:
-    """A minimal pure-Python wheel, written by hand (no network, no build backend)."""
-    files = {
-        f"{name}/__init__.py": f"VERSION = {version!r}\n".encode(),
-        f"{name}-{version}.dist-info/METADATA":
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
-        f"{name}-{version}.dist-info/WHEEL":
-            b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = []
-    for path, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(data)}")
-    record.append(f"{name}-{version}.dist-info/RECORD,,")
-    files[f"{name}-{version}.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
-    out = dest / f"{name}-{version}-py3-none-any.whl"
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for path, data in files.items():
-            z.writestr(path, data)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(buf.getvalue())
-    return out
-
-
 @pytest.mark.engine
 def test_requirements_are_installed_into_a_deps_layer(make_context: MakeContext, busybox_layout: Path,
                                                       tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
-    _wheel(wheels, "tinypkg", "1.2.3")
+    write_wheel(wheels, "tinypkg", "1.2.3")
     files = {**demo_files(b"w"),
              "requirements.txt": f"--no-index\n--find-links {wheels}\ntinypkg==1.2.3\n"}
     ctx = make_context(files=files, install_command="pip install -r requirements.txt")
