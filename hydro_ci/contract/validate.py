@@ -435,11 +435,13 @@ def _payload_problem(folder: Path, root: Path, entry: str) -> tuple[str, str] | 
     full = folder / entry
     try:
         if not full.exists():
+            if full.is_symlink():
+                return f"payload entry {entry!r} is a broken symlink (or a loop)", "payload-missing"
             names = [p.name for p in folder.iterdir()]
             return (f"payload entry {entry!r} does not exist{did_you_mean(entry.rstrip('/'), names)}",
                     "payload-missing")
         target = full.resolve()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:
         return f"payload entry {entry!r} cannot be read: {exc}", "payload-missing"
     if not target.is_relative_to(root):
         return (f"payload entry {entry!r} resolves outside the model folder (to {target})",
@@ -459,7 +461,13 @@ def _escaping_link(top: Path, root: Path) -> Path | None:
         for name in (*dirnames, *filenames):
             seen += 1
             path = Path(dirpath, name)
-            if path.is_symlink() and not path.resolve().is_relative_to(root):
+            if not path.is_symlink():
+                continue
+            try:
+                target = path.resolve()
+            except (OSError, RuntimeError):  # a symlink loop (RuntimeError on 3.11) leads nowhere
+                continue
+            if not target.is_relative_to(root):
                 return path
         if seen > MAX_SCANNED_FILES:
             return None

@@ -210,3 +210,14 @@ def test_prototxt_list_form_is_located(tmp_path: Path) -> None:
             '         {name: "x" dtype: DT_INT32}]\noutputs {name: "y" dtype: DT_INT64}\n')
     problems = check_model_folder(make_folder(tmp_path, serving=None, prototxt=text))
     assert [(p.rule, p.location.line, p.location.column) for p in problems] == [("duplicate-field", 3, 11)]
+
+
+def test_symlink_loops_in_the_payload_are_problems_not_a_crash(tmp_path: Path) -> None:
+    """A loop inside a shipped folder made Path.resolve raise RuntimeError: exit 3 with a traceback."""
+    folder = make_folder(tmp_path, SERVING.replace('"requirements.txt"]', '"requirements.txt", "loop"]'))
+    os.symlink("loop2", folder / "src" / "loop1")
+    os.symlink("loop1", folder / "src" / "loop2")
+    os.symlink("loop", folder / "loop")
+    problems = check_model_folder(folder)
+    assert [(p.rule, p.message) for p in problems] == [
+        ("payload-missing", "payload entry 'loop' is a broken symlink (or a loop)")]
