@@ -44,9 +44,7 @@ class BuildRequest:
     @property
     def tags(self) -> tuple[str, ...]:
         """All tags, version first, without duplicates."""
-        out = [self.version]
-        out += [t for t in self.extra_tags if t not in out]
-        return tuple(out)
+        return tuple(dict.fromkeys((self.version, *self.extra_tags)))  # -t latest -t latest: once
 
     def refs(self) -> tuple[str, ...]:
         return tuple(f"{self.image}:{t}" for t in self.tags)

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         return _push_layout(args, credentials)
     builder = EngineBuilder()
     image_id = local_image_id(builder.client, f"{args.image}:{args.model_version}")
-    tags = (args.model_version, *(t for t in args.tags if t != args.model_version))
+    tags = _tags(args)
     for tag in tags[1:]:
         builder.client.api.tag(image_id, args.image, tag)
     result = BuildResult(image=args.image, id=image_id, tags=tags, builder=builder.name)
@@ -54,10 +54,15 @@ def _push_layout(args: argparse.Namespace, credentials: Credentials | None) -> i
     if not args.layout:
         raise UsageError("--builder oci needs --layout DIR", hint="the directory build --output-layout wrote")
     digest = str(read_layout(args.layout, args.model_version).manifest_digest)
-    tags = (args.model_version, *(t for t in args.tags if t != args.model_version))
+    tags = _tags(args)
     result = BuildResult(image=args.image, id=digest, tags=tags, builder="oci", digest=digest,
                          extra={"layout": args.layout})
     with progress_display() as progress:
         pushed = OCIBuilder().push(result, credentials=credentials, progress=progress)
     print_result({**result.to_dict(), **pushed.to_dict()}, args.json)
     return 0
+
+
+def _tags(args: argparse.Namespace) -> tuple[str, ...]:
+    """The version first, then each --tag once (``-t latest -t latest`` pushes latest once)."""
+    return tuple(dict.fromkeys((args.model_version, *args.tags)))

@@ -56,3 +56,17 @@ def test_the_tar_appears_whole_under_its_name_only(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "model", "theirs", "x.tar"]
     assert (tmp_path / "x.tar").stat().st_mode & 0o777 == 0o644
+
+
+def test_repeated_tags_are_one_tag(tmp_path: Path) -> None:
+    from hydro_ci.build import BuildRequest
+    from hydro_ci.render.context import BuildContext
+
+    ctx = BuildContext(tmp_path, "scratch", "m", "1.0.0", {}, 0)
+    request = BuildRequest(ctx, "r.example/x", "1.0.0", ("latest", "1.0.0", "latest"))
+    assert request.tags == ("1.0.0", "latest")
+    _folder(tmp_path)
+    out = hydro("build", "model", "--image", "r.example/x", "--version", "1.0.0", "--builder", "oci",
+                "--base-from", "scratch", "-t", "latest", "-t", "latest", "-t", "1.0.0", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "tags: 1.0.0 latest\n" in out.stdout
