@@ -202,14 +202,23 @@ class EngineBuilder:
     def push(self, result: BuildResult, *, credentials: Credentials | None = None,
              progress: Progress = no_progress) -> PushResult:
         """Push every tag; the version tag first, refused if the registry holds other content there."""
-        version, moving = result.tags[0], result.tags[1:]
+        from hydro_ci.image.remote import is_immutable_tag
+
+        version, moving = result.tags[0], list(result.tags[1:])
         existing = remote_config_digest(result.image, version, credentials)
         unchanged = existing is not None and existing[1] == result.id
         if existing is not None and not unchanged:
             raise TagExistsError(f"{result.image}:{version}", existing[0], f"image {result.id}")
+        # A release-looking extra tag (-t 1.0.0) is as immutable as the version, as in the oci push.
+        for tag in [t for t in moving if is_immutable_tag(t)]:
+            held = remote_config_digest(result.image, tag, credentials)
+            if held is not None and held[1] != result.id:
+                raise TagExistsError(f"{result.image}:{tag}", held[0], f"image {result.id}")
+            if held is not None:
+                moving.remove(tag)  # already this image: nothing to push for it
         auth = {"username": credentials.username, "password": credentials.password} if credentials else None
         digest = existing[0] if existing and unchanged else ""
-        for tag in ([] if unchanged else [version]) + list(moving):
+        for tag in ([] if unchanged else [version]) + moving:
             progress(ProgressEvent("push", f"pushing {result.image}:{tag}"))
             stream = self._api_call(
                 lambda api, t=tag: api.push(result.image, tag=t, stream=True, decode=True, auth_config=auth),

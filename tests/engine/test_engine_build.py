@@ -148,6 +148,24 @@ def test_existing_version_tag_with_other_content(busybox_base: str, make_folder:
 
 
 @pytest.mark.registry
+def test_a_release_looking_extra_tag_is_not_overwritten(busybox_base: str, make_folder: MakeFolder,
+                                                        registry: Any, unique_repo: str) -> None:
+    image = f"{registry.host}/{unique_repo}"
+    creds = Credentials(registry.username, registry.password)
+    first = build(make_folder("a", runtime=busybox_base), image, "1.0.0")
+    EngineBuilder().push(first, credentials=creds)
+    # 1.0.1 is new, but "-t 1.0.0" would move the released 1.0.0 to other content.
+    other = build(make_folder("a", files={"src/func_main.py": "changed = True\n"}, runtime=busybox_base),
+                  image, "1.0.1", ("1.0.0",))
+    with pytest.raises(TagExistsError, match=r":1\.0\.0 already holds"):
+        EngineBuilder().push(other, credentials=creds)
+    manifest = requests.get(f"{registry.url}/v2/{unique_repo}/manifests/1.0.0",
+                            auth=(registry.username, registry.password), timeout=10,
+                            headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    assert manifest.json()["config"]["digest"] == first.id
+
+
+@pytest.mark.registry
 def test_push_with_docker_config_credentials(busybox_base: str, make_folder: MakeFolder, registry: Any,
                                              unique_repo: str, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
