@@ -182,9 +182,10 @@ def _apply(changes: Iterable[Change], config: DiffConfig) -> ContractDiff:
 
 def _pair(old: list[str], new: list[str], *, by_position: bool) -> list[tuple[str | None, str | None]]:
     """Match names; unmatched ones at the same index pair up as renames when ``by_position``."""
-    removed = {i: n for i, n in enumerate(old) if n not in new}
-    added = {i: n for i, n in enumerate(new) if n not in old}
-    pairs: list[tuple[str | None, str | None]] = [(n, n) for n in old if n in new]
+    old_names, new_names = set(old), set(new)  # sets: a frame model has thousands of columns
+    removed = {i: n for i, n in enumerate(old) if n not in new_names}
+    added = {i: n for i, n in enumerate(new) if n not in old_names}
+    pairs: list[tuple[str | None, str | None]] = [(n, n) for n in old if n in new_names]
     if by_position:
         for i in sorted(set(removed) & set(added)):
             pairs.append((removed.pop(i), added.pop(i)))

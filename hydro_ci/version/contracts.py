@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from hydro_ci.registry.client import RegistryClient
 
 CONTRACT_LABEL = "io.hydro-ci.contract"  # same as hydro_ci.render.labels.CONTRACT_LABEL
+MAX_CONTRACT_FILE = 64 << 20
 
 
 class ContractSourceError(HydroCIError):
@@ -54,7 +55,8 @@ def contract_from_file(path: Path, display: str | None = None) -> Contract:
     if path.suffix not in (".json", ".yaml", ".yml", ".prototxt", ".pbtxt"):
         raise UsageError(f"{shown}: not a contract file",
                          hint="give a model folder, serving.yaml, contract.prototxt or a .json contract")
-    text = yamlfile.read_text(path, shown)  # bounded size, located encoding errors
+    # bounded (a contract of a 100k-column frame is a few MB, not more), located encoding errors
+    text = yamlfile.read_text(path, shown, max_bytes=MAX_CONTRACT_FILE)
     if path.suffix == ".json":
         return contract_from_json_text(text, shown)
     found = _contract_from_texts({path.name: text}, shown)

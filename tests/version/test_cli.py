@@ -333,3 +333,14 @@ def test_diff_ignore_flag_with_an_unknown_rule_is_a_usage_error(
     assert (code, out) == (2, "")
     assert err.splitlines()[0] == ("error: --ignore profile-chnged: unknown rule; "
                                    "did you mean 'profile-changed'?")
+
+
+def test_diff_reads_a_wide_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A contract of a frame with 20 000 named columns is over 1 MiB of JSON: still a contract file."""
+    wide = Contract("wide", (Signature("predict", tuple(Field(f"column_{i}", DType.float64, (-1,))
+                                                         for i in range(20_000)),
+                                       (Field("y", DType.float64, (-1,)),)),))
+    path = write_json(tmp_path / "wide.json", wide)
+    assert Path(path).stat().st_size > 1 << 20
+    code, out, err = run(capsys, "contract", "diff", path, path)
+    assert code == 0 and "0 change(s)" in out, err
