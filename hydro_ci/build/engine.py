@@ -46,12 +46,18 @@ _AUTH_WORDS = ("unauthorized", "authentication required", "no basic auth credent
 
 def connect(client: Any = None) -> Any:
     """A docker SDK client that answered a ping, else EngineUnavailableError."""
+    import binascii
+
     import docker
     import requests
+    from docker.credentials.errors import StoreError
 
     host = os.environ.get("DOCKER_HOST") or "the default socket (unix:///var/run/docker.sock)"
     try:
         client = client or docker.from_env(timeout=600)
+    except (StoreError, binascii.Error) as exc:
+        raise docker_config_error(exc, "engine client") from None
+    try:
         client.ping()
     except (docker.errors.DockerException, requests.RequestException) as exc:
         reason = _unreachable_reason(str(exc))
@@ -61,6 +67,15 @@ def connect(client: Any = None) -> Any:
                  "--builder oci needs no engine",
         ) from None
     return client
+
+
+def docker_config_error(exc: Exception, what: str) -> EngineError:
+    """The docker SDK reads every login in Docker's config.json (at start, and for a build or push):
+    a broken entry or a missing credential helper is the user's to fix, not an internal error."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return EngineError(f"cannot read the registry logins in Docker's config.json for the {what}: {first}",
+                       hint="fix config.json (DOCKER_CONFIG, ~/.docker) or install its credential "
+                            "helper; docker login rewrites an entry")
 
 
 def _unreachable_reason(text: str) -> str:
@@ -252,11 +267,16 @@ class EngineBuilder:
         return digest
 
     def _api_call(self, call: Any, what: str) -> Any:
+        import binascii
+
         import docker
         import requests
+        from docker.credentials.errors import StoreError
 
         try:
             return call(self.client.api)
+        except (StoreError, binascii.Error) as exc:
+            raise docker_config_error(exc, what) from None
         except docker.errors.APIError as exc:
             raise EngineError(f"engine refused the {what}: {exc.explanation or exc}") from None
         except requests.RequestException as exc:

@@ -92,3 +92,21 @@ def test_cli_errors_are_one_line_with_a_hint(tmp_path: Path) -> None:
     assert lines[1].startswith("hint: ") and len(lines) == 2
     proc = hydro_ci("push", "--image", "example.com/t/m", "--version", "1.0.0", "--username", "u")
     assert proc.returncode == 2 and "--password-stdin" in proc.stderr
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("config", [
+    {"credsStore": "hydro-ci-no-such-helper"},
+    {"auths": {"127.0.0.1:5000": {"auth": "!!!notbase64"}}},
+])
+def test_a_broken_docker_config_is_one_line(busybox_base: str, tmp_path: Path,
+                                            config: dict[str, Any]) -> None:
+    folder = write_folder(tmp_path / "m", busybox_base, "true")
+    (tmp_path / "dc").mkdir()
+    (tmp_path / "dc/config.json").write_text(json.dumps(config))
+    out = hydro_ci("build", str(folder), "--image", "127.0.0.1:5000/hydro-ci-test/dc", "--version", "1.0.0",
+                   env={"DOCKER_CONFIG": str(tmp_path / "dc")})
+    assert out.returncode == 1, out.stderr
+    lines = [line for line in out.stderr.splitlines() if not line.startswith("[build]")]
+    assert lines[0].startswith("error: cannot read the registry logins in Docker's config.json")
+    assert len(lines) == 2 and lines[1].startswith("hint: ") and "Traceback" not in out.stderr
