@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -67,6 +68,10 @@ def connect(client: Any = None) -> Any:
                  "--builder oci needs no engine",
         ) from None
     return client
+
+
+# The docker SDK also warns on stderr about a missing helper; our one-line error says it already.
+warnings.filterwarnings("ignore", message=r"docker-credential-\S+ not installed", category=UserWarning)
 
 
 def docker_config_error(exc: Exception, what: str) -> EngineError:
