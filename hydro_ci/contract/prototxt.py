@@ -32,6 +32,8 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _ERROR_PREFIX = re.compile(r"^\d+:\d+ : (?:'[^\n]*?': )?")
+# What `contract infer --write` writes for a 20 000-column frame is ~1.5 MB: it must read back.
+MAX_PROTOTXT_BYTES = 16 << 20
 _UNKNOWN_FIELD = re.compile(r'has no field named "([^"]*)"')
 _FIELD_NAMES = ("signature_name", "inputs", "outputs", "name", "shape", "dims", "subfields", "data",
                 "dtype", "profile")
@@ -39,7 +41,7 @@ _FIELD_NAMES = ("signature_name", "inputs", "outputs", "name", "shape", "dims", 
 
 def read_prototxt(path: Path, display: str) -> Source:
     """Read and check ``path``; ``ProblemsError`` when it cannot be parsed."""
-    return parse_prototxt(yamlfile.read_text(path, display), display)
+    return parse_prototxt(yamlfile.read_text(path, display, max_bytes=MAX_PROTOTXT_BYTES), display)
 
 
 def parse_prototxt(text: str, display: str) -> Source:

@@ -20,7 +20,8 @@ from hydro_ci.errors import ProblemsError
 
 MAX_BYTES = 1 << 20  # a serving.yaml is a few hundred bytes; a megabyte is generous
 MAX_DEPTH = 64  # nesting of collections; contracts need < 20
-MAX_NODES = 100_000  # nodes after alias expansion: defeats "billion laughs"
+MAX_NODES = 500_000  # after alias expansion: defeats "billion laughs"; a 1 MiB file of 20 000
+# fields (a wide data frame) has ~140 000 literal nodes, which must pass
 
 # libyaml when present (fast); the pure-Python parser otherwise. Both emit events iteratively.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

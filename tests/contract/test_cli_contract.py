@@ -248,3 +248,19 @@ def test_a_serving_yaml_that_is_not_a_file_is_named(
         f"{tmp_path}/link: error: not a model folder: serving.yaml is a broken link [no-model-folder]"]
     code, _, err = run(capsys, "contract", "show", str(tmp_path / "dir"))
     assert code == 1 and "serving.yaml is not a file" in err
+
+
+def test_a_wide_contract_is_not_taken_for_an_alias_bomb(tmp_path: Path) -> None:
+    """16 000 columns (a data-frame model) were refused: 'more than 100000 nodes ... (an alias bomb?)';
+    and the contract.prototxt hydro-ci writes for them (over 1 MiB) was refused as too large."""
+    from hydro_ci.contract.serving import check_model_folder
+
+    fields = [f"    column_{i}: {{shape: [-1], type: float64}}" for i in range(16_000)]
+    text = SERVING.split("contract:")[0] + "contract:\n  name: infer\n  inputs:\n" + "\n".join(fields) \
+        + "\n  outputs:\n    y: {shape: [-1], type: float64}\n"
+    wide = make_folder(tmp_path, text, name="wide")
+    assert check_model_folder(wide) == []
+    prototxt = formats.to_prototxt(load_model_folder(wide).contract.primary)  # type: ignore[union-attr]
+    assert len(prototxt) > 1 << 20
+    from_prototxt = make_folder(tmp_path, None, prototxt=prototxt, name="wide2")
+    assert check_model_folder(from_prototxt) == []
