@@ -108,7 +108,19 @@ def configured_env(folder: ModelFolder) -> dict[str, str]:
     env = folder.config.get("env") or {}
     if not isinstance(env, Mapping):
         raise ContextError(f"{folder.root}: hydro-ci: env: must be a map of names to values")
-    return {str(k): str(v) for k, v in env.items()}
+    return {str(k): _env_value(folder, str(k), v) for k, v in env.items()}
+
+
+def _env_value(folder: ModelFolder, name: str, value: object) -> str:
+    """YAML scalars as the user wrote them: ``true`` stays ``true`` (not Python's ``True``);
+    an empty value or a list/map is refused rather than baked in as ``None`` or a Python repr."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    what = "has no value" if value is None else f"is a {type(value).__name__}, not text"
+    raise ContextError(f"{folder.root}: hydro-ci: env: {name} {what}",
+                       hint='quote it in serving.yaml, e.g. NAME: "" for an empty value')
 
 
 def _git_facts(root: Path) -> tuple[str | None, str | None]:

@@ -104,3 +104,20 @@ def test_a_dangling_link_is_one_line(make_folder: MakeFolder, tmp_path: Path) ->
     (folder.root / "src/gone").symlink_to("nowhere.py")
     with pytest.raises(ContextError, match=r"payload file src/gone is a symlink to missing nowhere\.py"):
         render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=0))
+
+
+@pytest.mark.parametrize(("value", "written"), [(True, "true"), (False, "false"), (3, "3"), (0.5, "0.5"),
+                                                ("", ""), ("$HOME", "$HOME")])
+def test_env_values_are_the_yaml_scalars_as_written(make_folder: MakeFolder, tmp_path: Path,
+                                                    value: object, written: str) -> None:
+    folder = make_folder(payload=(), config={"env": {"X": value}})
+    assert render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=0)).env == {"X": written}
+
+
+@pytest.mark.parametrize(("value", "words"), [(None, "X has no value"), ({"a": 1}, "X is a dict"),
+                                              ([1], "X is a list")])
+def test_env_values_that_are_not_text_are_refused(make_folder: MakeFolder, tmp_path: Path,
+                                                  value: object, words: str) -> None:
+    folder = make_folder(payload=(), config={"env": {"X": value}})
+    with pytest.raises(ContextError, match=words):
+        render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=0))
