@@ -56,10 +56,9 @@ def connect(client: Any = None) -> Any:
     host = os.environ.get("DOCKER_HOST") or "the default socket (unix:///var/run/docker.sock)"
     try:
         client = client or docker.from_env(timeout=600)
+        client.ping()
     except (StoreError, binascii.Error) as exc:
         raise docker_config_error(exc, "engine client") from None
-    try:
-        client.ping()
     except (docker.errors.DockerException, requests.RequestException) as exc:
         reason = _unreachable_reason(str(exc))
         raise EngineUnavailableError(
