@@ -146,7 +146,8 @@ def select_template(user_dir: Path | None, variant: str | None) -> str:
     names = ([f"{variant}.{BASE_TEMPLATE}"] if variant else []) + [BASE_TEMPLATE]
     if user_dir is not None:
         if not user_dir.is_dir():
-            raise TemplateError(f"template directory {user_dir} does not exist",
+            what = "is not a directory" if user_dir.exists() else "does not exist"
+            raise TemplateError(f"template directory {user_dir} {what}",
                                 hint="--template (or hydro-ci: template:) must name a directory")
         for name in names:
             if (user_dir / name).is_file():
@@ -190,6 +191,13 @@ def render_dockerfile(inputs: DockerfileInputs, user_dir: Path | None = None) ->
     except jinja2.TemplateError as exc:
         raise TemplateError(f"{_where(exc.__traceback__, name)}: {exc.message or exc}",
                             hint="templates see: " + ", ".join(sorted(variables))) from None
+    except UnicodeDecodeError as exc:
+        raise TemplateError(f"{name} or a template it uses in {user_dir} is not UTF-8 text "
+                            f"(byte {exc.start}: {exc.reason})", hint="save templates as UTF-8") from None
+    except RecursionError:
+        # {% extends "Dockerfile.j2" %} inside Dockerfile.j2 (or an include cycle) never ends.
+        raise TemplateError(f"{name} extends or includes itself (a template loop)",
+                            hint=f"extend ours as \"{OURS}/{BASE_TEMPLATE}\"") from None
     return _normalize(text), name
 
 
