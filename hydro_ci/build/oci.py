@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import posixpath
 import re
 import shlex
 import subprocess
@@ -138,6 +139,13 @@ def parse_install_command(command: str | None) -> PipInstall | None:
             specs.append(w)
     if "" in files or not (files or specs):
         raise refuse
+    for name in files:
+        # pip runs on this machine, not in the runtime: a path outside the payload would read a
+        # build-host file (and pip echoes its lines in errors), and it means another file in a container.
+        if posixpath.isabs(name) or posixpath.normpath(name).split("/")[0] == "..":
+            raise OCIBuildError(f"install-command reads {name!r}, outside the model's payload",
+                                hint="name a requirements file inside the model folder, "
+                                     "or use --builder docker")
     return PipInstall(tuple(files), tuple(specs), no_deps)
 
 

@@ -70,6 +70,17 @@ def test_other_install_commands_are_refused_with_one_line(command: str) -> None:
     assert err.value.hint == "use --builder docker to run arbitrary install commands"
 
 
+@pytest.mark.parametrize("command", [
+    "pip install -r /etc/passwd", "pip install -r ../../secrets.txt", "pip install --requirement=/root/x",
+    "pip install -r sub/../../up.txt",
+])
+def test_requirement_files_outside_the_payload_are_refused(command: str) -> None:
+    # pip runs on the build host: it must not read (and echo in its errors) the host's files.
+    with pytest.raises(OCIBuildError, match="outside the model's payload"):
+        parse_install_command(command)
+    assert parse_install_command("pip install -r sub/../requirements.txt") is not None
+
+
 # --- building -----------------------------------------------------------------------------------
 
 
