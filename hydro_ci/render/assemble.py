@@ -154,6 +154,9 @@ def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> 
     )
     text, template_name = render_dockerfile(inputs, template_dir(folder, opts.template_dir))
     output = opts.output or folder.root / DEFAULT_OUTPUT
+    if folder.root.resolve().is_relative_to(output.resolve()):
+        raise ContextError(f"--output {output} is the model folder or holds it",
+                           hint="write the context to a new directory, e.g. the default .hydro-ci/context")
     plan = BuildContext(
         root=output, base_image=base, model_name=folder.name, model_version=opts.version,
         labels=labels, source_date_epoch=epoch,

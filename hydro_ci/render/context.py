@@ -213,13 +213,23 @@ def _write_bytes(dst: Path, data: bytes) -> tuple[int, str]:
     return len(data), hashlib.sha256(data).hexdigest()
 
 
+def _is_our_plan(path: Path) -> bool:
+    """A plan.json we wrote (any plan.json would let a render delete the folder's model/)."""
+    try:
+        plan = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(plan, dict) and plan.get("dockerfile") == DOCKERFILE and "schema" in plan \
+        and isinstance(plan.get("files"), list)
+
+
 def prepare_output(root: Path) -> None:
     """An empty directory, or a previous context (which is replaced). Anything else is refused."""
     if root.exists() and not root.is_dir():
         raise ContextError(f"output {root} is a file, not a directory",
                            hint="choose an empty or new directory for --output")
     if root.exists() and any(root.iterdir()):
-        if not (root / PLAN_FILE).is_file():
+        if not _is_our_plan(root / PLAN_FILE):
             raise ContextError(f"output directory {root} is not empty and not a hydro-ci build context",
                                hint="choose an empty or new directory for --output")
         _remove_ours(root)

@@ -121,3 +121,23 @@ def test_env_values_that_are_not_text_are_refused(make_folder: MakeFolder, tmp_p
     folder = make_folder(payload=(), config={"env": {"X": value}})
     with pytest.raises(ContextError, match=words):
         render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=0))
+
+
+def test_a_foreign_plan_json_does_not_make_a_folder_ours(make_folder: MakeFolder, tmp_path: Path) -> None:
+    out = tmp_path / "theirs"
+    (out / "model").mkdir(parents=True)
+    (out / "model/weights.bin").write_text("precious")
+    (out / PLAN_FILE).write_text('{"my": "plan"}')
+    with pytest.raises(ContextError, match="not empty and not a hydro-ci build context"):
+        render_folder(make_folder(payload=()), RenderOptions(output=out, epoch=0))
+    assert (out / "model/weights.bin").read_text() == "precious"
+
+
+@pytest.mark.parametrize("where", [".", ".."])
+def test_output_is_never_the_model_folder_or_above_it(make_folder: MakeFolder, where: str) -> None:
+    folder = make_folder(payload=())
+    (folder.root / "model").mkdir()
+    (folder.root / "model/weights.bin").write_text("precious")
+    with pytest.raises(ContextError, match="is the model folder or holds it"):
+        render_folder(folder, RenderOptions(output=folder.root / where, epoch=0))
+    assert (folder.root / "model/weights.bin").read_text() == "precious"
