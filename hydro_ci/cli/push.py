@@ -28,6 +28,10 @@ def run(args: argparse.Namespace) -> int:
     from hydro_ci.cli.build import check_image, print_result, progress_display, read_credentials
 
     check_image(args.image, args.model_version, args.tags)
+    if args.layout and args.builder != "oci":
+        from hydro_ci.errors import UsageError
+
+        raise UsageError("--layout needs --builder oci", hint="the docker builder pushes the engine's image")
     credentials = read_credentials(args)
     if args.builder == "oci":
         return _push_layout(args, credentials)

@@ -76,3 +76,8 @@ def test_build_oci_writes_layout_and_tar_then_pushes_with_json(busybox_layout: P
     assert again.returncode == 0, again.stderr
     pushed = json.loads(again.stdout)
     assert (pushed["unchanged"], pushed["bytes_uploaded"], pushed["digest"]) == (True, 0, data["digest"])
+
+
+def test_layout_with_the_docker_builder_is_a_usage_error(tmp_path: Path) -> None:
+    out = hydro("push", "--layout", str(tmp_path), "--image", "r.example/x", "--version", "1.0.0")
+    assert out.returncode == 2 and "error: --layout needs --builder oci" in out.stderr
