@@ -27,9 +27,12 @@ def add_render_options(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
 
+    version = getattr(args, "model_version", None)
+    if version is not None:
+        _check_version(version)
     folder = load_folder(args.model_dir)
     ctx = render_folder(folder, RenderOptions(
-        output=args.output, version=getattr(args, "model_version", None), base_image=args.base_image,
+        output=args.output, version=version, base_image=args.base_image,
         template_dir=args.template,
     ))
     if args.json:
@@ -41,3 +44,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"base: {ctx.base_image}")
     print(f"files: {len(ctx.files)} ({size} bytes)")
     return 0
+
+
+def _check_version(version: str) -> None:
+    """The version becomes the image tag later: refuse here what ``build --version`` would refuse."""
+    from hydro_ci.errors import UsageError
+    from hydro_ci.image.reference import ReferenceError, parse_reference
+
+    try:
+        parse_reference("hydro-ci/check").with_tag(version)
+    except ReferenceError:
+        raise UsageError(f"--version {version!r} is not a valid image tag",
+                         hint="letters, digits, '.', '_' and '-', at most 128, e.g. 1.4.0") from None

@@ -141,3 +141,14 @@ def test_output_is_never_the_model_folder_or_above_it(make_folder: MakeFolder, w
     with pytest.raises(ContextError, match="is the model folder or holds it"):
         render_folder(folder, RenderOptions(output=folder.root / where, epoch=0))
     assert (folder.root / "model/weights.bin").read_text() == "precious"
+
+
+@pytest.mark.parametrize("version", ["1/0", "", "1.0.0\nRUN x", "-1"])
+def test_render_refuses_a_version_build_would_refuse(tmp_path: Path, version: str) -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "hydro_ci", "render", str(tmp_path), f"--version={version}"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("error: --version ") and len(out.stderr.splitlines()) == 2
