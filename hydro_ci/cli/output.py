@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from hydro_ci.diagnostics import Problem
+from hydro_ci.integrations.github import annotation as github_annotation
 
 PROBLEM_FORMATS = ("text", "json", "github")
 
@@ -40,24 +41,6 @@ def problem_to_dict(p: Problem) -> dict[str, Any]:
         "rule": p.rule,
         "message": p.message,
     }
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def github_annotation(p: Problem) -> str:
-    """A workflow command GitHub shows on the line: ``::error file=…,line=…,col=…,title=rule::msg``."""
-    props = [f"file={_escape_property(p.location.path)}"]
-    if p.location.line:
-        props.append(f"line={p.location.line}")
-        props.append(f"col={p.location.column or 1}")
-    props.append(f"title={_escape_property(p.rule)}")
-    return f"::{p.severity.value} {','.join(props)}::{_escape_data(p.message)}"
 
 
 def print_problems(problems: Iterable[Problem], fmt: str, *, stream: TextIO | None = None,

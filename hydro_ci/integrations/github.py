@@ -8,7 +8,6 @@ file=…,line=…,col=…::message`` lines on stdout become annotations on the p
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,15 +27,14 @@ def _escape_property(text: str) -> str:
 
 
 def annotation(problem: Problem) -> str:
+    """A workflow command GitHub shows on the line: ``::error file=…,line=…,col=…,title=rule::msg``."""
     loc = problem.location
     props = [f"file={_escape_property(loc.path)}"]
     if loc.line:
         props.append(f"line={loc.line}")
-        if loc.column:
-            props.append(f"col={loc.column}")
+        props.append(f"col={loc.column or 1}")
     props.append(f"title={_escape_property(problem.rule)}")
-    level = "error" if problem.is_error else "warning"
-    return f"::{level} {','.join(props)}::{_escape_data(problem.message)}"
+    return f"::{problem.severity.value} {','.join(props)}::{_escape_data(problem.message)}"
 
 
 def annotate(problems: Iterable[Problem]) -> list[str]:
@@ -61,6 +59,8 @@ def outputs(summary: Mapping[str, Any]) -> dict[str, str]:
 
 
 def write_outputs(values: Mapping[str, str], path: Path) -> None:
+    import uuid  # only here: `contract check` imports this module for annotations and starts fast
+
     with path.open("a", encoding="utf-8") as fh:
         for name, value in values.items():
             if "\n" in value:
