@@ -36,7 +36,7 @@ def read_keras(path: Path) -> ModelReading:
 
 def read_keras_h5(path: Path) -> ModelReading:
     try:
-        import h5py  # type: ignore[import-untyped]  # a file-format library, not a framework; only legacy .h5 needs it
+        import h5py  # a file-format library, not a framework; only legacy .h5 needs it
     except ImportError:
         raise MissingExtraError(f"reading the legacy Keras file {path}", "keras") from None
     try:
