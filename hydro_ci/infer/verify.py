@@ -5,6 +5,7 @@ place that imports ML frameworks, each only when the model needs it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 from collections.abc import Callable
@@ -96,10 +97,11 @@ def _need(module: str, feature: str) -> Any:
 
 
 def _runner(root: Path, signature: Signature) -> tuple[Runner, Path]:
+    # A python-runtime folder serves through func_main, whatever model files it ships for it to load.
+    if has_python_entry(root):
+        return _python(root / PYTHON_ENTRY, signature.name), root / PYTHON_ENTRY
     models = find_model_files(root)
     if not models:
-        if has_python_entry(root):
-            return _python(root / PYTHON_ENTRY, signature.name), root / PYTHON_ENTRY
         raise ModelFileError(f"{root}: no model file to load")
     model = models[0]
     makers: dict[Format, Callable[[ModelFile, Signature], Runner]] = {
@@ -180,9 +182,12 @@ def _python(entry: Path, name: str) -> Runner:
     if spec is None or spec.loader is None:
         raise ModelFileError(f"{entry}: cannot be imported")
     module = importlib.util.module_from_spec(spec)
+    # As in the runtime: the folder (/model/files) is the working directory, src/ is importable.
+    folder = entry.parent.parent
     sys.path.insert(0, str(entry.parent))
     try:
-        spec.loader.exec_module(module)
+        with contextlib.chdir(folder):
+            spec.loader.exec_module(module)
     finally:
         sys.path.remove(str(entry.parent))
     fn = getattr(module, name, None)
@@ -190,7 +195,8 @@ def _python(entry: Path, name: str) -> Runner:
         raise ModelFileError(f"{entry}: no function {name!r}")
 
     def run(feeds: dict[str, Any]) -> dict[str, Any]:
-        result = fn(**feeds)
+        with contextlib.chdir(folder):
+            result = fn(**feeds)
         if not isinstance(result, dict):
             raise ModelFileError(f"{entry}: {name}() returned {type(result).__name__}, not a dict of outputs")
         return result

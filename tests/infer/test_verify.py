@@ -87,3 +87,20 @@ def test_missing_folder_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[st
     (tmp_path / "file").write_text("")
     assert main(["contract", "verify", str(tmp_path / "file")]) == 2
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'file'}: not a folder\n")
+
+
+def test_python_runtime_with_a_model_file_runs_func_main(tmp_path: Path) -> None:
+    # The runtime calls func_main, which loads the model file itself (relative to /model/files).
+    pytest.importorskip("sklearn")
+    example = Path(__file__).resolve().parents[2] / "examples" / "iris-sklearn"
+    folder = tmp_path / "iris"
+    shutil.copytree(example, folder, ignore=shutil.ignore_patterns(".hydro-ci", "dist"))
+    done = verify(folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "verified with the model: ok" in done.stderr
+    # the function, not the estimator, answers: a wrong output name in the contract is caught
+    text = (folder / "serving.yaml").read_text()
+    (folder / "serving.yaml").write_text(text.replace("species:", "label:"))
+    done = verify(folder)
+    assert done.returncode == 1
+    assert "output 'label' is declared but the model returned 'species'" in done.stdout
