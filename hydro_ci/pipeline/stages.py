@@ -147,19 +147,13 @@ def _version(state: PipelineState) -> dict[str, Any]:
 
 # --- render ------------------------------------------------------------------------------------
 
-def base_image(state: PipelineState) -> str | None:
-    """--base-image, else serving.yaml ``hydro-ci: base-image:``, else the runtime (render's default)."""
-    configured = _folder(state).config.get("base-image")
-    return state.options.base_image or (str(configured) if configured else None)
-
-
 def render(state: PipelineState) -> None:
     """Write the build context (Dockerfile, payload, contract.protobin, plan.json)."""
     from hydro_ci.render.assemble import RenderOptions, render_folder
 
     output = state.path(files.CONTEXT_DIR)
     state.context = render_folder(_folder_with_contract(state), RenderOptions(
-        output=output, version=_version(state)["version"], base_image=base_image(state),
+        output=output, version=_version(state)["version"], base_image=state.options.base_image,
         template_dir=state.options.template,
     ))
     ctx = state.context
