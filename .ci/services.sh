@@ -12,7 +12,8 @@ mkdir -p "$STATE"
 
 need=()
 for pair in dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci \
-            busybox:busybox-static htpasswd:apache2-utils mmdebstrap:mmdebstrap openssl:openssl; do
+            busybox:busybox-static htpasswd:apache2-utils mmdebstrap:mmdebstrap openssl:openssl \
+            shellcheck:shellcheck; do
   command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 if ((${#need[@]})); then
