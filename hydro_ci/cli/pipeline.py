@@ -21,6 +21,8 @@ STAGES = ("check", "contract", "version", "render", "plan", "build", "push", "su
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from hydro_ci.cli.build import add_credential_options
+
     parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="folder with serving.yaml")
     parser.add_argument("--image", metavar="REPO",
                         help="repository without tag, e.g. ghcr.io/acme/iris (default: the model name)")
@@ -53,9 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", action="append", choices=STAGES, default=[], metavar="STAGE",
                         help="run only this stage (repeatable), reading earlier results from --output; "
                              "stages: " + ", ".join(STAGES))
-    parser.add_argument("--username", "-u", help="registry user (default: the docker config)")
-    parser.add_argument("--password-stdin", action="store_true",
-                        help="read the registry password from standard input")
+    add_credential_options(parser)
     parser.add_argument("--insecure", action="store_true", default=None,
                         help="plain HTTP to a registry on this machine (loopback only)")
     parser.add_argument("--format", choices=("text", "github"), default=None,
@@ -66,18 +66,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _credentials(args: argparse.Namespace) -> Credentials | None:
     """--username/--password-stdin, else HYDRO_CI_REGISTRY_USERNAME/PASSWORD (what the Action sets)."""
     from hydro_ci.build import Credentials
-    from hydro_ci.errors import UsageError
+    from hydro_ci.cli.build import read_credentials
 
-    if args.password_stdin and not args.username:
-        raise UsageError("--password-stdin needs --username")
-    if args.username:
-        if not args.password_stdin:
-            raise UsageError("--username needs --password-stdin",
-                             hint='echo "$TOKEN" | hydro-ci pipeline … --username USER --password-stdin')
-        password = sys.stdin.read().rstrip("\r\n")
-        if not password:
-            raise UsageError("--password-stdin: standard input was empty")
-        return Credentials(args.username, password)
+    given = read_credentials(args)
+    if given is not None:
+        return given
     user = os.environ.get("HYDRO_CI_REGISTRY_USERNAME", "")
     secret = os.environ.get("HYDRO_CI_REGISTRY_PASSWORD", "")
     if user and secret:
