@@ -138,16 +138,20 @@ def _display() -> Iterator[Progress]:
             yield plain
         return
     from rich.console import Console
+    from rich.markup import escape
 
     console = Console(stderr=True, highlight=False)
     with console.status("starting…") as status:
         def live(event: ProgressEvent) -> None:
+            # Messages carry user text (Dockerfile steps, paths): escape it so rich never reads
+            # a [bracket] in it as markup.
+            text = escape(event.message)
             if event.id == STAGE_EVENT:
-                console.print(f"[green]✓[/] [bold]{event.stage:<8}[/] {event.message}", markup=True,
+                console.print(f"[green]✓[/] [bold]{event.stage:<8}[/] {text}", markup=True,
                               soft_wrap=True)
             elif event.message.startswith("Step "):  # the engine's Dockerfile steps
-                console.print(f"  [dim]{event.stage}[/] {event.message}", markup=True, soft_wrap=True)
-            status.update(f"{event.stage}: {event.message[:100]}")
+                console.print(f"  [dim]{event.stage}[/] {text}", markup=True, soft_wrap=True)
+            status.update(f"{event.stage}: {escape(event.message[:100])}")
 
         yield live
 

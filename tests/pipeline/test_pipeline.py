@@ -304,3 +304,20 @@ def test_build_in_one_step_push_in_a_later_one(iris: Path, workdir: Path, regist
                          headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
     assert head.headers["Docker-Content-Digest"] == built["digest"]
     assert read_json(workdir / ".hydro-ci/iris-sklearn/summary.json")["push"]["digest"] == built["digest"]
+
+
+def test_terminal_display_shows_brackets_in_messages_as_text(monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # On a terminal, progress goes through rich; a Dockerfile step such as `RUN echo [/x]` must be
+    # printed as written, not parsed as markup (which raised MarkupError: a traceback).
+    import hydro_ci.cli.build as cli_build
+    from hydro_ci.build import ProgressEvent
+    from hydro_ci.cli.pipeline import _display
+    from hydro_ci.pipeline.stages import STAGE_EVENT
+
+    monkeypatch.setattr(cli_build, "plain_output", lambda: False)
+    with _display() as live:
+        live(ProgressEvent(stage="build", message="Step 2/4 : RUN echo [/oops] [bold]x"))
+        live(ProgressEvent(stage="render", message="ctx/[red]: 3 files", id=STAGE_EVENT))
+    err = capsys.readouterr().err
+    assert "RUN echo [/oops] [bold]x" in err and "ctx/[red]: 3 files" in err
