@@ -18,7 +18,7 @@ from typing import Any
 
 from hydro_ci.build import BuildResult, ProgressEvent
 from hydro_ci.contract.model import Contract
-from hydro_ci.errors import HydroCIError, ProblemsError, UsageError
+from hydro_ci.errors import HydroCIError, UsageError
 from hydro_ci.folder import ModelFolder
 from hydro_ci.pipeline import state as files
 from hydro_ci.pipeline.state import PipelineState, StageInputError, default_output
@@ -70,9 +70,10 @@ def _folder(state: PipelineState) -> ModelFolder:
 # --- contract ----------------------------------------------------------------------------------
 
 def contract(state: PipelineState) -> None:
-    """The contract to build: declared, inferred from the model file, or both (checked to agree)."""
+    """The contract to build: declared, inferred from the model file, or both. That both agree is
+    already enforced: every folder here comes from load_model_folder, whose model-files rule compares
+    them and refuses a contradiction."""
     from hydro_ci.contract.jsonform import contract_to_dict
-    from hydro_ci.contract.model import Contract
 
     folder = _folder(state)
     declared: Contract | None = folder.contract
@@ -92,13 +93,6 @@ def contract(state: PipelineState) -> None:
             inferred = Contract(folder.name, result.contract.signatures)
             framework = result.framework
             notes += list(result.notes)
-    if declared is not None and inferred is not None:
-        from hydro_ci.infer import folder_problems
-
-        found = folder_problems(folder)
-        if any(p.is_error for p in found):
-            raise ProblemsError([p for p in found if p.is_error])
-        notes += [p.render() for p in found]
     chosen = declared or inferred
     assert chosen is not None
     source = "declared+inferred" if declared and inferred else "declared" if declared else "inferred"

@@ -321,3 +321,16 @@ def test_terminal_display_shows_brackets_in_messages_as_text(monkeypatch: pytest
         live(ProgressEvent(stage="render", message="ctx/[red]: 3 files", id=STAGE_EVENT))
     err = capsys.readouterr().err
     assert "RUN echo [/oops] [bold]x" in err and "ctx/[red]: 3 files" in err
+
+
+def test_contract_stage_alone_refuses_a_declaration_the_model_contradicts(tmp_path: Path,
+                                                                          workdir: Path) -> None:
+    folder = copy_example("onnx-linear", tmp_path / "models")
+    serving = folder / "serving.yaml"
+    serving.write_text(serving.read_text() + (
+        "contract:\n  name: predict\n  inputs:\n    features: {shape: [-1, 3], type: int64}\n"
+        "  outputs:\n    scores: {shape: [-1, 2], type: float32}\n"))
+    proc = hydro_ci(["pipeline", str(folder), "--only", "contract"], workdir, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "declared dtype int64, model.onnx has float32 [model-dtype]" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
