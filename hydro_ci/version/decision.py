@@ -162,7 +162,7 @@ def decide(ctx: Context) -> Decision:
 
 
 def _diff_against(ctx: Context, previous: sources.Release) -> ContractDiff:
-    current = ctx.folder.contract or _inferred(ctx.folder.root)
+    current = _current_contract(ctx.folder)
     contract_of = ctx.contract_of or _default_contract_of(ctx)
     old = contract_of(previous)
     if old is None:
@@ -172,18 +172,18 @@ def _diff_against(ctx: Context, previous: sources.Release) -> ContractDiff:
     return diff_contracts(old, current, DiffConfig.from_config(ctx.folder.config))
 
 
-def _inferred(root: Path) -> Contract:
-    """A folder that declares no contract is compared by the contract read from its model files."""
+def _current_contract(folder: ModelFolder) -> Contract:
+    """The contract this release carries (declared, else read from the model files)."""
     from hydro_ci.errors import ModelFileError
-    from hydro_ci.infer import infer_folder
+    from hydro_ci.infer import folder_contract
 
     try:
-        return infer_folder(root).contract
+        return folder_contract(folder)
     except ModelFileError as exc:
         raise PreviousContractError(
-            f"{root} declares no contract and none can be read from its files ({exc}), so --bump auto "
-            "has nothing to compare", hint="declare the contract in serving.yaml, or pass --bump "
-                                           "major|minor|patch") from None
+            f"{folder.root} declares no contract and none can be read from its files ({exc}), so --bump "
+            "auto has nothing to compare", hint="declare the contract in serving.yaml, or pass --bump "
+                                                "major|minor|patch") from None
 
 
 def _default_contract_of(ctx: Context) -> Callable[[sources.Release], Contract | None]:

@@ -344,3 +344,15 @@ def test_diff_reads_a_wide_json_contract(tmp_path: Path, capsys: pytest.CaptureF
     assert Path(path).stat().st_size > 1 << 20
     code, out, err = run(capsys, "contract", "diff", path, path)
     assert code == 0 and "0 change(s)" in out, err
+
+
+def test_bump_auto_with_no_contract_anywhere_is_one_line(serving: None, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    first = make_remote(tmp_path)
+    first.tag("titanic-v1.0.0", push=False)
+    first.write("models/titanic/serving.yaml", "kind: Model\nname: titanic\n")  # no contract, no model
+    first.commit("drop the contract")
+    code, out, err = run(capsys, "version", "next", str(first.path / "models/titanic"), "--branch", "main")
+    assert code == 1 and out == ""
+    assert "declares no contract and none can be read from its files" in err
+    assert "--bump auto has nothing to compare" in err and "hint: " in err
