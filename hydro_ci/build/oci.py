@@ -59,7 +59,7 @@ from hydro_ci.image.model import (
     Platform,
     canonical_json,
 )
-from hydro_ci.render.context import LAYER_ORDER, BuildContext, ContextFile
+from hydro_ci.render.context import LAYER_ORDER, BuildContext, ContextFile, check_links
 from hydro_ci.render.context import Layer as LayerClass
 
 log = logging.getLogger(__name__)
@@ -476,6 +476,7 @@ class OCIBuilder:
             layout.check_layout_target(self.output_layout)
         if self.output_tar:
             tarball.check_tar_target(self.output_tar)
+        check_links(ctx)
         source = self.base_from or ctx.base_image
         progress(ProgressEvent("base", f"reading base image {source}"))
         base = read_base(source, self.cache / "tmp", self.platform, insecure=self.insecure)

@@ -18,7 +18,7 @@ from hydro_ci.epoch import source_date_epoch
 from hydro_ci.errors import ContextError
 from hydro_ci.folder import ModelFolder
 from hydro_ci.infer import folder_contract
-from hydro_ci.render.context import WORKDIR, BuildContext, write_context
+from hydro_ci.render.context import LINK_MIN_SIZE, WORKDIR, BuildContext, write_context
 from hydro_ci.render.dockerfile import DockerfileInputs, render_dockerfile
 from hydro_ci.render.ignore import included_files
 from hydro_ci.render.labels import image_labels
@@ -33,6 +33,9 @@ class RenderOptions:
     base_image: str | None = None  # overrides the folder's runtime
     template_dir: Path | None = None  # overrides hydro-ci: template:
     epoch: int | None = None  # default: SOURCE_DATE_EPOCH, else last commit time
+    # Link large payload files instead of copying them: for the daemonless builder, which reads the
+    # plan; ``docker build`` cannot follow the links (see hydro_ci.render.context).
+    link_large_files: bool = False
 
 
 def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tuple[str, Path]]:
@@ -164,7 +167,8 @@ def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> 
         env=env, workdir=WORKDIR, template=template_name,
     )
     return write_context(output, sources=payload_sources(folder, output),
-                         contract_bytes=to_protobin(contract.primary), dockerfile_text=text, context=plan)
+                         contract_bytes=to_protobin(contract.primary), dockerfile_text=text, context=plan,
+                         link_min_size=LINK_MIN_SIZE if opts.link_large_files else None)
 
 
 def load_folder(path: Path) -> ModelFolder:

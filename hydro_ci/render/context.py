@@ -9,7 +9,13 @@ Layout (the same for every builder)::
 
 ``plan.json`` holds everything needed to rebuild from the directory alone (base image, labels, env,
 workdir, install-command and every file with its image path, mode, size, digest and layer class), so
-the daemonless builder never re-reads the model folder or the Dockerfile.
+the daemonless builder never re-reads the Dockerfile.
+
+A context rendered for the daemonless builder (``link_min_size``) does not copy large payload files:
+they become symlinks to the model folder's files, hashed in place, and ``links.json`` records each
+source's size, mtime and inode so a build refuses a file that changed since the render. Copying a
+GiB of weights only for the builder to read them again was a quarter of a build+push. The plan is
+byte-identical either way; ``docker build`` cannot follow such links, so the engine refuses them.
 """
 
 from __future__ import annotations
@@ -19,13 +25,15 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from hydro_ci.errors import ContextError, HydroCIError
 
 PLAN_FILE = "plan.json"
+LINKS_FILE = "links.json"  # linked payload files and the stat they had when hashed (not part of the plan)
+LINKS_SCHEMA = 1
 DOCKERFILE = "Dockerfile"
 MODEL_DIR = "model"  # context directory that becomes /model in the image
 FILES_DIR = "model/files"
@@ -85,6 +93,25 @@ class ContextFile:
 
 
 @dataclass(frozen=True)
+class LinkedSource:
+    """A payload file the context links to instead of copying, as it was when render hashed it."""
+
+    source: str  # absolute path of the model folder's file (the symlink's target)
+    size: int
+    mtime_ns: int
+    dev: int
+    ino: int
+
+    @classmethod
+    def of(cls, source: Path, st: os.stat_result) -> LinkedSource:
+        return cls(str(source), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+
+    def matches(self, st: os.stat_result) -> bool:
+        return (st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino) == (self.size, self.mtime_ns, self.dev,
+                                                                        self.ino)
+
+
+@dataclass(frozen=True)
 class BuildContext:
     """A rendered build context directory and what it will build."""
 
@@ -101,6 +128,8 @@ class BuildContext:
     files: tuple[ContextFile, ...] = ()
     # The template the Dockerfile came from (informational: "hydro-ci/python.Dockerfile.j2").
     template: str = ""
+    # Context path → the model folder file it links to (links.json); empty for a self-contained context.
+    links: dict[str, LinkedSource] = field(default_factory=dict)
 
     @property
     def dockerfile(self) -> Path:
@@ -165,9 +194,43 @@ def load_context(root: Path | str) -> BuildContext:
     except (OSError, ValueError) as exc:
         raise PlanError(f"{root / PLAN_FILE}: cannot read: {exc}") from None
     try:
-        return BuildContext.from_plan(root, plan)
+        context = BuildContext.from_plan(root, plan)
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"{root / PLAN_FILE}: malformed plan ({exc})") from None
+    return replace(context, links=_read_links(root))
+
+
+def _read_links(root: Path) -> dict[str, LinkedSource]:
+    path = root / LINKS_FILE
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise PlanError(f"{path}: cannot read: {exc}", hint="render the context again") from None
+    try:
+        if data.get("schema") != LINKS_SCHEMA:
+            raise ValueError(f"unsupported schema {data.get('schema')!r}")
+        return {str(k): LinkedSource(str(v["source"]), int(v["size"]), int(v["mtime_ns"]), int(v["dev"]),
+                                     int(v["ino"])) for k, v in data["links"].items()}
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise PlanError(f"{path}: malformed ({exc})", hint="render the context again") from None
+
+
+def check_links(context: BuildContext) -> None:
+    """Refuse a linked payload file that changed (or was replaced) since render hashed it: the plan's
+    digest, and the layer cache keyed by it, would describe other bytes than the image gets."""
+    for rel, linked in sorted(context.links.items()):
+        path = context.root / rel
+        try:
+            target = os.readlink(path)
+            st = os.stat(path)
+        except OSError as exc:
+            raise ContextError(f"linked payload file {linked.source} ({rel} in {context.root}) is gone: "
+                               f"{exc.strerror or exc}", hint="render the context again") from None
+        if target != linked.source or not linked.matches(st):
+            raise ContextError(f"payload file {linked.source} changed after the context in {context.root} "
+                               "was rendered", hint="render again once the file is written")
 
 
 # --- writing a context directory -------------------------------------------------------------------
@@ -181,6 +244,7 @@ _WEIGHT_SUFFIXES = {
     ".pkl", ".pickle", ".pt", ".pt2", ".pth", ".safetensors", ".tflite",
 }
 WEIGHTS_MIN_SIZE = 1 << 20  # files this large are weights whatever their name
+LINK_MIN_SIZE = 1 << 20  # a context for the daemonless builder links files this large
 
 
 def classify(rel: str, size: int) -> Layer:
@@ -200,12 +264,32 @@ def _copy_hashing(src: Path, dst: Path) -> tuple[int, str]:
     """Copy content only (no owner, mode or time from the source), returning size and sha256."""
     digest = hashlib.sha256()
     size = 0
-    with src.open("rb") as fin, dst.open("wb") as fout:
+    # "x": never write through something already at dst (a link left there would reach the model folder).
+    with src.open("rb") as fin, dst.open("xb") as fout:
         while chunk := fin.read(1 << 20):
             digest.update(chunk)
             fout.write(chunk)
             size += len(chunk)
     return size, digest.hexdigest()
+
+
+def _link_hashing(src: Path, dst: Path) -> tuple[int, str, LinkedSource]:
+    """Link ``dst`` to ``src`` and hash ``src`` in place; refuse a file that changes while it is read."""
+    real = src.resolve()
+    digest = hashlib.sha256()
+    size = 0
+    with real.open("rb") as fin:
+        before = os.fstat(fin.fileno())
+        while chunk := fin.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+        after = os.fstat(fin.fileno())
+    linked = LinkedSource.of(real, before)
+    if size != before.st_size or not linked.matches(after):
+        raise ContextError(f"payload file {src} changed while it was being read",
+                           hint="render again once it is written")
+    os.symlink(real, dst)
+    return size, digest.hexdigest(), linked
 
 
 def _write_bytes(dst: Path, data: bytes) -> tuple[int, str]:
@@ -243,18 +327,20 @@ def write_context(
     contract_bytes: bytes,
     dockerfile_text: str,
     context: BuildContext,
+    link_min_size: int | None = None,
 ) -> BuildContext:
     """Write Dockerfile, payload (``sources``: (path under model/files, source file)), contract and
     plan.json under ``root``, with fixed modes and every mtime at the source date epoch.
 
     ``context`` carries everything but the file list, which is computed here; the returned context
-    is the complete one that plan.json describes.
+    is the complete one that plan.json describes. With ``link_min_size``, payload files at least that
+    large are linked rather than copied (see the module docstring).
     """
     for rel, _src in sources:
         check_name(rel)
     prepare_output(root)
     try:
-        return _write_all(root, sources, contract_bytes, dockerfile_text, context)
+        return _write_all(root, sources, contract_bytes, dockerfile_text, context, link_min_size)
     except BaseException:
         # Never leave a half context behind: the next render would refuse the directory.
         _remove_ours(root)
@@ -277,7 +363,7 @@ def check_name(rel: str) -> None:
 
 
 def _remove_ours(root: Path) -> None:
-    for name in (MODEL_DIR, DOCKERFILE, PLAN_FILE):
+    for name in (MODEL_DIR, DOCKERFILE, PLAN_FILE, LINKS_FILE):
         path = root / name
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
@@ -286,15 +372,20 @@ def _remove_ours(root: Path) -> None:
 
 
 def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: bytes,
-               dockerfile_text: str, context: BuildContext) -> BuildContext:
+               dockerfile_text: str, context: BuildContext, link_min_size: int | None) -> BuildContext:
     files: list[ContextFile] = []
+    links: dict[str, LinkedSource] = {}
     for rel, src in sorted(sources):
         dst_rel = f"{FILES_DIR}/{rel}"
         dst = root / dst_rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         try:
-            size, sha = _copy_hashing(src, dst)
-            mode = EXEC_MODE if os.stat(src).st_mode & 0o111 else FILE_MODE
+            st = os.stat(src)
+            if link_min_size is not None and st.st_size >= link_min_size:
+                size, sha, links[dst_rel] = _link_hashing(src, dst)
+            else:
+                size, sha = _copy_hashing(src, dst)
+            mode = EXEC_MODE if st.st_mode & 0o111 else FILE_MODE
         except OSError as exc:  # vanished or unreadable since the folder was listed
             raise ContextError(f"cannot copy payload file {src}: {exc.strerror or exc}",
                                hint="check the file exists and is readable, then render again") from None
@@ -303,9 +394,12 @@ def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: byte
     size, sha = _write_bytes(root / CONTRACT_FILE, contract_bytes)
     files.append(ContextFile(CONTRACT_FILE, Layer.contract, size, FILE_MODE, sha))
     files.sort(key=lambda f: f.path)
-    done = replace(context, root=root, files=tuple(files))
+    done = replace(context, root=root, files=tuple(files), links=links)
     (root / DOCKERFILE).write_text(dockerfile_text, encoding="utf-8")
     (root / PLAN_FILE).write_bytes(done.plan_bytes())
+    if links:
+        data = {"schema": LINKS_SCHEMA, "links": {k: asdict(v) for k, v in sorted(links.items())}}
+        (root / LINKS_FILE).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     _fix_metadata(root, done)
     return done
 
@@ -313,14 +407,21 @@ def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: byte
 def _fix_metadata(root: Path, context: BuildContext) -> None:
     """Fixed modes and times, so the engine's COPY sees the same tree wherever and whenever."""
     epoch = context.source_date_epoch
+    # Linked files are the model folder's own: their mode and time are never touched (no following).
+    own = [root / f.path for f in context.files if f.path not in context.links]
     for f in context.files:
-        os.chmod(root / f.path, f.mode)
-    for name in (DOCKERFILE, PLAN_FILE):
-        os.chmod(root / name, FILE_MODE)
+        if f.path not in context.links:
+            os.chmod(root / f.path, f.mode)
+    meta = [root / DOCKERFILE, root / PLAN_FILE, *([root / LINKS_FILE] if context.links else [])]
+    for path in meta:
+        os.chmod(path, FILE_MODE)
     # Directories deepest first, so setting a child's time does not disturb its parent afterwards.
-    dirs = sorted((p for p in (root / MODEL_DIR).rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
-    for path in [*(root / f.path for f in context.files), root / DOCKERFILE, root / PLAN_FILE]:
+    dirs = sorted((p for p in (root / MODEL_DIR).rglob("*") if p.is_dir() and not p.is_symlink()),
+                  key=lambda p: -len(p.parts))
+    for path in [*own, *meta]:
         os.utime(path, (epoch, epoch))
+    for rel in context.links:
+        os.utime(root / rel, (epoch, epoch), follow_symlinks=False)
     for d in [*dirs, root / MODEL_DIR, root]:
         os.chmod(d, DIR_MODE)
         os.utime(d, (epoch, epoch))

@@ -49,7 +49,7 @@ def make_context(tmp_path: Path) -> MakeContext:
 
     def make(name: str = "model", files: dict[str, bytes | str] | None = None, *,
              runtime: str = "hydro-ci-test/busybox:1", version: str = "1.0.0", epoch: int = EPOCH,
-             executable: tuple[str, ...] = (), **fields: Any) -> BuildContext:
+             executable: tuple[str, ...] = (), link: bool = False, **fields: Any) -> BuildContext:
         root = tmp_path / name
         root.mkdir(parents=True, exist_ok=True)
         write_tree(root, files if files is not None else demo_files(bytes(range(256)) * 8192))
@@ -57,7 +57,7 @@ def make_context(tmp_path: Path) -> MakeContext:
             (root / rel).chmod(0o755)
         folder = ModelFolder(root=root, name="demo", runtime=runtime, contract=CONTRACT, **fields)
         return render_folder(folder, RenderOptions(output=tmp_path / f"{name}-ctx", version=version,
-                                                   epoch=epoch))
+                                                   epoch=epoch, link_large_files=link))
 
     return make
 

@@ -373,3 +373,22 @@ def test_a_version_that_is_not_semver_is_still_never_overwritten(
     with pytest.raises(TagExistsError):
         builder.push(other)
     assert client_for(open_registry.host).head_manifest(unique_repo, version) == first.digest
+
+
+def test_a_linked_context_builds_the_same_image_and_refuses_weights_changed_since_render(
+        make_context: MakeContext, tmp_path: Path) -> None:
+    from hydro_ci.errors import ContextError
+    from hydro_ci.render.context import load_context
+
+    files = demo_files(os.urandom(3 << 20))
+    copied = make_context("copied", files)
+    linked = make_context("linked", files, link=True)
+    assert (linked.root / "model/files/weights.bin").is_symlink()
+    # separate caches, so the linked build really reads the model folder's file through the link
+    digests = [make_builder("oci", cache=tmp_path / f"cache-{c.root.name}", base_from="scratch").build(
+        BuildRequest(c, REPO, "1.0.0")).digest for c in (copied, linked)]
+    assert digests[0] == digests[1]
+    (tmp_path / "linked/weights.bin").write_bytes(os.urandom(3 << 20))  # rewritten after the render
+    builder = make_builder("oci", cache=tmp_path / "cache-3", base_from="scratch")
+    with pytest.raises(ContextError, match="changed after the context"):
+        builder.build(BuildRequest(load_context(linked.root), REPO, "1.0.0"))
