@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     folder = load_folder(args.model_dir)
     ctx = render_folder(folder, RenderOptions(
         output=args.output, version=args.model_version, base_image=args.base_image,
-        template_dir=args.template,
+        template_dir=args.template, link_large_files=args.builder == "oci",
     ))
     builder = make_builder(args.builder, **builder_options)
     request = BuildRequest(ctx, args.image, args.model_version, tuple(args.tags))

@@ -148,11 +148,12 @@ def render(state: PipelineState) -> None:
     output = state.path(files.CONTEXT_DIR)
     state.context = render_folder(_folder_with_contract(state), RenderOptions(
         output=output, version=_version(state)["version"], base_image=state.options.base_image,
-        template_dir=state.options.template,
+        template_dir=state.options.template, link_large_files=state.options.builder == "oci",
     ))
     ctx = state.context
     size = sum(f.size for f in ctx.files)
-    _say(state, "render", f"{output}: {len(ctx.files)} files, {size} bytes, base {ctx.base_image}")
+    linked = f" ({len(ctx.links)} large ones linked, not copied)" if ctx.links else ""
+    _say(state, "render", f"{output}: {len(ctx.files)} files{linked}, {size} bytes, base {ctx.base_image}")
 
 
 def _context(state: PipelineState) -> BuildContext:

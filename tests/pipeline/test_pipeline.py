@@ -107,6 +107,27 @@ def test_a_stage_alone_without_its_inputs_says_which_file_is_missing(iris: Path,
     assert "Traceback" not in proc.stderr
 
 
+def test_large_files_are_linked_and_a_change_after_render_stops_the_build(iris: Path, workdir: Path) -> None:
+    import os
+
+    lookup = iris / "src/lookup.bin"
+    lookup.write_bytes(os.urandom(2 << 20))
+    proc = hydro_ci(["pipeline", str(iris)], workdir)
+    assert "1 large ones linked, not copied" in proc.stdout + proc.stderr
+    context = workdir / ".hydro-ci/iris-sklearn/context"
+    assert (context / "model/files/src/lookup.bin").is_symlink()
+    assert not (context / "model/files/model.joblib").is_symlink()
+    first = read_json(workdir / ".hydro-ci/iris-sklearn/build.json")["digest"]
+    # rewritten between a render and a build run alone: the rendered plan no longer describes it
+    lookup.write_bytes(os.urandom(2 << 20))
+    proc = hydro_ci(["pipeline", str(iris), "--only", "build"], workdir, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"payload file {lookup.resolve()} changed after the context" in proc.stderr
+    assert "render" in proc.stderr.splitlines()[-1]
+    hydro_ci(["pipeline", str(iris), "--only", "render", "--only", "build"], workdir)
+    assert read_json(workdir / ".hydro-ci/iris-sklearn/build.json")["digest"] != first
+
+
 def test_dry_run_builds_nothing_and_prints_the_plan(iris: Path, workdir: Path) -> None:
     proc = hydro_ci(["pipeline", str(iris), "--dry-run", "--json", "plan.json"], workdir)
     assert not (workdir / "dist").exists()
