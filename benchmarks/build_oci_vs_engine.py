@@ -90,8 +90,9 @@ def main() -> int:
 
         print("hydro-ci --builder oci:")
         builder = OCIBuilder(cache=tmp / "cache", base_from=f"oci:{tmp}/base:base")
+        # As `hydro-ci build --builder oci` and the pipeline render: large files linked, not copied.
         ctx = timed("oci render", t, lambda: render_folder(
-            folder, RenderOptions(output=tmp / "ctx", version="1.0.0")))
+            folder, RenderOptions(output=tmp / "ctx", version="1.0.0", link_large_files=True)))
         result = timed("oci build", t, lambda: builder.build(BuildRequest(ctx, repo, "1.0.0")))
         pushed = timed("oci push", t, lambda: builder.push(result, credentials=creds))
         t["oci"] = t["oci render"] + t["oci build"] + t["oci push"]
@@ -103,7 +104,7 @@ def main() -> int:
         print("code-only change (next version):")
         (folder.root / "src/func_main.py").write_text("def infer(x):\n    return {'y': x * 2}\n")
         ctx2 = timed("code render", t, lambda: render_folder(
-            folder, RenderOptions(output=tmp / "ctx2", version="1.0.1")))
+            folder, RenderOptions(output=tmp / "ctx2", version="1.0.1", link_large_files=True)))
         result2 = timed("code build", t, lambda: builder.build(BuildRequest(ctx2, repo, "1.0.1")))
         pushed2 = timed("code push", t, lambda: builder.push(result2, credentials=creds))
 
