@@ -2,7 +2,8 @@
 
 Prints the JSON form of the contract plus ``"framework"`` (default), the serving.yaml ``contract:``
 section (``--format yaml``) or ``contract.prototxt`` (``--format prototxt``); ``--write`` writes
-MODEL_DIR/contract.prototxt (the primary signature) instead of printing.
+MODEL_DIR/contract.prototxt (the primary signature) instead of printing; an existing one that says
+something else (perhaps edited by hand: profiles, comments) is replaced only with ``--force``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the signature to put first (the one an image serves)")
     parser.add_argument("--write", action="store_true",
                         help="write MODEL_DIR/contract.prototxt instead of printing")
+    parser.add_argument("--force", action="store_true",
+                        help="with --write: replace a contract.prototxt that differs from the inferred one")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +46,17 @@ def run(args: argparse.Namespace) -> int:
         from hydro_ci.contract.formats import to_prototxt
 
         target = root / PROTOTXT_FILE
-        _write_replacing(target, to_prototxt(result.contract.primary))
+        text = to_prototxt(result.contract.primary)
+        if _current_text(target) == text:
+            print(f"{target} already holds the inferred contract", file=sys.stderr)
+            return 0
+        if os.path.lexists(target) and not target.is_dir() and not args.force:  # a dir: cannot write
+            from hydro_ci.errors import HydroCIError
+
+            raise HydroCIError(f"{target} exists and differs from the contract inferred from {result.source}",
+                               hint="compare with: hydro-ci contract infer --format prototxt; "
+                                    "replace it with --write --force")
+        _write_replacing(target, text)
         print(f"wrote {target} (signature {result.contract.primary.name!r} from {result.source})",
               file=sys.stderr)
         return 0
@@ -57,6 +70,16 @@ def run(args: argparse.Namespace) -> int:
         data["framework"] = result.framework
         print(json.dumps(data, indent=2))
     return 0
+
+
+def _current_text(target: Path) -> str | None:
+    """The file's text when it is a regular file (not a link) we can read, else None."""
+    try:
+        if target.is_symlink() or not target.is_file():
+            return None
+        return target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _write_replacing(target: Path, text: str) -> None:

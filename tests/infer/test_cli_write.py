@@ -32,7 +32,10 @@ def test_write_replaces_a_symlink_instead_of_writing_through_it(
     outside = tmp_path / "outside.txt"
     outside.write_text("keep")
     (model_dir / "contract.prototxt").symlink_to(outside)
-    assert main(["contract", "infer", str(model_dir), "--write"]) == 0
+    # something is there: kept without --force
+    assert main(["contract", "infer", str(model_dir), "--write"]) == 1
+    assert (model_dir / "contract.prototxt").is_symlink() and outside.read_text() == "keep"
+    assert main(["contract", "infer", str(model_dir), "--write", "--force"]) == 0
     assert outside.read_text() == "keep"
     target = model_dir / "contract.prototxt"
     assert not target.is_symlink() and 'signature_name: "predict"' in target.read_text()
@@ -42,3 +45,28 @@ def test_write_replaces_a_symlink_instead_of_writing_through_it(
 def test_missing_model_dir_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["contract", "infer", str(tmp_path / "nope")]) == 2
     assert capsys.readouterr().err == f"error: no such file or directory: {tmp_path / 'nope'}\n"
+
+
+def test_write_keeps_a_differing_contract_unless_forced_and_is_a_no_op_when_equal(
+        model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = model_dir / "contract.prototxt"
+    assert main(["contract", "infer", str(model_dir), "--write"]) == 0
+    inferred = target.read_text()
+    capsys.readouterr()
+    # the same contract again: nothing to do, nothing rewritten
+    before = target.stat().st_ino
+    assert main(["contract", "infer", str(model_dir), "--write"]) == 0
+    assert "already holds the inferred contract" in capsys.readouterr().err
+    assert target.stat().st_ino == before
+    # edited by hand (a profile the files cannot tell): kept, with one line saying how to replace it
+    edited = inferred.replace('name: "token_ids"', 'name: "token_ids"\n    profile: TEXT', 1)
+    assert edited != inferred
+    target.write_text(edited)
+    assert main(["contract", "infer", str(model_dir), "--write"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == f"error: {target} exists and differs from the contract inferred from " \
+        f"{model_dir / 'model.onnx'}"
+    assert "--force" in err and "Traceback" not in err
+    assert target.read_text() == edited
+    assert main(["contract", "infer", str(model_dir), "--write", "--force"]) == 0
+    assert target.read_text() == inferred
