@@ -35,6 +35,7 @@ from hydro_ci.errors import (
     TagExistsError,
     UsageError,
 )
+from hydro_ci.render.context import symlinked_files
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +119,12 @@ class EngineBuilder:
         if ctx.model_version not in (None, request.version):
             raise UsageError(f"the context in {ctx.root} was rendered for version {ctx.model_version}, "
                              f"not {request.version}", hint="render it again with the version you build")
-        if ctx.links:
+        if linked := symlinked_files(ctx):
             # docker build sends a symlink as a symlink: the image would hold links to this machine.
             raise ContextError(
-                f"the context in {ctx.root} links {len(ctx.links)} large payload file(s) to the model "
-                "folder (rendered for the oci builder); the engine cannot follow them",
-                hint="render it again for --builder docker (hydro-ci render copies every file)")
+                f"the context in {ctx.root} links {len(linked)} large payload file(s) to the model "
+                "folder (rendered for the oci builder); the engine cannot follow links",
+                hint="render it again with --builder docker, which copies every file")
         self._connect()  # fail first, before any progress, when there is no engine
         self.ensure_base(ctx.base_image, progress)
         primary = f"{request.image}:{request.version}"

@@ -317,7 +317,7 @@ def _entries_for(context: BuildContext, files: Sequence[ContextFile]) -> list[tu
     out = []
     for f in files:
         entry = LayerEntry(f.path, "file", source=context.root / f.path,
-                           executable=f.mode & 0o111 != 0)
+                           executable=f.mode & 0o111 != 0, sha256=f.sha256)
         out.append((entry, f.sha256))
     return out
 

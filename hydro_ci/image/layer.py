@@ -24,6 +24,7 @@ import tarfile
 import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Literal
@@ -57,6 +58,9 @@ class LayerEntry:
     data: bytes | None = None  # or its content in memory (kind "file")
     executable: bool = False
     linkname: str = ""
+    # The content's sha256 hex when known beforehand (from the render's plan): writing the layer then
+    # checks the bytes it reads against it, so a layer is never made, or cached, from other bytes.
+    sha256: str | None = None
 
     @property
     def mode(self) -> int:
@@ -155,6 +159,11 @@ class _Source:
     path: Path
     size: int
     mtime_ns: int
+    ctime_ns: int  # changes with any write, and cannot be set back
+    sha256: str | None = None  # expected content, checked while a layer is written
+
+    def changed(self, st: os.stat_result) -> bool:
+        return (st.st_size, st.st_mtime_ns, st.st_ctime_ns) != (self.size, self.mtime_ns, self.ctime_ns)
 
 
 Segment = bytes | _Source
@@ -173,7 +182,7 @@ def _segments(entries: Sequence[LayerEntry], epoch: int) -> list[Segment]:
             pending += _header(e, st.st_size, epoch)
             out.append(bytes(pending))
             pending.clear()
-            out.append(_Source(e.source, st.st_size, st.st_mtime_ns))
+            out.append(_Source(e.source, st.st_size, st.st_mtime_ns, st.st_ctime_ns, e.sha256))
             pending += b"\0" * (-st.st_size % 512)
         else:
             data = e.data or b""
@@ -183,27 +192,42 @@ def _segments(entries: Sequence[LayerEntry], epoch: int) -> list[Segment]:
     return [s for s in out if not isinstance(s, bytes) or s]
 
 
-def _read_segments(segments: Sequence[Segment], check: bool) -> Iterator[bytes]:
-    for seg in segments:
-        if isinstance(seg, bytes):
-            yield seg
-            continue
-        try:
-            f = open(seg.path, "rb")  # noqa: SIM115 - closed by the with below
-        except OSError as exc:
-            raise LayerError(f"cannot read {seg.path}: {exc.strerror}") from None
-        with f:
-            st = os.fstat(f.fileno())
-            if check and (st.st_size != seg.size or st.st_mtime_ns != seg.mtime_ns):
-                raise LayerError(f"{seg.path} changed after the image was built",
-                                 hint="build again, then push")
-            left = seg.size
-            while left > 0:
-                block = f.read(min(CHUNK, left))
-                if not block:
-                    raise LayerError(f"{seg.path} shrank while it was being read")
-                left -= len(block)
-                yield block
+def _read_segments(segments: Sequence[Segment], check: bool, verify: bool = False) -> Iterator[bytes]:
+    """The stream's blocks. ``check``: refuse a source whose stat changed since the segments were made
+    (a push after a build). ``verify``: hash each source with a known sha256 and refuse other bytes
+    (a layer being written: what it is remembered by must be what it holds)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for seg in segments:
+            if isinstance(seg, bytes):
+                yield seg
+                continue
+            yield from _read_source(seg, check, pool if verify and seg.sha256 else None)
+
+
+def _read_source(seg: _Source, check: bool, pool: ThreadPoolExecutor | None) -> Iterator[bytes]:
+    try:
+        f = open(seg.path, "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise LayerError(f"cannot read {seg.path}: {exc.strerror}") from None
+    digest = hashlib.sha256()
+    with f:
+        if check and seg.changed(os.fstat(f.fileno())):
+            raise LayerError(f"{seg.path} changed after the image was built", hint="build again, then push")
+        left = seg.size
+        while left > 0:
+            block = f.read(min(CHUNK, left))
+            if not block:
+                raise LayerError(f"{seg.path} shrank while it was being read")
+            left -= len(block)
+            # On another core while the consumer hashes (and compresses) the same block: hashlib lets go
+            # of the GIL for large updates, so checking the content costs little wall time.
+            pending = pool.submit(digest.update, block) if pool is not None else None
+            yield block
+            if pending is not None:
+                pending.result()
+    if pool is not None and digest.hexdigest() != seg.sha256:
+        raise LayerError(f"{seg.path} does not hold the bytes rendered into the plan (it changed since)",
+                         hint="render again, then build")
 
 
 class _SegmentReader(io.RawIOBase):
@@ -312,7 +336,7 @@ def write_layer(entries: Sequence[LayerEntry], spool_dir: Path, *, epoch: int,
     tar_sha = hashlib.sha256()
     tar_size = 0
     if compression == "none":
-        for block in _read_segments(segments, check=False):
+        for block in _read_segments(segments, check=False, verify=True):
             tar_sha.update(block)
             tar_size += len(block)
             if progress:
@@ -329,7 +353,7 @@ def write_layer(entries: Sequence[LayerEntry], spool_dir: Path, *, epoch: int,
             # filename="" and mtime=0: the gzip header carries no host data.
             with gzip.GzipFile(filename="", mode="wb", compresslevel=level,
                                fileobj=sink, mtime=0) as gz:
-                for block in _read_segments(segments, check=False):
+                for block in _read_segments(segments, check=False, verify=True):
                     tar_sha.update(block)
                     tar_size += len(block)
                     gz.write(block)

@@ -67,7 +67,9 @@ def _context_layers(context: BuildContext) -> list[dict[str, Any]]:
 def _oci_layers(options: PipelineOptions, context: BuildContext,
                 notes: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from hydro_ci.build.oci import OCIBuilder, build_image, read_base
+    from hydro_ci.render.context import check_links
 
+    check_links(context)  # the plan writes layers into the cache, as a build does
     builder = OCIBuilder(insecure=options.insecure)
     source = options.base_from or context.base_image
     base = read_base(source, builder.cache / "tmp", builder.platform, insecure=options.insecure)

@@ -152,7 +152,8 @@ def render(state: PipelineState) -> None:
     ))
     ctx = state.context
     size = sum(f.size for f in ctx.files)
-    linked = f" ({len(ctx.links)} large ones linked, not copied)" if ctx.links else ""
+    n = len(ctx.links)
+    linked = f" ({n} large file{'s' if n > 1 else ''} linked, not copied)" if n else ""
     _say(state, "render", f"{output}: {len(ctx.files)} files{linked}, {size} bytes, base {ctx.base_image}")
 
 

@@ -99,16 +99,16 @@ class LinkedSource:
     source: str  # absolute path of the model folder's file (the symlink's target)
     size: int
     mtime_ns: int
+    ctime_ns: int  # any write changes it, and unlike mtime nothing can set it back
     dev: int
     ino: int
 
     @classmethod
     def of(cls, source: Path, st: os.stat_result) -> LinkedSource:
-        return cls(str(source), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+        return cls(str(source), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_dev, st.st_ino)
 
     def matches(self, st: os.stat_result) -> bool:
-        return (st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino) == (self.size, self.mtime_ns, self.dev,
-                                                                        self.ino)
+        return self == LinkedSource.of(Path(self.source), st)
 
 
 @dataclass(frozen=True)
@@ -211,17 +211,20 @@ def _read_links(root: Path) -> dict[str, LinkedSource]:
     try:
         if data.get("schema") != LINKS_SCHEMA:
             raise ValueError(f"unsupported schema {data.get('schema')!r}")
-        return {str(k): LinkedSource(str(v["source"]), int(v["size"]), int(v["mtime_ns"]), int(v["dev"]),
-                                     int(v["ino"])) for k, v in data["links"].items()}
+        return {str(k): LinkedSource(str(v["source"]), int(v["size"]), int(v["mtime_ns"]), int(v["ctime_ns"]),
+                                     int(v["dev"]), int(v["ino"])) for k, v in data["links"].items()}
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"{path}: malformed ({exc})", hint="render the context again") from None
 
 
 def check_links(context: BuildContext) -> None:
-    """Refuse a linked payload file that changed (or was replaced) since render hashed it: the plan's
-    digest, and the layer cache keyed by it, would describe other bytes than the image gets."""
+    """Refuse a linked payload file that changed (or was replaced) since render hashed it, before any
+    work: the plan's digest would describe other bytes. (Writing a layer also checks the bytes it
+    reads against the plan, which catches what a stat cannot.)"""
     for rel, linked in sorted(context.links.items()):
         path = context.root / rel
+        if not path.is_symlink() and path.is_file():
+            continue  # the context was copied with its links followed: a private copy, checked when read
         try:
             target = os.readlink(path)
             st = os.stat(path)
@@ -231,6 +234,11 @@ def check_links(context: BuildContext) -> None:
         if target != linked.source or not linked.matches(st):
             raise ContextError(f"payload file {linked.source} changed after the context in {context.root} "
                                "was rendered", hint="render again once the file is written")
+
+
+def symlinked_files(context: BuildContext) -> list[str]:
+    """Payload paths that are symlinks in the context directory (whatever links.json says)."""
+    return [f.path for f in context.files if (context.root / f.path).is_symlink()]
 
 
 # --- writing a context directory -------------------------------------------------------------------
@@ -290,6 +298,18 @@ def _link_hashing(src: Path, dst: Path) -> tuple[int, str, LinkedSource]:
                            hint="render again once it is written")
     os.symlink(real, dst)
     return size, digest.hexdigest(), linked
+
+
+def _symlinks_work(directory: Path) -> bool:
+    """Whether the output's file system takes symlinks (vfat, some network shares do not)."""
+    probe = directory / ".hydro-ci-link-probe"
+    try:
+        probe.unlink(missing_ok=True)
+        os.symlink(PLAN_FILE, probe)
+    except OSError:
+        return False
+    probe.unlink()
+    return True
 
 
 def _write_bytes(dst: Path, data: bytes) -> tuple[int, str]:
@@ -375,6 +395,8 @@ def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: byte
                dockerfile_text: str, context: BuildContext, link_min_size: int | None) -> BuildContext:
     files: list[ContextFile] = []
     links: dict[str, LinkedSource] = {}
+    if link_min_size is not None and not _symlinks_work(root):
+        link_min_size = None  # copy, as for any other builder
     for rel, src in sorted(sources):
         dst_rel = f"{FILES_DIR}/{rel}"
         dst = root / dst_rel
@@ -396,10 +418,10 @@ def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: byte
     files.sort(key=lambda f: f.path)
     done = replace(context, root=root, files=tuple(files), links=links)
     (root / DOCKERFILE).write_text(dockerfile_text, encoding="utf-8")
-    (root / PLAN_FILE).write_bytes(done.plan_bytes())
-    if links:
+    if links:  # before plan.json: a context that loads always knows its links
         data = {"schema": LINKS_SCHEMA, "links": {k: asdict(v) for k, v in sorted(links.items())}}
         (root / LINKS_FILE).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    (root / PLAN_FILE).write_bytes(done.plan_bytes())
     _fix_metadata(root, done)
     return done
 

@@ -144,3 +144,39 @@ def test_memory_stays_bounded_on_a_large_file(tmp_path: Path) -> None:
     assert peak < 16 << 20
     assert layer.path is not None
     assert hashlib.sha256(gzip.decompress(layer.path.read_bytes())).hexdigest() == layer.diff_id.hex
+
+
+@pytest.mark.parametrize("compression", ["gzip", "none"])
+def test_a_source_without_its_expected_bytes_makes_no_layer(tmp_path: Path, compression: str) -> None:
+    from hydro_ci.image.layer import LayerEntry
+
+    source = tmp_path / "w.bin"
+    source.write_bytes(os.urandom(2 << 20))
+    right = hashlib.sha256(source.read_bytes()).hexdigest()
+    plain = write_layer([LayerEntry("model/w.bin", "file", source=source)], tmp_path / "a", epoch=0,
+                        compression=compression)  # type: ignore[arg-type]
+    checked = write_layer([LayerEntry("model/w.bin", "file", source=source, sha256=right)], tmp_path / "b",
+                          epoch=0, compression=compression)  # type: ignore[arg-type]
+    assert checked.descriptor == plain.descriptor  # the expected digest is not part of the layer
+    # a linked file changed after the build's check: refused, nothing spooled
+    wrong = hashlib.sha256(b"rendered bytes").hexdigest()
+    with pytest.raises(LayerError, match="does not hold the bytes rendered into the plan"):
+        write_layer([LayerEntry("model/w.bin", "file", source=source, sha256=wrong)], tmp_path / "c",
+                    epoch=0, compression=compression)  # type: ignore[arg-type]
+    assert [p for p in (tmp_path / "c").rglob("*") if p.is_file()] == []
+
+
+def test_a_rewrite_that_keeps_size_and_mtime_is_still_noticed_before_a_push(tmp_path: Path) -> None:
+    import time
+
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(os.urandom(2 << 20))
+    layer = write_layer(tree_entries(tmp_path, "m", keep=lambda r: r == "w.bin"), tmp_path / "spool",
+                        epoch=0, compression="none")
+    before = weights.stat()
+    time.sleep(0.05)  # past the file system's timestamp granularity, so the write moves ctime
+    weights.write_bytes(os.urandom(2 << 20))
+    os.utime(weights, ns=(before.st_atime_ns, before.st_mtime_ns))  # what tar -x or cp -p do
+    assert (weights.stat().st_size, weights.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    with pytest.raises(LayerError, match="changed after the image was built"), layer.open() as f:
+        f.read()

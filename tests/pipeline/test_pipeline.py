@@ -113,7 +113,7 @@ def test_large_files_are_linked_and_a_change_after_render_stops_the_build(iris: 
     lookup = iris / "src/lookup.bin"
     lookup.write_bytes(os.urandom(2 << 20))
     proc = hydro_ci(["pipeline", str(iris)], workdir)
-    assert "1 large ones linked, not copied" in proc.stdout + proc.stderr
+    assert "1 large file linked, not copied" in proc.stdout + proc.stderr
     context = workdir / ".hydro-ci/iris-sklearn/context"
     assert (context / "model/files/src/lookup.bin").is_symlink()
     assert not (context / "model/files/model.joblib").is_symlink()
@@ -124,6 +124,9 @@ def test_large_files_are_linked_and_a_change_after_render_stops_the_build(iris: 
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert f"payload file {lookup.resolve()} changed after the context" in proc.stderr
     assert "render" in proc.stderr.splitlines()[-1]
+    # the release plan writes layers into the cache too: it refuses the same way, and caches nothing
+    proc = hydro_ci(["pipeline", str(iris), "--only", "plan"], workdir, check=False)
+    assert proc.returncode == 1 and "changed after the context" in proc.stderr
     hydro_ci(["pipeline", str(iris), "--only", "render", "--only", "build"], workdir)
     assert read_json(workdir / ".hydro-ci/iris-sklearn/build.json")["digest"] != first
 

@@ -61,13 +61,20 @@ def test_render_never_touches_the_model_folders_file(make_folder: MakeFolder, tm
     assert os.lstat(out / "model/files/weights/big.bin").st_mtime == 7
 
 
-@pytest.mark.parametrize("change", ["rewrite", "replace", "touch", "delete"])
+@pytest.mark.parametrize("change", ["rewrite", "rewrite-keeping-mtime", "replace", "touch", "delete"])
 def test_a_file_changed_since_render_is_refused(make_folder: MakeFolder, tmp_path: Path, change: str) -> None:
+    import time
+
     folder = make_folder(files=_files())
     render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=7, link_large_files=True))
     source = folder.root / "weights/big.bin"
+    before = os.stat(source)
+    time.sleep(0.05)  # past the file system's timestamp granularity
     if change == "rewrite":  # same size, other bytes
         source.write_bytes(os.urandom(len(BIG)))
+    elif change == "rewrite-keeping-mtime":  # what tar -x or cp -p of a new archive of the same shape do
+        source.write_bytes(os.urandom(len(BIG)))
+        os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
     elif change == "replace":  # a new file renamed over it (what most writers do), same bytes
         (folder.root / "new.bin").write_bytes(BIG)
         os.replace(folder.root / "new.bin", source)
@@ -100,3 +107,31 @@ def test_the_engine_refuses_a_linked_context(make_folder: MakeFolder, tmp_path: 
     # refused before the engine is even contacted: docker build would ship the links themselves
     with pytest.raises(ContextError, match="links 1 large payload file"):
         EngineBuilder(client=object()).build(BuildRequest(ctx, "r.example/m", "1.0.0"))
+
+
+def test_a_context_copied_with_its_links_followed_still_builds(make_folder: MakeFolder,
+                                                               tmp_path: Path) -> None:
+    import shutil
+
+    from hydro_ci.render.context import symlinked_files
+
+    render_folder(make_folder(files=_files()),
+                  RenderOptions(output=tmp_path / "ctx", version="1.0.0", epoch=7, link_large_files=True))
+    shutil.copytree(tmp_path / "ctx", tmp_path / "copied", symlinks=False)  # cp -rL, a CI artifact
+    ctx = load_context(tmp_path / "copied")
+    assert ctx.links and symlinked_files(ctx) == []
+    check_links(ctx)  # a private copy now: nothing to compare with the model folder
+
+
+def test_an_output_without_symlinks_gets_copies(make_folder: MakeFolder, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # No vfat or CIFS mount here: the file system's refusal is the one part we stand in for.
+    def refuse(*_args: object, **_kw: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "symlink", refuse)
+    ctx = render_folder(make_folder(files=_files()), RenderOptions(output=tmp_path / "ctx", epoch=7,
+                                                                   link_large_files=True))
+    assert not ctx.links and not (tmp_path / "ctx/model/files/weights/big.bin").is_symlink()
+    assert (tmp_path / "ctx/model/files/weights/big.bin").read_bytes() == BIG
+    assert sorted(p.name for p in (tmp_path / "ctx").iterdir()) == ["Dockerfile", "model", "plan.json"]
