@@ -23,7 +23,6 @@ import logging
 import os
 import posixpath
 import re
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -61,6 +60,7 @@ from hydro_ci.image.model import (
 )
 from hydro_ci.render.context import LAYER_ORDER, BuildContext, ContextFile, check_links
 from hydro_ci.render.context import Layer as LayerClass
+from hydro_ci.render.install import PipInstall, parse_pip_install
 
 log = logging.getLogger(__name__)
 
@@ -86,67 +86,24 @@ def cache_dir() -> Path:
 
 # --- install-command ---------------------------------------------------------------------------
 
-_PIP_PREFIXES = (("pip",), ("pip3",), ("python", "-m", "pip"), ("python3", "-m", "pip"))
-_PIP_FLAGS = {"--no-cache-dir", "-q", "--quiet", "-U", "--upgrade", "--no-deps",
-              "--disable-pip-version-check"}
-
-
-@dataclass(frozen=True)
-class PipInstall:
-    """What ``pip install …`` asked for: requirement files (relative to /model/files) and specifiers."""
-
-    requirement_files: tuple[str, ...] = ()
-    requirements: tuple[str, ...] = ()
-    no_deps: bool = False
-
-
 def parse_install_command(command: str | None) -> PipInstall | None:
     """``pip install -r requirements.txt`` and close relatives; anything else → ``OCIBuildError``."""
     if not command or not command.strip():
         return None
-    refuse = OCIBuildError(
-        f"the oci builder cannot run install-command {command.strip()!r}; it supports only "
-        "'pip install -r requirements.txt' (and plain requirement specifiers)",
-        hint="use --builder docker to run arbitrary install commands")
-    try:
-        # punctuation_chars splits unquoted ; & | < > ( ) into their own words: shell syntax we refuse.
-        lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
-        lexer.whitespace_split = True
-        words = list(lexer)
-    except ValueError:
-        raise refuse from None
-    if any(set(w) <= set(";&|<>()") or "$" in w or "`" in w for w in words):
-        raise refuse
-    prefix = next((p for p in _PIP_PREFIXES if tuple(words[: len(p)]) == p), None)
-    if prefix is None or words[len(prefix): len(prefix) + 1] != ["install"]:
-        raise refuse
-    files: list[str] = []
-    specs: list[str] = []
-    no_deps = False
-    rest = iter(words[len(prefix) + 1:])
-    for w in rest:
-        if w in ("-r", "--requirement"):
-            files.append(next(rest, ""))
-        elif w.startswith("--requirement="):
-            files.append(w.split("=", 1)[1])
-        elif w.startswith("-r") and len(w) > 2:
-            files.append(w[2:])
-        elif w in _PIP_FLAGS:
-            no_deps = no_deps or w == "--no-deps"
-        elif w.startswith("-"):
-            raise refuse
-        else:
-            specs.append(w)
-    if "" in files or not (files or specs):
-        raise refuse
-    for name in files:
+    spec = parse_pip_install(command)
+    if spec is None:
+        raise OCIBuildError(
+            f"the oci builder cannot run install-command {command.strip()!r}; it supports only "
+            "'pip install -r requirements.txt' (and plain requirement specifiers)",
+            hint="use --builder docker to run arbitrary install commands")
+    for name in spec.requirement_files:
         # pip runs on this machine, not in the runtime: a path outside the payload would read a
         # build-host file (and pip echoes its lines in errors), and it means another file in a container.
         if posixpath.isabs(name) or posixpath.normpath(name).split("/")[0] == "..":
             raise OCIBuildError(f"install-command reads {name!r}, outside the model's payload",
                                 hint="name a requirements file inside the model folder, "
                                      "or use --builder docker")
-    return PipInstall(tuple(files), tuple(specs), no_deps)
+    return spec
 
 
 def python_version_of(base: ImageConfig, base_ref: str, configured: str | None) -> str:
