@@ -18,9 +18,19 @@ from hydro_ci.epoch import source_date_epoch
 from hydro_ci.errors import ContextError
 from hydro_ci.folder import ModelFolder
 from hydro_ci.infer import folder_contract
-from hydro_ci.render.context import LINK_MIN_SIZE, WORKDIR, BuildContext, write_context
+from hydro_ci.render.context import (
+    LAYER_ORDER,
+    LINK_MIN_SIZE,
+    WORKDIR,
+    BuildContext,
+    Layer,
+    classify,
+    layer_dir,
+    write_context,
+)
 from hydro_ci.render.dockerfile import DockerfileInputs, render_dockerfile
 from hydro_ci.render.ignore import included_files
+from hydro_ci.render.install import parse_pip_install, reads_only
 from hydro_ci.render.labels import image_labels
 
 DEFAULT_OUTPUT = ".hydro-ci/context"
@@ -98,6 +108,53 @@ def _follow_dir_links(root: Path, kept: list[str]) -> list[str]:
     return sorted(set(out))
 
 
+_DEPS_TEXT_LIMIT = 1 << 20  # a requirements file larger than this is not read (the install goes last)
+
+
+def payload_classes(sources: list[tuple[str, Path]]) -> dict[str, Layer]:
+    """The layer class of every payload file, by name and size as listed (the render copies them
+    into these classes, whatever happens to a size meanwhile, so the Dockerfile always matches)."""
+    out: dict[str, Layer] = {}
+    for rel, src in sources:
+        try:
+            size = src.stat().st_size
+        except OSError:
+            size = 0  # the copy reports it
+        out[rel] = classify(rel, size)
+    return out
+
+
+def copy_order(install_command: str | None, sources: list[tuple[str, Path]],
+               classes: Mapping[str, Layer]) -> tuple[list[str], list[str]]:
+    """The context directories the Dockerfile copies before and after install-command: one per layer
+    class that has files (an empty COPY makes an empty layer, which the engine's classic builder can
+    fail to export), the contract always.
+
+    The install goes right after the dependency files when it provably reads nothing else (a plain
+    ``pip install -r`` whose files, nested files and local wheels are all dependency files): then a
+    new version with other code or weights re-runs no install. Anything else runs after every file,
+    as it may read any of them.
+    """
+    present = {*classes.values(), Layer.contract}
+    dirs = [layer_dir(layer) for layer in LAYER_ORDER if layer in present]
+    spec = parse_pip_install(install_command)
+    if spec is None:
+        return dirs, []
+    deps: dict[str, str | None] = {}
+    for rel, src in sources:
+        if classes[rel] is not Layer.deps:
+            continue
+        try:
+            data = src.read_bytes() if src.stat().st_size <= _DEPS_TEXT_LIMIT else None
+        except OSError:
+            return dirs, []  # the render reports it while copying
+        deps[rel] = None if data is None or b"\0" in data else data.decode("utf-8", "replace")
+    if not reads_only(spec, deps):
+        return dirs, []
+    early = [d for d in dirs if d == layer_dir(Layer.deps)]
+    return early, dirs[len(early):]
+
+
 def template_dir(folder: ModelFolder, override: Path | None) -> Path | None:
     if override is not None:
         return override
@@ -149,26 +206,30 @@ def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> 
     labels = image_labels(name=folder.name, version=opts.version, contract=contract, epoch=epoch,
                           metadata=folder.metadata, revision=revision, source=source)
     env = configured_env(folder)
+    output = opts.output or folder.root / DEFAULT_OUTPUT
+    if folder.root.resolve().is_relative_to(output.resolve()):
+        raise ContextError(f"--output {output} is the model folder or holds it",
+                           hint="write the context to a new directory, e.g. the default .hydro-ci/context")
+    sources = payload_sources(folder, output)
+    classes = payload_classes(sources)
+    before, after = copy_order(folder.install_command, sources, classes)
     inputs = DockerfileInputs(
         base_image=base, workdir=WORKDIR, labels=labels, env=env,
         install_command=folder.install_command, model_name=folder.name,
         model_version=opts.version, runtime=folder.runtime,
         variant="python" if (folder.is_python_runtime or "python" in base.lower()) else None,
+        copy_before_install=tuple(before), copy_after_install=tuple(after),
     )
     text, template_name = render_dockerfile(inputs, template_dir(folder, opts.template_dir))
-    output = opts.output or folder.root / DEFAULT_OUTPUT
-    if folder.root.resolve().is_relative_to(output.resolve()):
-        raise ContextError(f"--output {output} is the model folder or holds it",
-                           hint="write the context to a new directory, e.g. the default .hydro-ci/context")
     plan = BuildContext(
         root=output, base_image=base, model_name=folder.name, model_version=opts.version,
         labels=labels, source_date_epoch=epoch,
         install_command=inputs.install_command and inputs.install_command.strip(),
         env=env, workdir=WORKDIR, template=template_name,
     )
-    return write_context(output, sources=payload_sources(folder, output),
+    return write_context(output, sources=sources,
                          contract_bytes=to_protobin(contract.primary), dockerfile_text=text, context=plan,
-                         link_min_size=LINK_MIN_SIZE if opts.link_large_files else None)
+                         link_min_size=LINK_MIN_SIZE if opts.link_large_files else None, classes=classes)
 
 
 def load_folder(path: Path) -> ModelFolder:

@@ -3,9 +3,15 @@
 Layout (the same for every builder)::
 
     Dockerfile
+    .dockerignore             # sends layers/ (and the Dockerfile) to the engine, nothing twice
     plan.json                 # this module's BuildContext, machine-readable
     model/files/…             # the payload, as it will appear under /model/files/
     model/contract.protobin   # the primary signature, Hydrosphere v3 ModelSignature
+    layers/<class>/model/…    # the same files again as hard links, one tree per layer class
+
+The Dockerfile copies ``layers/deps``, ``layers/weights``, ``layers/code`` and ``layers/contract`` in
+separate steps, so the engine, like the daemonless builder, re-makes and re-pushes only the layers
+whose files changed. Hard links cost no space and keep ``model/`` the one tree to read.
 
 ``plan.json`` holds everything needed to rebuild from the directory alone (base image, labels, env,
 workdir, install-command and every file with its image path, mode, size, digest and layer class), so
@@ -25,6 +31,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +39,8 @@ from typing import Any
 from hydro_ci.errors import ContextError, HydroCIError
 
 PLAN_FILE = "plan.json"
+DOCKERIGNORE = ".dockerignore"
+LAYERS_DIR = "layers"  # layers/<class>/…: the payload split by layer class, for the Dockerfile's COPY steps
 LINKS_FILE = "links.json"  # linked payload files and the stat they had when hashed (not part of the plan)
 LINKS_SCHEMA = 1
 DOCKERFILE = "Dockerfile"
@@ -58,6 +67,14 @@ class Layer(enum.StrEnum):
 
 
 LAYER_ORDER: tuple[Layer, ...] = (Layer.deps, Layer.weights, Layer.code, Layer.contract)
+
+
+def layer_dir(layer: Layer) -> str:
+    """The context directory holding ``layer``'s files, laid out from the image root."""
+    return f"{LAYERS_DIR}/{layer.value}"
+
+
+LAYER_DIRS: tuple[str, ...] = tuple(layer_dir(layer) for layer in LAYER_ORDER)
 
 
 class PlanError(HydroCIError):
@@ -348,19 +365,22 @@ def write_context(
     dockerfile_text: str,
     context: BuildContext,
     link_min_size: int | None = None,
+    classes: Mapping[str, Layer] | None = None,
 ) -> BuildContext:
     """Write Dockerfile, payload (``sources``: (path under model/files, source file)), contract and
     plan.json under ``root``, with fixed modes and every mtime at the source date epoch.
 
     ``context`` carries everything but the file list, which is computed here; the returned context
     is the complete one that plan.json describes. With ``link_min_size``, payload files at least that
-    large are linked rather than copied (see the module docstring).
+    large are linked rather than copied (see the module docstring). ``classes`` gives the layer class
+    of payload paths as the Dockerfile was rendered for (else they are classified here).
     """
     for rel, _src in sources:
         check_name(rel)
     prepare_output(root)
     try:
-        return _write_all(root, sources, contract_bytes, dockerfile_text, context, link_min_size)
+        return _write_all(root, sources, contract_bytes, dockerfile_text, context, link_min_size,
+                          classes or {})
     except BaseException:
         # Never leave a half context behind: the next render would refuse the directory.
         _remove_ours(root)
@@ -383,7 +403,7 @@ def check_name(rel: str) -> None:
 
 
 def _remove_ours(root: Path) -> None:
-    for name in (MODEL_DIR, DOCKERFILE, PLAN_FILE, LINKS_FILE):
+    for name in (MODEL_DIR, LAYERS_DIR, DOCKERFILE, DOCKERIGNORE, PLAN_FILE, LINKS_FILE):
         path = root / name
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
@@ -391,8 +411,9 @@ def _remove_ours(root: Path) -> None:
             path.unlink()
 
 
-def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: bytes,
-               dockerfile_text: str, context: BuildContext, link_min_size: int | None) -> BuildContext:
+def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: bytes, dockerfile_text: str,
+               context: BuildContext, link_min_size: int | None,
+               classes: Mapping[str, Layer]) -> BuildContext:
     files: list[ContextFile] = []
     links: dict[str, LinkedSource] = {}
     if link_min_size is not None and not _symlinks_work(root):
@@ -411,13 +432,16 @@ def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: byte
         except OSError as exc:  # vanished or unreadable since the folder was listed
             raise ContextError(f"cannot copy payload file {src}: {exc.strerror or exc}",
                                hint="check the file exists and is readable, then render again") from None
-        files.append(ContextFile(dst_rel, classify(rel, size), size, mode, sha))
+        files.append(ContextFile(dst_rel, classes.get(rel) or classify(rel, size), size, mode, sha))
     (root / FILES_DIR).mkdir(parents=True, exist_ok=True)
     size, sha = _write_bytes(root / CONTRACT_FILE, contract_bytes)
     files.append(ContextFile(CONTRACT_FILE, Layer.contract, size, FILE_MODE, sha))
     files.sort(key=lambda f: f.path)
     done = replace(context, root=root, files=tuple(files), links=links)
+    _write_layer_trees(root, done)
     (root / DOCKERFILE).write_text(dockerfile_text, encoding="utf-8")
+    # The engine gets layers/ only: model/ holds the same files, and plan/links are ours.
+    (root / DOCKERIGNORE).write_text("\n".join([MODEL_DIR, PLAN_FILE, LINKS_FILE, ""]))
     if links:  # before plan.json: a context that loads always knows its links
         data = {"schema": LINKS_SCHEMA, "links": {k: asdict(v) for k, v in sorted(links.items())}}
         (root / LINKS_FILE).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
@@ -426,24 +450,41 @@ def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: byte
     return done
 
 
+def _write_layer_trees(root: Path, context: BuildContext) -> None:
+    """layers/<class>/<path> for every file: a hard link to model/<path> (a copy where the file system
+    has none). Linked files (the engine refuses such a context) get nothing here."""
+    for f in context.files:
+        if f.path in context.links:
+            continue
+        dst = root / layer_dir(f.layer) / f.path
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(root / f.path, dst)
+        except OSError:
+            shutil.copyfile(root / f.path, dst)
+
+
 def _fix_metadata(root: Path, context: BuildContext) -> None:
     """Fixed modes and times, so the engine's COPY sees the same tree wherever and whenever."""
     epoch = context.source_date_epoch
     # Linked files are the model folder's own: their mode and time are never touched (no following).
     own = [root / f.path for f in context.files if f.path not in context.links]
+    own += [root / layer_dir(f.layer) / f.path for f in context.files if f.path not in context.links]
     for f in context.files:
         if f.path not in context.links:
-            os.chmod(root / f.path, f.mode)
-    meta = [root / DOCKERFILE, root / PLAN_FILE, *([root / LINKS_FILE] if context.links else [])]
+            for path in (root / f.path, root / layer_dir(f.layer) / f.path):  # a copy where no hard link
+                os.chmod(path, f.mode)
+    meta = [root / DOCKERFILE, root / DOCKERIGNORE, root / PLAN_FILE,
+            *([root / LINKS_FILE] if context.links else [])]
     for path in meta:
         os.chmod(path, FILE_MODE)
     # Directories deepest first, so setting a child's time does not disturb its parent afterwards.
-    dirs = sorted((p for p in (root / MODEL_DIR).rglob("*") if p.is_dir() and not p.is_symlink()),
-                  key=lambda p: -len(p.parts))
+    dirs = sorted((p for top in (MODEL_DIR, LAYERS_DIR) for p in [root / top, *(root / top).rglob("*")]
+                   if p.is_dir() and not p.is_symlink()), key=lambda p: -len(p.parts))  # no layers/: none
     for path in [*own, *meta]:
         os.utime(path, (epoch, epoch))
     for rel in context.links:
         os.utime(root / rel, (epoch, epoch), follow_symlinks=False)
-    for d in [*dirs, root / MODEL_DIR, root]:
+    for d in [*dirs, root]:
         os.chmod(d, DIR_MODE)
         os.utime(d, (epoch, epoch))

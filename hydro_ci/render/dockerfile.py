@@ -21,6 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from hydro_ci.errors import TemplateError, UnsafeValueError
 from hydro_ci.image.reference import parse_reference
+from hydro_ci.render.context import LAYER_DIRS
 
 BASE_TEMPLATE = "Dockerfile.j2"
 OURS = "hydro-ci"  # prefix under which our templates stay reachable from a user's template dir
@@ -52,6 +53,9 @@ class DockerfileInputs:
     model_version: str | None
     runtime: str | None
     variant: str | None = None  # "python" selects python.Dockerfile.j2 when it exists
+    # Context directories copied to / before and after install-command (see hydro_ci.render.context).
+    copy_before_install: tuple[str, ...] = LAYER_DIRS
+    copy_after_install: tuple[str, ...] = ()
 
 
 # --- checks on values from serving.yaml -------------------------------------------------------------
@@ -175,6 +179,8 @@ def render_dockerfile(inputs: DockerfileInputs, user_dir: Path | None = None) ->
         "labels": sorted(inputs.labels.items()),
         "env": sorted(inputs.env.items()),
         "install_command": install,
+        "copy_before_install": list(inputs.copy_before_install),
+        "copy_after_install": list(inputs.copy_after_install),
         "model": {"name": inputs.model_name, "version": inputs.model_version, "runtime": inputs.runtime},
         "template_name": name,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,10 @@ def test_python_model_end_to_end(python_base: str, make_folder: MakeFolder, regi
     result = build(folder, image, "1.0.0", ("latest",), events=events)
     assert result.id.startswith("sha256:") and result.tags == ("1.0.0", "latest")
     steps = [e.message for e in events if e.message.startswith("Step ")]
-    assert steps[0].startswith("Step 1/5 : FROM ") and steps[-1].startswith("Step 5/5 : LABEL ")
+    assert steps[0].startswith("Step 1/8 : FROM ") and steps[-1].startswith("Step 8/8 : LABEL ")
+    # --find-links is not understood as reading only dependency files: the install runs after every COPY
+    keywords = [x.split(" : ")[1].split()[0] for x in steps]
+    assert keywords == ["FROM", "COPY", "COPY", "COPY", "COPY", "WORKDIR", "RUN", "LABEL"]
 
     # Inside the container: the contract parses back, the payload is there, the install took effect.
     out = subprocess.run(["docker", "run", "--rm", f"{image}:1.0.0", "python3", "-c", PROBE],
@@ -91,6 +95,36 @@ def test_python_model_end_to_end(python_base: str, make_folder: MakeFolder, regi
     # Pushing the same image again is a no-op for the version tag.
     again = make_builder("docker").push(result, credentials=creds)
     assert again.unchanged and again.digest == pushed.digest
+
+
+@pytest.mark.slow
+def test_a_code_change_reuses_the_install_and_weights_layers(python_base: str, make_folder: MakeFolder,
+                                                             docker_client: Any) -> None:
+    folder = make_folder(
+        files={"src/func_main.py": "def infer(**kw):\n    return kw\n",
+               "requirements.txt": "./wheels/hydrotiny-1.0-py3-none-any.whl  # a local wheel\n",
+               "weights/model.bin": os.urandom(2 << 20)},
+        runtime=python_base, install_command="pip install -r requirements.txt",
+    )
+    write_wheel(folder.root / "wheels")
+    image = "hydro-ci-test/layered"
+    first = build(folder, image, "1.0.0")
+    (folder.root / "src/func_main.py").write_text("def infer(**kw):\n    return {'changed': kw}\n")
+    events: list[ProgressEvent] = []
+    second = build(folder, image, "1.0.1", events=events)
+    try:
+        layers = [docker_client.api.inspect_image(i)["RootFS"]["Layers"] for i in (first.id, second.id)]
+        base = len(docker_client.api.inspect_image(python_base)["RootFS"]["Layers"])
+        # base, deps COPY, RUN pip install, weights COPY: the same layers; code and contract after them
+        assert layers[0][: base + 3] == layers[1][: base + 3]
+        assert layers[0][base + 3] != layers[1][base + 3]
+        out = subprocess.run(["docker", "run", "--rm", f"{image}:1.0.1", "python3", "-c",
+                              "import hydrotiny; print(hydrotiny.MAGIC)"],
+                             capture_output=True, text=True, check=True).stdout
+        assert out.strip() == WHEEL_MAGIC
+    finally:
+        for tag in ("1.0.0", "1.0.1"):
+            docker_client.images.remove(f"{image}:{tag}", force=True)
 
 
 def test_failing_install_command(busybox_base: str, make_folder: MakeFolder) -> None:

@@ -49,8 +49,18 @@ def test_context_layout_and_contract(make_folder: MakeFolder, tmp_path: Path) ->
     }
     dockerfile = (root / "Dockerfile").read_text()
     assert dockerfile.splitlines()[1] == "FROM hydrosphere/serving-runtime-python-3.7:3.0.0"
-    assert "COPY model /model\nWORKDIR /model/files\n" in dockerfile
-    assert '"/bin/sh", "-c", "pip install -r requirements.txt"]' in dockerfile
+    # one COPY per layer class; a plain pip install -r runs right after the dependency files
+    steps = [line for line in dockerfile.splitlines() if line.startswith(("COPY", "WORKDIR", "RUN"))]
+    assert steps[:2] == ["COPY layers/deps/ /", "WORKDIR /model/files"]
+    assert steps[2].startswith("RUN ")
+    assert steps[2].endswith('"/bin/sh", "-c", "pip install -r requirements.txt"]')
+    assert steps[3:] == ["COPY layers/weights/ /", "COPY layers/code/ /", "COPY layers/contract/ /"]
+    # layers/<class>/ holds the same files as model/, as hard links; the engine is sent layers/ only
+    for f in ctx.files:
+        twin = root / "layers" / f.layer.value / f.path
+        assert os.stat(twin).st_ino == os.stat(root / f.path).st_ino, f.path
+    assert sorted(p.name for p in (root / "layers").iterdir()) == ["code", "contract", "deps", "weights"]
+    assert (root / ".dockerignore").read_text().split() == ["model", "plan.json", "links.json"]
 
 
 def test_plan_round_trips(make_folder: MakeFolder, tmp_path: Path) -> None:
@@ -199,3 +209,31 @@ def test_inferred_contract_and_configured_base(tmp_path: Path) -> None:
     inferred = infer_folder(example).contract
     assert from_protobin((tmp_path / "ctx/model/contract.protobin").read_bytes()) == inferred.primary
     assert [f.path for f in ctx.files] == ["model/contract.protobin", "model/files/model.onnx"]
+
+
+@pytest.mark.parametrize(("files", "command", "expected"), [
+    # no dependency files: the plain pip install runs before anything is copied
+    ({"src/func_main.py": "x = 1\n"}, "pip install numpy",
+     ["WORKDIR", "RUN", "COPY layers/code/ /", "COPY layers/contract/ /"]),
+    # a script from the payload may read anything: it runs after every file
+    ({"requirements.txt": "numpy\n", "install.sh": "pip install -r requirements.txt\n"}, "sh install.sh",
+     ["COPY layers/deps/ /", "COPY layers/code/ /", "COPY layers/contract/ /", "WORKDIR", "RUN"]),
+    # requirements naming a package folder of the payload: after every file
+    ({"requirements.txt": "./src\n", "src/pkg/__init__.py": "", "w.bin": b"\0" * (1 << 20)},
+     "pip install -r requirements.txt",
+     ["COPY layers/deps/ /", "COPY layers/weights/ /", "COPY layers/code/ /", "COPY layers/contract/ /",
+      "WORKDIR", "RUN"]),
+    # no install-command: only the classes that have files, in layer order
+    ({"w.bin": b"\0" * (1 << 20)}, None, ["COPY layers/weights/ /", "COPY layers/contract/ /", "WORKDIR"]),
+])
+def test_copy_steps_follow_the_layer_classes_and_what_the_install_reads(
+        make_folder: MakeFolder, tmp_path: Path, files: dict[str, bytes | str], command: str | None,
+        expected: list[str]) -> None:
+    folder = make_folder(files=files, install_command=command)
+    ctx = render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=0))
+    lines = ctx.dockerfile.read_text().splitlines()
+    steps = [line if line.startswith("COPY") else line.split()[0]
+             for line in lines if line.startswith(("COPY", "WORKDIR", "RUN"))]
+    assert steps == expected
+    present = sorted(p.name for p in (ctx.root / "layers").iterdir())
+    assert present == sorted(s.split("/")[1] for s in expected if s.startswith("COPY"))

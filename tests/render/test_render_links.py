@@ -134,4 +134,5 @@ def test_an_output_without_symlinks_gets_copies(make_folder: MakeFolder, tmp_pat
                                                                    link_large_files=True))
     assert not ctx.links and not (tmp_path / "ctx/model/files/weights/big.bin").is_symlink()
     assert (tmp_path / "ctx/model/files/weights/big.bin").read_bytes() == BIG
-    assert sorted(p.name for p in (tmp_path / "ctx").iterdir()) == ["Dockerfile", "model", "plan.json"]
+    assert sorted(p.name for p in (tmp_path / "ctx").iterdir()) == [".dockerignore", "Dockerfile", "layers",
+                                                                     "model", "plan.json"]

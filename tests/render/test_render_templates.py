@@ -38,7 +38,7 @@ def test_our_templates_are_found() -> None:
 def test_base_template_instructions() -> None:
     text, name = render_dockerfile(inputs(env={"A": "1"}))
     assert name == "hydro-ci/Dockerfile.j2"
-    assert instructions(text) == ["FROM", "ENV", "COPY", "WORKDIR", "RUN", "LABEL"]
+    assert instructions(text) == ["FROM", "ENV", "COPY", "COPY", "COPY", "COPY", "WORKDIR", "RUN", "LABEL"]
     assert 'RUN ["/bin/sh", "-c", "echo hi"]' in text
     assert render_dockerfile(inputs(install_command=None))[0].count("RUN") == 0
 
@@ -47,7 +47,7 @@ def test_python_variant_differs_only_in_install() -> None:
     text, name = render_dockerfile(inputs(variant="python"))
     assert name == "hydro-ci/python.Dockerfile.j2"
     assert '"PIP_NO_CACHE_DIR=1"' in text
-    assert instructions(text) == ["FROM", "COPY", "WORKDIR", "RUN", "LABEL"]
+    assert instructions(text) == ["FROM", "COPY", "COPY", "COPY", "COPY", "WORKDIR", "RUN", "LABEL"]
 
 
 def test_user_template_replaces_a_block(make_folder: MakeFolder, tmp_path: Path) -> None:
@@ -59,7 +59,9 @@ def test_user_template_replaces_a_block(make_folder: MakeFolder, tmp_path: Path)
     ctx = render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=0))
     text = ctx.dockerfile.read_text()
     assert 'CMD ["python3", "-m", "serve", "titanic"]' in text
-    assert instructions(text) == ["FROM", "COPY", "WORKDIR", "RUN", "EXPOSE", "CMD", "LABEL"]
+    # the folder's plain pip install -r runs between the dependency files and the rest
+    assert instructions(text) == ["FROM", "COPY", "WORKDIR", "RUN", "COPY", "COPY", "COPY", "EXPOSE", "CMD",
+                                  "LABEL"]
     assert ctx.template == "Dockerfile.j2"
     # --template wins over the serving.yaml setting
     write_tree(tmp_path / "tpl2", {"python.Dockerfile.j2": (
@@ -122,7 +124,7 @@ def test_quotes_dollars_and_backslashes_are_escaped() -> None:
                                        install_command='echo "$HOME" && exit 0'))
     assert r'"we\"ird key"="say \"hi\" \$HOME \${X} \\"' in text
     assert r'RUN ["/bin/sh", "-c", "echo \"$HOME\" && exit 0"]' in text
-    assert instructions(text) == ["FROM", "COPY", "WORKDIR", "RUN", "LABEL"]
+    assert instructions(text) == ["FROM", "COPY", "COPY", "COPY", "COPY", "WORKDIR", "RUN", "LABEL"]
 
 
 def test_bad_env_name_and_base_image() -> None:
