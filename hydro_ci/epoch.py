@@ -1,7 +1,13 @@
 """The build time every reproducible artefact carries: read once at the edge, passed down.
 
 ``SOURCE_DATE_EPOCH`` when set (reproducible-builds.org), else the last commit time of the model
-folder, else 0 (1970-01-01) so that output never depends on the clock.
+folder, else 0 (1970-01-01) so that output never depends on the clock. It dates the image
+(``created``, history, the created label).
+
+File and directory times inside layers are ``file_time(epoch)``: a fixed time, clamped to the epoch
+as reproducible-builds.org clamps every mtime. Were they the epoch itself, every commit would give
+every layer new bytes, and a code-only change would re-push the weights; per-file commit times
+would differ between a shallow and a full clone of the same commit. (Jib and ko fix them too.)
 """
 
 from __future__ import annotations
@@ -34,3 +40,11 @@ def source_date_epoch(folder: Path | str | None = None) -> int:
 def rfc3339(epoch: int) -> str:
     """The form OCI's `created` and org.opencontainers.image.created use."""
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+FIXED_FILE_TIME = 1  # 1970-01-01T00:00:01Z: a real time (some tools read 0 as "unset"), as Jib uses
+
+
+def file_time(epoch: int) -> int:
+    """The mtime of every layer entry and context file: fixed, never later than the epoch."""
+    return min(FIXED_FILE_TIME, epoch)

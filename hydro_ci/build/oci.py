@@ -40,7 +40,7 @@ from hydro_ci.build import (
     PushResult,
     no_progress,
 )
-from hydro_ci.epoch import rfc3339
+from hydro_ci.epoch import file_time, rfc3339
 from hydro_ci.errors import HydroCIError, UsageError
 from hydro_ci.image import layer as layers
 from hydro_ci.image import mutate
@@ -358,8 +358,8 @@ def build_layer(klass: str, entries: Sequence[tuple[LayerEntry, str]], epoch: in
 def build_image(context: BuildContext, base: Base, *, cache: Path, python_version: str | None = None,
                 glibc: str = DEFAULT_GLIBC, progress: Progress = no_progress) -> BuiltImage:
     """The image for ``context`` on ``base`` (pure apart from reading files and the layer cache)."""
-    epoch = context.source_date_epoch
-    created = rfc3339(epoch)
+    created = rfc3339(context.source_date_epoch)
+    mtime = file_time(context.source_date_epoch)  # entries' times: fixed, so layers outlive commits
     pip = parse_install_command(context.install_command)
     plan: list[LayerPlan] = []
     env = dict(context.env)
@@ -376,7 +376,7 @@ def build_image(context: BuildContext, base: Base, *, cache: Path, python_versio
             env["PYTHONPATH"] = "/" + DEPS_DIR + (f":{existing}" if existing else "")
         if not entries:
             continue
-        lp = build_layer(klass.value, entries, epoch, cache, progress=progress)
+        lp = build_layer(klass.value, entries, mtime, cache, progress=progress)
         plan.append(lp)
         progress(ProgressEvent("layer", f"{klass.value}: {lp.layer.descriptor.size} bytes, {lp.reason}"
                                + (" (cached)" if lp.cached else ""),

@@ -3,9 +3,9 @@
 A layer is a tar (PAX, written header by header here rather than through ``tarfile.add`` so no host
 data leaks in): entries sorted by path with their parent directories, uid/gid 0 with empty names,
 modes 0644 (files) / 0755 (directories and executables) / 0777 (symlinks), every mtime the
-source date epoch, no atime/ctime/xattrs. Compressed layers are gzip without name or mtime at a
-fixed level, spooled to a file while the diff_id (tar) and digest (gzip) are computed in the same
-single pass, so memory stays bounded whatever the size.
+time given (``hydro_ci.epoch.file_time``), no atime/ctime/xattrs. Compressed layers are gzip
+without name or mtime at a fixed level, spooled to a file while the diff_id (tar) and digest
+(gzip) are computed in the same single pass, so memory stays bounded whatever the size.
 
 Uncompressed layers (chosen for large incompressible files such as model weights) are never copied:
 the blob *is* the concatenation of tar headers kept in memory and the source files read in place.

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from hydro_ci.epoch import file_time
 from hydro_ci.errors import ContextError, HydroCIError
 
 PLAN_FILE = "plan.json"
@@ -368,7 +369,7 @@ def write_context(
     classes: Mapping[str, Layer] | None = None,
 ) -> BuildContext:
     """Write Dockerfile, payload (``sources``: (path under model/files, source file)), contract and
-    plan.json under ``root``, with fixed modes and every mtime at the source date epoch.
+    plan.json under ``root``, with fixed modes and every mtime at ``file_time`` of the source date epoch.
 
     ``context`` carries everything but the file list, which is computed here; the returned context
     is the complete one that plan.json describes. With ``link_min_size``, payload files at least that
@@ -466,7 +467,7 @@ def _write_layer_trees(root: Path, context: BuildContext) -> None:
 
 def _fix_metadata(root: Path, context: BuildContext) -> None:
     """Fixed modes and times, so the engine's COPY sees the same tree wherever and whenever."""
-    epoch = context.source_date_epoch
+    epoch = file_time(context.source_date_epoch)  # what the engine's COPY puts in its layers
     # Linked files are the model folder's own: their mode and time are never touched (no following).
     own = [root / f.path for f in context.files if f.path not in context.links]
     own += [root / layer_dir(f.layer) / f.path for f in context.files if f.path not in context.links]
