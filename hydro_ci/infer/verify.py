@@ -14,7 +14,7 @@ from typing import Any
 
 from hydro_ci.contract.model import DType, Field, Shape, Signature
 from hydro_ci.diagnostics import Location, Problem
-from hydro_ci.errors import HydroCIError, MissingExtraError, ModelFileError
+from hydro_ci.errors import HydroCIError, MissingExtraError, ModelFileError, UsageError
 from hydro_ci.infer.compare import render_shape, shapes_compatible
 from hydro_ci.infer.detect import PYTHON_ENTRY, Format, ModelFile, find_model_files, has_python_entry
 
@@ -24,15 +24,20 @@ OTHER = 3  # the size given to any other unknown dimension
 _NUMPY_NAMES = {DType.string: "object", DType.float16: "float16"}
 # The pip extra that brings each framework (pyproject optional-dependencies).
 _EXTRAS = {"tensorflow": "tensorflow", "keras": "tensorflow", "onnxruntime": "onnx", "torch": "torch",
-           "sklearn": "sklearn", "numpy": "sklearn"}
+           "sklearn": "sklearn", "joblib": "sklearn"}
+# The extra for each model format; NumPy, which every format needs, comes with it (onnx and sklearn
+# list it, TensorFlow depends on it) except with torch, which does not depend on NumPy.
+FORMAT_EXTRAS = {Format.saved_model: "tensorflow", Format.keras: "tensorflow", Format.keras_h5: "tensorflow",
+                 Format.onnx: "onnx", Format.torch_export: "torch", Format.sklearn: "sklearn"}
 
 Runner = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def verify_folder(root: Path, signature: Signature) -> list[Problem]:
     """Problems where the model's real outputs disagree with ``signature`` (the declared contract)."""
-    np = _need("numpy", "contract verify")
-    runner, source = _runner(root, signature)
+    model = _model(root)
+    np = _numpy(model)
+    runner, source = _runner(root, model, signature)
     feeds = {f.name: sample(np, f) for f in signature.inputs}
     try:
         outputs = runner(feeds)
@@ -96,20 +101,44 @@ def _need(module: str, feature: str) -> Any:
         raise MissingExtraError(f"{feature} for this model ({module})", _EXTRAS.get(module, module)) from None
 
 
-def _runner(root: Path, signature: Signature) -> tuple[Runner, Path]:
+def numpy_hint(model: ModelFile | None) -> str:
+    """How to install NumPy for verifying ``model`` (None: a python runtime's func_main)."""
+    extra = FORMAT_EXTRAS.get(model.format) if model is not None else None
+    if extra is None:
+        return "pip install numpy"
+    return f"pip install 'hydro-ci[{extra}]'" + (" numpy" if extra == "torch" else "")
+
+
+def _numpy(model: ModelFile | None) -> Any:
+    try:
+        return importlib.import_module("numpy")
+    except ImportError:
+        what = f"{model.format.framework} model" if model is not None else "python runtime model"
+        raise UsageError(f"contract verify of this {what} needs numpy, which is not installed",
+                         hint=numpy_hint(model)) from None
+
+
+def _model(root: Path) -> ModelFile | None:
+    """The model file verify loads; None for a python-runtime folder."""
     # A python-runtime folder serves through func_main, whatever model files it ships for it to load.
     if has_python_entry(root):
-        return _python(root / PYTHON_ENTRY, signature.name), root / PYTHON_ENTRY
+        return None
     models = find_model_files(root)
     if not models:
         raise ModelFileError(f"{root}: no model file to load")
-    model = models[0]
+    if models[0].format not in FORMAT_EXTRAS:
+        raise ModelFileError(f"{models[0].path}: contract verify cannot load "
+                             f"{models[0].format.framework} models")
+    return models[0]
+
+
+def _runner(root: Path, model: ModelFile | None, signature: Signature) -> tuple[Runner, Path]:
+    if model is None:
+        return _python(root / PYTHON_ENTRY, signature.name), root / PYTHON_ENTRY
     makers: dict[Format, Callable[[ModelFile, Signature], Runner]] = {
         Format.saved_model: _tensorflow, Format.onnx: _onnx, Format.torch_export: _torch,
         Format.sklearn: _sklearn, Format.keras: _keras, Format.keras_h5: _keras,
     }
-    if model.format not in makers:
-        raise ModelFileError(f"{model.path}: contract verify cannot load {model.format.framework} models")
     return makers[model.format](model, signature), model.path
 
 
@@ -160,7 +189,7 @@ def _torch(model: ModelFile, signature: Signature) -> Runner:
 def _sklearn(model: ModelFile, signature: Signature) -> Runner:
     _need("sklearn", "contract verify")
     joblib = _need("joblib", "contract verify")
-    np = _need("numpy", "contract verify")
+    np = _numpy(model)
     # Verify runs the model for real: loading a pickle executes its code, which is why it is opt-in.
     estimator = joblib.load(model.path)
 
