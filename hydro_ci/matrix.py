@@ -94,7 +94,17 @@ def changed_models(start: Path, since: str | None = None, paths: Sequence[Path] 
     if since is None or _is_null_commit(since):
         return entries
     changed = git.changed_files(root, since)
-    return [e for e in entries if _touches(e.inputs, changed)]
+    return [e for e in entries if _touches(e.inputs, _shipped(root, e, changed))]
+
+
+def _shipped(root: Path, entry: ModelEntry, changed: list[str]) -> list[str]:
+    """The changed files that can reach the entry's image: inside its folder, those its ignore rules
+    keep (a __pycache__/ or the .hydro-ci/ a local run left is no change to the model)."""
+    from hydro_ci.render.ignore import ignored_by  # the docker SDK's matcher: only when asked
+
+    prefix = "" if entry.path == "." else entry.path.rstrip("/") + "/"
+    ignored = ignored_by(root / entry.path)
+    return [c for c in changed if not (c.startswith(prefix) and ignored(c[len(prefix):]))]
 
 
 def github_matrix(entries: Iterable[ModelEntry]) -> dict[str, list[dict[str, str]]]:

@@ -7,6 +7,7 @@ behave exactly as Docker's do (``**``, ``!`` exceptions, last match wins).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from docker.utils.build import PatternMatcher
@@ -64,3 +65,15 @@ def included_files(folder: Path, extra: tuple[str, ...] = ()) -> list[str]:
         if path.is_symlink() or path.is_file():
             keep.append(Path(rel).as_posix())
     return sorted(keep)
+
+
+def ignored_by(folder: Path) -> Callable[[str], bool]:
+    """Whether a path relative to ``folder`` is left out of its build context (a parent folder
+    ignored counts, as the walk never descends into it). ``.hydroignore`` itself is not shipped
+    but decides what is, so it never counts as ignored."""
+    matcher = PatternMatcher(ignore_patterns(folder))
+
+    def ignored(rel: str) -> bool:
+        return rel != IGNORE_FILE and bool(matcher.matches(rel))
+
+    return ignored

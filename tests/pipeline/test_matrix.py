@@ -54,6 +54,23 @@ def test_nothing_changed(monorepo: Path) -> None:
     assert matrix(monorepo, "--since", "HEAD") == []
 
 
+def test_files_a_local_run_leaves_are_no_change(monorepo: Path) -> None:
+    iris = monorepo / "models/iris-sklearn"
+    (iris / "src/__pycache__").mkdir()
+    (iris / "src/__pycache__/func_main.cpython-311.pyc").write_bytes(b"\0")
+    (iris / ".hydro-ci/iris-sklearn").mkdir(parents=True)
+    (iris / ".hydro-ci/iris-sklearn/plan.json").write_text("{}")
+    (iris / "notes.tmp").write_text("scratch")
+    (iris / ".hydroignore").write_text("*.tmp\n")
+    # .hydroignore decides what ships, so it is a change itself; what it ignores is not
+    assert matrix(monorepo, "--since", "HEAD") == [{"model": "models/iris-sklearn", "name": "iris-sklearn"}]
+    git(["add", ".hydroignore"], iris)
+    git(["commit", "-qm", "ignore scratch files"], monorepo)
+    assert matrix(monorepo, "--since", "HEAD") == []
+    (iris / "src/func_main.py").write_text((iris / "src/func_main.py").read_text() + "# edit\n")
+    assert matrix(monorepo, "--since", "HEAD") == [{"model": "models/iris-sklearn", "name": "iris-sklearn"}]
+
+
 def test_a_committed_change_inside_a_folder(monorepo: Path) -> None:
     (monorepo / "models/onnx-linear/model.onnx").write_bytes(b"new weights")
     git(["commit", "-qam", "retrain"], monorepo)
