@@ -4,6 +4,8 @@ Prints the JSON form of the contract plus ``"framework"`` (default), the serving
 section (``--format yaml``) or ``contract.prototxt`` (``--format prototxt``); ``--write`` writes
 MODEL_DIR/contract.prototxt (the primary signature) instead of printing; an existing one that says
 something else (perhaps edited by hand: profiles, comments) is replaced only with ``--force``.
+``--write`` refuses (even with ``--force``) when serving.yaml declares a ``contract:``: a second
+declaration would only disagree with it, and ``--force`` is about replacing contract.prototxt.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--write", action="store_true",
                         help="write MODEL_DIR/contract.prototxt instead of printing")
     parser.add_argument("--force", action="store_true",
-                        help="with --write: replace a contract.prototxt that differs from the inferred one")
+                        help="with --write: replace a contract.prototxt that differs from the inferred one "
+                             "(never a contract: declared in serving.yaml)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,14 +38,17 @@ def run(args: argparse.Namespace) -> int:
     from hydro_ci.infer import infer_folder
 
     root = Path(args.model_dir)
+    if args.force and not args.write:
+        raise UsageError("--force only goes with --write (it replaces a differing contract.prototxt)",
+                         hint="add --write, or drop --force to print the contract")
     if not os.path.lexists(root):  # a usage error (exit 2), as in the other verbs
         raise UsageError(f"no such file or directory: {root}")
+    if args.write:
+        _check_writable_here(root)
     result = infer_folder(root, signature=args.signature)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.write:
-        if not root.is_dir():
-            raise UsageError(f"{root}: --write needs a model folder, not a file")
         from hydro_ci.contract.formats import to_prototxt
 
         target = root / PROTOTXT_FILE
@@ -70,6 +76,24 @@ def run(args: argparse.Namespace) -> int:
         data["framework"] = result.framework
         print(json.dumps(data, indent=2))
     return 0
+
+
+def _check_writable_here(root: Path) -> None:
+    """--write needs a folder whose serving.yaml does not declare the contract already: a second
+    declaration in contract.prototxt would win over it and, once either changes, contradict it."""
+    from hydro_ci.contract.serving import serving_contract_key
+    from hydro_ci.errors import HydroCIError, UsageError
+
+    if not root.is_dir():
+        raise UsageError(f"{root}: --write needs a model folder, not a file")
+    declared = serving_contract_key(root)
+    if declared is not None:
+        raise HydroCIError(
+            f"{declared.render()}: the contract is already declared here; --write would add a second "
+            "declaration in contract.prototxt (--force does not change that)",
+            hint=f"print it with: hydro-ci contract infer {root} --format yaml, and edit serving.yaml's "
+                 "contract: section; or remove that section first, then --write",
+        )
 
 
 def _current_text(target: Path) -> str | None:

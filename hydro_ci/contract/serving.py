@@ -104,6 +104,25 @@ def read_model_folder(path: Path) -> tuple[validate.Declared | None, list[Proble
     return (declared if readable else None), sort_problems(problems)
 
 
+def serving_contract_key(folder: Path) -> Location | None:
+    """Where the folder's serving.yaml writes its ``contract:`` key; None when it has none (or the
+    file does not parse: ``contract check`` reports that)."""
+    serving = folder / SERVING_FILE
+    if not serving.is_file():
+        return None
+    shown = display_path(serving)
+    try:
+        document = yamlfile.load(serving, shown)
+    except ProblemsError:
+        return None
+    if not isinstance(document, yamlfile.Mapping):
+        return None
+    for key, _ in document.pairs:
+        if isinstance(key, yamlfile.Scalar) and key.text == "contract":
+            return key.location
+    return None
+
+
 def sort_problems(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.location, p.rule, p.message))
 

@@ -70,3 +70,44 @@ def test_write_keeps_a_differing_contract_unless_forced_and_is_a_no_op_when_equa
     assert target.read_text() == edited
     assert main(["contract", "infer", str(model_dir), "--write", "--force"]) == 0
     assert target.read_text() == inferred
+
+
+DECLARED = """kind: Model
+name: model
+# the contract, written by hand
+contract:
+  inputs:
+    features: {shape: [-1, 4], type: float32}
+  outputs:
+    probabilities: {shape: [-1, 2], type: float32}
+"""
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_write_refuses_when_serving_yaml_declares_the_contract(
+        model_dir: Path, capsys: pytest.CaptureFixture[str], force: bool) -> None:
+    (model_dir / "serving.yaml").write_text(DECLARED)
+    assert main(["contract", "infer", str(model_dir), "--write", *(["--force"] if force else [])]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2, err
+    assert err[0] == f"error: {model_dir / 'serving.yaml'}:4:1: the contract is already declared here; " \
+        "--write would add a second declaration in contract.prototxt (--force does not change that)"
+    assert err[1].startswith("hint: ") and "--format yaml" in err[1] and "remove that section" in err[1]
+    assert not (model_dir / "contract.prototxt").exists()
+    # printing it is still fine: that is what the hint says to do
+    assert main(["contract", "infer", str(model_dir), "--format", "yaml"]) == 0
+    assert capsys.readouterr().out.startswith("contract:\n")
+
+
+def test_write_next_to_a_serving_yaml_without_a_contract(
+        model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (model_dir / "serving.yaml").write_text("kind: Model\nname: model\ncontracts: typo-is-not-a-contract\n")
+    assert main(["contract", "infer", str(model_dir), "--write"]) == 0
+    assert (model_dir / "contract.prototxt").is_file()
+
+
+def test_force_without_write_is_a_usage_error(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["contract", "infer", str(model_dir), "--force"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: --force only goes with --write") and "hint: " in captured.err
