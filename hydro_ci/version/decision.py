@@ -200,7 +200,10 @@ def _default_contract_of(ctx: Context) -> Callable[[sources.Release], Contract |
             found = contracts.contract_from_image(ctx.client, ctx.repository, str(release.version))
             if found is not None:
                 return found
-        if release.source == "git" and ctx.repo is not None and ctx.folder.contract is None:
+        if release.source == "git" and ctx.repo is not None:
+            # the tagged folder declared nothing: its image carried the contract of its model files.
+            # Decided by the tagged commit, not the folder now (a declaration may be added since,
+            # and the pipeline passes the folder with its inferred contract filled in).
             return contracts.inferred_contract_at_git_ref(ctx.repo, release.ref, rel)
         return None
 

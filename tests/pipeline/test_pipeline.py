@@ -358,3 +358,36 @@ def test_contract_stage_alone_refuses_a_declaration_the_model_contradicts(tmp_pa
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "declared dtype int64, model.onnx has float32 [model-dtype]" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# --- versioning regressions (QA) ---------------------------------------------------------------
+
+def test_a_folder_declaring_no_contract_versions_after_a_tag_as_version_next_does(
+        tmp_path: Path, workdir: Path) -> None:
+    """QA: the pipeline failed with 'cannot read the contract of the previous version' for a folder
+    whose contract comes from its model file, while `version next` answered."""
+    root = tmp_path / "repo"
+    folder = copy_example("onnx-linear", root)
+    init_repo(root)
+    git(["tag", "onnx-linear-v3.0.0"], root)  # the tag-format default: {name}-v{version}
+    decided_file = workdir / ".hydro-ci/onnx-linear/version.json"
+
+    with (folder / "serving.yaml").open("a", encoding="utf-8") as f:
+        f.write("# a metadata change, same model\n")
+    git(["commit", "-q", "-am", "comment"], root)
+    hydro_ci(["pipeline", str(folder), "--dry-run"], workdir)
+    decided = read_json(decided_file)
+    answered = hydro_ci(["version", "next", str(folder)], workdir).stdout.strip()
+    assert decided["version"] == answered == "3.0.1"
+    assert decided["previous"]["ref"] == "onnx-linear-v3.0.0" and decided["diff"]["summary"] == "patch"
+
+    # another model file: the tagged commit's model file is read too, so the change is seen
+    fixture = Path(__file__).resolve().parents[1] / "fixtures/models/onnx_skl_classifier/model.onnx"
+    shutil.copyfile(fixture, folder / "model.onnx")
+    git(["commit", "-q", "-am", "another model"], root)
+    hydro_ci(["pipeline", str(folder), "--dry-run"], workdir)
+    decided = read_json(decided_file)
+    answered = hydro_ci(["version", "next", str(folder)], workdir).stdout.strip()
+    assert decided["version"] == answered == "4.0.0"
+    assert decided["diff"]["summary"] == "breaking"
+

@@ -242,6 +242,23 @@ def test_auto_bump_infers_when_nothing_is_declared(first: Clone) -> None:
     assert {"input-removed", "input-added", "output-removed", "output-added"} <= rules
 
 
+def test_auto_bump_infers_the_previous_contract_when_only_the_new_folder_declares_one(first: Clone) -> None:
+    """The tagged folder declared nothing, so its image carried the model file's contract: read it
+    whatever the folder declares now (the pipeline also hands over its inferred contract filled in)."""
+    from hydro_ci.infer import infer_folder
+
+    onnx = first.path / "models/titanic/model.onnx"
+    onnx.write_bytes((FIXTURES / "onnx_skl_classifier/model.onnx").read_bytes())
+    (first.path / "models/titanic/serving.yaml").unlink()
+    first.commit("onnx model")
+    first.tag("titanic-v1.0.0")
+    same = Contract("titanic", infer_folder(first.path / "models/titanic").contract.signatures)
+    decision = decide(Context(folder=folder(first, contract=same), source="git", bump="auto",
+                              repo=first.path, branch="main"))
+    assert str(decision.version) == "1.0.1"
+    assert decision.diff is not None and decision.diff.changes == ()
+
+
 def test_tags_can_be_made_without_a_configured_identity(first: Clone,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """CI runners often have no user.name/user.email: reservation must still work."""
