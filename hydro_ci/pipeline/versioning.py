@@ -8,8 +8,6 @@ to read and the first version of the policy is used, with a note saying so.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +22,6 @@ def choose_source(options: PipelineOptions, in_git: bool) -> str | None:
     if in_git:
         return "both" if options.push and options.image else "git"
     return "registry" if options.push and options.image else None
-
-
-def ci_branch(env: Mapping[str, str]) -> str | None:
-    """The branch a CI checkout is on when git itself says detached HEAD (GitHub Actions)."""
-    if env.get("GITHUB_HEAD_REF"):  # a pull request: its source branch
-        return env["GITHUB_HEAD_REF"]
-    if env.get("GITHUB_REF_TYPE") == "branch" and env.get("GITHUB_REF_NAME"):
-        return env["GITHUB_REF_NAME"]
-    return None
 
 
 def _git_repo(root: Path) -> Path | None:
@@ -53,7 +42,7 @@ def decide_version(options: PipelineOptions, folder: ModelFolder) -> dict[str, A
     source = choose_source(options, repo is not None)
     if source is None:
         return _first_version(folder)
-    from hydro_ci.version.decision import Context, decide
+    from hydro_ci.version.decision import Context, decide, detect_branch
 
     client = None
     repository = None
@@ -71,7 +60,7 @@ def decide_version(options: PipelineOptions, folder: ModelFolder) -> dict[str, A
     ctx = Context(
         folder=folder, source=source, bump=options.bump, repo=repo, remote=remote, client=client,
         repository=repository,
-        branch=(git.current_branch(repo) if repo else None) or ci_branch(os.environ),
+        branch=detect_branch(repo),  # as `version next`: CI variables first, then git
         short_commit=git.short_commit(repo) if repo else None,
     )
     try:

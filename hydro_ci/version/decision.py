@@ -145,10 +145,17 @@ def decide(ctx: Context) -> Decision:
     branch = ctx.branch
     notes: list[str] = []
     version = base
-    if not is_release_branch(branch, policy):
+    if branch is None and ctx.repo is None:
+        # outside git there is no branch, hence nothing that makes this build a pre-release
+        notes.append(f"{ctx.folder.root} is not in a git work tree and no CI variable names a branch: "
+                     "a release")
+    elif not is_release_branch(branch, policy):
         version = prerelease_of(base, used, policy.prerelease_token)
-        notes.append(f"branch {branch or '(unknown: detached HEAD?)'} is not a release branch "
-                     f"({', '.join(policy.release_branches)}): pre-release")
+        # a detached HEAD (a checked-out tag or commit) may be anything: never release it unasked
+        where = (f"branch {branch} is not a release branch" if branch is not None else
+                 "HEAD is detached and no CI variable (GITHUB_HEAD_REF, GITHUB_REF_NAME, CI_COMMIT_BRANCH) "
+                 "names the branch, so it is not known to be a release branch")
+        notes.append(f"{where} ({', '.join(policy.release_branches)}): pre-release")
     tags, skipped = tag_set(version, used, ctx.short_commit, policy.tags)
     git_tag = (sources.tag_name(policy.tag_format, ctx.folder.name, version)
                if ctx.source in ("git", "both") else None)

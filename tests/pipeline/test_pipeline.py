@@ -391,3 +391,45 @@ def test_a_folder_declaring_no_contract_versions_after_a_tag_as_version_next_doe
     assert decided["version"] == answered == "4.0.0"
     assert decided["diff"]["summary"] == "breaking"
 
+
+def test_a_push_from_outside_git_is_a_release(tmp_path: Path, workdir: Path, open_registry,  # type: ignore[no-untyped-def]
+                                              unique_repo: str) -> None:
+    """QA: outside git there is no branch, so nothing makes the build a pre-release (it was 0.1.0-rc.1)."""
+    folder = copy_example("onnx-linear", tmp_path / "models")
+    image = f"{open_registry.host}/{unique_repo}"
+    hydro_ci(["pipeline", str(folder), "--image", image, "--push"], workdir)
+    decided = read_json(workdir / ".hydro-ci/onnx-linear/version.json")
+    assert decided["source"] == "registry" and decided["branch"] is None
+    assert decided["version"] == "0.1.0"
+    assert any("not in a git work tree" in n for n in decided["notes"])
+    tags = requests.get(f"{open_registry.url}/v2/{unique_repo}/tags/list", timeout=10).json()["tags"]
+    assert sorted(tags) == ["0.1", "0.1.0", "latest"]
+
+    # the next run reads 0.1.0 from the registry; `version next` agrees
+    plan = json.loads(hydro_ci(["pipeline", str(folder), "--image", image, "--push", "--dry-run",
+                                "--json", "-"], workdir).stdout)
+    answered = hydro_ci(["version", "next", str(folder), "--source", "registry", "--image", image],
+                        workdir).stdout.strip()
+    assert plan["version"] == answered == "0.1.1"
+
+
+@pytest.mark.parametrize(("env", "wanted"), [
+    ({}, "0.1.0-rc.1"),                                                  # a plain `git checkout SHA`
+    ({"GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "v9"}, "0.1.0-rc.1"),  # Actions on a tag
+    ({"GITHUB_HEAD_REF": "feat", "GITHUB_REF_NAME": "1/merge"}, "0.1.0-rc.1"),  # a PR merge commit
+    ({"GITHUB_REF_TYPE": "branch", "GITHUB_REF_NAME": "main"}, "0.1.0"),  # Actions on main
+    ({"CI_COMMIT_BRANCH": "main"}, "0.1.0"),                             # GitLab (always detached)
+])
+def test_a_detached_head_is_a_prerelease_unless_ci_names_a_release_branch(
+        tmp_path: Path, workdir: Path, env: dict[str, str], wanted: str) -> None:
+    root = tmp_path / "repo"
+    folder = copy_example("onnx-linear", root)
+    init_repo(root)
+    git(["checkout", "-q", "--detach"], root)
+    env = {"CI_COMMIT_BRANCH": "", **env}  # whatever CI runs these tests
+    hydro_ci(["pipeline", str(folder), "--dry-run"], workdir, env=env)
+    decided = read_json(workdir / ".hydro-ci/onnx-linear/version.json")
+    answered = hydro_ci(["version", "next", str(folder)], workdir, env=env).stdout.strip()
+    assert decided["version"] == answered == wanted
+    if not env.get("GITHUB_HEAD_REF") and wanted != "0.1.0":
+        assert any(n.startswith("HEAD is detached") for n in decided["notes"])

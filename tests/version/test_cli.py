@@ -356,3 +356,21 @@ def test_bump_auto_with_no_contract_anywhere_is_one_line(serving: None, tmp_path
     assert code == 1 and out == ""
     assert "declares no contract and none can be read from its files" in err
     assert "--bump auto has nothing to compare" in err and "hint: " in err
+
+
+def test_version_next_outside_git_is_a_release(open_registry: Any, unique_repo: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """No git work tree, no CI branch variable: no branch, so nothing makes it a pre-release."""
+    c = client(open_registry.host, None, None)
+    push(c, unique_repo, contract_image(OLD), ["1.0.0"])
+    folder = tmp_path / "titanic"
+    (folder / "src").mkdir(parents=True)
+    (folder / "serving.yaml").write_text(serving_yaml())
+    (folder / "src/func_main.py").write_text("def predict(x):\n    return {'y': x}\n")
+    code, out, err = run(capsys, "version", "next", str(folder), "--source", "registry",
+                         "--image", f"{open_registry.host}/{unique_repo}", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["version"] == "1.0.1" and data["prerelease"] is False and data["branch"] is None
+    assert [t["tag"] for t in data["tags"]] == ["1.0.1", "1.0", "1", "latest"]
+    assert any("not in a git work tree" in n for n in data["notes"])

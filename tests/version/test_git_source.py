@@ -189,7 +189,8 @@ def test_branch_detection(first: Clone) -> None:
 def test_detached_head_makes_a_prerelease(first: Clone) -> None:
     decision = decide(ctx(first, branch=None))
     assert decision.version == Version.parse("0.1.0-rc.1")
-    assert any("not a release branch" in n for n in decision.notes)
+    assert any(n.startswith("HEAD is detached") and "not known to be a release branch" in n
+               for n in decision.notes)
 
 
 def test_contract_at_git_ref_reads_the_tagged_tree(first: Clone) -> None:
