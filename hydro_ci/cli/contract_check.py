@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         for folder in found:
             folders.setdefault(os.path.realpath(folder), folder)
     for folder in folders.values():
-        problems += read_model_folder(folder)[1]
+        problems += read_model_folder(folder, build=True)[1]  # also: no contract to build with
     problems = sort_problems(problems)  # the same output whatever order the paths came in
     fmt = output.problem_format(args.format)
     shown = sorted(display_path(f) for f in folders.values())

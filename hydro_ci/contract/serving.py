@@ -67,8 +67,14 @@ def find_model_folders(path: Path) -> list[Path]:
     return sorted(found)
 
 
-def read_model_folder(path: Path) -> tuple[validate.Declared | None, list[Problem]]:
-    """What the folder declares (None when unreadable) and every problem found, sorted by place."""
+def read_model_folder(
+    path: Path, *, build: bool = False
+) -> tuple[validate.Declared | None, list[Problem]]:
+    """What the folder declares (None when unreadable) and every problem found, sorted by place.
+
+    ``build`` adds ``validate.BUILD_RULES``: what building an image needs beyond a folder that loads
+    (a contract, declared or read from the model files).
+    """
     folder = folder_of(Path(path))
     shown = display_path(folder)
     if not folder.is_dir():
@@ -99,7 +105,7 @@ def read_model_folder(path: Path) -> tuple[validate.Declared | None, list[Proble
         except ProblemsError as exc:
             problems += exc.problems
     if readable:
-        for rule in validate.FOLDER_RULES:
+        for rule in validate.FOLDER_RULES + (validate.BUILD_RULES if build else ()):
             problems += rule(declared)
     return (declared if readable else None), sort_problems(problems)
 
@@ -127,9 +133,10 @@ def sort_problems(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.location, p.rule, p.message))
 
 
-def check_model_folder(path: Path | str) -> list[Problem]:
-    """Every problem of the model folder at ``path`` (a folder or a file inside it)."""
-    return read_model_folder(Path(path))[1]
+def check_model_folder(path: Path | str, *, build: bool = False) -> list[Problem]:
+    """Every problem of the model folder at ``path`` (a folder or a file inside it); with ``build``
+    also what an image build needs (what ``hydro-ci contract check`` reports)."""
+    return read_model_folder(Path(path), build=build)[1]
 
 
 def load_model_folder(path: Path | str) -> ModelFolder:

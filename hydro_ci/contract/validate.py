@@ -4,6 +4,7 @@ Two phases. Reading (``read_serving``) turns serving.yaml nodes into values and 
 that need the YAML itself: keys, types, dtypes, profiles, shapes. Then ``FOLDER_RULES``, a tuple of
 plain functions ``Declared -> list[Problem]``, apply the rules about meaning: names, runtime, payload,
 signature function, the two declarations agreeing. A new rule is one more function in that tuple.
+``BUILD_RULES`` (run by ``contract check``, not by every load) add what an image build needs.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from hydro_ci.contract.model import (
 from hydro_ci.contract.yamlfile import Mapping, Node, Scalar, Sequence
 from hydro_ci.diagnostics import Location, Problem
 from hydro_ci.errors import ProblemsError
-from hydro_ci.folder import CONFIG_KEY, SERVING_FILE, ModelFolder
+from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE, ModelFolder
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 EXTRA_KEYS = ("training-data", "monitoring", "monitoring-configuration")
@@ -85,6 +86,8 @@ class Declared:
     name: str
     name_location: Location
     serving: str | None = None  # serving.yaml as shown, when present
+    serving_location: Location | None = None  # where its top-level mapping starts (its first key)
+    contract_written: bool = False  # serving.yaml has a contract: key (read or not)
     kind: str | None = None
     runtime: str | None = None
     runtime_location: Location | None = None
@@ -179,6 +182,7 @@ class ServingReader:
         top = self.mapping(root, SERVING_FILE)
         if top is None:
             return
+        declared.serving_location = top.location
         for key, key_node, value in self.entries(top, SERVING_KEYS, SERVING_FILE):
             self.read_key(key, key_node, value, declared)
 
@@ -198,6 +202,7 @@ class ServingReader:
         elif key == "payload":
             d.payload = self.payload(value)
         elif key == "contract":
+            d.contract_written = True
             d.yaml_contract = self.contract(key_node, value)
         elif key == "metadata":
             d.metadata = self.metadata(value)
@@ -628,6 +633,20 @@ def check_model_files(d: Declared) -> list[Problem]:
     return folder_problems(d.model_folder(), locate=source.locate)
 
 
+def check_contract_available(d: Declared) -> list[Problem]:
+    """A folder that declares no contract must have one that can be read from its model files:
+    the image carries a contract (/model/contract.protobin), so the build would stop at its
+    contract stage. Reading is by bytes, as for check_model_files: no framework is imported."""
+    if d.contract_source is not None or d.contract_written or d.serving_location is None:
+        return []  # declared (or its declaration is broken and reported where it is written)
+    if os.path.lexists(d.root / PROTOTXT_FILE):
+        return []  # a contract.prototxt that does not read: reported by its own problems
+    from hydro_ci.infer import undeclared_problem  # reads model files from their bytes only
+
+    problem = undeclared_problem(Path(d.display), d.serving_location)
+    return [] if problem is None else [problem]
+
+
 def check_settings(d: Declared) -> list[Problem]:
     """The hydro-ci: version and diff settings, read now rather than first at release time."""
     if not {"version", "diff"} & d.config.keys():
@@ -659,3 +678,6 @@ FOLDER_RULES: tuple[Rule, ...] = (
     check_model_files,
     check_settings,
 )
+# What a build needs beyond a folder that loads, checked by `contract check` (and the pre-commit
+# hook): commands that need no contract (show, version next --bump X, the breaking hook) still load.
+BUILD_RULES: tuple[Rule, ...] = (check_contract_available,)

@@ -19,7 +19,8 @@ from hydro_ci.infer.compare import Key, Locate, compare_signature, signature_pro
 from hydro_ci.infer.detect import Format, ModelFile, find_model_files, has_python_entry
 from hydro_ci.infer.reading import ModelReading
 
-__all__ = ["InferResult", "folder_contract", "folder_problems", "infer_file", "infer_folder"]
+__all__ = ["InferResult", "folder_contract", "folder_problems", "infer_file", "infer_folder",
+           "undeclared_problem"]
 
 # Reader of each format: (module, function), imported only when a file of that format is read.
 _READERS: dict[Format, tuple[str, str]] = {
@@ -137,6 +138,21 @@ def folder_problems(folder: ModelFolder, locate: Locate | None = None) -> list[P
         inferred = result.contract.primary
     return compare_signature(declared, inferred, model=model, locate=where,
                              exact_dtypes=result.exact_dtypes)
+
+
+def undeclared_problem(root: Path, where: Location) -> Problem | None:
+    """For a folder that declares no contract: the problem when none can be read from its model
+    files either (no model file, a corrupt one, a python runtime), located at ``where``; else None."""
+    try:
+        infer_folder(root)
+    except HydroCIError as exc:
+        return Problem(
+            where,
+            f"no contract: none is declared and none can be inferred ({exc}); declare one in a "
+            f"contract: section here or in {PROTOTXT_FILE}",
+            "no-contract",
+        )
+    return None
 
 
 def _declaration_file(root: Path) -> str:
