@@ -4,8 +4,9 @@ One ``RegistryClient`` per registry, safe to share between threads (parallel blo
 request goes through ``_request``: authentication (``auth.Authenticator``), then retries with backoff
 on connection errors, 429 and 5xx (``retry.RetryPolicy``, honouring ``Retry-After``). Blob uploads
 stream from the opener in windows, so memory stays bounded whatever the blob's size, and a lost
-upload session is started again. Digests are strings (``sha256:…``) here: this module knows HTTP,
-not images.
+upload session is started again. An upload given ``cancel`` stops at its next block once ``cancel()``
+is true, raising ``UploadCancelledError``. Digests are strings (``sha256:…``) here: this module knows
+HTTP, not images.
 """
 
 from __future__ import annotations
@@ -44,6 +45,15 @@ TIMEOUT = (10.0, 300.0)  # connect, read (a registry may take long to commit a b
 _CONNECTION_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 Progress = Callable[[int, int], None]  # (bytes sent of this blob so far, blob size)
+Cancel = Callable[[], bool]  # asked between blocks of an upload: True stops it
+
+
+class UploadCancelledError(RegistryError):
+    """An upload was stopped on purpose (Ctrl-C, or another upload of the same push failed)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} cancelled",
+                         hint="push again: blobs already uploaded are skipped, and no tag was written")
 
 
 class _UploadLost(Exception):
@@ -201,18 +211,28 @@ class RegistryClient:
 
     def upload_blob(self, repository: str, digest: str, size: int, opener: Callable[[], BinaryIO], *,
                     mount_from: str | None = None, progress: Progress | None = None,
-                    check_exists: bool = True) -> int:
+                    check_exists: bool = True, cancel: Cancel | None = None) -> int:
         """Make ``digest`` exist in ``repository``; returns the bytes sent (0: existed or mounted).
 
         ``opener`` is called again whenever an upload has to start over, so it must give the same
-        bytes each time (a file opened afresh).
+        bytes each time (a file opened afresh). ``cancel`` is asked before each request and between
+        blocks of the body; once it is true the upload stops with ``UploadCancelledError`` (the
+        registry is left an unfinished upload session, which it expires).
         """
         if check_exists and self.blob_exists(repository, digest):
             return 0
+        try:
+            return self._upload_retrying(repository, digest, size, opener, mount_from, progress, cancel)
+        except UploadCancelledError:
+            raise UploadCancelledError(f"upload of {digest[:19]} to {self.registry}/{repository}") from None
+
+    def _upload_retrying(self, repository: str, digest: str, size: int, opener: Callable[[], BinaryIO],
+                         mount_from: str | None, progress: Progress | None, cancel: Cancel | None) -> int:
         attempt = 0
         while True:
+            _check_cancel(cancel)
             try:
-                return self._upload_once(repository, digest, size, opener, mount_from, progress)
+                return self._upload_once(repository, digest, size, opener, mount_from, progress, cancel)
             except _UploadLost as lost:
                 if attempt >= self.retries.attempts:
                     raise RegistryError(
@@ -224,12 +244,13 @@ class RegistryClient:
                 log.info("upload of %s to %s lost (%s); starting again", digest[:19], repository, lost.reason)
                 self.retries.wait(attempt, lost.retry_after)
                 attempt += 1
+                _check_cancel(cancel)
                 if self.blob_exists(repository, digest):  # the lost request may have completed it
                     return size
                 mount_from = None  # a failed mount is not worth repeating
 
     def _upload_once(self, repository: str, digest: str, size: int, opener: Callable[[], BinaryIO],
-                     mount_from: str | None, progress: Progress | None) -> int:
+                     mount_from: str | None, progress: Progress | None, cancel: Cancel | None) -> int:
         scopes = _push(repository) + (_pull(mount_from) if mount_from else ())
         params = {"mount": digest, "from": mount_from} if mount_from else None
         r = self._request("POST", self._url(repository, "blobs/uploads/"), scopes=scopes, params=params)
@@ -240,19 +261,21 @@ class RegistryClient:
         location = self._location(r)
         with opener() as stream:
             if size <= self.monolithic_max:
-                body = _Window(stream, size, progress, 0, size) if size else None
+                body = _Window(stream, size, progress, 0, size, cancel) if size else None
                 r = self._upload_step("PUT", _with_digest(location, digest), repository, body)
                 self._check(r, (201,), f"uploading {digest[:19]} to {repository}")
                 return size
             offset = 0
             while offset < size:
                 length = min(self.chunk_size, size - offset)
-                body = _Window(stream, length, progress, offset, size)
+                _check_cancel(cancel)
+                body = _Window(stream, length, progress, offset, size, cancel)
                 headers = {"Content-Range": f"{offset}-{offset + length - 1}"}
                 r = self._upload_step("PATCH", location, repository, body, headers)
                 self._check(r, (202,), f"uploading {digest[:19]} to {repository}")
                 location = self._location(r)
                 offset += length
+        _check_cancel(cancel)
         r = self._upload_step("PUT", _with_digest(location, digest), repository, None)
         self._check(r, (201,), f"finishing the upload of {digest[:19]} to {repository}")
         return size
@@ -373,13 +396,15 @@ class _Window(io.RawIOBase):
     """``length`` bytes of ``stream`` from ``offset``, read in small pieces (bounded memory).
 
     requests sends it with a Content-Length (``__len__``) and reads it block by block; a retry of
-    the same request rewinds it (seekable streams) so the same bytes go again.
+    the same request rewinds it (seekable streams) so the same bytes go again. ``cancel`` is asked
+    before each block: raising from here makes urllib3 drop the connection mid-body.
     """
 
-    def __init__(self, stream: BinaryIO, length: int, progress: Progress | None, offset: int, total: int):
+    def __init__(self, stream: BinaryIO, length: int, progress: Progress | None, offset: int, total: int,
+                 cancel: Cancel | None = None):
         super().__init__()
         self._stream, self._length, self._offset, self._total = stream, length, offset, total
-        self._progress = progress
+        self._progress, self._cancel = progress, cancel
         self._start_pos = stream.tell() if stream.seekable() else None
         self._left = length
         self._unreported = 0
@@ -395,12 +420,19 @@ class _Window(io.RawIOBase):
     def __len__(self) -> int:
         return self._length
 
+    def tell(self) -> int:
+        # requests sizes a body as len() minus tell(); RawIOBase.tell() raises, which made
+        # requests send every upload chunked (Transfer-Encoding) instead of with a Content-Length.
+        return self._length - self._left
+
     def readable(self) -> bool:
         return True
 
     def read(self, n: int | None = -1) -> bytes:
         if self._left <= 0:
             return b""
+        if self._cancel is not None and self._cancel():
+            raise UploadCancelledError("upload")
         n = self._left if n is None or n < 0 else min(n, self._left)
         data = self._stream.read(min(n, 1 << 20))
         if not data:
@@ -464,6 +496,11 @@ def client_for(image_ref_or_registry: str, *, username: str | None = None, passw
     registry = text if bare_host else parse_reference(text).registry
     creds = resolve(registry, username=username, password=password)
     return RegistryClient(registry, credentials=creds, insecure=insecure, retries=retries)
+
+
+def _check_cancel(cancel: Cancel | None) -> None:
+    if cancel is not None and cancel():
+        raise UploadCancelledError("upload")  # upload_blob names the blob
 
 
 def _pull(repository: str) -> tuple[str, ...]:

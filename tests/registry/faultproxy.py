@@ -3,7 +3,9 @@
 Requests are forwarded unchanged (the ``Host`` header too, so the registry's upload ``Location``s
 point back at the proxy) unless a scripted ``Fault`` matches first: drop the connection, answer an
 error status (with ``Retry-After``), answer slowly, answer 401 with the registry's own challenge
-as an expired token would, or flip a bit in the registry's answer. It can also serve tag lists in
+as an expired token would, flip a bit in the registry's answer, or stall: stop reading a request
+body after ``after`` bytes (``reached`` is set) until the test sets ``resume`` (a registry that has
+stopped taking an upload, without any clock). It can also serve tag lists in
 ``n=``/``last=`` pages with a ``Link`` header, as distribution v3, GHCR and Docker Hub do but the
 2.8 registry here does not.
 """
@@ -28,7 +30,7 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer",
 class Fault:
     """Applies to the next ``times`` requests whose method and path match (``path`` is a regex)."""
 
-    action: Literal["drop", "status", "slow", "unauthorized", "corrupt"]
+    action: Literal["drop", "status", "slow", "unauthorized", "corrupt", "stall"]
     method: str | None = None
     path: str = ""
     times: int = 1
@@ -36,6 +38,11 @@ class Fault:
     retry_after: str | None = None
     delay: float = 0.0
     hits: int = 0
+    after: int = 0  # "stall": body bytes read before stalling
+    reached: threading.Event = field(default_factory=threading.Event)  # "stall": it has stalled
+    resume: threading.Event = field(default_factory=threading.Event)  # "stall": read on
+    received: int = 0  # "stall": body bytes the client got through (until it gave up)
+    content_length: int | None = None  # "stall": the body's declared size (None: sent chunked)
 
     def matches(self, method: str, path: str) -> bool:
         return (self.times > 0 and (self.method is None or self.method == method)
@@ -90,6 +97,8 @@ class FaultProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for f in self.faults:
+            f.resume.set()  # no handler thread stays parked on a stall
         self._server.shutdown()
         self._server.server_close()
 
@@ -115,10 +124,47 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
+    def _stalled_body(self, fault: Fault) -> bytes | None:
+        """The body read up to ``fault.after`` bytes, then (once resumed) the rest; None if cut short.
+
+        Only bodies with a Content-Length can be held this way (a chunked one is read whole).
+        """
+        if self.headers.get("Content-Length") is None:
+            return self._body()
+        length = fault.content_length = int(self.headers["Content-Length"])
+        out = bytearray()
+
+        def read(n: int) -> bool:
+            try:
+                while n > 0:
+                    block = self.rfile.read(min(n, 64 << 10))
+                    if not block:
+                        return False
+                    out.extend(block)
+                    fault.received += len(block)
+                    n -= len(block)
+            except OSError:
+                return False
+            return True
+
+        whole = read(min(fault.after, length))
+        fault.reached.set()
+        fault.resume.wait()
+        whole = whole and read(length - len(out))
+        return bytes(out) if whole else None
+
     def _handle(self) -> None:
         method, path = self.command, self.path
-        body = self._body()
         fault = self.owner.take(method, urlsplit(path).path)
+        if fault is not None and fault.action == "stall":
+            stalled = self._stalled_body(fault)
+            if stalled is None:  # the client gave up mid-body: nothing reaches the registry
+                self.owner.record(method, path, f"stall: cut after {fault.received} bytes")
+                self.close_connection = True
+                return
+            body, fault = stalled, None
+        else:
+            body = self._body()
         if fault is not None:
             self.owner.record(method, path, fault.action)
             if fault.action == "drop":
