@@ -41,6 +41,18 @@ SERVING_KEYS = ("kind", "name", "runtime", "install-command", "payload", "contra
 CONTRACT_KEYS = ("name", "inputs", "outputs")
 FIELD_KEYS = ("shape", "type", "profile", "subfields")
 SECTIONS = ("inputs", "outputs")
+# The hydro-ci: section; each key is read by the feature named (a new key is added here too).
+CONFIG_KEYS = (
+    "image",  # version next --source registry, pipeline push (default for --image)
+    "base-image",  # render: the image built FROM (default runtime:)
+    "template",  # render: a directory of templates extending ours
+    "env",  # render: ENV of the image
+    "version",  # version next (VersionPolicy)
+    "diff",  # contract diff / version bump (DiffConfig)
+    "breaking-change",  # the breaking-change pre-commit hook
+)
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # what render (dockerfile.check_env) accepts
+CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # no line breaks in an ENV value
 MAX_INT64 = 2**63 - 1
 DIM_RANGE = f"must be -1 (unknown) or a size from 0 to {MAX_INT64}"  # dims are int64 in the proto
 MAX_SCANNED_FILES = 20_000  # payload folders walked for escaping symlinks
@@ -96,7 +108,7 @@ class Declared:
     payload: list[tuple[str, Location]] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
-    config_locations: dict[str, Location] = field(default_factory=dict)  # each hydro-ci: key's line
+    config_node: Mapping | None = None  # the hydro-ci: section as written, for check_settings
     extra: dict[str, Any] = field(default_factory=dict)
     yaml_contract: Source | None = None
     prototxt_contract: Source | None = None
@@ -210,8 +222,7 @@ class ServingReader:
             if isinstance(value, Scalar) and value.is_null:
                 d.config = {}
             elif (section := self.mapping(value, f"the {CONFIG_KEY} section")) is not None:
-                d.config = yamlfile.to_python(section)
-                d.config_locations = {k.text: k.location for k, _ in section.pairs if isinstance(k, Scalar)}
+                d.config, d.config_node = yamlfile.to_python(section), section
         else:
             d.extra[key] = yamlfile.to_python(value)
 
@@ -648,23 +659,116 @@ def check_contract_available(d: Declared) -> list[Problem]:
 
 
 def check_settings(d: Declared) -> list[Problem]:
-    """The hydro-ci: version and diff settings, read now rather than first at release time."""
-    if not {"version", "diff"} & d.config.keys():
-        return []  # (and nothing imported: check stays fast)
-    from hydro_ci.contract.diff import DiffConfig
-    from hydro_ci.errors import HydroCIError
-    from hydro_ci.version.policy import VersionPolicy
+    """Every problem of the hydro-ci: section, each where it is written: unknown keys (did you mean),
+    values of the wrong kind, and what version next / contract diff / render would refuse later."""
+    if d.config_node is None:
+        return []
+    reader = ServingReader(d.serving or d.display)
+    for key, _, value in reader.entries(d.config_node, CONFIG_KEYS, f"the {CONFIG_KEY} section"):
+        if isinstance(value, Scalar) and value.is_null:
+            continue  # unset: the default
+        if key in ("image", "base-image"):
+            _check_image_setting(reader, key, value)
+        elif key == "template":
+            text = _setting_text(reader, key, value)
+            if text is not None and not (d.root / text).is_dir():
+                reader.add(value.location, f"{CONFIG_KEY}.template: {text!r} is not a directory (the path "
+                           "is relative to the model folder)", "bad-setting")
+        elif key == "env":
+            _check_env_setting(reader, value)
+        elif key == "breaking-change":
+            text = _setting_text(reader, key, value)
+            if text is not None and text.strip().lower() != "intended":
+                reader.add(value.location, f"{CONFIG_KEY}.breaking-change: {text!r} means nothing; the one "
+                           "value is 'intended' (remove the key otherwise)", "bad-setting")
+        elif key == "version":
+            from hydro_ci.version.policy import VersionPolicy
 
-    problems = []
-    for key, read in (("version", VersionPolicy.from_config), ("diff", DiffConfig.from_config)):
-        if key not in d.config:
+            _check_policy_setting(reader, key, value, VersionPolicy)
+        else:
+            from hydro_ci.contract.diff import DiffConfig
+
+            _check_policy_setting(reader, key, value, DiffConfig)
+    return reader.problems
+
+
+def _setting_text(reader: ServingReader, key: str, value: Node) -> str | None:
+    if isinstance(value, Scalar) and isinstance(value.value, str):
+        return value.text
+    shown = f"{value.text} (quote it if that is the text)" if isinstance(value, Scalar) else f"a {value.kind}"
+    reader.add(value.location, f"{CONFIG_KEY}.{key} must be a string, not {shown}", "bad-setting")
+    return None
+
+
+def _check_image_setting(reader: ServingReader, key: str, value: Node) -> None:
+    from hydro_ci.image.reference import ReferenceError, parse_reference
+
+    text = _setting_text(reader, key, value)
+    if text is None or (key == "base-image" and text == "scratch"):
+        return
+    try:
+        ref = parse_reference(text)
+    except ReferenceError as exc:
+        reader.add(value.location, f"{CONFIG_KEY}.{key}: {exc.message}", "bad-setting")
+        return
+    if key == "image" and (ref.tag or ref.digest):  # versions add the tags
+        reader.add(value.location, f"{CONFIG_KEY}.image {text!r} must name a repository, without a tag or "
+                   f"digest (e.g. {ref.name})", "bad-setting")
+
+
+def _check_env_setting(reader: ServingReader, value: Node) -> None:
+    env = value if isinstance(value, Mapping) else None
+    if env is None:
+        reader.add(value.location, f"{CONFIG_KEY}.env must be a mapping of names to values, not a "
+                   f"{value.kind}", "bad-setting")
+        return
+    for name, name_node, item in reader.entries(env, None, f"{CONFIG_KEY}.env"):
+        if not ENV_NAME_RE.match(name):
+            reader.add(name_node.location, f"{CONFIG_KEY}.env: {name!r} is not an environment variable name "
+                       "(letters, digits and _, not starting with a digit)", "bad-setting")
+        if not isinstance(item, Scalar):
+            reader.add(item.location, f"{CONFIG_KEY}.env: {name} is a {item.kind}, not text; quote it to "
+                       "pass it as a string", "bad-setting")
+        elif item.is_null:
+            reader.add(item.location, f"{CONFIG_KEY}.env: {name} has no value; write {name}: \"\" for an "
+                       "empty one", "bad-setting")
+        elif CONTROL_RE.search(item.text):
+            reader.add(item.location, f"{CONFIG_KEY}.env: {name}: the value must be single-line text",
+                       "bad-setting")
+
+
+def _check_policy_setting(reader: ServingReader, key: str, value: Node, policy: Any) -> None:
+    """A version:/diff: section read by ``policy.from_config``, one key (and one list item) at a
+    time so that each refusal is located at its own value and all are reported at once."""
+    import dataclasses
+
+    section = value if isinstance(value, Mapping) else None
+    if section is None:
+        reader.add(value.location, f"{CONFIG_KEY}.{key} must be a mapping, not a {value.kind}", "bad-setting")
+        return
+    # The keys are the policy's fields, spelt with dashes (tests/contract check they are all accepted).
+    known = tuple(f.name.replace("_", "-") for f in dataclasses.fields(policy))
+    before = len(reader.problems)
+    for name, _, item in reader.entries(section, known, f"{CONFIG_KEY}.{key}"):
+        refused = _refusal(policy, {key: {name: yamlfile.to_python(item)}})
+        if refused is None:
             continue
-        try:
-            read(d.config)
-        except HydroCIError as exc:
-            where = d.config_locations.get(key, d.name_location)
-            problems.append(Problem(where, str(exc) + (f"; {exc.hint}" if exc.hint else ""), "bad-setting"))
-    return problems
+        items = item.items if isinstance(item, Sequence) else []
+        bad = [(i, r) for i in items if (r := _refusal(policy, {key: {name: [yamlfile.to_python(i)]}}))]
+        for where, why in bad or [(item, refused)]:
+            reader.add(where.location, why, "bad-setting")
+    if len(reader.problems) == before and (refused := _refusal(policy, {key: yamlfile.to_python(section)})):
+        reader.add(value.location, refused, "bad-setting")  # a rule about several keys together
+
+
+def _refusal(policy: Any, config: dict[str, Any]) -> str | None:
+    from hydro_ci.errors import HydroCIError
+
+    try:
+        policy.from_config(config)
+    except HydroCIError as exc:
+        return str(exc) + (f"; {exc.hint}" if exc.hint else "")
+    return None
 
 
 FOLDER_RULES: tuple[Rule, ...] = (

@@ -14,7 +14,7 @@ from hydro_ci.cli import main
 from hydro_ci.contract import formats
 from hydro_ci.contract.jsonform import contract_from_dict
 from hydro_ci.contract.serving import load_model_folder
-from tests.contract.helpers import SERVING, make_folder
+from tests.contract.helpers import SERVING, make_folder, position
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 OURS = ("titanic", "mobilenet", "face-detection")
@@ -224,12 +224,12 @@ def test_version_and_diff_settings_are_checked_where_they_are_written(tmp_path: 
     """They were read first by version next / contract diff: a typo passed check and the pre-commit hook."""
     from hydro_ci.contract.serving import check_model_folder
 
-    folder = make_folder(tmp_path, SERVING + "hydro-ci:\n  diff:\n    ignore: [profile-chnged]\n"
-                                             "  version:\n    tags: ['{version']\n")
-    lines = (SERVING + "hydro-ci:\n").count("\n")
+    text = SERVING + "hydro-ci:\n  diff:\n    ignore: [profile-chnged]\n  version:\n    tags: ['{version']\n"
+    folder = make_folder(tmp_path, text)
     problems = check_model_folder(folder)
+    # each at the value that is wrong (they used to point at the diff:/version: keys)
     assert [(p.rule, p.location.line, p.location.column) for p in problems] == [
-        ("bad-setting", lines + 1, 3), ("bad-setting", lines + 3, 3)]
+        ("bad-setting", *position(text, "profile-chnged")), ("bad-setting", *position(text, "'{version'"))]
     assert "did you mean 'profile-changed'?" in problems[0].message
     assert "'{version' is not a tag pattern" in problems[1].message
     assert check_model_folder(make_folder(tmp_path, SERVING + "hydro-ci:\n  version: {tags: ['{version}']}\n",
