@@ -3,15 +3,20 @@
 Writing streams every blob into ``blobs/sha256/<hex>`` (skipping blobs already there), verifying
 the digest on the way, then rewrites ``index.json`` last, so a layout never names a missing blob.
 Each tag is an index entry annotated ``org.opencontainers.image.ref.name`` (what skopeo and umoci
-call ``DIR:TAG``). Reading returns an ``Image`` whose blobs stream from the layout.
+call ``DIR:TAG``). A version tag is never moved, as in a registry; when a moving tag (``latest``)
+moves, the blobs only its old image referenced are removed. Reading returns an ``Image`` whose
+blobs stream from the layout.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from hydro_ci.errors import HydroCIError
@@ -44,6 +49,16 @@ BlobProgress = Callable[[Descriptor, int], None]  # (blob, bytes just copied)
 
 class LayoutError(HydroCIError):
     """An OCI layout directory is missing, malformed or lacks the requested image."""
+
+
+class LayoutTagExistsError(LayoutError):
+    """A version tag in a layout already names another image (version tags are never moved)."""
+
+    def __init__(self, root: Path, tag: str, existing: Digest, wanted: Digest) -> None:
+        super().__init__(
+            f"{root}:{tag} already holds {existing}, not {wanted}; version tags are never reused",
+            hint="bump the version (hydro-ci version next), or write to another layout directory")
+        self.existing, self.wanted = existing, wanted
 
 
 def blob_path(root: Path, digest: Digest) -> Path:
@@ -129,31 +144,116 @@ def check_layout_target(root: Path) -> None:
 
 
 def write_layout(root: Path | str, images: Mapping[str, PushableImage],
-                 progress: BlobProgress | None = None) -> Index:
+                 progress: BlobProgress | None = None, *,
+                 immutable_tags: Iterable[str] | None = None) -> Index:
     """Add ``images`` (tag → image) to the layout at ``root``, creating it when needed.
 
-    Entries with the same tag are replaced; other entries stay. The index is written last.
+    An entry of a moving tag is replaced in place; other entries stay. An immutable tag (by default
+    every tag that looks like a full version, ``1.2.3``) that already names another image is refused
+    with ``LayoutTagExistsError`` before anything is written; naming this image, it is left as is.
+    The index is written last; then the blobs that only replaced entries referenced are removed.
+    Writers of one layout take turns (a lock on the directory).
     """
+    from hydro_ci.image.remote import is_immutable_tag
+
     root = Path(root)
     check_layout_target(root)
     root.mkdir(parents=True, exist_ok=True)
-    layout_file = root / OCI_LAYOUT_FILE
-    if not layout_file.exists():
-        _write_atomic(layout_file, canonical_json({"imageLayoutVersion": OCI_LAYOUT_VERSION}))
-    existing = _read_index(root).manifests if (root / INDEX_FILE).exists() else ()
-    entries = [d for d in existing if d.annotations.get(ANNOTATION_REF_NAME) not in images]
-    for tag, image in images.items():
-        for blob in image.blobs():
-            write_blob(root, blob, progress)
-        path = blob_path(root, image.manifest_digest)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomic(path, image.manifest_bytes)
-        entries.append(Descriptor(image.manifest_media_type, image.manifest_digest,
-                                  len(image.manifest_bytes), {ANNOTATION_REF_NAME: tag}))
-    index = Index(tuple(entries))
-    _write_atomic(root / INDEX_FILE, index.to_bytes())
+    fixed = set(immutable_tags) if immutable_tags is not None else {t for t in images if is_immutable_tag(t)}
+    with _locked(root):
+        existing = list(_read_index(root).manifests) if (root / INDEX_FILE).exists() else []
+        for d in existing:  # refuse before writing a byte
+            tag = d.annotations.get(ANNOTATION_REF_NAME)
+            if tag in fixed and tag in images and d.digest != images[tag].manifest_digest:
+                raise LayoutTagExistsError(root, tag, d.digest, images[tag].manifest_digest)
+        layout_file = root / OCI_LAYOUT_FILE
+        if not layout_file.exists():
+            _write_atomic(layout_file, canonical_json({"imageLayoutVersion": OCI_LAYOUT_VERSION}))
+        entries: list[Descriptor] = []
+        replaced: list[Descriptor] = []
+        placed: set[str] = set()
+        for d in existing:
+            tag = d.annotations.get(ANNOTATION_REF_NAME)
+            if tag is None or tag not in images:
+                entries.append(d)
+                continue
+            new = _entry(tag, images[tag])
+            if new.digest != d.digest:
+                replaced.append(d)
+            if tag not in placed:  # the new entry where the old one was (a duplicate tag: once)
+                placed.add(tag)
+                entries.append(d if new.digest == d.digest else new)
+        entries += [_entry(t, i) for t, i in images.items() if t not in placed]
+        for image in images.values():
+            for blob in image.blobs():
+                write_blob(root, blob, progress)
+            path = blob_path(root, image.manifest_digest)
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _write_atomic(path, image.manifest_bytes)
+        index = Index(tuple(entries))
+        if entries != existing or not (root / INDEX_FILE).exists():
+            _write_atomic(root / INDEX_FILE, index.to_bytes())
+        if replaced:
+            _remove_unreferenced(root, replaced, entries)
     return index
+
+
+def _entry(tag: str, image: PushableImage) -> Descriptor:
+    return Descriptor(image.manifest_media_type, image.manifest_digest, len(image.manifest_bytes),
+                      {ANNOTATION_REF_NAME: tag})
+
+
+@contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """An exclusive lock on the layout directory: another writer's blobs are never taken for stale."""
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+_ARTIFACT_MANIFEST = "application/vnd.oci.artifact.manifest.v1+json"
+
+
+def _reachable(root: Path, entries: Iterable[Descriptor]) -> set[Digest] | None:
+    """Every blob the entries reference (manifests, indexes, configs, layers, subjects), or None when
+    one cannot be read or is of a kind we do not know: then nothing can be proved unreferenced."""
+    seen: set[Digest] = set()
+    todo = [(d.digest, d.media_type) for d in entries]
+    while todo:
+        digest, media_type = todo.pop()
+        if digest in seen:
+            continue
+        seen.add(digest)
+        try:
+            doc = json.loads(blob_path(root, digest).read_bytes())
+            kind = doc.get("mediaType") or media_type
+            if kind not in MANIFEST_TYPES | INDEX_TYPES | {_ARTIFACT_MANIFEST}:
+                return None
+            for m in doc.get("manifests") or ():
+                todo.append((Digest.parse(m["digest"]), m.get("mediaType", "")))
+            if doc.get("subject"):
+                todo.append((Digest.parse(doc["subject"]["digest"]), doc["subject"].get("mediaType", "")))
+            leaves = [doc["config"]] if "config" in doc else []
+            seen.update(Digest.parse(b["digest"]) for b in [*leaves, *doc.get("layers", ()),
+                                                             *doc.get("blobs", ())])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, ImageFormatError):
+            return None
+    return seen
+
+
+def _remove_unreferenced(root: Path, replaced: list[Descriptor], entries: list[Descriptor]) -> None:
+    """Remove the blobs of ``replaced`` entries that no remaining entry references (proved, or kept)."""
+    keep = _reachable(root, entries)
+    if keep is None:
+        return
+    for d in replaced:
+        stale = _reachable(root, [d])
+        for digest in (stale or set()) - keep:
+            blob_path(root, digest).unlink(missing_ok=True)
 
 
 def _read_blob_bytes(root: Path, desc: Descriptor) -> bytes:

@@ -70,3 +70,21 @@ def test_repeated_tags_are_one_tag(tmp_path: Path) -> None:
                 "--base-from", "scratch", "-t", "latest", "-t", "latest", "-t", "1.0.0", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "tags: 1.0.0 latest\n" in out.stdout
+
+
+def test_a_layout_version_tag_holding_another_image_is_refused(tmp_path: Path) -> None:
+    _folder(tmp_path)
+    build = ("build", "model", "--image", "r.example/x", "--version", "1.0.0", "-t", "latest",
+             "--builder", "oci", "--base-from", "scratch", "--output-layout", "oci")
+    assert hydro(*build, cwd=tmp_path).returncode == 0
+    index = (tmp_path / "oci/index.json").read_bytes()
+    (tmp_path / "model/src/app.py").write_text("A = 2\n")
+    out = hydro(*build, cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    lines = [line for line in out.stderr.splitlines() if not line.startswith("[")]
+    assert lines[0].startswith("error: oci:1.0.0 already holds sha256:") and len(lines) == 2
+    assert lines[0].endswith("version tags are never reused") and lines[1].startswith("hint: ")
+    assert (tmp_path / "oci/index.json").read_bytes() == index  # latest did not move either
+    (tmp_path / "model/src/app.py").write_text("A = 1\n")
+    assert hydro(*build, cwd=tmp_path).returncode == 0  # the same image again: nothing to change
+    assert (tmp_path / "oci/index.json").read_bytes() == index

@@ -109,3 +109,72 @@ def test_tarball_is_deterministic(busybox_layout: Path, tmp_path: Path) -> None:
     # The same file is also an OCI archive (index.json beside manifest.json).
     info = json.loads(_run("skopeo", "inspect", f"oci-archive:{tmp_path}/a.tar:x/y:1"))
     assert info["Digest"] == str(image.manifest_digest)
+
+
+def _blobs(root: Path) -> set[str]:
+    return {f"sha256:{p.name}" for p in (root / "blobs/sha256").iterdir()}
+
+
+def _closure(image: Image) -> set[str]:
+    return {str(image.manifest_digest), str(image.manifest.config.digest),
+            *(str(d.digest) for d in image.manifest.layers)}
+
+
+def test_a_version_tag_is_never_moved_in_a_layout(busybox_layout: Path, tmp_path: Path) -> None:
+    base = layout.read_layout(busybox_layout, "base")
+    one = _with_file(base, tmp_path / "spool", "a", b"1")
+    two = _with_file(base, tmp_path / "spool", "a", b"2")
+    out = tmp_path / "oci"
+    layout.write_layout(out, {"1.0.0": one, "latest": one})
+    before = (out / "index.json").read_bytes()
+    with pytest.raises(layout.LayoutTagExistsError) as err:
+        layout.write_layout(out, {"1.0.0": two, "latest": two})
+    assert str(err.value) == (f"{out}:1.0.0 already holds {one.manifest_digest}, not {two.manifest_digest}; "
+                              "version tags are never reused")
+    assert err.value.exit_code == 1 and err.value.hint
+    # Refused before a byte was written: not even latest moved, none of two's blobs arrived.
+    assert (out / "index.json").read_bytes() == before
+    assert _blobs(out) == _closure(one)
+    # The same image again is a no-op (index.json is not even rewritten).
+    stat = (out / "index.json").stat()
+    layout.write_layout(out, {"1.0.0": one, "latest": one})
+    assert (out / "index.json").stat().st_mtime_ns == stat.st_mtime_ns and stat.st_ino == (
+        out / "index.json").stat().st_ino
+    # A version that does not look like one is immutable when the caller says so.
+    layout.write_layout(out, {"nightly": one})
+    with pytest.raises(layout.LayoutTagExistsError):
+        layout.write_layout(out, {"nightly": two}, immutable_tags=["nightly"])
+
+
+def test_moving_a_tag_removes_the_blobs_nothing_references(busybox_layout: Path, tmp_path: Path) -> None:
+    base = layout.read_layout(busybox_layout, "base")
+    images = [_with_file(base, tmp_path / "spool", "a", bytes([i])) for i in range(4)]
+    out = tmp_path / "oci"
+    layout.write_layout(out, {"v1": images[0], "latest": images[0]})
+    for image in images[1:]:
+        layout.write_layout(out, {"latest": image})
+    # v1 keeps images[0]; images[1] and [2] were only ever latest: their own blobs are gone.
+    assert _blobs(out) == _closure(images[0]) | _closure(images[3])
+    assert layout.layout_tags(out) == ["latest", "v1"]
+    for tag, image in (("v1", images[0]), ("latest", images[3])):
+        info = json.loads(_run("skopeo", "inspect", f"oci:{out}:{tag}"))
+        assert info["Digest"] == str(image.manifest_digest)
+
+
+def test_nothing_is_removed_when_an_entry_cannot_be_read(busybox_layout: Path, tmp_path: Path) -> None:
+    base = layout.read_layout(busybox_layout, "base")
+    one = _with_file(base, tmp_path / "spool", "a", b"1")
+    two = _with_file(base, tmp_path / "spool", "a", b"2")
+    out = tmp_path / "oci"
+    layout.write_layout(out, {"latest": one})
+    # Another tool's entry, of a kind we do not know: what it references cannot be proved.
+    foreign = b'{"mediaType": "application/vnd.example.bundle+json", "parts": []}'
+    digest = Digest.of_bytes(foreign)
+    layout.blob_path(out, digest).write_bytes(foreign)
+    index = json.loads((out / "index.json").read_text())
+    index["manifests"].append({"mediaType": "application/vnd.example.bundle+json", "digest": str(digest),
+                               "size": len(foreign)})
+    (out / "index.json").write_text(json.dumps(index))
+    layout.write_layout(out, {"latest": two})
+    assert _closure(one) <= _blobs(out)  # kept: maybe the foreign entry needs them
+    assert layout.read_layout(out, "latest").manifest_digest == two.manifest_digest
