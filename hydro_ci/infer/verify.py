@@ -106,7 +106,7 @@ def numpy_hint(model: ModelFile | None) -> str:
     extra = FORMAT_EXTRAS.get(model.format) if model is not None else None
     if extra is None:
         return "pip install numpy"
-    return f"pip install 'hydro-ci[{extra}]'" + (" numpy" if extra == "torch" else "")
+    return f"pip install 'hydro-ci[{extra}]'"
 
 
 def _numpy(model: ModelFile | None) -> Any:

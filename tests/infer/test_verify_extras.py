@@ -66,7 +66,7 @@ def test_a_format_verify_cannot_load_says_so_before_asking_for_numpy(tmp_path: P
     (Format.keras, "pip install 'hydro-ci[tensorflow]'"),
     (Format.keras_h5, "pip install 'hydro-ci[tensorflow]'"),
     # the torch extra does not bring NumPy (torch does not depend on it)
-    (Format.torch_export, "pip install 'hydro-ci[torch]' numpy"),
+    (Format.torch_export, "pip install 'hydro-ci[torch]'"),  # the extra brings numpy too
 ])
 def test_numpy_hint_follows_the_model_format(fmt: Format, hint: str) -> None:
     assert numpy_hint(ModelFile(Path("model"), fmt)) == hint
