@@ -3,8 +3,8 @@
 Writing streams every blob into ``blobs/sha256/<hex>`` (skipping blobs already there), verifying
 the digest on the way, then rewrites ``index.json`` last, so a layout never names a missing blob.
 Each tag is an index entry annotated ``org.opencontainers.image.ref.name`` (what skopeo and umoci
-call ``DIR:TAG``). A version tag is never moved, as in a registry; when a moving tag (``latest``)
-moves, the blobs only its old image referenced are removed. Reading returns an ``Image`` whose
+call ``DIR:TAG``). A tag the writer names immutable (a version) is never moved, as in a registry;
+when a tag moves, the blobs only its old image referenced are removed. Reading returns an ``Image`` whose
 blobs stream from the layout.
 """
 
@@ -145,21 +145,19 @@ def check_layout_target(root: Path) -> None:
 
 def write_layout(root: Path | str, images: Mapping[str, PushableImage],
                  progress: BlobProgress | None = None, *,
-                 immutable_tags: Iterable[str] | None = None) -> Index:
+                 immutable_tags: Iterable[str] = ()) -> Index:
     """Add ``images`` (tag → image) to the layout at ``root``, creating it when needed.
 
-    An entry of a moving tag is replaced in place; other entries stay. An immutable tag (by default
-    every tag that looks like a full version, ``1.2.3``) that already names another image is refused
+    The entry of a tag is replaced in place; other entries stay. A tag in ``immutable_tags`` (the
+    version: ``hydro-ci build --output-layout`` names it) that already names another image is refused
     with ``LayoutTagExistsError`` before anything is written; naming this image, it is left as is.
     The index is written last; then the blobs that only replaced entries referenced are removed.
     Writers of one layout take turns (a lock on the directory).
     """
-    from hydro_ci.image.remote import is_immutable_tag
-
     root = Path(root)
     check_layout_target(root)
     root.mkdir(parents=True, exist_ok=True)
-    fixed = set(immutable_tags) if immutable_tags is not None else {t for t in images if is_immutable_tag(t)}
+    fixed = set(immutable_tags)
     with _locked(root):
         existing = list(_read_index(root).manifests) if (root / INDEX_FILE).exists() else []
         for d in existing:  # refuse before writing a byte
