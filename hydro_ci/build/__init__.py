@@ -40,6 +40,9 @@ class BuildRequest:
     image: str  # repository reference without tag, e.g. "127.0.0.1:5000/acme/titanic"
     version: str  # the version tag, immutable once pushed
     extra_tags: tuple[str, ...] = ()  # moving tags: "latest", "1.2", …
+    # A push follows: the docker builder then builds under a temporary tag and sets the local tags
+    # in push(), once the registry accepted the version, so a refused push moves no local tag.
+    push_follows: bool = False
 
     @property
     def tags(self) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import uuid
 import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -45,6 +46,7 @@ _NONZERO = re.compile(r"returned a non-zero code: (\d+)")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # pip colours its warnings even without a TTY
 _ENGINE_CHATTER = re.compile(r"^( ---> |Removing intermediate container |Successfully (built|tagged) )")
 _AUTH_WORDS = ("unauthorized", "authentication required", "no basic auth credentials", "denied")
+BUILD_TAG_PREFIX = "hydro-ci-build-"  # the temporary local tag of an image built for a push
 
 
 def connect(client: Any = None) -> Any:
@@ -128,13 +130,21 @@ class EngineBuilder:
         self._connect()  # fail first, before any progress, when there is no engine
         self.ensure_base(ctx.base_image, progress)
         primary = f"{request.image}:{request.version}"
+        # With a push to follow, build under a temporary tag: push() sets the local tags once the
+        # registry has accepted the version, so a refused push leaves the local REPO:VERSION alone.
+        target = f"{request.image}:{BUILD_TAG_PREFIX}{uuid.uuid4().hex[:12]}" if request.push_follows \
+            else primary
         progress(ProgressEvent("build", f"building {primary} from {ctx.root}"))
         stream = self._api_call(
-            lambda api: api.build(path=str(ctx.root), dockerfile="Dockerfile", tag=primary, rm=True,
+            lambda api: api.build(path=str(ctx.root), dockerfile="Dockerfile", tag=target, rm=True,
                                   forcerm=True, decode=True, pull=False),
             "build",
         )
         image_id = self._follow_build(stream, progress, ctx.install_command)
+        if request.push_follows:
+            progress(ProgressEvent("build", f"built {image_id} (tagged {request.version} once pushed)"))
+            return BuildResult(image=request.image, id=image_id, tags=request.tags, builder=self.name,
+                               extra={"build_tag": target})
         for tag in request.tags[1:]:
             self._api_call(lambda api, t=tag: api.tag(image_id, request.image, t), "tag")
         progress(ProgressEvent("build", f"built {image_id}"))
@@ -228,7 +238,20 @@ class EngineBuilder:
 
     def push(self, result: BuildResult, *, credentials: Credentials | None = None,
              progress: Progress = no_progress) -> PushResult:
-        """Push every tag; the version tag first, refused if the registry holds other content there."""
+        """Push every tag; the version tag first, refused if the registry holds other content there.
+
+        The engine pushes local names, so each tag is set locally first, but only after the registry
+        check: a refused push moves no tag, local or remote. A push that fails puts back the local
+        tags it had moved and not pushed. A temporary build tag (``push_follows``) is removed.
+        """
+        try:
+            return self._push(result, credentials, progress)
+        finally:
+            build_tag = result.extra.get("build_tag")
+            if build_tag:
+                self._untag(str(build_tag))
+
+    def _push(self, result: BuildResult, credentials: Credentials | None, progress: Progress) -> PushResult:
         from hydro_ci.image.remote import is_immutable_tag
 
         version, moving = result.tags[0], list(result.tags[1:])
@@ -245,17 +268,64 @@ class EngineBuilder:
                 moving.remove(tag)  # already this image: nothing to push for it
         auth = {"username": credentials.username, "password": credentials.password} if credentials else None
         digest = existing[0] if existing and unchanged else ""
+        moved = self._tag_locally(result)  # the registry agreed: only now may the local tags move
         for tag in ([] if unchanged else [version]) + moving:
             progress(ProgressEvent("push", f"pushing {result.image}:{tag}"))
-            stream = self._api_call(
-                lambda api, t=tag: api.push(result.image, tag=t, stream=True, decode=True, auth_config=auth),
-                "push",
-            )
-            digest = self._follow_push(stream, progress, f"{result.image}:{tag}") or digest
+            try:
+                stream = self._api_call(
+                    lambda api, t=tag: api.push(result.image, tag=t, stream=True, decode=True,
+                                                auth_config=auth),
+                    "push",
+                )
+                digest = self._follow_push(stream, progress, f"{result.image}:{tag}") or digest
+            except BaseException:
+                self._put_back(result.image, moved)
+                raise
+            moved.pop(tag, None)  # in the registry now: the local tag stays with it
         if unchanged:
             progress(ProgressEvent("push", f"{result.image}:{version} already holds this image"))
         return PushResult(image=result.image, digest=digest, tags=result.tags, builder=self.name,
                           unchanged=unchanged)
+
+    def _tag_locally(self, result: BuildResult) -> dict[str, str | None]:
+        """Point every tag of ``result`` at its image in the engine; {tag: what it named before}."""
+        import docker
+
+        moved: dict[str, str | None] = {}
+        for tag in result.tags:
+            try:
+                before: str | None = str(self.client.api.inspect_image(f"{result.image}:{tag}")["Id"])
+            except docker.errors.ImageNotFound:
+                before = None
+            except docker.errors.APIError as exc:
+                raise EngineError(f"engine failed to inspect {result.image}:{tag}: "
+                                  f"{exc.explanation or exc}") from None
+            if before != result.id:
+                self._api_call(lambda api, t=tag: api.tag(result.id, result.image, t), "tag")
+                moved[tag] = before
+        return moved
+
+    def _put_back(self, image: str, moved: dict[str, str | None]) -> None:
+        """Undo ``_tag_locally`` for tags that did not reach the registry (best effort: we are failing)."""
+        import docker
+
+        for tag, before in moved.items():
+            try:
+                if before is None:
+                    self.client.api.remove_image(f"{image}:{tag}", noprune=True)
+                else:
+                    self.client.api.tag(before, image, tag)
+            except docker.errors.APIError as exc:
+                log.warning("could not put back %s:%s: %s", image, tag, exc)
+
+    def _untag(self, ref: str) -> None:
+        """Remove a temporary tag (the image goes with it when nothing else names it; its cache stays)."""
+        import docker
+
+        try:
+            self.client.api.remove_image(ref, noprune=True)
+        except docker.errors.APIError as exc:
+            log.warning("could not remove the temporary tag %s: %s", ref, exc)
 
     def _follow_push(self, stream: Iterable[dict[str, Any]], progress: Progress, ref: str) -> str:
         digest = ""

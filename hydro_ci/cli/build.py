@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         template_dir=args.template, link_large_files=args.builder == "oci",
     ))
     builder = make_builder(args.builder, **builder_options)
-    request = BuildRequest(ctx, args.image, args.model_version, tuple(args.tags))
+    request = BuildRequest(ctx, args.image, args.model_version, tuple(args.tags), push_follows=args.push)
     with progress_display() as progress:
         result = _write_outputs(builder, request, builder.build(request, progress), *outputs)
         pushed = builder.push(result, credentials=credentials, progress=progress) if args.push else None

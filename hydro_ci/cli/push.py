@@ -37,9 +37,7 @@ def run(args: argparse.Namespace) -> int:
         return _push_layout(args, credentials)
     builder = EngineBuilder()
     image_id = local_image_id(builder.client, f"{args.image}:{args.model_version}")
-    tags = _tags(args)
-    for tag in tags[1:]:
-        builder.client.api.tag(image_id, args.image, tag)
+    tags = _tags(args)  # push() tags them locally, once the registry accepted the version
     result = BuildResult(image=args.image, id=image_id, tags=tags, builder=builder.name)
     with progress_display() as progress:
         pushed = builder.push(result, credentials=credentials, progress=progress)

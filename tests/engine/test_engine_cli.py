@@ -110,3 +110,40 @@ def test_a_broken_docker_config_is_one_line(busybox_base: str, tmp_path: Path,
     lines = [line for line in out.stderr.splitlines() if not line.startswith("[build]")]
     assert lines[0].startswith("error: cannot read the registry logins in Docker's config.json")
     assert len(lines) == 2 and lines[1].startswith("hint: ") and "Traceback" not in out.stderr
+
+
+@pytest.mark.engine
+@pytest.mark.registry
+def test_a_refused_push_moves_no_local_version_tag(busybox_base: str, registry: Any, unique_repo: str,
+                                                   tmp_path: Path, docker_client: Any) -> None:
+    folder = write_folder(tmp_path / "m", busybox_base, "true")
+    image = f"{registry.host}/{unique_repo}"
+    build = ("build", str(folder), "--image", image, "--version", "1.0.0", "-t", "latest", "--builder",
+             "docker", "--json")
+    push = ("--push", "--username", registry.username, "--password-stdin")
+
+    def local_tags() -> dict[str, str]:
+        return {t: img.id for img in docker_client.images.list(name=image) for t in img.tags}
+
+    try:
+        first = hydro_ci(*build, *push, stdin=registry.password)
+        assert first.returncode == 0, first.stderr
+        first_id = json.loads(first.stdout)["id"]
+        # Built under a temporary tag, tagged once pushed: nothing else is left behind.
+        assert local_tags() == {f"{image}:1.0.0": first_id, f"{image}:latest": first_id}
+
+        (folder / "src/func_main.py").write_text("def infer(pclass):\n    return {'survived': 0}\n")
+        second = hydro_ci(*build, *push, stdin=registry.password)
+        assert second.returncode == 1
+        assert "already holds" in second.stderr and "version tags are never reused" in second.stderr
+        assert local_tags() == {f"{image}:1.0.0": first_id, f"{image}:latest": first_id}  # nothing moved
+
+        # Without --push the local tags are set by the build, as always.
+        third = hydro_ci(*build)
+        assert third.returncode == 0, third.stderr
+        third_id = json.loads(third.stdout)["id"]
+        assert third_id != first_id
+        assert local_tags() == {f"{image}:1.0.0": third_id, f"{image}:latest": third_id}
+    finally:
+        for ref in local_tags():
+            docker_client.images.remove(ref, force=True)
