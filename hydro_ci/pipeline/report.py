@@ -60,9 +60,12 @@ def summary_text(data: dict[str, Any]) -> str:
             ("archive", data.get("archive"))]
     pushed = data.get("push")
     if pushed:
-        rows.append(("pushed", f"{pushed.get('bytes_uploaded')} bytes uploaded, "
-                               f"{pushed.get('bytes_skipped')} skipped"
-                     + (" (already there)" if pushed.get("unchanged") or pushed.get("skipped") else "")))
+        same = " (already there)" if pushed.get("unchanged") or pushed.get("skipped") else ""
+        if pushed.get("bytes_uploaded") is None:  # the engine's push does not count bytes
+            rows.append(("pushed", f"digest {pushed.get('digest')}{same}"))
+        else:
+            rows.append(("pushed", f"{pushed['bytes_uploaded']} bytes uploaded, "
+                                   f"{pushed.get('bytes_skipped')} skipped{same}"))
     if data.get("output"):
         rows.append(("summary", f"{data['output']}/summary.md"))
     lines += [f"  {key:<8} {value}" for key, value in rows if value]

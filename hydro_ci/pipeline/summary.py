@@ -2,7 +2,7 @@
 
 ``collect`` gathers what the stages wrote (from memory, else from the output folder); ``markdown``
 is pure: a contract table, the diff with its rules, the bump and its reason, tags, digest, and the
-bytes uploaded and skipped.
+bytes uploaded and skipped (when the builder counts them: the engine's push does not).
 """
 
 from __future__ import annotations
@@ -180,11 +180,12 @@ def markdown(data: dict[str, Any]) -> str:
     pushed = data.get("push")
     if pushed:
         lines += ["### Push", ""]
-        lines += _table(["", ""], [
-            ["uploaded", _human(pushed.get("bytes_uploaded"))],
-            ["skipped (already there)", _human(pushed.get("bytes_skipped"))],
-            ["unchanged", "yes" if pushed.get("unchanged") or pushed.get("skipped") else "no"],
-        ])
+        rows = [["pushed", _code(pushed.get("digest"))]]
+        if pushed.get("bytes_uploaded") is not None:  # the engine's push does not count bytes
+            rows += [["uploaded", _human(pushed.get("bytes_uploaded"))],
+                     ["skipped (already there)", _human(pushed.get("bytes_skipped"))]]
+        rows.append(["unchanged", "yes" if pushed.get("unchanged") or pushed.get("skipped") else "no"])
+        lines += _table(["", ""], rows)
     notes = data.get("notes") or []
     if notes:
         lines += ["### Notes", ""] + [f"- {_cell(n)}" for n in notes] + [""]
