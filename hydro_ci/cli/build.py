@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hydro_ci.cli.render import add_render_options
+from hydro_ci.cli.render import add_render_options, check_model_dir
 
 if TYPE_CHECKING:
     from hydro_ci.build import Builder, BuildRequest, BuildResult, Credentials, Progress, ProgressEvent
@@ -21,7 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="folder with serving.yaml")
     add_image_options(parser)
     parser.add_argument("--builder", default="docker", choices=("docker", "oci"),
-                        help="docker: the Docker engine (DOCKER_HOST); oci: daemonless")
+                        help="docker (the default here): the Docker engine (DOCKER_HOST); oci: daemonless "
+                             "(the default of hydro-ci pipeline)")
     add_render_options(parser)
     parser.add_argument("--push", action="store_true", help="push the image after building it")
     add_oci_options(parser)
@@ -154,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
     from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
 
     check_image(args.image, args.model_version, args.tags)
+    check_model_dir(args.model_dir)
     builder_options = oci_options(args)
     # Written here, not by the builder: its layout writing replaces any tag (the pipeline's dist/
     # relies on that), while a layout named on the command line keeps its version tags.

@@ -27,7 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", metavar="REPO",
                         help="repository without tag, e.g. ghcr.io/acme/iris (default: the model name)")
     parser.add_argument("--builder", default="oci", choices=("oci", "docker"),
-                        help="oci: daemonless, writes dist/ (default); docker: the Docker engine")
+                        help="oci (the default here): daemonless, writes dist/; docker: the Docker engine "
+                             "(the default of hydro-ci build)")
     parser.add_argument("--push", action="store_true", help="push the image to --image's registry")
     parser.add_argument("--bump", default="auto", choices=("auto", "major", "minor", "patch"),
                         help="auto: from the contract diff against the previous version (default)")
@@ -83,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
     from hydro_ci.pipeline import PipelineOptions, PipelineState, run_pipeline
 
     github = (args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")) == "github"
+    from hydro_ci.cli.render import check_model_dir
+
+    check_model_dir(args.model_dir)
     if args.push and not args.image:
         raise UsageError("--push needs --image REGISTRY/REPOSITORY", hint="e.g. --image ghcr.io/acme/iris")
     if args.image:

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 def configure(parser: argparse.ArgumentParser) -> None:
     add_image_options(parser)
     parser.add_argument("--builder", default="docker", choices=("docker", "oci"),
-                        help="docker: push from the Docker engine; oci: push the image an oci build "
-                             "wrote with --output-layout DIR (give --layout DIR)")
+                        help="docker (the default, as in build): push from the Docker engine; oci: push "
+                             "the image an oci build wrote with --output-layout DIR (give --layout DIR)")
     parser.add_argument("--layout", metavar="DIR",
                         help="with --builder oci: the OCI layout to push the --version tag from")
     add_credential_options(parser)

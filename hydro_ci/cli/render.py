@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     version = getattr(args, "model_version", None)
     if version is not None:
         _check_version(version)
+    check_model_dir(args.model_dir)
     folder = load_folder(args.model_dir)
     ctx = render_folder(folder, RenderOptions(
         output=args.output, version=version, base_image=args.base_image,
@@ -44,6 +46,16 @@ def run(args: argparse.Namespace) -> int:
     print(f"base: {ctx.base_image}")
     print(f"files: {len(ctx.files)} ({size} bytes)")
     return 0
+
+
+def check_model_dir(path: Path) -> None:
+    """A MODEL_DIR that is missing or not a folder is a usage error (exit 2), said as every verb says it."""
+    from hydro_ci.errors import UsageError
+
+    if not os.path.lexists(path):
+        raise UsageError(f"no such file or directory: {path}")
+    if not path.is_dir():
+        raise UsageError(f"{path}: not a folder", hint="give the model folder")
 
 
 def _check_version(version: str) -> None:

@@ -5,6 +5,9 @@ Scratch base, no engine and no registry: each case is one quick subprocess.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,32 @@ def test_a_layout_version_tag_holding_another_image_is_refused(tmp_path: Path) -
     (tmp_path / "model/src/app.py").write_text("A = 1\n")
     assert hydro(*build, cwd=tmp_path).returncode == 0  # the same image again: nothing to change
     assert (tmp_path / "oci/index.json").read_bytes() == index
+
+
+@pytest.mark.parametrize("verb", [
+    ["render"], ["build", "--image", "r.example/x", "--version", "1.0.0"],
+    ["build", "--image", "r.example/x", "--version", "1.0.0", "--builder", "oci"], ["pipeline"],
+    ["contract", "check"],  # the way every other verb already said it
+])
+def test_a_missing_model_folder_is_a_usage_error(tmp_path: Path, verb: list[str]) -> None:
+    _folder(tmp_path)
+    out = hydro(*_with_path(verb, "missing"), cwd=tmp_path)
+    assert (out.returncode, out.stderr) == (2, "error: no such file or directory: missing\n")
+    if verb[0] != "contract":
+        out = hydro(*_with_path(verb, "a-file"), cwd=tmp_path)
+        assert out.returncode == 2 and out.stderr.startswith("error: a-file: not a folder\nhint: ")
+
+
+def _with_path(verb: list[str], path: str) -> list[str]:
+    words = 2 if verb[0] == "contract" else 1
+    return [*verb[:words], path, *verb[words:]]
+
+
+def test_each_verb_says_its_default_builder() -> None:
+    def help_of(verb: str) -> str:  # wide, so argparse wraps no phrase
+        return subprocess.run([sys.executable, "-m", "hydro_ci", verb, "--help"], capture_output=True,
+                              text=True, env={**os.environ, "COLUMNS": "400"}, check=True).stdout
+
+    build, pipeline = help_of("build"), help_of("pipeline")
+    assert "docker (the default here)" in build and "the default of hydro-ci pipeline" in build
+    assert "oci (the default here)" in pipeline and "the default of hydro-ci build" in pipeline
