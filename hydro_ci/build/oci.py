@@ -407,8 +407,11 @@ class OCIBuilder:
     def __init__(self, *, output_layout: Path | str | None = None, output_tar: Path | str | None = None,
                  cache: Path | str | None = None, platform: str | None = None,
                  python_version: str | None = None, insecure: bool | None = None,
-                 base_from: str | None = None, **_ignored: Any) -> None:
+                 base_from: str | None = None, replace_layout_tags: bool = False, **_ignored: Any) -> None:
         self.output_layout = Path(output_layout) if output_layout else None
+        # A layout keeps its version tags, as a registry does; the pipeline's own dist/ output, which
+        # it writes afresh for each run, may replace them.
+        self.replace_layout_tags = replace_layout_tags
         self.output_tar = Path(output_tar) if output_tar else None
         self.cache = Path(cache) if cache else cache_dir()
         self.platform = Platform.parse(platform) if platform else Platform("amd64", "linux")
@@ -453,7 +456,13 @@ class OCIBuilder:
             "layers": [lp.to_dict() for lp in built.plan],
         }
         if self.output_layout:
-            layout.write_layout(self.output_layout, {t: built.image for t in request.tags})
+            from hydro_ci.image.remote import is_immutable_tag
+
+            # As in the push: the version whatever it looks like, and any extra tag that looks like one.
+            fixed = () if self.replace_layout_tags else (
+                request.version, *(t for t in request.extra_tags if is_immutable_tag(t)))
+            layout.write_layout(self.output_layout, {t: built.image for t in request.tags},
+                                immutable_tags=fixed)
             extra["layout"] = str(self.output_layout)
         if self.output_tar:
             tarball.write_tarball(self.output_tar, {r: built.image for r in request.refs()})

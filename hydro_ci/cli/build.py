@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from hydro_ci.cli.render import add_render_options, check_model_dir
 
 if TYPE_CHECKING:
-    from hydro_ci.build import Builder, BuildRequest, BuildResult, Credentials, Progress, ProgressEvent
+    from hydro_ci.build import Credentials, Progress, ProgressEvent
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -157,10 +157,6 @@ def run(args: argparse.Namespace) -> int:
     check_image(args.image, args.model_version, args.tags)
     check_model_dir(args.model_dir)
     builder_options = oci_options(args)
-    # Written here, not by the builder: its layout writing replaces any tag (the pipeline's dist/
-    # relies on that), while a layout named on the command line keeps its version tags.
-    outputs = builder_options.pop("output_layout", None), builder_options.pop("output_tar", None)
-    _check_outputs(*outputs)
     credentials = read_credentials(args) if args.push else None
     folder = load_folder(args.model_dir)
     ctx = render_folder(folder, RenderOptions(
@@ -170,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     builder = make_builder(args.builder, **builder_options)
     request = BuildRequest(ctx, args.image, args.model_version, tuple(args.tags), push_follows=args.push)
     with progress_display() as progress:
-        result = _write_outputs(builder, request, builder.build(request, progress), *outputs)
+        result = builder.build(request, progress)
         pushed = builder.push(result, credentials=credentials, progress=progress) if args.push else None
     data = result.to_dict()
     if pushed is not None:
@@ -179,37 +175,3 @@ def run(args: argparse.Namespace) -> int:
     print_result(data, args.json)
     return 0
 
-
-def _check_outputs(layout_dir: Path | None, tar: Path | None) -> None:
-    """Unusable --output-layout/--output-tar fail now, not after minutes of hashing weights."""
-    from hydro_ci.image import layout, tarball
-
-    if layout_dir:
-        layout.check_layout_target(layout_dir)
-    if tar:
-        tarball.check_tar_target(tar)
-
-
-def _write_outputs(builder: Builder, request: BuildRequest, result: BuildResult, layout_dir: Path | None,
-                   tar: Path | None) -> BuildResult:
-    """The oci build's --output-layout (its version tag never moved) and --output-tar."""
-    if not (layout_dir or tar):
-        return result
-    from dataclasses import replace
-
-    from hydro_ci.build.oci import OCIBuilder
-    from hydro_ci.image import layout, tarball
-    from hydro_ci.image.remote import is_immutable_tag
-
-    assert isinstance(builder, OCIBuilder)  # oci_options() refuses these flags with other builders
-    image = builder.image_of(result)
-    extra = dict(result.extra)
-    if layout_dir:
-        # As in the push: the version whatever it looks like, and any --tag that looks like one.
-        fixed = [request.version, *(t for t in request.extra_tags if is_immutable_tag(t))]
-        layout.write_layout(layout_dir, {t: image for t in request.tags}, immutable_tags=fixed)
-        extra["layout"] = str(layout_dir)
-    if tar:
-        tarball.write_tarball(tar, {r: image for r in request.refs()})
-        extra["tar"] = str(tar)
-    return replace(result, extra=extra)

@@ -206,10 +206,14 @@ def build(state: PipelineState) -> None:
     if state.options.builder == "oci":
         layout_dir, tar = dist_paths(state)
         layout_dir.parent.mkdir(parents=True, exist_ok=True)
-        opts.update(output_layout=layout_dir, output_tar=tar, base_from=state.options.base_from)
+        # dist/ is this run's output, written afresh: its tags may be replaced.
+        opts.update(output_layout=layout_dir, output_tar=tar, base_from=state.options.base_from,
+                    replace_layout_tags=True)
     builder = make_builder(state.options.builder, **opts)
     tags = [t["tag"] for t in v["tags"]]
-    request = BuildRequest(_context(state), image_repository(state), tags[0], tuple(tags[1:]))
+    # With --push, the engine sets local tags only once the registry accepted the version.
+    request = BuildRequest(_context(state), image_repository(state), tags[0], tuple(tags[1:]),
+                           push_follows=state.options.push)
     state.build = builder.build(request, state.progress)
     state.write_json(files.BUILD_FILE, state.build.to_dict())
     _say(state, "build", f"{state.build.image}@{state.build.id}")
