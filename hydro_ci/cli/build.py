@@ -72,9 +72,12 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_credential_options(parser: argparse.ArgumentParser) -> None:
+    """--username/--password-stdin and --insecure: how every verb that talks to a registry reaches it."""
     parser.add_argument("--username", "-u", help="registry user (default: the docker config)")
     parser.add_argument("--password-stdin", action="store_true",
                         help="read the registry password from standard input")
+    parser.add_argument("--insecure", action="store_true", default=None,
+                        help="plain HTTP to a registry on this machine (loopback only; its default)")
 
 
 def read_credentials(args: argparse.Namespace) -> Credentials | None:
@@ -95,9 +98,10 @@ def read_credentials(args: argparse.Namespace) -> Credentials | None:
     return Credentials(args.username, password)
 
 
-def check_image(image: str, version: str, tags: list[str]) -> None:
+def check_image(image: str, version: str, tags: list[str], insecure: bool | None = None) -> None:
     from hydro_ci.errors import UsageError
     from hydro_ci.image.reference import parse_reference
+    from hydro_ci.registry.endpoint import endpoint_for
 
     ref = parse_reference(image)
     if ref.tag or ref.digest:
@@ -105,6 +109,7 @@ def check_image(image: str, version: str, tags: list[str]) -> None:
                          hint="give the tag with --version (and --tag for moving tags)")
     for tag in [version, *tags]:
         ref.with_tag(tag)  # raises ReferenceError for a bad tag
+    endpoint_for(ref.registry, insecure=insecure)  # --insecure off this machine: refused now, any builder
 
 
 def plain_output() -> bool:
@@ -154,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     from hydro_ci.build import BuildRequest, make_builder
     from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
 
-    check_image(args.image, args.model_version, args.tags)
+    check_image(args.image, args.model_version, args.tags, args.insecure)
     check_model_dir(args.model_dir)
     builder_options = oci_options(args)
     credentials = read_credentials(args) if args.push else None
@@ -163,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         output=args.output, version=args.model_version, base_image=args.base_image,
         template_dir=args.template, link_large_files=args.builder == "oci",
     ))
-    builder = make_builder(args.builder, **builder_options)
+    builder = make_builder(args.builder, insecure=args.insecure, **builder_options)
     request = BuildRequest(ctx, args.image, args.model_version, tuple(args.tags), push_follows=args.push)
     with progress_display() as progress:
         result = builder.build(request, progress)

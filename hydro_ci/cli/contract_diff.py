@@ -25,9 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="ignore a rule (repeatable; adds to hydro-ci.diff.ignore)")
     parser.add_argument("--renames-by-position", action="store_true", default=None,
                         help="pair a removed and an added field at the same index as a rename")
-    parser.add_argument("--insecure", action="store_true", default=None,
-                        help="plain HTTP to a registry on this machine")
-    add_credential_options(parser)
+    add_credential_options(parser)  # also --insecure
 
 
 def run(args: argparse.Namespace) -> int:

@@ -56,9 +56,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", action="append", choices=STAGES, default=[], metavar="STAGE",
                         help="run only this stage (repeatable), reading earlier results from --output; "
                              "stages: " + ", ".join(STAGES))
-    add_credential_options(parser)
-    parser.add_argument("--insecure", action="store_true", default=None,
-                        help="plain HTTP to a registry on this machine (loopback only)")
+    add_credential_options(parser)  # also --insecure
     parser.add_argument("--format", choices=("text", "github"), default=None,
                         help="github: annotations, step outputs and job summary (default when "
                              "GITHUB_ACTIONS=true)")

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from hydro_ci.build.engine import EngineBuilder, local_image_id
     from hydro_ci.cli.build import check_image, print_result, progress_display, read_credentials
 
-    check_image(args.image, args.model_version, args.tags)
+    check_image(args.image, args.model_version, args.tags, args.insecure)
     if args.layout and args.builder != "oci":
         from hydro_ci.errors import UsageError
 
@@ -60,7 +60,7 @@ def _push_layout(args: argparse.Namespace, credentials: Credentials | None) -> i
     result = BuildResult(image=args.image, id=digest, tags=tags, builder="oci", digest=digest,
                          extra={"layout": args.layout})
     with progress_display() as progress:
-        pushed = OCIBuilder().push(result, credentials=credentials, progress=progress)
+        pushed = OCIBuilder(insecure=args.insecure).push(result, credentials=credentials, progress=progress)
     print_result({**result.to_dict(), **pushed.to_dict()}, args.json)
     return 0
 

@@ -30,9 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--remote", help="git remote holding the tags (default: origin, if there is one)")
     parser.add_argument("--reserve", action="store_true",
                         help="push the version's git tag so that no other pipeline can take it")
-    parser.add_argument("--insecure", action="store_true", default=None,
-                        help="plain HTTP to a registry on this machine")
-    add_credential_options(parser)
+    add_credential_options(parser)  # also --insecure
     parser.add_argument("--json", action="store_true", help="print the whole decision as JSON")
 
 

@@ -120,3 +120,25 @@ def test_each_verb_says_its_default_builder() -> None:
     build, pipeline = help_of("build"), help_of("pipeline")
     assert "docker (the default here)" in build and "the default of hydro-ci pipeline" in build
     assert "oci (the default here)" in pipeline and "the default of hydro-ci build" in pipeline
+
+
+@pytest.mark.registry
+def test_insecure_is_taken_by_build_and_push_for_this_machine_only(tmp_path: Path, open_registry: object,
+                                                                  unique_repo: str) -> None:
+    _folder(tmp_path)
+    for builder in ("docker", "oci"):  # refused before anything runs, whatever the builder
+        out = hydro("build", "model", "--image", "registry.example.com/x", "--version", "1.0.0", "--builder",
+                    builder, "--insecure", cwd=tmp_path)
+        assert out.returncode != 0 and "Traceback" not in out.stderr
+        assert out.stderr.splitlines()[0] == (
+            "error: --insecure is only allowed for registries on this machine (127.0.0.0/8, ::1, localhost), "
+            "not registry.example.com")
+    host = open_registry.host  # type: ignore[attr-defined]
+    out = hydro("build", "model", "--image", f"{host}/{unique_repo}", "--version", "1.0.0",
+                "--builder", "oci", "--base-from", "scratch", "--output-layout", "oci", "--insecure",
+                cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    out = hydro("push", "--image", f"{host}/{unique_repo}", "--version", "1.0.0", "--builder", "oci",
+                "--layout", "oci", "--insecure", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "digest: sha256:" in out.stdout
