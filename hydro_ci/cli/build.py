@@ -157,11 +157,14 @@ def print_result(data: dict[str, Any], as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hydro_ci.build import BuildRequest, make_builder
+    from hydro_ci.errors import UsageError
     from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
 
     check_image(args.image, args.model_version, args.tags, args.insecure)
     check_model_dir(args.model_dir)
     builder_options = oci_options(args)
+    if not args.push and (args.username or args.password_stdin):
+        raise UsageError("--username/--password-stdin need --push", hint="they are the push's credentials")
     credentials = read_credentials(args) if args.push else None
     folder = load_folder(args.model_dir)
     ctx = render_folder(folder, RenderOptions(

@@ -87,10 +87,12 @@ def run(args: argparse.Namespace) -> int:
     check_model_dir(args.model_dir)
     if args.push and not args.image:
         raise UsageError("--push needs --image REGISTRY/REPOSITORY", hint="e.g. --image ghcr.io/acme/iris")
+    if "push" in args.only and not args.push:  # else the stage skips itself and nothing says so
+        raise UsageError("--only push needs --push", hint="add --push (and --image) to push the built image")
     if args.image:
         from hydro_ci.cli.build import check_image
 
-        check_image(args.image, args.model_version or "0.0.0", [])
+        check_image(args.image, args.model_version or "0.0.0", [], args.insecure)
     options = PipelineOptions(
         model_dir=args.model_dir, image=args.image, builder=args.builder, push=args.push, bump=args.bump,
         version_source=args.version_source, version=args.model_version, reserve=args.reserve,

@@ -142,3 +142,14 @@ def test_insecure_is_taken_by_build_and_push_for_this_machine_only(tmp_path: Pat
                 "--layout", "oci", "--insecure", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "digest: sha256:" in out.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["build", "model", "--image", "r.example/x", "--version", "1.0.0", "-u", "hydro"],
+    ["pipeline", "model", "--only", "push"],
+])
+def test_flags_that_would_do_nothing_are_usage_errors(tmp_path: Path, args: list[str]) -> None:
+    _folder(tmp_path)
+    out = hydro(*args, cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "need --push" in out.stderr.splitlines()[0] or "needs --push" in out.stderr.splitlines()[0]
