@@ -44,6 +44,19 @@ def head_commit(path: Path | str) -> str | None:
     return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
 
+def has_uncommitted_changes(path: Path | str) -> bool:
+    """Whether tracked files under ``path`` differ from HEAD (staged or not): then HEAD does not name
+    what is being built. Untracked files do not count (outputs and caches often are)."""
+    proc = run_git(["status", "--porcelain", "--untracked-files=no", "--", "."], path, check=False)
+    return proc.returncode == 0 and bool(proc.stdout.strip())
+
+
+def commit_built(repo: Path | str, folder: Path | str) -> str | None:
+    """HEAD's short commit as the name of what ``folder`` holds: None when it has uncommitted changes
+    (a sha-<commit> tag would name content that is not that commit)."""
+    return None if has_uncommitted_changes(folder) else short_commit(repo)
+
+
 def last_commit_time(path: Path | str) -> int | None:
     """Commit time (seconds since the epoch) of the last commit touching ``path``, else of HEAD."""
     for args in (["log", "-1", "--format=%ct", "--", "."], ["log", "-1", "--format=%ct"]):

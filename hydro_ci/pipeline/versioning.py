@@ -61,7 +61,7 @@ def decide_version(options: PipelineOptions, folder: ModelFolder) -> dict[str, A
         folder=folder, source=source, bump=options.bump, repo=repo, remote=remote, client=client,
         repository=repository,
         branch=detect_branch(repo),  # as `version next`: CI variables first, then git
-        short_commit=git.short_commit(repo) if repo else None,
+        short_commit=git.commit_built(repo, folder.root) if repo else None,
     )
     try:
         if options.reserve and not options.dry_run and repo is not None:

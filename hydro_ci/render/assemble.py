@@ -187,7 +187,9 @@ def _git_facts(root: Path) -> tuple[str | None, str | None]:
     try:
         if not git.is_work_tree(root):
             return None, None
-        return git.head_commit(root), git.remote_url(root)
+        # HEAD is no revision of a folder with uncommitted changes: no label rather than a wrong one
+        revision = None if git.has_uncommitted_changes(root) else git.head_commit(root)
+        return revision, git.remote_url(root)
     except git.GitError:
         return None, None
 

@@ -257,5 +257,5 @@ def context_for(folder: ModelFolder, *, source: str, bump: str = "auto", image: 
     return Context(
         folder=folder, source=source, bump=bump, repo=repo, remote=remote, client=client,
         repository=repository, branch=branch or detect_branch(repo),
-        short_commit=git.short_commit(repo) if repo is not None else None,
+        short_commit=git.commit_built(repo, folder.root) if repo is not None else None,
     )

@@ -60,7 +60,8 @@ def tag_set(version: semver.Version, released: Iterable[semver.Version], short_c
         result: Tag | SkippedTag
         if "sha" in names:
             result = (Tag(pattern.format(**values), "commit", "the commit built")
-                      if short_commit else SkippedTag(pattern, "commit unknown"))
+                      if short_commit else SkippedTag(pattern, "no commit names it (outside git, or "
+                                                              "uncommitted changes)"))
         elif "version" in names or "patch" in names:
             if version.prerelease and "version" not in names:
                 result = SkippedTag(pattern, "pre-release: would name the release")

@@ -110,7 +110,7 @@ def test_tag_set_kinds_and_custom_patterns() -> None:
                                                             "stable", "sha-{sha}"))
     assert [(t.name, t.kind) for t in tags] == [("v2.1.0", "immutable"), ("2.1.0", "immutable"),
                                                 ("stable", "moving")]
-    assert [s.reason for s in skipped] == ["commit unknown"]
+    assert [s.reason for s in skipped] == ["no commit names it (outside git, or uncommitted changes)"]
 
 
 def test_policy_from_config() -> None:
