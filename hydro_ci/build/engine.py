@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import uuid
 import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -46,7 +45,6 @@ _NONZERO = re.compile(r"returned a non-zero code: (\d+)")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # pip colours its warnings even without a TTY
 _ENGINE_CHATTER = re.compile(r"^( ---> |Removing intermediate container |Successfully (built|tagged) )")
 _AUTH_WORDS = ("unauthorized", "authentication required", "no basic auth credentials", "denied")
-BUILD_TAG_PREFIX = "hydro-ci-build-"  # the temporary local tag of an image built for a push
 
 
 def connect(client: Any = None) -> Any:
@@ -125,15 +123,15 @@ class EngineBuilder:
             # docker build sends a symlink as a symlink: the image would hold links to this machine.
             raise ContextError(
                 f"the context in {ctx.root} links {len(linked)} large payload file(s) to the model "
-                "folder (rendered for the oci builder); the engine cannot follow links",
+                f"folder (rendered for the oci builder), e.g. {linked[0]}; the engine cannot follow links",
                 hint="render it again with --builder docker, which copies every file")
         self._connect()  # fail first, before any progress, when there is no engine
         self.ensure_base(ctx.base_image, progress)
         primary = f"{request.image}:{request.version}"
-        # With a push to follow, build under a temporary tag: push() sets the local tags once the
-        # registry has accepted the version, so a refused push leaves the local REPO:VERSION alone.
-        target = f"{request.image}:{BUILD_TAG_PREFIX}{uuid.uuid4().hex[:12]}" if request.push_follows \
-            else primary
+        # With a push to follow, build untagged: push() sets the local tags once the registry has
+        # accepted the version, so a refused push leaves the local REPO:VERSION alone. (Not a
+        # temporary tag: a build whose push never came, or a re-run build stage, would leave it behind.)
+        target = None if request.push_follows else primary
         progress(ProgressEvent("build", f"building {primary} from {ctx.root}"))
         stream = self._api_call(
             lambda api: api.build(path=str(ctx.root), dockerfile="Dockerfile", tag=target, rm=True,
@@ -143,8 +141,7 @@ class EngineBuilder:
         image_id = self._follow_build(stream, progress, ctx.install_command)
         if request.push_follows:
             progress(ProgressEvent("build", f"built {image_id} (tagged {request.version} once pushed)"))
-            return BuildResult(image=request.image, id=image_id, tags=request.tags, builder=self.name,
-                               extra={"build_tag": target})
+            return BuildResult(image=request.image, id=image_id, tags=request.tags, builder=self.name)
         for tag in request.tags[1:]:
             self._api_call(lambda api, t=tag: api.tag(image_id, request.image, t), "tag")
         progress(ProgressEvent("build", f"built {image_id}"))
@@ -242,14 +239,10 @@ class EngineBuilder:
 
         The engine pushes local names, so each tag is set locally first, but only after the registry
         check: a refused push moves no tag, local or remote. A push that fails puts back the local
-        tags it had moved and not pushed. A temporary build tag (``push_follows``) is removed.
+        tags it had moved and not pushed. An image built for the push (``push_follows``) has no tag
+        until then.
         """
-        try:
-            return self._push(result, credentials, progress)
-        finally:
-            build_tag = result.extra.get("build_tag")
-            if build_tag:
-                self._untag(str(build_tag))
+        return self._push(result, credentials, progress)
 
     def _push(self, result: BuildResult, credentials: Credentials | None, progress: Progress) -> PushResult:
         from hydro_ci.image.remote import is_immutable_tag
@@ -317,15 +310,6 @@ class EngineBuilder:
                     self.client.api.tag(before, image, tag)
             except docker.errors.APIError as exc:
                 log.warning("could not put back %s:%s: %s", image, tag, exc)
-
-    def _untag(self, ref: str) -> None:
-        """Remove a temporary tag (the image goes with it when nothing else names it; its cache stays)."""
-        import docker
-
-        try:
-            self.client.api.remove_image(ref, noprune=True)
-        except docker.errors.APIError as exc:
-            log.warning("could not remove the temporary tag %s: %s", ref, exc)
 
     def _follow_push(self, stream: Iterable[dict[str, Any]], progress: Progress, ref: str) -> str:
         digest = ""

@@ -124,8 +124,8 @@ def payload_classes(sources: list[tuple[str, Path]]) -> dict[str, Layer]:
     return out
 
 
-def copy_order(install_command: str | None, sources: list[tuple[str, Path]],
-               classes: Mapping[str, Layer]) -> tuple[list[str], list[str]]:
+def copy_order(install_command: str | None, sources: list[tuple[str, Path]], classes: Mapping[str, Layer],
+               env: Mapping[str, str] | None = None) -> tuple[list[str], list[str]]:
     """The context directories the Dockerfile copies before and after install-command: one per layer
     class that has files (an empty COPY makes an empty layer, which the engine's classic builder can
     fail to export), the contract always.
@@ -138,7 +138,7 @@ def copy_order(install_command: str | None, sources: list[tuple[str, Path]],
     present = {*classes.values(), Layer.contract}
     dirs = [layer_dir(layer) for layer in LAYER_ORDER if layer in present]
     spec = parse_pip_install(install_command)
-    if spec is None:
+    if spec is None or any(k.upper().startswith("PIP_") for k in env or {}):  # PIP_CONSTRAINT=./c.txt…
         return dirs, []
     deps: dict[str, str | None] = {}
     for rel, src in sources:
@@ -214,7 +214,7 @@ def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> 
                            hint="write the context to a new directory, e.g. the default .hydro-ci/context")
     sources = payload_sources(folder, output)
     classes = payload_classes(sources)
-    before, after = copy_order(folder.install_command, sources, classes)
+    before, after = copy_order(folder.install_command, sources, classes, env)
     inputs = DockerfileInputs(
         base_image=base, workdir=WORKDIR, labels=labels, env=env,
         install_command=folder.install_command, model_name=folder.name,

@@ -255,8 +255,10 @@ def check_links(context: BuildContext) -> None:
 
 
 def symlinked_files(context: BuildContext) -> list[str]:
-    """Payload paths that are symlinks in the context directory (whatever links.json says)."""
-    return [f.path for f in context.files if (context.root / f.path).is_symlink()]
+    """Payload paths that are symlinks, or missing, in the context's trees (whatever links.json says)."""
+    return [f.path for f in context.files
+            if any(p.is_symlink() or not p.exists()
+                   for p in (context.root / f.path, context.root / layer_dir(f.layer) / f.path))]
 
 
 # --- writing a context directory -------------------------------------------------------------------
@@ -453,12 +455,14 @@ def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: byte
 
 def _write_layer_trees(root: Path, context: BuildContext) -> None:
     """layers/<class>/<path> for every file: a hard link to model/<path> (a copy where the file system
-    has none). Linked files (the engine refuses such a context) get nothing here."""
+    has none); for a linked file, a link to the same source, so that a copy of the context with its
+    links followed (cp -rL) holds the file in both trees."""
     for f in context.files:
-        if f.path in context.links:
-            continue
         dst = root / layer_dir(f.layer) / f.path
         dst.parent.mkdir(parents=True, exist_ok=True)
+        if f.path in context.links:
+            os.symlink(context.links[f.path].source, dst)
+            continue
         try:
             os.link(root / f.path, dst)
         except OSError:
@@ -484,8 +488,10 @@ def _fix_metadata(root: Path, context: BuildContext) -> None:
                    if p.is_dir() and not p.is_symlink()), key=lambda p: -len(p.parts))  # no layers/: none
     for path in [*own, *meta]:
         os.utime(path, (epoch, epoch))
-    for rel in context.links:
-        os.utime(root / rel, (epoch, epoch), follow_symlinks=False)
+    for f in context.files:
+        if f.path in context.links:
+            for path in (root / f.path, root / layer_dir(f.layer) / f.path):
+                os.utime(path, (epoch, epoch), follow_symlinks=False)
     for d in [*dirs, root]:
         os.chmod(d, DIR_MODE)
         os.utime(d, (epoch, epoch))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -163,8 +163,29 @@ def select_template(user_dir: Path | None, variant: str | None) -> str:
                         hint="reinstall hydro-ci; its templates are missing")
 
 
+_EARLY_BLOCKS = re.compile(r"{%-?\s*block\s+(files|install)\b")
+_COPY_MODEL = re.compile(r"^(COPY|ADD)\s+(--\S+\s+)*\[?\"?\.?/?model(/\S*)?\"?[\s,]", re.IGNORECASE)
+
+
+def _overrides_early_blocks(user_dir: Path | None) -> bool:
+    """Whether the user's templates replace the files or install block: steps of theirs there may
+    read code or weights, so nothing may run before every file is copied."""
+    if user_dir is None or not user_dir.is_dir():
+        return False
+    for path in user_dir.rglob("*"):
+        try:
+            if path.is_file() and _EARLY_BLOCKS.search(path.read_text(encoding="utf-8", errors="replace")):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def render_dockerfile(inputs: DockerfileInputs, user_dir: Path | None = None) -> tuple[str, str]:
     """The Dockerfile text and the name of the template it came from."""
+    if inputs.copy_after_install and _overrides_early_blocks(user_dir):
+        inputs = replace(inputs, copy_before_install=inputs.copy_before_install + inputs.copy_after_install,
+                         copy_after_install=())
     install = check_install_command(inputs.install_command)
     for key, value in inputs.labels.items():
         check_label(key, value)
@@ -204,7 +225,13 @@ def render_dockerfile(inputs: DockerfileInputs, user_dir: Path | None = None) ->
         # {% extends "Dockerfile.j2" %} inside Dockerfile.j2 (or an include cycle) never ends.
         raise TemplateError(f"{name} extends or includes itself (a template loop)",
                             hint=f"extend ours as \"{OURS}/{BASE_TEMPLATE}\"") from None
-    return _normalize(text), name
+    text = _normalize(text)
+    for line in text.splitlines():
+        if _COPY_MODEL.match(line + " "):
+            raise TemplateError(f"{name} copies model/, which is no longer sent to the engine: {line}",
+                                hint="copy the directories in copy_before_install and copy_after_install "
+                                     "(COPY {{ dir }}/ /), as hydro-ci/Dockerfile.j2's files block does")
+    return text, name
 
 
 def _where(tb: TracebackType | None, fallback: str) -> str:

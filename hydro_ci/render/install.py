@@ -70,10 +70,15 @@ def parse_pip_install(command: str | None) -> PipInstall | None:
 # --- does it read only dependency files? -------------------------------------------------------------
 
 # Requirement-file options that name nothing on disk.
-_HARMLESS_OPTIONS = ("-i", "--index-url", "--extra-index-url", "--trusted-host", "--pre", "--prefer-binary",
-                     "--only-binary", "--no-binary", "--require-hashes", "--use-feature", "--hash",
-                     "--no-index")
-_ARCHIVES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar")
+_HARMLESS_OPTIONS = ("--trusted-host", "--pre", "--prefer-binary", "--only-binary", "--no-binary",
+                     "--require-hashes", "--use-feature", "--hash", "--no-index")
+# Options whose value is a location: harmless only when it is a remote URL.
+_LOCATION_OPTIONS = ("-i", "--index-url", "--extra-index-url", "-f", "--find-links")
+# What pip takes for an archive file (its own list, plus any case): a path, whatever else it looks like.
+_ARCHIVES = (".whl", ".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tbz2", ".tar.xz", ".txz",
+             ".tar.lz", ".tlz", ".tar.lzma")
+# A distribution name, extras, and a version specifier: nothing local.
+_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?\s*(\[[^\]]*\])?\s*([<>=!~][^/\\]*)?$")
 
 
 def reads_only(spec: PipInstall, deps: Mapping[str, str | None]) -> bool:
@@ -82,8 +87,9 @@ def reads_only(spec: PipInstall, deps: Mapping[str, str | None]) -> bool:
     ``deps`` maps the dependency files' paths (relative to /model/files) to their text, or None where
     it was not read (wheels, binary or very large files). Requirement files, nested ``-r``/``-c``
     files and local archives must be in ``deps``, requirement files with known text; editable
-    installs, local directories, ``--find-links`` to a folder and anything this cannot read are
-    answered no, which keeps the install after every file.
+    installs, local directories, an index or ``--find-links`` on disk, ``${VARIABLES}`` (pip expands
+    them) and anything this cannot read are answered no, which keeps the install after every file.
+    A wrong no costs a slower rebuild; a wrong yes, a broken one: when unsure, no.
     """
     seen: set[str] = set()
 
@@ -107,11 +113,12 @@ _COMMENT = re.compile(r"(^|\s+)#.*$")
 
 
 def _logical_lines(text: str) -> list[str]:
-    """pip's reading of a requirements file: backslash continuations joined, comments dropped."""
+    """pip's reading of a requirements file: backslash continuations joined (not after a comment,
+    as pip's join_lines), comments dropped."""
     out: list[str] = []
     pending = ""
     for raw in text.splitlines():
-        if raw.endswith("\\"):
+        if raw.endswith("\\") and not _COMMENT.search(raw):
             pending += raw[:-1]
             continue
         line, pending = _COMMENT.sub("", pending + raw).strip(), ""
@@ -124,6 +131,8 @@ def _logical_lines(text: str) -> list[str]:
 
 def _line_reads_only(line: str, base: str, deps: Mapping[str, str | None],
                      nested: Callable[[str], bool]) -> bool:
+    if "${" in line:  # pip expands environment variables, which may name a path
+        return False
     word, _, value = line.partition(" ")
     if "=" in word and word.startswith("--"):
         word, _, value = word.partition("=")
@@ -132,21 +141,20 @@ def _line_reads_only(line: str, base: str, deps: Mapping[str, str | None],
         return nested(posixpath.join(base, value))
     if word.startswith(("-r", "-c")) and len(word) > 2:
         return nested(posixpath.join(base, word[2:]))
-    if word in ("-f", "--find-links"):
-        return "://" in value and not value.startswith("file:")
+    if word in _LOCATION_OPTIONS:
+        return "://" in value and "file:" not in value
     if word.startswith("-"):
         return word in _HARMLESS_OPTIONS  # -e/--editable and anything unknown: no
     return _requirement_reads_only(line.split(";", 1)[0].split(" --hash", 1)[0].strip(), base, deps)
 
 
 def _requirement_reads_only(req: str, base: str, deps: Mapping[str, str | None]) -> bool:
-    """A specifier (``numpy>=1``, ``pkg @ https://…``) reads nothing local; a path must be a dependency
-    file (a wheel or sdist in the payload)."""
-    if "file:" in req:  # file:, git+file:, pkg @ file:…: a path on this side
+    """A specifier (``numpy>=1``, ``pkg[extra]``, ``pkg @ https://…``) reads nothing local; a path
+    must be a dependency file (a wheel or sdist in the payload); anything else counts as local."""
+    if "file:" in req or "${" in req:  # file:, git+file:, pkg @ file:…; an expanded variable
         return False
     if "://" in req:  # an index, VCS or archive URL: fetched, not read from the payload
         return True
-    local = req.startswith((".", "/", "~")) or "/" in req or "\\" in req or req.endswith(_ARCHIVES)
-    if not local:
+    if _NAME.match(req) and not req.lower().endswith(_ARCHIVES):
         return True
     return posixpath.normpath(posixpath.join(base, req)) in deps

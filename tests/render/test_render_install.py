@@ -50,6 +50,11 @@ def test_early_only_when_every_file_read_is_a_dependency_file(command: str, earl
     "-e ./src", "--editable=.", "./src/pkg", "src/pkg", "-f ./wheels", "--find-links=file:///x",
     "-r ../outside.txt", "--no-such-option x", "pkg @ file:///tmp/pkg", "/abs/tiny-1.0.tar.gz",
     "git+file:///srv/repo#egg=pkg",
+    # found by review: each would run before the files it reads
+    "# vendored below \\\n./vendor/localpkg-1.0.tar.gz",  # pip joins no comment line to the next
+    "localpkg-1.0.tar.xz", "LOCALPKG-1.0.ZIP", "localpkg-1.0.tbz",
+    "--index-url ./simple", "-i file:///model/files/simple", "--extra-index-url=../simple",
+    "${LOCAL_PKG}", "pkg @ ${WHEEL_URL}",
 ])
 def test_requirement_file_lines_that_read_other_files(line: str) -> None:
     deps = {"requirements.txt": f"numpy\n{line}\n"}
@@ -61,3 +66,9 @@ def test_a_requirements_file_that_was_not_read_is_not_trusted() -> None:
     assert not reads_only(PipInstall(("requirements.txt",)), {"requirements.txt": None})
     assert not reads_only(PipInstall(("requirements.txt",)), {})
     assert reads_only(PipInstall(("requirements.txt",)), {"requirements.txt": ""})  # empty: reads nothing
+
+
+def test_plain_names_with_extras_and_versions_are_not_paths() -> None:
+    text = "numpy >= 1.26, <3\nscikit-learn[alldeps]==1.9.1 ; python_version >= '3.10'\ntorch==2.0+cpu\n" \
+           "--index-url https://download.example.org/whl/cpu\ntiny-pkg_name.v2~=1.0\n"
+    assert reads_only(PipInstall(("requirements.txt",)), {"requirements.txt": text})

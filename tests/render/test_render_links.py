@@ -122,6 +122,11 @@ def test_a_context_copied_with_its_links_followed_still_builds(make_folder: Make
     ctx = load_context(tmp_path / "copied")
     assert ctx.links and symlinked_files(ctx) == []
     check_links(ctx)  # a private copy now: nothing to compare with the model folder
+    # the engine's tree has the file too (review: it was missing, and the engine built without it)
+    assert (tmp_path / "copied/layers/weights/model/files/weights/big.bin").read_bytes() == BIG
+    assert symlinked_files(load_context(tmp_path / "ctx")) == ["model/files/weights/big.bin"]
+    (tmp_path / "copied/layers/weights/model/files/weights/big.bin").unlink()
+    assert symlinked_files(load_context(tmp_path / "copied")) == ["model/files/weights/big.bin"]
 
 
 def test_an_output_without_symlinks_gets_copies(make_folder: MakeFolder, tmp_path: Path,

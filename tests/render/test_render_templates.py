@@ -139,3 +139,28 @@ def test_a_user_template_cannot_emit_multiline_values(tmp_path: Path) -> None:
                                            '{% block extra %}\n{{ "USER 0\\nRUN evil" }}\n{% endblock %}\n'})
     with pytest.raises(UnsafeValueError, match=r"Dockerfile.j2:3"):
         render_dockerfile(inputs(), tmp_path)
+
+
+@pytest.mark.parametrize("copy", ["COPY model /model", "COPY ./model/ /model",
+                                  "COPY --chown=0:0 model /model", 'COPY ["model", "/model"]',
+                                  "ADD model/files /model/files"])
+def test_a_template_copying_model_is_refused_with_what_to_copy(tmp_path: Path, copy: str) -> None:
+    # model/ is not sent to the engine (.dockerignore): an old files block would fail deep in docker
+    block = f"{{% block files %}}\n{copy}\nWORKDIR /model/files\n{{% endblock %}}\n"
+    write_tree(tmp_path, {"Dockerfile.j2": '{% extends "hydro-ci/Dockerfile.j2" %}\n' + block})
+    with pytest.raises(TemplateError, match="copies model/, which is no longer sent") as err:
+        render_dockerfile(inputs(), tmp_path)
+    assert "copy_before_install" in (err.value.hint or "")
+
+
+def test_a_template_replacing_the_install_block_gets_every_file_first(tmp_path: Path) -> None:
+    early = inputs(install_command="pip install -r requirements.txt", copy_before_install=("layers/deps",),
+                   copy_after_install=("layers/code", "layers/contract"))
+    assert instructions(render_dockerfile(early)[0]) == ["FROM", "COPY", "WORKDIR", "RUN", "COPY", "COPY",
+                                                         "LABEL"]
+    # their install block may run steps that read the code: it comes after every COPY
+    write_tree(tmp_path, {"Dockerfile.j2": '{% extends "hydro-ci/Dockerfile.j2" %}\n{% block install %}'
+                                           '{{ super() | trim }}\nRUN ["python", "-m", "compileall", "src"]\n'
+                                           '{% endblock %}\n'})
+    text, _ = render_dockerfile(early, tmp_path)
+    assert instructions(text) == ["FROM", "COPY", "COPY", "COPY", "WORKDIR", "RUN", "RUN", "LABEL"]
