@@ -139,9 +139,10 @@ def check_model_folder(path: Path | str, *, build: bool = False) -> list[Problem
     return read_model_folder(Path(path), build=build)[1]
 
 
-def load_model_folder(path: Path | str) -> ModelFolder:
-    """The validated model folder at ``path``; ``ProblemsError`` listing every problem otherwise."""
-    declared, problems = read_model_folder(Path(path))
+def load_model_folder(path: Path | str, *, build: bool = False) -> ModelFolder:
+    """The validated model folder at ``path``; ``ProblemsError`` listing every problem otherwise.
+    ``build``: also what an image build needs (``validate.BUILD_RULES``), as ``contract check`` does."""
+    declared, problems = read_model_folder(Path(path), build=build)
     errors = [p for p in problems if p.is_error]
     if errors or declared is None:
         raise ProblemsError(errors or problems)

@@ -46,7 +46,7 @@ def check(state: PipelineState) -> None:
     if not root.is_dir():
         raise UsageError(f"model folder {root} does not exist or is not a directory",
                          hint="pass the folder that holds serving.yaml")
-    state.folder = load_model_folder(root)
+    state.folder = load_model_folder(root, build=True)  # as contract check: a contract must be had
     folder = _folder(state)
     state.out = state.options.output or default_output(folder.name)
     state.write_json(files.CHECK_FILE, {
