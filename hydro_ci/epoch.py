@@ -8,6 +8,8 @@ File and directory times inside layers are ``file_time(epoch)``: a fixed time, c
 as reproducible-builds.org clamps every mtime. Were they the epoch itself, every commit would give
 every layer new bytes, and a code-only change would re-push the weights; per-file commit times
 would differ between a shallow and a full clone of the same commit. (Jib and ko fix them too.)
+The epoch itself can still differ there: in a shallow clone whose HEAD does not touch the folder,
+the last commit touching it is the clone's cut-off; set SOURCE_DATE_EPOCH or fetch the history.
 """
 
 from __future__ import annotations

@@ -108,6 +108,9 @@ def _follow_dir_links(root: Path, kept: list[str]) -> list[str]:
     return sorted(set(out))
 
 
+# Environment that changes where pip looks (its options, config files, home): set by the user, it may
+# point into the payload.
+_PIP_SETTINGS = ("PIP_", "HOME", "XDG_", "PYTHON", "VIRTUAL_ENV", "UV_")
 _DEPS_TEXT_LIMIT = 1 << 20  # a requirements file larger than this is not read (the install goes last)
 
 
@@ -138,7 +141,7 @@ def copy_order(install_command: str | None, sources: list[tuple[str, Path]], cla
     present = {*classes.values(), Layer.contract}
     dirs = [layer_dir(layer) for layer in LAYER_ORDER if layer in present]
     spec = parse_pip_install(install_command)
-    if spec is None or any(k.upper().startswith("PIP_") for k in env or {}):  # PIP_CONSTRAINT=./c.txt…
+    if spec is None or any(k.upper().startswith(_PIP_SETTINGS) for k in env or {}):  # PIP_CONSTRAINT=…
         return dirs, []
     deps: dict[str, str | None] = {}
     for rel, src in sources:

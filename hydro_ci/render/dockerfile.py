@@ -163,8 +163,9 @@ def select_template(user_dir: Path | None, variant: str | None) -> str:
                         hint="reinstall hydro-ci; its templates are missing")
 
 
-_EARLY_BLOCKS = re.compile(r"{%-?\s*block\s+(files|install)\b")
-_COPY_MODEL = re.compile(r"^(COPY|ADD)\s+(--\S+\s+)*\[?\"?\.?/?model(/\S*)?\"?[\s,]", re.IGNORECASE)
+# Blocks that come before the install: a user's steps there (ENV PIP_…, RUN on code) may need every file.
+_EARLY_BLOCKS = re.compile(r"{%[-+]?\s*block\s+(header|base|env|files|install)\b")
+_COPY_MODEL = re.compile(r"^(COPY|ADD)\s+(--\S+\s+)*\[?\"?(\.?/?model\S*|\./?)\"?[\s,]", re.IGNORECASE)
 
 
 def _overrides_early_blocks(user_dir: Path | None) -> bool:

@@ -31,7 +31,7 @@ class PipInstall:
 def parse_pip_install(command: str | None) -> PipInstall | None:
     """``pip install -r requirements.txt`` and close relatives; None for anything else (shell syntax,
     other programs, options we do not know)."""
-    if not command or not command.strip():
+    if not command or not command.strip() or "#" in command:  # sh and shlex read # differently
         return None
     try:
         # punctuation_chars splits unquoted ; & | < > ( ) into their own words: shell syntax we refuse.
@@ -133,6 +133,8 @@ def _line_reads_only(line: str, base: str, deps: Mapping[str, str | None],
                      nested: Callable[[str], bool]) -> bool:
     if "${" in line:  # pip expands environment variables, which may name a path
         return False
+    if line.startswith("-") and len(line.split()) > (1 if "=" in line.split()[0] else 2):
+        return False  # several options on one line: pip reads them all; we do not guess
     word, _, value = line.partition(" ")
     if "=" in word and word.startswith("--"):
         word, _, value = word.partition("=")

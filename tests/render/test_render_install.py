@@ -40,6 +40,7 @@ DEPS: dict[str, str | None] = {
     ("pip install --find-links wheels -r requirements.txt", False),
     ("conda env update -f environment.yml", False),
     ("./install.sh", False),
+    ("pip install -r requirements.txt http://h/x.whl#egg=x && python3 src/post.py", False),
 ])
 def test_early_only_when_every_file_read_is_a_dependency_file(command: str, early: bool) -> None:
     spec = parse_pip_install(command)
@@ -55,6 +56,7 @@ def test_early_only_when_every_file_read_is_a_dependency_file(command: str, earl
     "localpkg-1.0.tar.xz", "LOCALPKG-1.0.ZIP", "localpkg-1.0.tbz",
     "--index-url ./simple", "-i file:///model/files/simple", "--extra-index-url=../simple",
     "${LOCAL_PKG}", "pkg @ ${WHEEL_URL}",
+    "--prefer-binary -r more.txt", "--no-index --find-links ./vendor", "--pre -e ./lib",
 ])
 def test_requirement_file_lines_that_read_other_files(line: str) -> None:
     deps = {"requirements.txt": f"numpy\n{line}\n"}

@@ -143,7 +143,7 @@ def test_a_user_template_cannot_emit_multiline_values(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("copy", ["COPY model /model", "COPY ./model/ /model",
                                   "COPY --chown=0:0 model /model", 'COPY ["model", "/model"]',
-                                  "ADD model/files /model/files"])
+                                  "ADD model/files /model/files", "COPY . /", "COPY model* /model/"])
 def test_a_template_copying_model_is_refused_with_what_to_copy(tmp_path: Path, copy: str) -> None:
     # model/ is not sent to the engine (.dockerignore): an old files block would fail deep in docker
     block = f"{{% block files %}}\n{copy}\nWORKDIR /model/files\n{{% endblock %}}\n"
