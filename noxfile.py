@@ -1,13 +1,21 @@
-"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s proto`, `nox -s bench`.
+"""Developer sessions: `nox -s tests`, `tests-min`, `lint`, `proto`, `bench`, `lock`.
 
-`nox -s tests` is the test command the README and CI use. Tests that need a Docker engine or a
-registry use the real services `.ci/services.sh` starts (CI runs it first); without them those
-tests skip locally and fail in CI.
+`nox -s tests` is the test command the README and CI use. Every environment a session creates
+installs from a lock under `locks/` (exact versions, direct and transitive), so a new upstream
+release cannot change a test run; `nox -s lock` regenerates the locks with uv. hydro-ci's own
+dependencies stay ranges in pyproject.toml (users' installs must resolve); `tests-min` runs the
+suite against the lowest versions those ranges allow, so the ranges stay honest.
+
+Tests that need a Docker engine or a registry use real ones: the test run starts private
+registries itself when Debian's `docker-registry` is installed, and uses the engine at
+DOCKER_HOST or /var/run/docker.sock (`bash .ci/services.sh` installs and starts both).
 """
 
 from __future__ import annotations
 
 import glob
+import sys
+from pathlib import Path
 
 import nox
 
@@ -16,30 +24,55 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.default_venv_backend = "venv"
 
 PYTHON = "3.11"
+ROOT = Path(__file__).resolve().parent
+LOCKS = ROOT / "locks"
+# The one lock of the development environments (tests, lint, bench): made from pyproject.toml's
+# `dev` extra and the frameworks the tests compare against.
+DEV_LOCK = "locks/dev.txt"
+DEV_INPUTS = ("pyproject.toml", "tests/requirements-frameworks.txt")
+# The same suite at the lowest versions pyproject.toml allows (its `test` extra, no frameworks).
+MIN_LOCK = "locks/min.txt"
 # grpcio-tools 1.75.1 bundles the protoc that writes protobuf 6.31.1 gencode: the oldest runtime
 # TensorFlow and ONNX accept, so generated code and those frameworks share one protobuf.
-PROTO_GENERATOR = "grpcio-tools==1.75.1"
+PROTO_LOCK = "locks/proto.txt"
+PROTO_INPUTS = ("locks/proto.in",)
+UV = "uv==0.13.9"  # the locking tool, itself pinned: its output format is part of the lock
 
 # The user-facing sessions (build_model, check_contracts, infer_contract, render) come from the
-# library, exactly as a user's noxfile gets them; here they install this checkout. `nox -s
-# build_model` runs the whole pipeline on the bundled example (or on the folder after `--`).
-from hydro_ci.integrations.nox import register_sessions  # noqa: E402 - after the constants above
+# library, exactly as a user's noxfile gets them; here they install this checkout. The module
+# needs nothing but the standard library, so this checkout is put on the path: `nox -l` works
+# with nothing but nox installed.
+sys.path.insert(0, str(ROOT))
+from hydro_ci.integrations.nox import register_sessions  # noqa: E402 - after the path above
 
 register_sessions(globals(), models=["examples/iris-sklearn"], install=["."],
                   contracts=sorted(glob.glob("examples/*/")))
 
 
+def _install_dev(session: nox.Session) -> None:
+    # pip's own output stays visible: a first install takes minutes (TensorFlow, PyTorch).
+    session.install("-e", ".[dev]", "-r", "tests/requirements-frameworks.txt", "-c", DEV_LOCK,
+                    silent=False)
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the test suite (frameworks included: fixtures are checked against their own loaders)."""
-    session.install("-e", ".[dev]", "-r", "tests/requirements-frameworks.txt")
+    _install_dev(session)
     session.run("pytest", *session.posargs)
+
+
+@nox.session(name="tests-min", python=PYTHON)
+def tests_min(session: nox.Session) -> None:
+    """The suite without frameworks, at the lowest versions pyproject.toml's ranges allow."""
+    session.install("-e", ".[test]", "-c", MIN_LOCK, silent=False)
+    session.run("pytest", "-m", "not frameworks", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff and mypy (strict) over the library, tests and this file."""
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev]", "-c", DEV_LOCK, silent=False)
     session.run("ruff", "check", "hydro_ci", "tests", "benchmarks", "noxfile.py")
     session.run("mypy", "hydro_ci")
 
@@ -47,7 +80,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def proto(session: nox.Session) -> None:
     """Regenerate hydro_ci/_proto/*_pb2.py from proto/ (checked in; a test fails when stale)."""
-    session.install(PROTO_GENERATOR)
+    session.install("-r", "locks/proto.in", "-c", PROTO_LOCK)
     sources = sorted(glob.glob("proto/hydro_ci/_proto/*.proto"))
     session.run(
         "python", "-m", "grpc_tools.protoc", "-Iproto", "--python_out=.", "--pyi_out=.", *sources
@@ -57,6 +90,23 @@ def proto(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Run every benchmark under benchmarks/ (or the ones named after --)."""
-    session.install("-e", ".[dev]", "-r", "tests/requirements-frameworks.txt")
+    _install_dev(session)
     for script in session.posargs or sorted(glob.glob("benchmarks/*.py")):
         session.run("python", script)
+
+
+@nox.session(python=PYTHON)
+def lock(session: nox.Session) -> None:
+    """Regenerate locks/*.txt with uv from the newest versions the inputs allow.
+
+    The output depends only on the inputs and the package index: run twice on an unchanged index,
+    it writes the same files. Upgrade everything by running it; pin one package by editing its
+    input (pyproject.toml, tests/requirements-frameworks.txt, locks/*.in).
+    """
+    session.install(UV)
+    common = ("--universal", "--python-version", PYTHON, "--quiet")
+    compile_ = ("uv", "pip", "compile", *common, "--custom-compile-command", "nox -s lock")
+    session.run(*compile_, *session.posargs, *DEV_INPUTS, "--extra", "dev", "-o", DEV_LOCK)
+    session.run(*compile_, *session.posargs, "pyproject.toml", "--extra", "test", "--resolution", "lowest-direct",
+                "-o", MIN_LOCK)
+    session.run(*compile_, *session.posargs, *PROTO_INPUTS, "-o", PROTO_LOCK)
