@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests`, `tests-min`, `lint`, `proto`, `bench`, `lock`.
+"""Developer sessions: `nox -s tests`, `tests-min`, `tests-upstream`, `lint`, `proto`, `bench`, `lock`.
 
 `nox -s tests` is the test command the README and CI use. Every environment a session creates
 installs from a lock under `locks/` (exact versions, direct and transitive), so a new upstream
@@ -30,7 +30,8 @@ LOCKS = ROOT / "locks"
 # `dev` extra and the frameworks the tests compare against.
 DEV_LOCK = "locks/dev.txt"
 DEV_INPUTS = ("pyproject.toml", "tests/requirements-frameworks.txt")
-# The same suite at the lowest versions pyproject.toml allows (its `test` extra, no frameworks).
+# The same suite at the lowest versions pyproject.toml allows (its `test` and `keras` extras: h5py
+# reads legacy Keras files, no framework).
 MIN_LOCK = "locks/min.txt"
 # grpcio-tools 1.75.1 bundles the protoc that writes protobuf 6.31.1 gencode: the oldest runtime
 # TensorFlow and ONNX accept, so generated code and those frameworks share one protobuf.
@@ -62,10 +63,18 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+@nox.session(name="tests-upstream", python=PYTHON)
+def tests_upstream(session: nox.Session) -> None:
+    """The suite with the newest versions the ranges allow, no lock (the weekly workflow runs it)."""
+    session.install("--upgrade", "-e", ".[dev]", "-r", "tests/requirements-frameworks.txt", silent=False)
+    session.run("pip", "freeze", "--exclude-editable")  # what this run tested, for the log
+    session.run("pytest", *session.posargs)
+
+
 @nox.session(name="tests-min", python=PYTHON)
 def tests_min(session: nox.Session) -> None:
     """The suite without frameworks, at the lowest versions pyproject.toml's ranges allow."""
-    session.install("-e", ".[test]", "-c", MIN_LOCK, silent=False)
+    session.install("-e", ".[test,keras]", "-c", MIN_LOCK, silent=False)
     session.run("pytest", "-m", "not frameworks", *session.posargs)
 
 
@@ -107,6 +116,6 @@ def lock(session: nox.Session) -> None:
     common = ("--universal", "--python-version", PYTHON, "--quiet")
     compile_ = ("uv", "pip", "compile", *common, "--custom-compile-command", "nox -s lock")
     session.run(*compile_, *session.posargs, *DEV_INPUTS, "--extra", "dev", "-o", DEV_LOCK)
-    session.run(*compile_, *session.posargs, "pyproject.toml", "--extra", "test", "--resolution", "lowest-direct",
-                "-o", MIN_LOCK)
+    session.run(*compile_, *session.posargs, "pyproject.toml", "--extra", "test", "--extra", "keras",
+                "--resolution", "lowest-direct", "-o", MIN_LOCK)
     session.run(*compile_, *session.posargs, *PROTO_INPUTS, "-o", PROTO_LOCK)

@@ -1,17 +1,20 @@
 """Write this example's model file with PyTorch's own exporter: `python make_model.py`.
 
 A linear layer (3 features → 2 scores) with fixed weights, exported by ``torch.onnx.export`` with a
-dynamic batch dimension, so the inferred contract shows an unknown (-1) dim.
+dynamic batch dimension, so the inferred contract shows an unknown (-1) dim. With the versions in
+`written-with.txt` (which the script writes) it gives the same bytes again.
 """
 
 from __future__ import annotations
 
 import warnings
+from importlib.metadata import version
 from pathlib import Path
 
 import torch
 
 HERE = Path(__file__).resolve().parent
+WRITERS = ("torch", "onnx")  # what decides the bytes of model.onnx
 
 
 def main() -> None:
@@ -27,6 +30,7 @@ def main() -> None:
             dynamic_axes={"features": {0: "batch"}, "scores": {0: "batch"}},
             opset_version=17, dynamo=False,
         )
+    (HERE / "written-with.txt").write_text("".join(f"{name}=={version(name)}\n" for name in WRITERS))
     print(f"wrote {HERE / 'model.onnx'}")
 
 

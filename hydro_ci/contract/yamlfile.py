@@ -142,6 +142,8 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, display: str) -> Problem:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
         message = " ".join(p for p in (exc.problem, exc.context) if p) or "invalid YAML"
+        if "nesting depth" in message:  # the parser's own limit (PyYAML >= 6.0.2): ours, reworded
+            return _problem(display, mark.line + 1, mark.column + 1, _DEPTH_MESSAGE, "yaml-limits")
         if mark.index < len(text) and text[mark.index] == "\t":
             message += " (a tab: YAML indents with spaces only)"
         return _problem(display, mark.line + 1, mark.column + 1, f"invalid YAML: {message}", "yaml-syntax")
@@ -150,6 +152,104 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, display: str) -> Problem:
         return _problem(display, line, column, f"invalid YAML: {exc.reason}", "yaml-syntax")
     first = re.sub(r"\s+", " ", str(exc)).strip()
     return _problem(display, 0, 0, f"invalid YAML: {first}", "yaml-syntax")
+
+
+_DEPTH_MESSAGE = f"nested deeper than {MAX_DEPTH} levels"
+_FLOW_INDICATOR = re.compile(r"""[\[\]{}"'#|>]""")
+_BLOCK_SCALAR_HEADER = re.compile(r"[|>][0-9+-]{0,2}[ \t]*(?:#[^\n]*)?(?:\r?\n|$)")
+def _starts_value(text: str, at: int, in_flow: bool) -> bool:
+    """Whether a bracket or quote at ``at`` opens a collection or a quoted scalar.
+
+    In flow context always (plain scalars there cannot hold these characters); in block context
+    only where a value starts: at the start of a line, or after "key: ", "- " or "? ", maybe
+    behind an anchor or a tag. Each character is looked at a bounded number of times.
+    """
+    if in_flow:
+        return True
+    end = at
+    while True:
+        k = end
+        while k > 0 and text[k - 1] in " \t":
+            k -= 1
+        if k == 0 or text[k - 1] in "\r\n":
+            return True
+        if k == end:  # glued to the text before it: part of a plain scalar
+            return False
+        if text[k - 1] in "-:?":
+            return True
+        word = k
+        while word > 0 and text[word - 1] not in " \t\r\n":
+            word -= 1
+        if text[word] not in "&!":  # not an anchor or a tag in front of the value
+            return False
+        end = word
+
+
+def _closing_quote(text: str, quote: str, start: int) -> int:
+    """Index just past the quote that closes the scalar opened before ``start``; len(text) if none."""
+    i = start
+    while (j := text.find(quote, i)) >= 0:
+        i = j + 1
+        if quote == "'" and text.startswith("''", j):
+            i = j + 2  # '' is an escaped quote
+            continue
+        backslashes = 0
+        while quote == '"' and text[j - 1 - backslashes] == "\\":
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return j + 1
+    return len(text)
+
+
+def _end_of_block_scalar(text: str, at: int, body: int) -> int:
+    """Where the lines of a literal/folded scalar end: at the first non-blank line indented no
+    deeper than the line holding its indicator (at ``at``; its content starts at ``body``)."""
+    line_start = text.rfind("\n", 0, at) + 1
+    indent = len(text[line_start:at]) - len(text[line_start:at].lstrip(" "))
+    i = body
+    while i < len(text):
+        end = text.find("\n", i)
+        end = len(text) if end < 0 else end + 1
+        line = text[i:end]
+        stripped = line.lstrip(" ")
+        if stripped.strip() and len(line) - len(stripped) <= indent:
+            return i
+        i = end
+    return i
+
+
+def _check_flow_nesting(text: str, display: str) -> None:
+    """Refuse flow collections nested deeper than MAX_DEPTH before the parser sees them.
+
+    The scanner looks ahead through open flow collections (``[[[[…`` may still turn out to be a
+    key), so no event reaches the composer's depth check until the parser's own limit (if any)
+    fails. A scan of the indicators is cheap; it skips quoted scalars and comments and counts only
+    brackets that open a collection, so where it is unsure it counts less, never more.
+    """
+    depth = 0
+    i = 0
+    while (m := _FLOW_INDICATOR.search(text, i)) is not None:
+        at, char = m.start(), m.group()
+        i = at + 1
+        if char == "#":
+            if at == 0 or text[at - 1] in " \t\r\n":
+                i = text.find("\n", i)
+                if i < 0:
+                    return
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        elif not _starts_value(text, at, depth > 0):
+            continue
+        elif char in "|>":
+            if depth == 0 and (header := _BLOCK_SCALAR_HEADER.match(text, at)):
+                i = _end_of_block_scalar(text, at, header.end())
+        elif char in "\"'":
+            i = _closing_quote(text, char, i)
+        else:
+            depth += 1
+            if depth > MAX_DEPTH:
+                line, column = _position(text, at)
+                raise ProblemsError([_problem(display, line, column, _DEPTH_MESSAGE, "yaml-limits")])
 
 
 class _Composer:
@@ -232,7 +332,7 @@ class _Composer:
     def on_start(self, event: Any) -> None:
         where = _location(self.display, event.start_mark)
         if len(self.stack) >= MAX_DEPTH:
-            raise self.fail(where, f"nested deeper than {MAX_DEPTH} levels", "yaml-limits")
+            raise self.fail(where, _DEPTH_MESSAGE, "yaml-limits")
         is_map = isinstance(event, yaml.MappingStartEvent)
         default = _MAP_TAG if is_map else _SEQ_TAG
         tag = default if event.tag in (None, "!") else event.tag
@@ -312,6 +412,7 @@ def scalar_key(node: Node) -> tuple[str, str] | int:
 
 def compose(text: str, display: str) -> Node | None:
     """Compose ``text`` (one YAML document) into located nodes; ``ProblemsError`` on any problem."""
+    _check_flow_nesting(text, display)
     return _Composer(text, display).run()
 
 

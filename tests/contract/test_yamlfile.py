@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hydro_ci.contract import yamlfile
 from hydro_ci.contract.yamlfile import Mapping, Scalar, Sequence
@@ -54,6 +55,59 @@ def test_recursive_alias_is_refused() -> None:
 def test_deep_nesting_is_refused_before_the_parser_gets_slow() -> None:
     rule, line, column, _ = problem_of("[" * 500_000)
     assert (rule, line, column) == ("yaml-limits", 1, yamlfile.MAX_DEPTH + 1)
+
+
+@pytest.mark.parametrize("loader", ["CSafeLoader", "SafeLoader"])
+@pytest.mark.parametrize(("text", "where"), [
+    ("a: " + "[" * 500_000, (1, 4 + yamlfile.MAX_DEPTH)),
+    ("a:\n  - " + "{b: " * 500_000, (2, 5 + 4 * yamlfile.MAX_DEPTH)),
+    ("a: |\n  text\nb: &x !!seq " + "[" * 500_000, (3, 13 + yamlfile.MAX_DEPTH)),
+])
+def test_our_depth_limit_fires_first_with_either_parser(
+    text: str, where: tuple[int, int], loader: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whichever parser reads the file (libyaml or PyYAML's own, any version), the 65th open
+    bracket is named; the parsers' own limits (1 000 levels, or none) never get the chance."""
+    if not hasattr(yaml, loader):
+        pytest.skip(f"PyYAML built without {loader}")
+    monkeypatch.setattr(yamlfile, "_Loader", getattr(yaml, loader))
+    rule, line, column, message = problem_of(text)
+    assert (rule, (line, column)) == ("yaml-limits", where)
+    assert message == f"nested deeper than {yamlfile.MAX_DEPTH} levels"
+
+
+DEEP_TEXT = "[" * 100
+NOT_NESTING = [
+    f'a: "{DEEP_TEXT}"\n',
+    f"a: '{DEEP_TEXT}'\n",
+    f"a: 'it''s {DEEP_TEXT}'\n",
+    f'a: "\\"{DEEP_TEXT}"\n',
+    f"a: don't {DEEP_TEXT}\n",
+    f"a: b{DEEP_TEXT}\n",
+    f"a: 1 # {DEEP_TEXT}\n",
+    f"# {DEEP_TEXT}\na: 1\n",
+    f"a: |\n  {DEEP_TEXT}\n  more\nb: 2\n",
+    f"- >-\n    {DEEP_TEXT}\n\n    {DEEP_TEXT}\n- [ok, '{DEEP_TEXT}']\n",
+    f"a: x > {DEEP_TEXT}\n",
+    "[" * yamlfile.MAX_DEPTH + "]" * yamlfile.MAX_DEPTH + "\n",
+]
+
+
+@pytest.mark.parametrize("text", NOT_NESTING)
+def test_brackets_that_open_nothing_are_not_counted(text: str) -> None:
+    assert yamlfile.to_python(yamlfile.compose(text, "f.yaml")) == yaml.safe_load(text)
+
+
+def test_the_parsers_own_depth_limit_reads_as_ours() -> None:
+    """Should the parser's limit fire first after all, the line says the same (rule and message)."""
+    deep = "[" * 2_000 + "]" * 2_000
+    try:
+        list(yaml.parse(deep, Loader=yamlfile._Loader))
+    except yaml.YAMLError as exc:
+        problem = yamlfile._syntax_problem(exc, deep, "f.yaml")
+    else:
+        pytest.skip(f"PyYAML {yaml.__version__} has no nesting limit of its own")
+    assert (problem.rule, problem.message) == ("yaml-limits", f"nested deeper than {yamlfile.MAX_DEPTH} levels")
 
 
 def test_huge_file_is_refused_without_reading_it_all(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ def python_base(docker_client: Any) -> str:
     if shutil.which("mmdebstrap") is None:
         if os.environ.get("CI"):
             pytest.fail("mmdebstrap is not installed; .ci/services.sh installs it")
-        pytest.skip("mmdebstrap not installed (apt-get install mmdebstrap)")
+        pytest.skip("[needs tool] mmdebstrap not installed (apt-get install mmdebstrap)")
     return ensure_python_base()
 
 

@@ -22,7 +22,7 @@ def need_tool(name: str) -> str:
     if path is None:
         if os.environ.get("CI"):
             pytest.fail(f"{name} is not installed; .ci/services.sh installs it")
-        pytest.skip(f"{name} not installed")
+        pytest.skip(f"[needs tool] {name} not installed")
     return path
 
 
