@@ -107,7 +107,8 @@ def test_the_parsers_own_depth_limit_reads_as_ours() -> None:
         problem = yamlfile._syntax_problem(exc, deep, "f.yaml")
     else:
         pytest.skip(f"PyYAML {yaml.__version__} has no nesting limit of its own")
-    assert (problem.rule, problem.message) == ("yaml-limits", f"nested deeper than {yamlfile.MAX_DEPTH} levels")
+    limit = f"nested deeper than {yamlfile.MAX_DEPTH} levels"
+    assert (problem.rule, problem.message) == ("yaml-limits", limit)
 
 
 def test_huge_file_is_refused_without_reading_it_all(tmp_path: Path) -> None:
