@@ -16,8 +16,8 @@ from google.protobuf import text_format
 
 from hydro_ci.contract import proto, yamlfile
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, Field, Signature
-from hydro_ci.contract.validate import Key, Source, did_you_mean
-from hydro_ci.diagnostics import Location, Problem
+from hydro_ci.contract.validate import Key, Source
+from hydro_ci.diagnostics import Location, Problem, did_you_mean
 from hydro_ci.errors import ProblemsError
 
 MAX_DEPTH = 64

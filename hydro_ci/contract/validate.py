@@ -10,12 +10,11 @@ signature function, the two declarations agreeing. A new rule is one more functi
 from __future__ import annotations
 
 import ast
-import difflib
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Any
 
 from hydro_ci.contract import yamlfile
@@ -29,8 +28,9 @@ from hydro_ci.contract.model import (
     Shape,
     Signature,
 )
+from hydro_ci.contract.payload import func_main_source, layout
 from hydro_ci.contract.yamlfile import Mapping, Node, Scalar, Sequence
-from hydro_ci.diagnostics import Location, Problem
+from hydro_ci.diagnostics import Location, Problem, did_you_mean
 from hydro_ci.errors import ProblemsError
 from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE, ModelFolder
 
@@ -55,17 +55,10 @@ ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # what render (dockerfile
 CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # no line breaks in an ENV value
 MAX_INT64 = 2**63 - 1
 DIM_RANGE = f"must be -1 (unknown) or a size from 0 to {MAX_INT64}"  # dims are int64 in the proto
-MAX_SCANNED_FILES = 20_000  # payload folders walked for escaping symlinks
-FUNC_MAIN = ("src", "func_main.py")
 
 # Where each part of a declared signature is written: ("inputs", 0, 2, "shape") is the shape of the
 # third subfield of the first input; ("signature",) the signature name; ("contract",) the whole.
 Key = tuple[str | int, ...]
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 @dataclass
@@ -431,63 +424,8 @@ def check_install_command(d: Declared) -> list[Problem]:
 
 
 def check_payload(d: Declared) -> list[Problem]:
-    problems: list[Problem] = []
-    root = d.root.resolve()
-    for entry, where in d.payload:
-        problem = _payload_problem(d.root, root, entry)
-        if problem is not None:
-            problems.append(Problem(where, *problem))
-    return problems
-
-
-def _payload_problem(folder: Path, root: Path, entry: str) -> tuple[str, str] | None:
-    parts = PurePosixPath(entry.replace("\\", "/")).parts
-    if not entry.strip():
-        return "empty payload entry; name a file or folder (or '.' for the whole folder)", "payload-missing"
-    if entry.startswith(("/", "\\", "~")) or PureWindowsPath(entry).is_absolute():
-        return f"payload entry {entry!r} is absolute; use a path inside the model folder", "payload-absolute"
-    if ".." in parts:
-        return f"payload entry {entry!r} contains '..'; use a path inside the model folder", "payload-parent"
-    full = folder / entry
-    try:
-        if not full.exists():
-            if full.is_symlink():
-                return f"payload entry {entry!r} is a broken symlink (or a loop)", "payload-missing"
-            names = [p.name for p in folder.iterdir()]
-            return (f"payload entry {entry!r} does not exist{did_you_mean(entry.rstrip('/'), names)}",
-                    "payload-missing")
-        target = full.resolve()
-    except (OSError, ValueError, RuntimeError) as exc:
-        return f"payload entry {entry!r} cannot be read: {exc}", "payload-missing"
-    if not target.is_relative_to(root):
-        return (f"payload entry {entry!r} resolves outside the model folder (to {target})",
-                "payload-escapes")
-    if full.is_dir():
-        escaping = _escaping_link(full, root)
-        if escaping is not None:
-            return (f"payload entry {entry!r} holds a symlink leaving the model folder: "
-                    f"{escaping.relative_to(folder)}", "payload-escapes")
-    return None
-
-
-def _escaping_link(top: Path, root: Path) -> Path | None:
-    """The first symlink under ``top`` that resolves outside ``root`` (bounded walk)."""
-    seen = 0
-    for dirpath, dirnames, filenames in os.walk(top):  # does not follow links
-        for name in (*dirnames, *filenames):
-            seen += 1
-            path = Path(dirpath, name)
-            if not path.is_symlink():
-                continue
-            try:
-                target = path.resolve()
-            except (OSError, RuntimeError):  # a symlink loop (RuntimeError on 3.11) leads nowhere
-                continue
-            if not target.is_relative_to(root):
-                return path
-        if seen > MAX_SCANNED_FILES:
-            return None
-    return None
+    """Each entry resolved and laid out as Hydrosphere did (hydro_ci.contract.payload)."""
+    return layout(d.root, d.payload)[1] if d.payload else []
 
 
 def check_signatures(d: Declared) -> list[Problem]:
@@ -597,8 +535,9 @@ def check_signature_function(d: Declared) -> list[Problem]:
         return []
     name = source.signature.name
     where = source.locate(("signature",))
-    path = d.root.joinpath(*FUNC_MAIN)
-    shown = os.path.join(d.display, *FUNC_MAIN)
+    # /model/files/src/func_main.py comes from the payload entry that lands at src/ (e.g. calculator/src/)
+    path = func_main_source(d.root, layout(d.root, d.payload)[0] if d.payload else None)
+    shown = os.path.join(d.display, os.path.relpath(path, d.root))
     if not path.is_file():
         return [Problem(where, f"python runtime: {shown} with a function {name!r} is missing",
                         "signature-not-function")]

@@ -7,13 +7,15 @@ renderer and the context writer.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from hydro_ci import git
+from hydro_ci.contract.payload import PayloadItem, layout, shipped_files
 from hydro_ci.contract.proto import to_protobin
 from hydro_ci.contract.serving import load_model_folder
+from hydro_ci.diagnostics import Location
 from hydro_ci.epoch import source_date_epoch
 from hydro_ci.errors import ContextError
 from hydro_ci.folder import ModelFolder
@@ -49,7 +51,10 @@ class RenderOptions:
 
 
 def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tuple[str, Path]]:
-    """(path under /model/files, source file) for every shipped file; the whole folder without payload."""
+    """(path under /model/files, source file) for every shipped file; the whole folder without payload.
+
+    Each payload entry lands where Hydrosphere put it: under its basename (hydro_ci.contract.payload).
+    """
     root = folder.root
     extra: tuple[str, ...] = ()
     if output is not None and output.resolve().is_relative_to(root.resolve()):
@@ -60,27 +65,44 @@ def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tup
                            hint="check .hydroignore (a '*' line needs '!' exceptions for the model files)")
     if not folder.payload:
         return [(rel, root / rel) for rel in kept]
-    chosen: set[str] = set()
-    for entry in folder.payload:
-        rel = entry.strip().strip("/")
-        target = (root / rel).resolve()
-        if not target.is_relative_to(root.resolve()) or rel in ("", "."):
-            if rel in ("", "."):
-                chosen.update(kept)
-                continue
-            raise ContextError(f"payload entry {entry!r} points outside the model folder {root}",
-                               hint="payload paths are relative to the folder that holds serving.yaml")
-        if not (root / rel).exists():
-            raise ContextError(f"payload entry {entry!r} does not exist in {root}",
-                               hint="fix the payload list in serving.yaml")
-        prefix = rel + "/"
-        found = {k for k in kept if k == rel or k.startswith(prefix)}
+    items, problems = layout(root, [(entry, Location(str(root))) for entry in folder.payload])
+    if problems:
+        raise ContextError(problems[0].message, hint="fix the payload list in serving.yaml")
+    chosen: dict[str, Path] = {}
+    for item in items:
+        found = list(_item_files(root, item, kept))
         if not found:
-            raise ContextError(f"payload entry {entry!r} holds no file that is not ignored in {root}",
+            raise ContextError(f"payload entry {item.entry!r} holds no file that is not ignored in {root}",
                                hint="check .hydroignore and the default ignores (.git, __pycache__, "
                                     "*.pyc, dist, .hydro-ci)")
-        chosen.update(found)
-    return [(rel, root / rel) for rel in sorted(chosen)]
+        for target, source in found:
+            if chosen.setdefault(target, source) != source:  # e.g. '.' and 'sub/src/' both give src/…
+                raise ContextError(f"two payload entries ship /model/files/{target}: {chosen[target]} and "
+                                   f"{source}", hint="Hydrosphere ships each entry under its basename: "
+                                                     "rename one, or ship their common folder")
+    return sorted(chosen.items())
+
+
+def _item_files(root: Path, item: PayloadItem, kept: list[str]) -> Iterator[tuple[str, Path]]:
+    """The files of one payload item; inside the model folder, those its ignore rules keep."""
+    real_root = root.resolve()
+    try:
+        rel = item.source.resolve().relative_to(real_root).as_posix() if not item.source.is_symlink() \
+            else Path(os.path.relpath(item.source, root)).as_posix()
+    except ValueError:
+        rel = None  # outside the model folder (inside the repository): the default ignores apply
+    if rel is None or rel.startswith("../"):
+        listed = included_files(item.source) if item.source.is_dir() else None
+        yield from shipped_files(item, listed)
+        return
+    if rel == ".":
+        yield from ((k, root / k) for k in kept)
+        return
+    if rel in kept:
+        yield item.target, root / rel
+    elif item.source.is_dir():  # else an ignored file: nothing
+        prefix = rel + "/"
+        yield from shipped_files(item, [k[len(prefix):] for k in kept if k.startswith(prefix)])
 
 
 def _follow_dir_links(root: Path, kept: list[str]) -> list[str]:

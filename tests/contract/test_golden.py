@@ -38,10 +38,12 @@ SERVING_CASES = [
     ("payload-missing", '"requirements.txt"]', '"requirements.txt", "model.pkl"]', "payload-missing",
      '"model.pkl"'),
     ("payload-empty", '"requirements.txt"]', '"requirements.txt", ""]', "payload-missing", '""]'),
-    ("payload-absolute", '"requirements.txt"]', '"requirements.txt", "/etc/hosts"]', "payload-absolute",
+    # absolute paths and '..' resolve as Hydrosphere resolved them; outside the repository is refused
+    ("payload-absolute", '"requirements.txt"]', '"requirements.txt", "/etc/hosts"]', "payload-escapes",
      '"/etc/hosts"'),
-    ("payload-parent", '"requirements.txt"]', '"requirements.txt", "src/../../x"]', "payload-parent",
+    ("payload-parent", '"requirements.txt"]', '"requirements.txt", "src/../../x"]', "payload-missing",
      '"src/../../x"'),
+
     ("install-newline", '"pip install -r requirements.txt"', '"pip install -r\\nrequirements.txt"',
      "install-command", '"pip install'),
     ("install-folded-block", 'install-command: "pip install -r requirements.txt"',
