@@ -19,8 +19,10 @@ from typing import Any
 
 from hydro_ci.contract import yamlfile
 from hydro_ci.contract.model import (
+    AMBIGUOUS_DTYPE,
     DEFAULT_SIGNATURE,
     DTYPE_ALIASES,
+    HYDROSDK_DTYPE_ALIASES,
     Contract,
     DType,
     Field,
@@ -30,16 +32,28 @@ from hydro_ci.contract.model import (
 )
 from hydro_ci.contract.payload import func_main_source, layout
 from hydro_ci.contract.yamlfile import Mapping, Node, Scalar, Sequence
-from hydro_ci.diagnostics import Location, Problem, did_you_mean
+from hydro_ci.diagnostics import Location, Problem, Severity, did_you_mean
 from hydro_ci.errors import ProblemsError
 from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE, ModelFolder
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 EXTRA_KEYS = ("training-data", "monitoring", "monitoring-configuration")
+# Keys some released Hydrosphere read in a Model document that hydro-ci does not use: accepted with
+# an `ignored-key` warning saying what they were for (docs/contract.md).
+IGNORED_KEYS = {
+    "host-selector": "hs 2.0 placed the model's servables on these cluster nodes",
+    "description": "hs 0.x showed it in the model list",
+    "model-type": "hs 0.1 chose the runtime from it; set runtime: instead",
+    "version": "Hydrosphere numbered versions itself; hydro-ci's come from git tags (version next)",
+}
+# hs 3 read these snake_case spellings too (pydantic, allow_population_by_field_name): the key's value
+# is read, with a `key-alias` warning naming the spelling of the docs.
+KEY_ALIASES = {"install_command": "install-command", "training_data": "training-data",
+               "monitoring_configuration": "monitoring-configuration"}
 SERVING_KEYS = ("kind", "name", "runtime", "install-command", "payload", "contract", "metadata",
-                *EXTRA_KEYS, CONFIG_KEY)
-CONTRACT_KEYS = ("name", "inputs", "outputs")
-FIELD_KEYS = ("shape", "type", "profile", "subfields")
+                *EXTRA_KEYS, CONFIG_KEY, *IGNORED_KEYS, *KEY_ALIASES)
+CONTRACT_KEYS = ("name", "inputs", "outputs", "metadata")  # contract.metadata: ignored by every hs
+FIELD_KEYS = ("shape", "type", "profile", "subfields", "fields")  # fields: hs 2.x / hydrosdk's subfields
 SECTIONS = ("inputs", "outputs")
 # The hydro-ci: section; each key is read by the feature named (a new key is added here too).
 CONFIG_KEYS = (
@@ -69,6 +83,7 @@ class Source:
     path: str  # the file, as shown to the user
     locations: dict[Key, Location] = field(default_factory=dict)
     valid: bool = True  # False when reading it found problems (values may be placeholders)
+    legacy: str | None = None  # an older Hydrosphere format, read as today's: what it is
 
     def locate(self, key: Key) -> Location:
         k = key
@@ -144,6 +159,9 @@ class ServingReader:
     def add(self, where: Location, message: str, rule: str) -> None:
         self.problems.append(Problem(where, message, rule))
 
+    def warn(self, where: Location, message: str, rule: str) -> None:
+        self.problems.append(Problem(where, message, rule, Severity.WARNING))
+
     def mapping(self, node: Node, what: str) -> Mapping | None:
         if isinstance(node, Mapping):
             return node
@@ -192,6 +210,13 @@ class ServingReader:
             self.read_key(key, key_node, value, declared)
 
     def read_key(self, key: str, key_node: Node, value: Node, d: Declared) -> None:
+        if key in KEY_ALIASES:
+            self.warn(key_node.location, f"{key!r} is hs 3's other spelling of {KEY_ALIASES[key]!r}; read "
+                      f"as {KEY_ALIASES[key]!r}", "key-alias")
+            key = KEY_ALIASES[key]
+        if key in IGNORED_KEYS:
+            self.warn(key_node.location, f"{key!r} is ignored: {IGNORED_KEYS[key]}", "ignored-key")
+            return
         if key == "kind":
             d.kind = self.text(value, "kind")
             if d.kind is not None and d.kind != "Model":
@@ -255,7 +280,10 @@ class ServingReader:
         name = DEFAULT_SIGNATURE
         sections: dict[str, tuple[Field, ...]] = {"inputs": (), "outputs": ()}
         for key, knode, value in self.entries(m, CONTRACT_KEYS, "contract"):
-            if key == "name":
+            if key == "metadata":
+                self.warn(knode.location, "contract.metadata is ignored (no Hydrosphere release read it); "
+                          "put labels under the top-level metadata:", "ignored-key")
+            elif key == "name":
                 name = self.text(value, "the signature name") or DEFAULT_SIGNATURE
                 locations[("signature",)] = value.location
             else:
@@ -288,7 +316,14 @@ class ServingReader:
         profile = Profile.none
         subfields: tuple[Field, ...] | None = None
         type_node: Node | None = None
-        for k, _, value in self.entries(m, FIELD_KEYS, f"field {name!r}"):
+        sub_key: str | None = None
+        for k, knode, value in self.entries(m, FIELD_KEYS, f"field {name!r}"):
+            if k in ("subfields", "fields"):
+                if sub_key is not None:
+                    self.add(knode.location, f"field {name!r} has both subfields and fields (one name for "
+                             "the same thing); keep one", "duplicate-key")
+                    continue
+                sub_key, k = k, "subfields"
             locations[(*key, "dtype" if k == "type" else k)] = value.location
             if k == "shape":
                 shape = self.shape(value, name)
@@ -340,9 +375,18 @@ class ServingReader:
         if text is None:
             return None
         dtype = DType.parse(text)
+        key = text.strip().lower()
         if dtype is None:
-            self.add(node.location, f"unknown type {text!r} of {name!r}{did_you_mean(text, DTYPE_ALIASES)}",
-                     "unknown-dtype")
+            why = " (Hydrosphere 2's DT_VARIANT has no v3 equivalent)" if key in ("variant", "dt_variant") \
+                else did_you_mean(text, DTYPE_ALIASES)
+            self.add(node.location, f"unknown type {text!r} of {name!r}{why}", "unknown-dtype")
+        elif key == AMBIGUOUS_DTYPE:
+            self.warn(node.location, f"type 'float' of {name!r} is ambiguous: hydro-ci reads float32, "
+                      "hydrosdk read double and the hs CLI refused it; write float32 or double",
+                      "ambiguous-dtype")
+        elif key in HYDROSDK_DTYPE_ALIASES:
+            self.warn(node.location, f"type {text!r} of {name!r} is hydrosdk's name for {dtype.name} (the hs "
+                      f"CLI refused it); write {dtype.name}", "dtype-alias")
         return dtype
 
     def profile(self, node: Node, name: str) -> Profile:
@@ -350,10 +394,10 @@ class ServingReader:
         if text is None:
             return Profile.none
         profile = Profile.parse(text)
-        if profile is None:
+        if profile is None:  # hs 2.x and hydrosdk used NONE for an unknown profile, hs 2 with a warning
             choices = Profile.__members__
-            self.add(node.location, f"unknown profile {text!r} of {name!r}{did_you_mean(text, choices)}",
-                     "unknown-profile")
+            self.warn(node.location, f"unknown profile {text!r} of {name!r}, read as none (as Hydrosphere "
+                      f"did){did_you_mean(text, choices)}", "unknown-profile")
             return Profile.none
         return profile
 
