@@ -120,6 +120,8 @@ def read_model_folder(
         models = [declared]
     for model in models:
         model.prototxt_contract = model.prototxt_contract or prototxt_contract
+        if model.legacy_contract_file is not None:  # hs 0.0.x: serving.yaml names its contract file
+            problems += _read_legacy_contract(model)
     if readable:
         for model in models:
             for rule in validate.FOLDER_RULES + (validate.BUILD_RULES if build else ()):
@@ -127,6 +129,22 @@ def read_model_folder(
         problems += _several_models(models)
     chosen = _chosen(models, root.name)
     return (chosen if readable else None), sort_problems(list(dict.fromkeys(problems)))
+
+
+def _read_legacy_contract(model: validate.Declared) -> list[Problem]:
+    from hydro_ci.contract.prototxt import read_prototxt  # protobuf only when needed: fast start
+
+    assert model.legacy_contract_file is not None
+    name, where = model.legacy_contract_file
+    path = model.root / name
+    if not path.is_file() or not path.resolve().is_relative_to(model.root.resolve()):
+        return [Problem(where, f"the contract file {name!r} is not a file in the model folder",
+                        "payload-missing")]
+    try:
+        model.prototxt_contract = read_prototxt(path, display_path(path))
+    except ProblemsError as exc:
+        return exc.problems
+    return []
 
 
 def serving_file(folder: Path) -> Path | None:

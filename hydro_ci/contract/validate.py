@@ -43,15 +43,18 @@ EXTRA_KEYS = ("training-data", "monitoring", "monitoring-configuration")
 IGNORED_KEYS = {
     "host-selector": "hs 2.0 placed the model's servables on these cluster nodes",
     "description": "hs 0.x showed it in the model list",
-    "model-type": "hs 0.1 chose the runtime from it; set runtime: instead",
     "version": "Hydrosphere numbered versions itself; hydro-ci's come from git tags (version next)",
 }
 # hs 3 read these snake_case spellings too (pydantic, allow_population_by_field_name): the key's value
 # is read, with a `key-alias` warning naming the spelling of the docs.
 KEY_ALIASES = {"install_command": "install-command", "training_data": "training-data",
                "monitoring_configuration": "monitoring-configuration"}
+LEGACY_01_KEYS = ("model-type",)  # hs 0.1.x: the runtime came from the model type
 SERVING_KEYS = ("kind", "name", "runtime", "install-command", "payload", "contract", "metadata",
-                *EXTRA_KEYS, CONFIG_KEY, *IGNORED_KEYS, *KEY_ALIASES)
+                *EXTRA_KEYS, CONFIG_KEY, *IGNORED_KEYS, *KEY_ALIASES, *LEGACY_01_KEYS)
+# hs 0.0.x: `model: {name, type, contract: <prototxt file>, payload, description}` and `local_deploy:`
+LEGACY_00_KEYS = ("name", "type", "contract", "payload", "description")
+LEGACY_00_TOP = ("model", "local_deploy")
 CONTRACT_KEYS = ("name", "inputs", "outputs", "metadata")  # contract.metadata: ignored by every hs
 FIELD_KEYS = ("shape", "type", "profile", "subfields", "fields")  # fields: hs 2.x / hydrosdk's subfields
 SECTIONS = ("inputs", "outputs")
@@ -120,6 +123,8 @@ class Declared:
     extra: dict[str, Any] = field(default_factory=dict)
     yaml_contract: Source | None = None
     prototxt_contract: Source | None = None
+    legacy: list[str] = field(default_factory=list)  # older Hydrosphere formats read as today's
+    legacy_contract_file: tuple[str, Location] | None = None  # hs 0.0.x: contract: names a file
 
     @property
     def contract_source(self) -> Source | None:
@@ -206,8 +211,33 @@ class ServingReader:
         if top is None:
             return
         declared.serving_location = top.location
+        if any(isinstance(k, Scalar) and k.text == "model" for k, _ in top.pairs) and not any(
+                isinstance(k, Scalar) and k.text == "kind" for k, _ in top.pairs):
+            self.read_legacy_00(top, declared)
+            return
         for key, key_node, value in self.entries(top, SERVING_KEYS, SERVING_FILE):
             self.read_key(key, key_node, value, declared)
+
+    def read_legacy_00(self, top: Mapping, d: Declared) -> None:
+        """hs 0.0.x's serving.yaml, read as today's (``contract migrate`` rewrites it)."""
+        d.legacy.append("hs 0.0.x serving.yaml (a top-level model: section)")
+        for key, key_node, value in self.entries(top, LEGACY_00_TOP, SERVING_FILE):
+            if key == "local_deploy":
+                self.warn(key_node.location, "local_deploy is ignored: hs 0.0.x ran the model locally "
+                          "with it", "ignored-key")
+                continue
+            model = self.mapping(value, "model")
+            for k, knode, v in self.entries(model, LEGACY_00_KEYS, "model") if model else ():
+                if k == "contract":
+                    path = self.text(v, "model.contract (the contract file)")
+                    if path is not None:
+                        d.contract_written = True
+                        d.legacy_contract_file = (path, v.location)
+                elif k == "type":
+                    self.warn(knode.location, "model.type is ignored: hs 0.0.x chose the runtime from it; "
+                              "set runtime: (contract migrate asks for it)", "ignored-key")
+                else:
+                    self.read_key(k, knode, v, d)
 
     def read_key(self, key: str, key_node: Node, value: Node, d: Declared) -> None:
         if key in KEY_ALIASES:
@@ -216,6 +246,9 @@ class ServingReader:
             key = KEY_ALIASES[key]
         if key in IGNORED_KEYS:
             self.warn(key_node.location, f"{key!r} is ignored: {IGNORED_KEYS[key]}", "ignored-key")
+            return
+        if key in LEGACY_01_KEYS:  # the runtime was chosen from it; `contract migrate` asks for one
+            d.legacy.append("hs 0.1.x serving.yaml (model-type)")
             return
         if key == "kind":
             d.kind = self.text(value, "kind")
@@ -233,7 +266,14 @@ class ServingReader:
             d.payload = self.payload(value)
         elif key == "contract":
             d.contract_written = True
-            d.yaml_contract = self.contract(key_node, value)
+            legacy = self.legacy_signatures(value)
+            if legacy is not None:
+                first, others = legacy
+                d.legacy.append("hs 0.1.x contract (contract: {<signature>: {inputs, outputs}})" + (
+                    f" with {len(others) + 1} signatures, of which the first is built" if others else ""))
+                d.yaml_contract = self.contract(key_node, first[1], name=first[0])
+            else:
+                d.yaml_contract = self.contract(key_node, value)
         elif key == "metadata":
             d.metadata = self.metadata(value)
         elif key == CONFIG_KEY:
@@ -271,25 +311,43 @@ class ServingReader:
 
     # The contract section: {name, inputs: {field: spec}, outputs: {field: spec}}.
 
-    def contract(self, key_node: Node, node: Node) -> Source | None:
+    @staticmethod
+    def legacy_signatures(node: Node) -> tuple[tuple[Scalar, Node], list[str]] | None:
+        """hs 0.1.x's ``contract: {<signature name>: {inputs, outputs}}``: the first signature (its
+        name node and section) and the other names; None for today's contract section."""
+        if not isinstance(node, Mapping) or not node.pairs:
+            return None
+        pairs = node.pairs
+        if any(isinstance(k, Scalar) and k.text in CONTRACT_KEYS for k, _ in pairs):
+            return None
+        if not all(isinstance(k, Scalar) and isinstance(v, Mapping) and any(
+                isinstance(kk, Scalar) and kk.text in SECTIONS for kk, _ in v.pairs) for k, v in pairs):
+            return None
+        first_key, first_value = pairs[0]
+        assert isinstance(first_key, Scalar)
+        return (first_key, first_value), [k.text for k, _ in pairs[1:] if isinstance(k, Scalar)]
+
+    def contract(self, key_node: Node, node: Node, name: Scalar | None = None) -> Source | None:
         before = len(self.problems)
         locations: dict[Key, Location] = {("contract",): key_node.location}
         m = self.mapping(node, "contract")
         if m is None:
             return None
-        name = DEFAULT_SIGNATURE
+        signature_name = DEFAULT_SIGNATURE
+        if name is not None:  # hs 0.1.x: the signature's name is its key
+            signature_name, locations[("signature",)] = name.text, name.location
         sections: dict[str, tuple[Field, ...]] = {"inputs": (), "outputs": ()}
         for key, knode, value in self.entries(m, CONTRACT_KEYS, "contract"):
             if key == "metadata":
                 self.warn(knode.location, "contract.metadata is ignored (no Hydrosphere release read it); "
                           "put labels under the top-level metadata:", "ignored-key")
             elif key == "name":
-                name = self.text(value, "the signature name") or DEFAULT_SIGNATURE
+                signature_name = self.text(value, "the signature name") or DEFAULT_SIGNATURE
                 locations[("signature",)] = value.location
             else:
                 locations[(key,)] = knode.location
                 sections[key] = self.fields(value, (key,), locations, key)
-        sig = Signature(name, sections["inputs"], sections["outputs"])
+        sig = Signature(signature_name, sections["inputs"], sections["outputs"])
         return Source(sig, self.display, locations, valid=len(self.problems) == before)
 
     def fields(self, node: Node, key: Key, locations: dict[Key, Location], what: str) -> tuple[Field, ...]:
@@ -754,7 +812,27 @@ def _refusal(policy: Any, config: dict[str, Any]) -> str | None:
     return None
 
 
+def check_legacy_format(d: Declared) -> list[Problem]:
+    """One warning for a folder in an older Hydrosphere format: what it is, and the verb that
+    rewrites it (the folder is read as today's meanwhile)."""
+    whats = list(d.legacy)
+    if d.prototxt_contract is not None and d.prototxt_contract.legacy:
+        whats.append(f"{PROTOTXT_FILE}: {d.prototxt_contract.legacy}")
+    if not whats:
+        return []
+    nested = [e for e, _ in d.payload if "/" in e.strip().rstrip("/")]
+    if nested and any(w.startswith("hs 0.0.x") for w in whats):
+        whats.append(f"hs 0.0.x shipped {', '.join(map(repr, nested))} at their paths under /model/files, "
+                     "today's layout (and this build) under their basenames")
+    where = d.serving_location or (d.prototxt_contract.locate(("contract",)) if d.prototxt_contract
+                                   else d.name_location)
+    return [Problem(where, f"older Hydrosphere format, read as today's: {'; '.join(whats)}; "
+                    f"`hydro-ci contract migrate {d.display}` rewrites it (shows the diff, --write saves)",
+                    "legacy-format", Severity.WARNING)]
+
+
 FOLDER_RULES: tuple[Rule, ...] = (
+    check_legacy_format,
     check_name,
     check_runtime,
     check_install_command,

@@ -37,6 +37,21 @@ def our_signatures(folder: Path) -> list[Signature] | str:
         return str(exc)
 
 
+def our_layout(folder: Path) -> list[list[str]] | str:
+    """(name under /model/files, source path) of every payload entry, as hydro-ci lays it out."""
+    from hydro_ci.contract.payload import layout
+    from hydro_ci.diagnostics import Location
+
+    try:
+        loaded = load_model_folder(folder)
+    except HydroCIError as exc:
+        return str(exc)
+    items, problems = layout(loaded.root, [(e, Location("serving")) for e in loaded.payload])
+    if problems:
+        return problems[0].message
+    return sorted([item.target, str(item.source)] for item in items)
+
+
 def protobin_b64(sig: Signature) -> str:
     return base64.b64encode(to_protobin(sig)).decode()
 

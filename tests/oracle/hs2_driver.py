@@ -3,16 +3,19 @@
 stdin: JSON list of cases ``{"id", "path"}``. For each YAML document of ``kind: Model`` in ``path``,
 read as hs 2.4.0 reads it (``yaml.safe_load_all``, then ``hydroserving.core.model.parser.parse_model``),
 answer the v2 contract it uploads in a neutral form (signature name; fields with name, dtype name,
-dims or null, profile name, subfields), plus the warnings hs logged. stdout: JSON list, one per case.
+dims or null, profile name, subfields), the payload as hs 2.4 uploads it (basename, resolved path),
+plus the warnings hs logged. stdout: JSON list, one per case.
 """
 
 import json
 import logging
+import os
 import sys
 
 import yaml
 from hydro_serving_grpc import DataType
 from hydro_serving_grpc.contract import DataProfileType
+from hydroserving.core.model.package import resolve_model_paths
 from hydroserving.core.model.parser import parse_model
 
 
@@ -57,7 +60,11 @@ def check(case, collect):
                                      "outputs": [field(f) for f in sig.outputs]}
             else:
                 entry["contract"] = None
-            entry["payload"] = model.payload
+            entry["payload"] = list(model.payload)
+            # what hs 2.4 uploads: each resolved path under its basename (core/model/package.py)
+            folder = os.path.dirname(os.path.abspath(case["path"]))
+            resolved = resolve_model_paths(folder, model).payload
+            entry["layout"] = sorted([os.path.basename(p), p] for p in resolved)
         entry["warnings"] = list(collect.messages)
         out["docs"].append(entry)
     return out

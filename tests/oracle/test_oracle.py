@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.oracle.cases import case_folders, neutral, our_signatures, protobin_b64, serving_file
+from tests.oracle.cases import case_folders, neutral, our_layout, our_signatures, protobin_b64, serving_file
 from tests.oracle.conftest import Driver
 
 pytestmark = pytest.mark.oracle
@@ -69,3 +69,13 @@ def test_contract_equals_what_hs2_uploads(folder: Path, hs2_answers: dict[str, d
         if theirs["name"] == "Predict" and mine["name"] == "predict":
             theirs["name"] = "predict"  # hs 2's default name; ours is hs 3's (docs/contract.md)
         assert mine == theirs
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=IDS)
+def test_payload_lands_where_hs2_put_it(folder: Path, hs2_answers: dict[str, dict[str, object]]) -> None:
+    """Each payload entry at /model/files/<basename>, from the path hs 2.4 resolved it to."""
+    docs = hs2_answers[folder.name]["docs"]
+    assert isinstance(docs, list)
+    if not docs or "error" in docs[0] or not docs[0].get("payload"):
+        return  # hs 2 refuses the folder, or it has no payload (hydro-ci then ships the whole folder)
+    assert our_layout(folder) == docs[0]["layout"]
