@@ -32,6 +32,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(("contract", "show"), "hydro_ci.cli.contract_show", "print the declared contract"),
     Command(("contract", "infer"), "hydro_ci.cli.contract_infer",
             "read the contract from the model files (no framework needed)"),
+    Command(("contract", "migrate"), "hydro_ci.cli.contract_migrate",
+            "rewrite a folder of an older Hydrosphere format to today's (prints the diff; --write saves)"),
     Command(("contract", "verify"), "hydro_ci.cli.contract_verify",
             "run the model once with its framework and check its outputs against the contract"),
     Command(("render",), "hydro_ci.cli.render", "write the build context (Dockerfile, payload, contract)"),

@@ -94,3 +94,29 @@ def test_payload_outside_the_repository_is_refused_unless_trusted(
     monkeypatch.setenv("HYDRO_CI_TRUST_PAYLOAD_OUTSIDE", "1")
     files = build(folder, tmp_path / "trusted")
     assert files["model/files/host-secret.txt"] == b"not for the image\n"
+
+
+@pytest.mark.parametrize("name", ["legacy_01x", "legacy_00x", "prototxt_v2"])
+def test_contract_migrate_builds_the_same_image_layout(tmp_path: Path, name: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """An older-format folder read directly and the folder `contract migrate --write` made of it
+    give the same files under /model (the migrated files themselves aside) and the same contract."""
+    repo = repository(tmp_path, name)
+    folder = repo / "models" / name
+    before = build(folder, tmp_path / "legacy")
+    assert {"model/contract.protobin", "model/files/src/func_main.py",
+            "model/files/requirements.txt"} <= set(before)
+    capsys.readouterr()
+    assert main(["contract", "migrate", str(folder)]) == 0
+    diff = capsys.readouterr().out
+    assert diff.startswith("--- a/") and "+++ b/" in diff
+    assert main(["contract", "migrate", str(folder), "--write"]) == 0
+    assert main(["contract", "check", str(folder)]) == 0
+    assert "legacy-format" not in capsys.readouterr().out
+    after = build(folder, tmp_path / "migrated")
+    assert sorted(before) == sorted(after)
+    migrated = {"model/files/serving.yaml", "model/files/contract.prototxt"}
+    assert {k: v for k, v in before.items() if k not in migrated} == {
+        k: v for k, v in after.items() if k not in migrated}
+    assert main(["contract", "migrate", str(folder)]) == 0
+    assert "nothing to migrate" in capsys.readouterr().err
