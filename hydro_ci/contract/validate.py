@@ -67,6 +67,7 @@ CONFIG_KEYS = (
     "version",  # version next (VersionPolicy)
     "diff",  # contract diff / version bump (DiffConfig)
     "breaking-change",  # the breaking-change pre-commit hook
+    "signature-name",  # the contract's signature name where the folder writes none (declared or inferred)
 )
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # what render (dockerfile.check_env) accepts
 CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # no line breaks in an ENV value
@@ -135,9 +136,21 @@ class Declared:
     def is_python_runtime(self) -> bool:
         return self.runtime is not None and "python" in self.runtime.split("@")[0].lower()
 
-    def model_folder(self) -> ModelFolder:
+    @property
+    def signature(self) -> Signature | None:
+        """The declared signature, named by ``hydro-ci: signature-name`` when the contract names none
+        (hs 2.x called such a signature `Predict`, hs 3 and hydro-ci `predict`)."""
         source = self.contract_source
-        contract = Contract(self.name, (source.signature,)) if source is not None else None
+        if source is None:
+            return None
+        setting = self.config.get("signature-name")
+        if isinstance(setting, str) and setting and ("signature",) not in source.locations:
+            return Signature(setting, source.signature.inputs, source.signature.outputs)
+        return source.signature
+
+    def model_folder(self) -> ModelFolder:
+        signature = self.signature
+        contract = Contract(self.name, (signature,)) if signature is not None else None
         return ModelFolder(
             root=self.root,
             name=self.name,
@@ -632,10 +645,10 @@ def _show(value: object) -> str:
 
 
 def check_signature_function(d: Declared) -> list[Problem]:
-    source = d.contract_source
-    if source is None or not d.is_python_runtime:
+    source, signature = d.contract_source, d.signature
+    if source is None or signature is None or not d.is_python_runtime:
         return []
-    name = source.signature.name
+    name = signature.name
     where = source.locate(("signature",))
     # /model/files/src/func_main.py comes from the payload entry that lands at src/ (e.g. calculator/src/)
     path = func_main_source(d.root, layout(d.root, d.payload)[0] if d.payload else None)
@@ -717,6 +730,10 @@ def check_settings(d: Declared) -> list[Problem]:
                            "is relative to the model folder)", "bad-setting")
         elif key == "env":
             _check_env_setting(reader, value)
+        elif key == "signature-name":
+            text = _setting_text(reader, key, value)
+            if text is not None and not text.strip():
+                reader.add(value.location, f"{CONFIG_KEY}.signature-name is empty", "bad-setting")
         elif key == "breaking-change":
             text = _setting_text(reader, key, value)
             if text is not None and text.strip().lower() != "intended":

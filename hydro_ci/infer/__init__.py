@@ -123,7 +123,13 @@ def folder_contract(folder: ModelFolder) -> Contract:
     files, named after the model (ModelFileError when there is nothing to read)."""
     if folder.contract is not None:
         return folder.contract
-    return Contract(folder.name, infer_folder(folder.root).contract.signatures)
+    result = infer_folder(folder.root)
+    signatures = result.contract.signatures
+    setting = folder.config.get("signature-name")
+    if isinstance(setting, str) and setting and not result.named_signatures:
+        # one unnamed entry point: the name Hydrosphere's manager gave it, say (docs/infer.md)
+        signatures = (Signature(setting, signatures[0].inputs, signatures[0].outputs),)
+    return Contract(folder.name, signatures)
 
 
 def _contract_name(path: Path) -> str:

@@ -142,3 +142,23 @@ def test_older_formats_are_read_with_one_warning_naming_migrate(name: str) -> No
         assert sig.name == "classify" and [f.name for f in sig.outputs] == ["label", "confidence"]
     else:
         assert sig.name == "predict" and sig.inputs[0].shape == (-1, 4)
+
+
+def test_signature_name_setting_names_what_the_folder_does_not(tmp_path: Path) -> None:
+    from hydro_ci.infer import folder_contract
+
+    models = Path(__file__).resolve().parents[1] / "fixtures" / "models"
+    folder = Path(shutil.copytree(models / "onnx_skl_classifier", tmp_path / "clf"))
+    serving = folder / "serving.yaml"
+    serving.write_text('kind: Model\nname: clf\nruntime: "hydrosphere/serving-runtime-onnx:2.4.0"\n')
+    assert folder_contract(load_model_folder(folder)).primary.name == "predict"
+    serving.write_text(serving.read_text() + "hydro-ci: {signature-name: Predict}\n")
+    assert check_model_folder(folder) == []
+    assert folder_contract(load_model_folder(folder)).primary.name == "Predict"  # as the manager named it
+    # a declared contract without a name: hs 2.x's `Predict`, kept by the same setting
+    serving.write_text(serving.read_text() + "contract:\n  inputs: {x: {type: float32}}\n"
+                       "  outputs: {y: {type: int64}}\n")
+    (folder / "model.onnx").unlink()
+    assert load_model_folder(folder).contract.primary.name == "Predict"  # type: ignore[union-attr]
+    serving.write_text(serving.read_text().replace("  inputs:", "  name: infer\n  inputs:"))
+    assert load_model_folder(folder).contract.primary.name == "infer"  # type: ignore[union-attr]
