@@ -44,6 +44,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(("pipeline",), "hydro_ci.cli.pipeline",
             "the whole job: check, contract, version, render, build, push, summary"),
     Command(("matrix",), "hydro_ci.cli.matrix", "model folders changed since a git ref, as a CI matrix"),
+    Command(("verify",), "hydro_ci.cli.verify",
+            "check an image's signature and provenance, and rebuild it to compare digests"),
     Command(("contract", "breaking"), "hydro_ci.cli.contract_breaking",
             "fail on a breaking contract change against a git ref (pre-commit hook)"),
 )

@@ -215,6 +215,7 @@ def build(state: PipelineState) -> None:
     request = BuildRequest(_context(state), image_repository(state), tags[0], tuple(tags[1:]),
                            push_follows=state.options.push)
     state.build = builder.build(request, state.progress)
+    state.builder = builder
     state.write_json(files.BUILD_FILE, state.build.to_dict())
     _say(state, "build", f"{state.build.image}@{state.build.id}")
 
@@ -259,8 +260,15 @@ def summary(state: PipelineState) -> None:
     state.path(files.SUMMARY_MD).write_text(report.markdown(data), encoding="utf-8")
 
 
+def attest(state: PipelineState) -> None:
+    """SBOM and provenance beside the image; attached to the pushed digest, and signed (opt-in)."""
+    from hydro_ci.pipeline.attestation import attest as run_attest
+
+    run_attest(state)
+
+
 # The pipeline, in order. `--only NAME` runs a subset; each stage loads what it needs from files.
-STAGES: tuple[Stage, ...] = (check, contract, version, render, plan, build, push, summary)
+STAGES: tuple[Stage, ...] = (check, contract, version, render, plan, build, push, attest, summary)
 STAGE_NAMES: tuple[str, ...] = tuple(s.__name__ for s in STAGES)
 
 
