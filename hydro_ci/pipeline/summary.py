@@ -22,6 +22,11 @@ def _load(state: PipelineState, name: str) -> Any:
         return None
 
 
+def _attesting(state: PipelineState) -> bool:
+    o = state.options
+    return o.sbom or o.provenance or o.sign_key is not None
+
+
 def collect(state: PipelineState) -> dict[str, Any]:
     contract = state.contract_info or _load(state, files.CONTRACT_FILE)
     version = state.version or _load(state, files.VERSION_FILE)
@@ -61,7 +66,7 @@ def collect(state: PipelineState) -> dict[str, Any]:
         "build": built,
         "push": pushed,
         "attest": state.attest if state.attest is not None else (
-            None if dry else _load(state, "attest.json")),
+            _load(state, "attest.json") if _attesting(state) and not dry else None),
         "notes": [*((contract or {}).get("notes") or []), *((plan or {}).get("notes") or [])],
         "stages": [s.to_dict() for s in state.stages],
         "failed": next(({"stage": s.name, "error": s.detail} for s in state.stages if s.status == "failed"),

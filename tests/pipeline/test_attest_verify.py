@@ -66,7 +66,8 @@ def test_pipeline_attests_signs_and_verify_reproduces_the_digest(
     assert attest_plan["dry_run"] and attest_plan["sign"].endswith("cosign.key")
     assert attest_plan["attach"] == ["SPDX SBOM", "CycloneDX SBOM", "provenance"]
 
-    hydro_ci(args, root, env={"COSIGN_PASSWORD": "pw"})
+    gh_out = tmp_path / "gh-output"
+    hydro_ci([*args, "--format", "github"], root, env={"COSIGN_PASSWORD": "pw", "GITHUB_OUTPUT": str(gh_out)})
     out = root / ".hydro-ci/iris-sklearn"
     attested = read_json(out / "attest.json")
     digest = read_json(out / "push.json")["digest"]
@@ -75,6 +76,10 @@ def test_pipeline_attests_signs_and_verify_reproduces_the_digest(
     assert {r["via"] for r in attested["referrers"]} == {"tag"}  # docker-registry 2.8: the fallback
     assert attested["signature"]["tag"] == f"sha256-{digest[7:]}.sig"
     assert Path(root / attested["files"]["sbom-spdx"]).is_file()
+    # the Action's outputs: each referrer's digest, and the signature manifest's
+    outputs = dict(line.split("=", 1) for line in gh_out.read_text().splitlines() if "=" in line)
+    assert json.loads(outputs["referrers"]) == {r["kind"]: r["digest"] for r in attested["referrers"]}
+    assert outputs["signature"] == attested["signature"]["digest"]
     summary = (out / "summary.md").read_text()
     assert "### Attestations" in summary and attested["signature"]["tag"] in summary
 
