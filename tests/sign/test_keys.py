@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,11 @@ def test_dsse_envelope_verifies_only_with_its_key_and_bytes(tmp_path: Path) -> N
     doc = json.loads(env)
     doc["payload"] = base64.b64encode(b'{"a":2}').decode()
     assert open_envelope(json.dumps(doc).encode(), keys.VerifyingKey(key.public))[1] is False
+
+
+def test_contract_check_start_up_imports_no_signing_or_attestation_code() -> None:
+    code = ("import sys, hydro_ci.cli, hydro_ci.cli.contract_check\n"
+            "heavy = [m for m in sys.modules if m.split('.')[0] in ('cryptography', 'nacl') or "
+            "m.startswith(('hydro_ci.attest', 'hydro_ci.sign'))]\n"
+            "assert not heavy, heavy\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
