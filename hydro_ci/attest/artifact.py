@@ -11,6 +11,8 @@ SBOMs as well (the statement names them by digest as byproducts).
 
 from __future__ import annotations
 
+import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,7 @@ from hydro_ci.attest.facts import BuildFacts
 from hydro_ci.epoch import rfc3339
 from hydro_ci.image.model import OCI_MANIFEST, Digest, canonical_json
 from hydro_ci.registry.client import RegistryClient
-from hydro_ci.registry.referrers import ReferrerPush, push_referrer
+from hydro_ci.registry.referrers import ReferrerPush, push_referrers
 
 if TYPE_CHECKING:
     from hydro_ci.sign.keys import SigningKey
@@ -125,19 +127,25 @@ def artifact_manifest(
     return canonical_json(doc)
 
 
-def attach(
-    client: RegistryClient,
-    repository: str,
-    a: Attachment,
-    *,
-    subject_digest: str,
-    subject_size: int,
-    epoch: int,
-) -> ReferrerPush:
+def attach(client: RegistryClient, repository: str, a: Attachment, *, subject_digest: str,
+           subject_size: int, epoch: int) -> ReferrerPush:
     """Upload ``a``'s blobs and its manifest; index it as a referrer of the subject."""
-    import io
+    return attach_all(client, repository, [a], subject_digest=subject_digest, subject_size=subject_size,
+                      epoch=epoch)[0]
 
-    for digest, data in ((str(Digest.of_bytes(EMPTY_JSON)), EMPTY_JSON), (a.digest, a.data)):
-        client.upload_blob(repository, digest, len(data), lambda d=data: io.BytesIO(d))  # type: ignore[misc]
-    manifest = artifact_manifest(a, subject_digest, subject_size, epoch)
-    return push_referrer(client, repository, manifest, subject=subject_digest)
+
+def attach_all(client: RegistryClient, repository: str, attachments: Sequence[Attachment], *,
+               subject_digest: str, subject_size: int, epoch: int) -> list[ReferrerPush]:
+    """``attach`` for several: blobs uploaded in parallel, the fallback index written once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    blobs = {str(Digest.of_bytes(EMPTY_JSON)): EMPTY_JSON, **{a.digest: a.data for a in attachments}}
+
+    def upload(item: tuple[str, bytes]) -> int:
+        digest, data = item
+        return client.upload_blob(repository, digest, len(data), lambda: io.BytesIO(data))
+
+    with ThreadPoolExecutor(min(4, len(blobs))) as pool:
+        list(pool.map(upload, blobs.items()))  # re-raises the first failure
+    manifests = [artifact_manifest(a, subject_digest, subject_size, epoch) for a in attachments]
+    return push_referrers(client, repository, manifests, subject=subject_digest)

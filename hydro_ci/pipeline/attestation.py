@@ -10,13 +10,40 @@ digest as an OCI 1.1 referrer, then the image is signed (cosign's format, ``sha2
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hydro_ci.build import ProgressEvent
 from hydro_ci.errors import UsageError
 from hydro_ci.pipeline.state import PipelineState, StageInputError
 
+if TYPE_CHECKING:
+    from hydro_ci.sign.keys import SigningKey
+
 ATTEST_FILE = "attest.json"
+
+
+def start_loading_key(state: PipelineState) -> None:
+    """Read (and, for cosign's encrypted keys, decrypt: ~0.3 s of scrypt) the key in a thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hydro_ci.sign.keys import load_signing_key
+
+    o = state.options
+    assert o.sign_key is not None
+    pool = ThreadPoolExecutor(1, thread_name_prefix="hydro-ci-key")
+    state.signing_key = pool.submit(load_signing_key, o.sign_key, password_env=o.sign_key_password_env)
+    pool.shutdown(wait=False)  # the one task runs on; nothing else is ever submitted
+
+
+def signing_key(state: PipelineState) -> SigningKey | None:
+    """The --sign-key, loaded (errors raised here, where the caller wants them)."""
+    o = state.options
+    if o.sign_key is None:
+        return None
+    if state.signing_key is None:
+        start_loading_key(state)
+    key: SigningKey = state.signing_key.result()
+    return key
 
 
 def wanted(state: PipelineState) -> list[str]:
@@ -56,11 +83,7 @@ def attest(state: PipelineState) -> None:
 
         state.progress(ProgressEvent("attest", say, id=STAGE_EVENT))
         return
-    key = None
-    if o.sign_key is not None:
-        from hydro_ci.sign.keys import load_signing_key
-
-        key = load_signing_key(o.sign_key, password_env=o.sign_key_password_env)  # before any work
+    key = signing_key(state)
     from hydro_ci.attest import artifact, facts
     from hydro_ci.pipeline import stages
 
@@ -99,34 +122,24 @@ def attest(state: PipelineState) -> None:
             password=creds.password if creds else None,
             insecure=o.insecure,
         )
-        size = found.manifest_size
-        for a in attachments:
-            pushed = artifact.attach(
-                client,
-                parse_reference(repository).repository,
-                a,
-                subject_digest=found.digest,
-                subject_size=size,
-                epoch=found.source_date_epoch,
-            )
-            record["referrers"].append(
-                {
-                    "kind": a.kind,
-                    "artifact_type": a.artifact_type,
-                    "digest": pushed.digest,
-                    "via": pushed.via,
-                }
-            )
-            state.progress(ProgressEvent("attest", f"{a.kind}: {pushed.digest} ({pushed.via})"))
-        if key is not None:
-            from hydro_ci.sign.cosign import sign_image
+        from concurrent.futures import ThreadPoolExecutor
 
-            signed = sign_image(client, parse_reference(repository), found.digest, key)
-            record["signature"] = {
-                "tag": signed.tag,
-                "digest": signed.digest,
-                "unchanged": signed.unchanged,
-            }
+        ref = parse_reference(repository)
+        with ThreadPoolExecutor(1) as pool:  # the signature and the referrers touch different tags
+            sign_job = None
+            if key is not None:
+                from hydro_ci.sign.cosign import sign_image
+
+                sign_job = pool.submit(sign_image, client, ref, found.digest, key)
+            pushed_all = artifact.attach_all(client, ref.repository, attachments, subject_digest=found.digest,
+                                             subject_size=found.manifest_size, epoch=found.source_date_epoch)
+            signed = sign_job.result() if sign_job is not None else None
+        for a, pushed in zip(attachments, pushed_all, strict=True):
+            record["referrers"].append({"kind": a.kind, "artifact_type": a.artifact_type,
+                                        "digest": pushed.digest, "via": pushed.via})
+            state.progress(ProgressEvent("attest", f"{a.kind}: {pushed.digest} ({pushed.via})"))
+        if signed is not None:
+            record["signature"] = {"tag": signed.tag, "digest": signed.digest, "unchanged": signed.unchanged}
     state.attest = record
     state.write_json(ATTEST_FILE, record)
     attached = len(record["referrers"])

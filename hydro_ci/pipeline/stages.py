@@ -237,6 +237,9 @@ def push(state: PipelineState) -> None:
         state.record("push", "skipped", "dry run" if state.options.dry_run else "no --push")
         return
     from hydro_ci.build import make_builder
+    from hydro_ci.pipeline.attestation import signing_key
+
+    signing_key(state)  # a wrong key or password fails before anything is pushed
 
     result = _build(state)
     builder = make_builder(result.builder, insecure=state.options.insecure)
@@ -273,6 +276,10 @@ STAGE_NAMES: tuple[str, ...] = tuple(s.__name__ for s in STAGES)
 
 
 def run(state: PipelineState) -> PipelineState:
+    if state.options.sign_key is not None and not state.options.dry_run:
+        from hydro_ci.pipeline.attestation import start_loading_key
+
+        start_loading_key(state)  # scrypt of an encrypted key runs while the image builds
     chosen = set(state.options.only) or set(STAGE_NAMES)
     unknown = chosen - set(STAGE_NAMES)
     if unknown:

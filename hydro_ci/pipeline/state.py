@@ -100,6 +100,7 @@ class PipelineState:
     push: PushResult | None = None  # push
     builder: Any = None  # build (the builder itself: the attest stage asks it what it built)
     attest: dict[str, Any] | None = None  # attest (what attest.json holds)
+    signing_key: Any = None  # attest: a Future of the loaded --sign-key (started with the run)
     plan: dict[str, Any] | None = None  # plan (dry run)
     summary: dict[str, Any] | None = None  # summary
     stages: list[StageRecord] = field(default_factory=list)

@@ -13,8 +13,10 @@ client's manifest limit), in the number of entries, and parsed field by field.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -65,36 +67,39 @@ class ReferrerPush:
     via: Via  # "api": the registry indexed it; "tag": we wrote the fallback index
 
 
-def push_referrer(
-    client: RegistryClient,
-    repository: str,
-    manifest: bytes,
-    *,
-    subject: str,
-    media_type: str = OCI_MANIFEST,
-) -> ReferrerPush:
+def push_referrer(client: RegistryClient, repository: str, manifest: bytes, *, subject: str,
+                  media_type: str = OCI_MANIFEST) -> ReferrerPush:
     """Store ``manifest`` (whose ``subject`` is ``subject``) and make it findable as a referrer.
 
     Its blobs must be in the repository already. The manifest is put by digest; when the registry
     does not answer with ``OCI-Subject``, the fallback index at ``sha256-<hex>`` gets an entry for it
     (kept once per digest; other entries stay).
     """
-    entry = _descriptor_of(manifest, media_type)
-    digest, indexed = client.put_manifest_subject(repository, entry.digest, manifest, media_type)
-    if indexed == subject:
-        return ReferrerPush(digest, "api")
-    tag = fallback_tag(subject)
-    current = _read_fallback(client, repository, tag)
-    if any(r.digest == digest for r in current):
-        return ReferrerPush(digest, "tag")
-    index = {
-        "schemaVersion": 2,
-        "mediaType": OCI_INDEX,
-        "manifests": [r.to_descriptor() for r in current] + [entry.to_descriptor()],
-    }
-    data = json.dumps(index, sort_keys=True, separators=(",", ":")).encode()
-    client.put_manifest(repository, tag, data, OCI_INDEX)
-    return ReferrerPush(digest, "tag")
+    return push_referrers(client, repository, [manifest], subject=subject, media_type=media_type)[0]
+
+
+def push_referrers(client: RegistryClient, repository: str, manifests: Sequence[bytes], *, subject: str,
+                   media_type: str = OCI_MANIFEST) -> list[ReferrerPush]:
+    """``push_referrer`` for several manifests of one subject: the fallback index read and written once."""
+    out: list[ReferrerPush] = []
+    missing: list[Referrer] = []
+    for manifest in manifests:
+        entry = _descriptor_of(manifest, media_type)
+        digest, indexed = client.put_manifest_subject(repository, entry.digest, manifest, media_type)
+        out.append(ReferrerPush(digest, "api" if indexed == subject else "tag"))
+        if indexed != subject:
+            missing.append(entry)
+    if missing:
+        tag = fallback_tag(subject)
+        current = _read_fallback(client, repository, tag)
+        have = {r.digest for r in current}
+        new = [r for r in missing if r.digest not in have]
+        if new:
+            index = {"schemaVersion": 2, "mediaType": OCI_INDEX,
+                     "manifests": [r.to_descriptor() for r in (*current, *new)]}
+            data = json.dumps(index, sort_keys=True, separators=(",", ":")).encode()
+            client.put_manifest(repository, tag, data, OCI_INDEX)
+    return out
 
 
 def list_referrers(
@@ -166,8 +171,6 @@ def _referrer(d: Any, where: str) -> Referrer:
 
 
 def _descriptor_of(manifest: bytes, media_type: str) -> Referrer:
-    import hashlib
-
     doc = json.loads(manifest)
     artifact_type = doc.get("artifactType") or (doc.get("config") or {}).get("mediaType") or ""
     return Referrer(
