@@ -134,3 +134,16 @@ def test_verify_names_the_file_that_differs_from_the_recorded_commit(
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "not reproduced" in proc.stderr
     assert "(code layer): /model/files/src/func_main.py differs" in proc.stderr
+
+
+def test_a_wrong_key_password_fails_before_anything_is_pushed(
+        project: tuple[Path, Path], tmp_path: Path, open_registry: Any, unique_repo: str) -> None:
+    root, _ = project
+    (tmp_path / "cosign.key").write_bytes(generate_key_pair(b"right")[0])
+    image = f"{open_registry.host}/{unique_repo}"
+    proc = hydro_ci(["pipeline", "models/iris-sklearn", "--image", image, "--push", "--provenance",
+                     "--sign-key", str(tmp_path / "cosign.key")], root, env={"COSIGN_PASSWORD": "wrong"},
+                    check=False)
+    assert proc.returncode == 1 and "wrong password" in proc.stderr and "Traceback" not in proc.stderr
+    with RegistryClient(open_registry.host, insecure=True) as c:
+        assert c.list_tags(unique_repo) == []
