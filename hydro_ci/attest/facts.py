@@ -119,6 +119,24 @@ def source_facts(model_dir: Path) -> Source:
         return Source(None, None, True, ".")
 
 
+def _source(model_dir: Path | None, files: list[ContextFile]) -> Source:
+    """``source_facts``, dirty too when a payload file is not in the commit (untracked)."""
+    if model_dir is None:
+        return Source(None, None, True, ".")
+    src = source_facts(model_dir)
+    if src.dirty or src.commit is None:
+        return src
+    try:
+        out = git.git_output(["ls-files", "--others", "--exclude-standard", "-z", "--", "."], model_dir)
+    except git.GitError:
+        return src
+    untracked = {p for p in out.split("\0") if p}
+    shipped = {f.path.removeprefix("model/files/") for f in files if f.path.startswith("model/files/")}
+    if untracked & shipped:
+        return Source(src.repository, src.commit, True, src.path)
+    return src
+
+
 def _model_formats(context: BuildContext, files: list[ContextFile]) -> dict[str, tuple[str, str]]:
     """image path → (format, framework) for the model files among ``files``."""
     from hydro_ci.infer.detect import sniff
@@ -190,7 +208,7 @@ def collect(
         contract_sha256=contract,
         layers=layers,
         framework=fw,
-        source=source_facts(model_dir) if model_dir is not None else Source(None, None, True, "."),
+        source=_source(model_dir, files),
         labels=dict(context.labels),
     )
 

@@ -97,9 +97,7 @@ def rebuild(
             link_large_files=True,
         ),
     )
-    base = base_from or (
-        f"{rec.base_name}@{rec.base_digest}" if rec.base_name and rec.base_digest else rec.base_ref
-    )
+    base = base_from or _recorded_base(rec)
     builder = OCIBuilder(
         cache=cache or workdir / "cache",
         base_from=base,
@@ -109,6 +107,21 @@ def rebuild(
     )
     result = builder.build(BuildRequest(ctx, "rebuild", rec.version or "rebuild"))
     return Rebuilt(result.id, builder.image_of(result), workdir)
+
+
+def _recorded_base(rec: RecordedBuild) -> str:
+    """The base as the provenance pins it: a registry digest, or scratch. A local source
+    (``oci:``, ``docker-archive:``, ``docker-daemon:``) named by a statement from a registry is never
+    opened on this machine: the verifier names it with --base-from."""
+    from hydro_ci.image.reference import parse_reference
+
+    if rec.base_name and rec.base_digest:
+        ref = parse_reference(f"{rec.base_name}@{rec.base_digest}")
+        return f"{ref.name}@{rec.base_digest}"
+    if rec.base_ref == "scratch":
+        return "scratch"
+    raise RebuildError(f"the image was built on a base read from {rec.base_ref!r}, not from a registry",
+                       hint="pass --base-from with the same base (e.g. oci:DIR:TAG)")
 
 
 # --- where two images differ --------------------------------------------------------------------

@@ -205,3 +205,62 @@ def test_attachments_sign_the_provenance_which_names_the_sboms(
     assert [a.kind for a in plain] == ["provenance"] and plain[
         0
     ].media_type == "application/vnd.in-toto+json"
+
+
+def _recorded(**kw: object) -> provenance.RecordedBuild:
+    base = dict(
+        digest="sha256:" + "a" * 64,
+        repository_uri=None,
+        commit="b" * 40,
+        dirty=False,
+        path=".",
+        version="1.0.0",
+        source_date_epoch=0,
+        base_ref="x",
+        base_digest=None,
+        base_name=None,
+        platform="linux/amd64",
+        python_version=None,
+        builder_version=None,
+        byproducts=(),
+    )
+    return provenance.RecordedBuild(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_a_rebuild_opens_only_registry_bases_a_provenance_names() -> None:
+    from hydro_ci.attest.rebuild import RebuildError, _recorded_base
+
+    digest = "sha256:" + "c" * 64
+    assert (
+        _recorded_base(_recorded(base_name="ghcr.io/acme/py", base_digest=digest))
+        == f"ghcr.io/acme/py@{digest}"
+    )
+    assert _recorded_base(_recorded(base_ref="scratch")) == "scratch"
+    for local in ("docker-daemon:secret/image:1", "oci:/etc:x", "docker-archive:/etc/shadow"):
+        with pytest.raises(RebuildError, match="not from a registry"):
+            _recorded_base(_recorded(base_ref=local))
+
+
+def test_an_untracked_payload_file_makes_the_source_dirty(tmp_path: Path) -> None:
+    import subprocess
+
+    from hydro_ci.render.context import ContextFile, Layer
+
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+        "PATH": "/usr/bin:/bin",
+    }
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "a.py").write_text("a = 1\n")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "x"]):
+        subprocess.run(["git", *args], cwd=tmp_path, env=env, check=True)
+    shipped = [ContextFile("model/files/a.py", Layer.code, 6, 0o644, "0" * 64)]
+    assert not facts_mod._source(tmp_path / "m", shipped).dirty
+    (tmp_path / "m" / "w.bin").write_bytes(b"not committed")
+    assert not facts_mod._source(tmp_path / "m", shipped).dirty  # not shipped: does not count
+    shipped.append(ContextFile("model/files/w.bin", Layer.weights, 13, 0o644, "0" * 64))
+    src = facts_mod._source(tmp_path / "m", shipped)
+    assert src.dirty and src.commit and src.path == "m"
