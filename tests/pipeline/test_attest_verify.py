@@ -67,7 +67,9 @@ def test_pipeline_attests_signs_and_verify_reproduces_the_digest(
     assert attest_plan["attach"] == ["SPDX SBOM", "CycloneDX SBOM", "provenance"]
 
     gh_out = tmp_path / "gh-output"
-    hydro_ci([*args, "--format", "github"], root, env={"COSIGN_PASSWORD": "pw", "GITHUB_OUTPUT": str(gh_out)})
+    run = hydro_ci([*args, "--format", "github"], root,
+                   env={"COSIGN_PASSWORD": "pw", "GITHUB_OUTPUT": str(gh_out)})
+    assert "  attached sbom-spdx sha256:" in run.stdout and "  signed   sha256-" in run.stdout
     out = root / ".hydro-ci/iris-sklearn"
     attested = read_json(out / "attest.json")
     digest = read_json(out / "push.json")["digest"]
