@@ -119,7 +119,8 @@ def verify(
     if rec is None:
         out.problems.append(
             f"no usable provenance attached to {ref.name}@{digest} (found {len(found)} "
-            f"in-toto referrer{'s' if len(found) != 1 else ''} through the {via} form)"
+            f"in-toto referrer{'s' if len(found) != 1 else ''} through the {via} form); "
+            "images get one from hydro-ci pipeline --push --provenance"
         )
         return out
     out.provenance = rec
