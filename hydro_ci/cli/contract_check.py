@@ -22,14 +22,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.contract.serving import (
-        display_path,
-        find_model_folders,
-        not_a_model_folder,
-        read_model_folder,
-        sort_problems,
-    )
+    from hydro_ci.contract.serving import sort_problems
     from hydro_ci.diagnostics import Location, Problem
+    from hydro_ci.folder import display_path, find_model_folders, not_a_model_folder
+    from hydro_ci.infer.check import read_model_folder
 
     missing = [p for p in args.paths if not os.path.lexists(p)]
     if missing:

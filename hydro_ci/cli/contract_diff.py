@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     new, new_from = load_contract(args.new, username=user, password=password, insecure=args.insecure)
     config = DiffConfig()
     if Path(args.new).is_dir():
-        from hydro_ci.contract.serving import load_model_folder
+        from hydro_ci.infer.check import load_model_folder
 
         config = DiffConfig.from_config(load_model_folder(Path(args.new)).config)
     config = DiffConfig.from_config({"diff": {

@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hydro_ci.contract import formats, jsonform
-    from hydro_ci.contract.serving import load_model_folder
+    from hydro_ci.infer.check import load_model_folder
 
     if not os.path.lexists(args.model_dir):
         raise UsageError(f"no such file or directory: {args.model_dir}")

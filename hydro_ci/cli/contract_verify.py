@@ -20,9 +20,10 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from hydro_ci.contract.serving import is_model_folder, load_model_folder
     from hydro_ci.errors import UsageError
+    from hydro_ci.folder import is_model_folder
     from hydro_ci.infer import infer_folder
+    from hydro_ci.infer.check import load_model_folder
     from hydro_ci.infer.verify import verify_folder
 
     root = Path(args.model_dir)

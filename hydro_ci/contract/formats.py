@@ -17,7 +17,9 @@ import yaml
 
 from hydro_ci.contract import jsonform, yamlfile
 from hydro_ci.contract.model import Contract, Field, Profile, Signature
-from hydro_ci.contract.validate import Source, check_signature, read_contract_section
+from hydro_ci.contract.reader import ServingReader, Source
+from hydro_ci.contract.rules.signature import check_signature
+from hydro_ci.diagnostics import Location
 from hydro_ci.errors import ContractError, ProblemsError
 
 # protobuf is imported only by the protobin/prototxt functions: YAML and JSON users start faster.
@@ -134,3 +136,20 @@ def from_yaml(text: str, display: str = "<yaml>") -> Signature:
     """The signature of a ``contract:`` YAML document (what ``to_yaml`` writes)."""
     return read_contract_section(yamlfile.compose(text, display), display).signature
 
+
+def read_contract_section(root: yamlfile.Node | None, display: str) -> Source:
+    """The signature of a YAML document ``contract: {...}`` (what ``formats.to_yaml`` writes)."""
+    reader = ServingReader(display)
+    source = None
+    top = reader.mapping(root, display) if root is not None else None
+    if top is not None:
+        for _, key_node, value in reader.entries(top, ("contract",), display):
+            source = reader.contract(key_node, value)
+    if source is None and not reader.problems:
+        reader.add(Location(display, 1, 1), "no contract: section", "bad-type")
+    if source is not None:
+        reader.problems.extend(check_signature(source))
+    if reader.problems:
+        raise ProblemsError(reader.problems)
+    assert source is not None
+    return source

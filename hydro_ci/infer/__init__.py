@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hydro_ci.contract.model import Contract, Signature
+from hydro_ci.contract.model import Contract, ModelFolder, Signature
+from hydro_ci.contract.pairing import Key
 from hydro_ci.diagnostics import Location, Problem, Severity
 from hydro_ci.errors import HydroCIError, ModelFileError, NoModelInFileError
-from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, ModelFolder
-from hydro_ci.infer.compare import Key, Locate, compare_signature, signature_problem
+from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE
+from hydro_ci.infer.compare import Locate, compare_signature, signature_problem
 from hydro_ci.infer.detect import Format, ModelFile, find_model_files, has_python_entry
 from hydro_ci.infer.reading import HYDROSPHERE_SIGNATURE, FieldKinds, ModelReading
 

@@ -67,7 +67,7 @@ def intended(config: Mapping[str, Any]) -> bool:
 
 def check_folder(folder: Path, against: str) -> FolderVerdict:
     from hydro_ci.contract.diff import DiffConfig, diff_contracts
-    from hydro_ci.contract.serving import load_model_folder
+    from hydro_ci.infer.check import load_model_folder
     from hydro_ci.version.contracts import contract_at_git_ref
 
     repo = git.repo_root(folder).resolve()

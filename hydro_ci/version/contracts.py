@@ -40,8 +40,8 @@ def contract_from_json_text(text: str, where: str) -> Contract:
 def contract_from_folder(path: Path) -> Contract:
     """The contract of a model folder: declared (serving.yaml and/or contract.prototxt), else read
     from its model files, as the image built from it would carry."""
-    from hydro_ci.contract.serving import load_model_folder
     from hydro_ci.infer import folder_contract
+    from hydro_ci.infer.check import load_model_folder
 
     return folder_contract(load_model_folder(path))
 
@@ -82,8 +82,9 @@ def _contract_from_texts(files: dict[str, str], where: str) -> Contract | None:
     folder loader makes the two agree, and the prototxt is the exact v3 signature), checked by the
     same rules as a folder's (an empty contract.prototxt is an error, not a contract without fields)."""
     from hydro_ci.contract import yamlfile
+    from hydro_ci.contract.formats import read_contract_section
     from hydro_ci.contract.prototxt import parse_prototxt
-    from hydro_ci.contract.validate import check_signature, read_contract_section
+    from hydro_ci.contract.rules.signature import check_signature
     from hydro_ci.errors import ProblemsError
 
     name, signature = None, None
