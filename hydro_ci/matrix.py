@@ -8,21 +8,15 @@ with the all-zero commit GitHub reports for a branch's first push), every model 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hydro_ci import git
-from hydro_ci.errors import UsageError
-from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE
-
-# Never model folders, and never worth walking into.
-SKIP_DIRS = frozenset({".git", ".hydro-ci", ".nox", ".tox", ".venv", "venv", "node_modules", "dist",
-                       "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"})
+from hydro_ci.contract import yamlfile
+from hydro_ci.errors import ProblemsError, UsageError
+from hydro_ci.folder import CONFIG_KEY, SERVING_FILE, find_model_folders
 
 
 @dataclass(frozen=True)
@@ -35,24 +29,13 @@ class ModelEntry:
         return {"model": self.path, "name": self.name}
 
 
-def find_model_folders(root: Path, paths: Sequence[Path] = ()) -> list[Path]:
-    """Model folders under ``paths`` (default: ``root``), sorted."""
-    found: set[Path] = set()
-    for start in paths or (root,):
-        if not start.exists():
-            raise UsageError(f"{start} does not exist", hint="name folders inside the repository")
-        for here, dirs, names in os.walk(start):
-            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-            if SERVING_FILE in names or PROTOTXT_FILE in names:
-                found.add(Path(here).resolve())
-    return sorted(found)
-
-
 def _serving(folder: Path) -> dict[str, Any]:
-    """serving.yaml as plain data, or {} (a broken file is the check's business, not the matrix's)."""
+    """serving.yaml as plain data, or {} (a broken file is the check's business, not the matrix's).
+    Read by our YAML reader, whose limits (size, depth, alias expansion) hold here too."""
+    path = folder / SERVING_FILE
     try:
-        data = yaml.safe_load((folder / SERVING_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError):
+        data = yamlfile.to_python(yamlfile.load(path, str(path))) if path.is_file() else None
+    except ProblemsError:
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -82,15 +65,30 @@ def _touches(inputs: Iterable[str], changed: Iterable[str]) -> bool:
     return any(c in exact or any(c.startswith(p) for p in prefixes) for c in changed)
 
 
+def _repository(paths: Sequence[Path]) -> Path:
+    """The one repository holding every path (git's answer for each, not the working directory's)."""
+    roots = {git.repo_root(p if p.is_dir() else p.parent).resolve() for p in paths}
+    if len(roots) > 1:
+        raise UsageError(f"the paths are in {len(roots)} repositories: {', '.join(sorted(map(str, roots)))}",
+                         hint="run hydro-ci matrix once per repository")
+    return roots.pop()
+
+
 def _is_null_commit(ref: str) -> bool:
     """GitHub's ``github.event.before`` on the first push of a branch: no previous commit, build all."""
     return len(ref) >= 7 and set(ref) == {"0"}
 
 
 def changed_models(start: Path, since: str | None = None, paths: Sequence[Path] = ()) -> list[ModelEntry]:
-    """The model folders changed since ``since`` (all of them when None)."""
-    root = git.repo_root(start).resolve()
-    entries = [model_entry(root, f) for f in find_model_folders(root, [p.resolve() for p in paths])]
+    """The model folders under ``paths`` (default: the repository ``start`` is in) changed since
+    ``since`` (all of them when None). The repository is the one the paths are in."""
+    starts = [p.resolve() for p in paths]
+    missing = [p for p in starts if not p.exists()]
+    if missing:
+        raise UsageError(f"{missing[0]} does not exist", hint="name folders inside the repository")
+    root = _repository(starts or [start.resolve()])
+    folders = {f.resolve() for s in starts or [root] for f in find_model_folders(s)}
+    entries = [model_entry(root, f) for f in sorted(folders) if f.is_relative_to(root)]
     if since is None or _is_null_commit(since):
         return entries
     changed = git.changed_files(root, since)
