@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hydro_ci import git
+from hydro_ci.contract.jsonform import CONTRACT_LABEL
 from hydro_ci.contract.model import Contract
 from hydro_ci.errors import HydroCIError, NotFoundError, UsageError
 from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE
@@ -23,7 +24,6 @@ from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE
 if TYPE_CHECKING:
     from hydro_ci.registry.client import RegistryClient
 
-CONTRACT_LABEL = "io.hydro-ci.contract"  # same as hydro_ci.render.labels.CONTRACT_LABEL
 MAX_CONTRACT_FILE = 64 << 20
 
 
