@@ -15,14 +15,12 @@ from typing import Any
 
 import yaml
 
-from hydro_ci.contract import jsonform, yamlfile
+from hydro_ci.contract import jsonform, proto, prototxt, yamlfile
 from hydro_ci.contract.model import Contract, Field, Profile, Signature
 from hydro_ci.contract.reader import ServingReader, Source
 from hydro_ci.contract.rules.signature import check_signature
 from hydro_ci.diagnostics import Location
 from hydro_ci.errors import ContractError, ProblemsError
-
-# protobuf is imported only by the protobin/prototxt functions: YAML and JSON users start faster.
 
 
 class _FlowMap(dict[str, Any]):
@@ -46,26 +44,18 @@ _Dumper.add_representer(
 
 
 def to_protobin(sig: Signature) -> bytes:
-    from hydro_ci.contract import proto
-
     return proto.to_protobin(sig)
 
 
 def from_protobin(data: bytes) -> Signature:
-    from hydro_ci.contract import proto
-
     return proto.from_protobin(data)
 
 
 def to_prototxt(sig: Signature) -> str:
-    from hydro_ci.contract import prototxt
-
     return prototxt.to_prototxt(sig)
 
 
 def from_prototxt(text: str, display: str = "<prototxt>") -> Signature:
-    from hydro_ci.contract import prototxt
-
     source = prototxt.parse_prototxt(text, display)
     problems = check_signature(source)
     if problems:
