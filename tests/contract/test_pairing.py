@@ -89,3 +89,15 @@ def test_two_declarations_name_a_record_a_record(tmp_path: Path) -> None:
     problems = check_model_folder(make_folder(tmp_path, serving, prototxt=PROTOTXT))
     assert [p.rule for p in problems] == ["contract-mismatch"]
     assert problems[0].message.endswith("input 'x' is a record on one side only")
+
+
+def test_the_pipeline_reports_write_shapes_the_same_way() -> None:
+    """The release plan and the summary wrote "dynamic" for what every comparison calls any rank."""
+    from hydro_ci.pipeline.report import plan_text
+    from hydro_ci.pipeline.summary import markdown
+
+    fields = [{"name": "x", "dtype": "float32", "shape": None}, {"name": "s", "dtype": "int64", "shape": []}]
+    contract = {"source": "declared", "contract": {"signatures": [{"name": "p", "inputs": fields}]}}
+    assert "x: float32 any rank" in plan_text({"model": "m", "contract": contract})
+    assert "s: int64 scalar" in plan_text({"model": "m", "contract": contract})
+    assert "| any rank |" in markdown({"model": "m", "contract": contract})
