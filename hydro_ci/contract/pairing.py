@@ -76,13 +76,12 @@ def pair_names(old: Sequence[str], new: Sequence[str], *, by_position: bool = Fa
     old_names = set(old)  # sets: a frame model has thousands of columns
     pairs: list[tuple[int | None, int | None]] = [
         (i, first_new[n]) for i, n in enumerate(old) if n in first_new]
-    removed = {i: i for i, n in enumerate(old) if n not in first_new}
-    added = {j: j for j, n in enumerate(new) if n not in old_names}
-    if by_position:
-        for index in sorted(set(removed) & set(added)):
-            pairs.append((removed.pop(index), added.pop(index)))
-    pairs += [(i, None) for i in removed.values()]
-    pairs += [(None, j) for j in added.values()]
+    removed = [i for i, n in enumerate(old) if n not in first_new]
+    added = [j for j, n in enumerate(new) if n not in old_names]
+    renamed = set(removed) & set(added) if by_position else set()
+    pairs += [(i, i) for i in sorted(renamed)]
+    pairs += [(i, None) for i in removed if i not in renamed]
+    pairs += [(None, j) for j in added if j not in renamed]
     return pairs
 
 
