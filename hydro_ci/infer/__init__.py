@@ -1,7 +1,9 @@
 """Contracts read from model files, parsing their bytes: no ML framework is ever imported.
 
 ``infer_folder`` reads the most important model file of a folder; ``folder_problems`` compares a
-folder's declared contract with that reading (the check ``hydro-ci contract check`` runs).
+folder's declared contract with that reading and ``undeclared_problem`` says when a folder has no
+contract at all: the two halves of ``contract.rules.ModelFiles``, which ``infer.check`` passes to
+the contract rules (the full loader every command uses).
 """
 
 from __future__ import annotations
