@@ -1,22 +1,24 @@
 """Which model folders of a repository changed: the input of a CI build matrix.
 
-A model folder is a directory holding ``serving.yaml`` or ``contract.prototxt``. It changed when a
-file changed inside it, or anything it pulls in from elsewhere: a payload entry that is a symbolic
-link into another part of the repository, or its ``hydro-ci: template:`` directory. Without a ref (or
+A model folder is a directory holding ``serving.yaml`` or ``contract.prototxt``, found as every
+command finds them (``hydro_ci.folder``). It changed when a file changed inside it, or anything it
+pulls in from elsewhere: a payload entry in another part of the repository (``../shared``, or a
+symbolic link), or its ``hydro-ci: template:`` directory. Without a ref (or
 with the all-zero commit GitHub reports for a branch's first push), every model folder is listed.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hydro_ci import git
-from hydro_ci.contract import yamlfile
-from hydro_ci.errors import ProblemsError, UsageError
-from hydro_ci.folder import CONFIG_KEY, SERVING_FILE, find_model_folders
+from hydro_ci.contract.payload import layout
+from hydro_ci.contract.serving import read_folder
+from hydro_ci.errors import UsageError
+from hydro_ci.folder import find_model_folders
 
 
 @dataclass(frozen=True)
@@ -29,34 +31,26 @@ class ModelEntry:
         return {"model": self.path, "name": self.name}
 
 
-def _serving(folder: Path) -> dict[str, Any]:
-    """serving.yaml as plain data, or {} (a broken file is the check's business, not the matrix's).
-    Read by our YAML reader, whose limits (size, depth, alias expansion) hold here too."""
-    path = folder / SERVING_FILE
-    try:
-        data = yamlfile.to_python(yamlfile.load(path, str(path))) if path.is_file() else None
-    except ProblemsError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def model_entry(root: Path, folder: Path) -> ModelEntry:
-    data = _serving(folder)
+    """The folder's entry: its model name and what its image is made of, read by the reader every
+    command uses (serving.yml, several Model documents, older formats; our YAML limits); a folder
+    that does not read is listed under its own name (a broken file is the check's business)."""
+    declared, _ = read_folder(folder, ())
     rel = folder.relative_to(root).as_posix() or "."
-    name = data.get("name") if isinstance(data.get("name"), str) else None
     inputs = {rel}
-    payload = data.get("payload")
-    for entry in payload if isinstance(payload, list) else []:
-        target = (folder / str(entry)).resolve()
+    if declared is None:
+        return ModelEntry(rel, folder.name, (rel,))
+    items, _ = layout(declared.root, declared.payload)  # where each entry comes from, as render ships it
+    for item in items:
+        target = Path(os.path.realpath(item.source))
         if target.is_relative_to(root) and not target.is_relative_to(folder):
-            inputs.add(target.relative_to(root).as_posix())  # a symlink into shared code
-    config = data.get(CONFIG_KEY)
-    template = config.get("template") if isinstance(config, dict) else None
+            inputs.add(target.relative_to(root).as_posix())  # shared code: a link or a ../ entry
+    template = declared.config.get("template")
     if isinstance(template, str):
         target = (folder / template).resolve()
         if target.is_relative_to(root):
             inputs.add(target.relative_to(root).as_posix())
-    return ModelEntry(rel, name or folder.name, tuple(sorted(inputs)))
+    return ModelEntry(rel, declared.name, tuple(sorted(inputs)))
 
 
 def _touches(inputs: Iterable[str], changed: Iterable[str]) -> bool:

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 from hydro_ci.cli import output
+from hydro_ci.contract.migrate import migrate_folder, write_migration
 from hydro_ci.errors import ProblemsError, UsageError
+from hydro_ci.infer.check import folder_rules
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,9 +24,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.contract.migrate import migrate_folder, write_migration
-    from hydro_ci.infer.check import folder_rules
-
     if not os.path.lexists(args.model_dir):
         raise UsageError(f"no such file or directory: {args.model_dir}")
     try:

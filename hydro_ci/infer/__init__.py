@@ -17,7 +17,7 @@ from hydro_ci.contract.model import Contract, ModelFolder, Signature
 from hydro_ci.contract.pairing import Key
 from hydro_ci.diagnostics import Location, Problem, Severity
 from hydro_ci.errors import HydroCIError, ModelFileError, NoModelInFileError
-from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE
+from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILES
 from hydro_ci.infer.compare import Locate, compare_signature, signature_problem
 from hydro_ci.infer.detect import Format, ModelFile, find_model_files, has_python_entry
 from hydro_ci.infer.reading import HYDROSPHERE_SIGNATURE, FieldKinds, ModelReading
@@ -193,7 +193,7 @@ def undeclared_problem(root: Path, where: Location) -> Problem | None:
 
 
 def _declaration_file(root: Path) -> str:
-    for name in (PROTOTXT_FILE, SERVING_FILE):  # contract.prototxt wins when both declare one
+    for name in (PROTOTXT_FILE, *SERVING_FILES):  # contract.prototxt wins when both declare one
         if (root / name).is_file():
             return str(root / name)
     return str(root)

@@ -22,7 +22,7 @@ from hydro_ci import git
 from hydro_ci.contract.diff import DiffConfig, diff_contracts
 from hydro_ci.contract.rules.settings import BREAKING_CHANGE, INTENDED, breaking_change_intended
 from hydro_ci.diagnostics import Location, Problem, Severity
-from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE, find_model_folders
+from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE, find_model_folders, serving_file
 from hydro_ci.infer.check import load_model_folder
 from hydro_ci.version.contracts import contract_at_git_ref
 
@@ -79,8 +79,9 @@ def problems(verdicts: Iterable[FolderVerdict]) -> list[Problem]:
     for v in verdicts:
         if v.summary != "breaking":
             continue
-        where = shown(v.folder / SERVING_FILE if (v.folder / SERVING_FILE).is_file()
-                       else v.folder / PROTOTXT_FILE)
+        serving = serving_file(v.folder)
+        where = shown(serving or v.folder / PROTOTXT_FILE)
+        to = serving.name if serving else SERVING_FILE
         rules = ", ".join(sorted({c["rule"] for c in v.changes if c.get("class") == "breaking"}))
         if v.intended:
             out.append(Problem(Location(str(where)), f"breaking contract change against {v.against} "
@@ -89,7 +90,7 @@ def problems(verdicts: Iterable[FolderVerdict]) -> list[Problem]:
         out.append(Problem(
             Location(str(where)),
             f"breaking contract change against {v.against} ({rules}); if it is intended, add "
-            f"'{CONFIG_KEY}: {{{BREAKING_CHANGE}: {INTENDED}}}' to {SERVING_FILE}",
+            f"'{CONFIG_KEY}: {{{BREAKING_CHANGE}: {INTENDED}}}' to {to}",
             RULE,
         ))
     return out

@@ -19,7 +19,7 @@ from hydro_ci import git
 from hydro_ci.contract.jsonform import CONTRACT_LABEL
 from hydro_ci.contract.model import Contract
 from hydro_ci.errors import HydroCIError, NotFoundError, UsageError
-from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE
+from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, SERVING_FILES
 
 if TYPE_CHECKING:
     from hydro_ci.registry.client import RegistryClient
@@ -127,9 +127,12 @@ def contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | None:
     if path.endswith((".yaml", ".yml", ".prototxt", ".pbtxt")):
         data = git.show_file(repo, ref, path)
         return None if data is None else _contract_from_files({Path(path).name: data}, f"{ref}:{path}")
-    # contract.prototxt last, so it wins over serving.yaml's section (the name comes from serving.yaml)
-    files = {name: data for name in (SERVING_FILE, PROTOTXT_FILE)
+    # contract.prototxt last, so it wins over serving.yaml's section (the name comes from serving.yaml);
+    # serving.yml only where there is no serving.yaml, as the folder loader reads them
+    files = {name: data for name in (*SERVING_FILES, PROTOTXT_FILE)
              if (data := git.show_file(repo, ref, prefix + name)) is not None}
+    if SERVING_FILE in files:
+        files.pop(SERVING_FILES[1], None)
     return _contract_from_files(files, f"{ref}:{path or '.'}") if files else None
 
 

@@ -161,14 +161,16 @@ def test_serving_yaml_is_read_within_our_yaml_limits(monorepo: Path) -> None:
 def test_every_command_finds_the_same_model_folders(tmp_path: Path) -> None:
     """matrix, contract check and the breaking-change hook each walked the tree their own way:
     matrix looked inside a model's payload and under env/ and site-packages/, check under dist/,
-    and `contract breaking` with no FILE (default .) at a repository's root found nothing."""
+    and `contract breaking` with no FILE (default .) at a repository's root found nothing; matrix and
+    the hook did not know serving.yml."""
     root = tmp_path / "repo"
-    for folder in ("a", "a/src/nested", "env/m", "site-packages/m", "dist/m", ".hidden/m", "b/c"):
+    for folder in ("a", "a/src/nested", "env/m", "site-packages/m", "dist/m", ".hidden/m", "b/c", "yml"):
         (root / folder).mkdir(parents=True)
-        (root / folder / "serving.yaml").write_text(f"kind: Model\nname: {folder.split('/')[-1]}\n")
+        serving = "serving.yml" if folder == "yml" else "serving.yaml"  # hs 2.x read both
+        (root / folder / serving).write_text(f"kind: Model\nname: {folder.split('/')[-1]}\n")
     init_repo(root)
     listed = hydro_ci(["matrix", "--format", "lines"], root).stdout.split()
-    assert listed == ["a", "b/c"]
+    assert listed == ["a", "b/c", "yml"]
     check = json.loads(hydro_ci(["contract", "check", "--format", "json"], root, check=False).stdout)
     assert check["folders"] == listed
     breaking = json.loads(hydro_ci(["contract", "breaking", "--format", "json"], root).stdout)
