@@ -15,7 +15,6 @@ from typing import Any
 from hydro_ci.contract import yamlfile
 from hydro_ci.contract.diff import DiffConfig
 from hydro_ci.contract.reader import Declared, ServingReader
-from hydro_ci.contract.version_policy import VersionPolicy
 from hydro_ci.contract.yamlfile import Mapping, Node, Scalar, Sequence
 from hydro_ci.diagnostics import Problem
 from hydro_ci.errors import HydroCIError
@@ -76,6 +75,8 @@ def check_settings(d: Declared) -> list[Problem]:
                 reader.add(value.location, f"{CONFIG_KEY}.{BREAKING_CHANGE}: {text!r} means nothing; the one "
                            f"value is {INTENDED!r} (remove the key otherwise)", "bad-setting")
         elif key == "version":
+            from hydro_ci.contract.version_policy import VersionPolicy  # semver: start-up of contract check
+
             _check_policy_setting(reader, key, value, VersionPolicy)
         else:
             _check_policy_setting(reader, key, value, DiffConfig)
