@@ -2,7 +2,10 @@
 
 One ``RegistryClient`` per registry, safe to share between threads (parallel blob uploads). Every
 request goes through ``_request``: authentication (``auth.Authenticator``), then retries with backoff
-on connection errors, 429 and 5xx (``retry.RetryPolicy``, honouring ``Retry-After``). Blob uploads
+on connection errors, 429 and 5xx (``retry.RetryPolicy``, honouring ``Retry-After``). Credentials
+and tokens go only to the registry's own origin (scheme, host and port): an upload ``Location``, a
+next-page ``Link`` or a redirect elsewhere is requested without them, and a challenge from there
+is refused rather than answered. Blob uploads
 stream from the opener in windows, so memory stays bounded whatever the blob's size, and a lost
 upload session is started again. An upload given ``cancel`` stops at its next block once ``cancel()``
 is true, raising ``UploadCancelledError``. Digests are strings (``sha256:…``) here: this module knows
@@ -25,7 +28,7 @@ from requests.adapters import HTTPAdapter
 from hydro_ci.errors import AuthError, NotFoundError, RegistryError
 from hydro_ci.registry.auth import Authenticator
 from hydro_ci.registry.credentials import Credentials, resolve
-from hydro_ci.registry.endpoint import endpoint_for
+from hydro_ci.registry.endpoint import endpoint_for, origin_of, show_origin
 from hydro_ci.registry.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,7 @@ _OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MAX_MANIFEST = 4 << 20  # the size registries must accept (distribution spec); a larger one is refused
 _PROGRESS_STEP = 1 << 20
 TIMEOUT = (10.0, 300.0)  # connect, read (a registry may take long to commit a big blob)
+MAX_REDIRECTS = 10
 _CONNECTION_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 Progress = Callable[[int, int], None]  # (bytes sent of this blob so far, blob size)
@@ -94,6 +98,7 @@ class RegistryClient:
             self._session.mount("https://", adapter)
         self._session.headers["User-Agent"] = "hydro-ci"
         self.auth = Authenticator(registry, credentials, self._send)
+        self._origin = self.endpoint.origin
 
     def __repr__(self) -> str:
         return f"RegistryClient({self.endpoint.base_url!r}, user={self.auth.username!r})"
@@ -331,8 +336,13 @@ class RegistryClient:
         return urljoin(r.url, loc)
 
     def _send(self, method: str, url: str, **kw: Any) -> requests.Response:
-        """A request with retries on transient faults, no registry auth (used for token servers)."""
-        return self._with_retries(lambda: self._session.request(method, url, timeout=self.timeout, **kw),
+        """A request with retries on transient faults, no registry auth (used for token servers).
+
+        Redirects are not followed: whatever it carries (credentials, a refresh token in a POST body,
+        which a 307 would resend) goes to the URL the registry's challenge named and nowhere else.
+        """
+        return self._with_retries(lambda: self._session.request(method, url, timeout=self.timeout,
+                                                                allow_redirects=False, **kw),
                                   url, retry=True)
 
     def _request(self, method: str, url: str, *, scopes: Iterable[str], headers: dict[str, str] | None = None,
@@ -347,16 +357,50 @@ class RegistryClient:
             for final in (False, True):
                 if isinstance(body, _Window):
                     body.rewind()  # a retry after a 401 sends the same bytes again
-                h = {**(headers or {}), **self.auth.header(scopes)}
-                r = self._session.request(method, url, headers=h, params=params, data=body, stream=stream,
-                                          timeout=self.timeout, allow_redirects=method == "GET")
+                r = self._session.request(method, url, headers=self._headers(url, headers, scopes),
+                                          params=params, data=body, stream=stream, timeout=self.timeout,
+                                          allow_redirects=False)
+                if method == "GET":
+                    r = self._follow_redirects(r, headers, scopes, stream)
                 if r.status_code != 401:
                     return r
                 r.close()
+                if origin_of(r.url) != self._origin:
+                    raise self._foreign_challenge(r.url)
                 self.auth.challenge(r, scopes, final=final)
             raise AssertionError("unreachable")
 
         return self._with_retries(attempt, url, retry=retry)
+
+    def _headers(self, url: str, headers: dict[str, str] | None, scopes: tuple[str, ...]) -> dict[str, str]:
+        """The request's headers, with Authorization only for the registry's own origin."""
+        if origin_of(url) != self._origin:
+            return dict(headers or {})
+        return {**(headers or {}), **self.auth.header(scopes)}
+
+    def _follow_redirects(self, r: requests.Response, headers: dict[str, str] | None, scopes: tuple[str, ...],
+                          stream: bool) -> requests.Response:
+        """Follow a GET's redirects here rather than in requests, so that one rule (``_headers``)
+        decides what each hop gets: a blob store on another host gets no registry credentials."""
+        for _ in range(MAX_REDIRECTS):
+            if not r.is_redirect:
+                return r
+            target = urljoin(r.url, r.headers["Location"])
+            r.close()
+            r = self._session.request("GET", target, headers=self._headers(target, headers, scopes),
+                                      stream=stream, timeout=self.timeout, allow_redirects=False)
+        r.close()
+        raise RegistryError(f"registry {self.registry} redirected more than {MAX_REDIRECTS} times",
+                            hint="the registry or a proxy in front of it loops; check its configuration")
+
+    def _foreign_challenge(self, url: str) -> AuthError:
+        where = show_origin(url)
+        return AuthError(
+            f"registry {self.registry} sent hydro-ci to {where}, which asks for credentials; they are "
+            f"only ever sent to {show_origin(self.endpoint.base_url)}",
+            hint="the registry's upload, redirect or next-page URLs must be on its own host and port, "
+                 "or accept requests without credentials (as pre-signed storage URLs do)",
+        )
 
     def _with_retries(self, send: Callable[[], requests.Response], url: str, *,
                       retry: bool) -> requests.Response:
