@@ -58,6 +58,7 @@ from hydro_ci.image.model import (
     Platform,
     canonical_json,
 )
+from hydro_ci.output_files import write_file
 from hydro_ci.render.context import LAYER_ORDER, BuildContext, ContextFile, check_links
 from hydro_ci.render.context import Layer as LayerClass
 from hydro_ci.render.install import PipInstall, parse_pip_install
@@ -195,10 +196,7 @@ def _remember_layer(cache: Path, key: str, layer: Layer) -> None:
     rec = {"media_type": layer.descriptor.media_type, "digest": str(layer.descriptor.digest),
            "size": layer.descriptor.size, "diff_id": str(layer.diff_id),
            "uncompressed_size": layer.uncompressed_size}
-    (cache / "layers").mkdir(parents=True, exist_ok=True)
-    tmp = cache / "layers" / f".{key}.{os.getpid()}"
-    tmp.write_text(json.dumps(rec))
-    os.replace(tmp, cache / "layers" / f"{key}.json")
+    write_file(cache / "layers" / f"{key}.json", json.dumps(rec), within=cache)
 
 
 # --- base images -------------------------------------------------------------------------------

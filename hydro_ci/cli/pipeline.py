@@ -135,7 +135,9 @@ def run(args: argparse.Namespace) -> int:
         if args.json_file == "-":
             sys.stdout.write(text)
             return 0
-        Path(args.json_file).write_text(text, encoding="utf-8")
+        from hydro_ci.output_files import write_file
+
+        write_file(Path(args.json_file), text)
     _print(state, args.dry_run)
     return 0
 

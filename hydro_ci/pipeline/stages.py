@@ -19,6 +19,7 @@ from typing import Any
 from hydro_ci.build import BuildResult, ProgressEvent
 from hydro_ci.contract.model import Contract, ModelFolder
 from hydro_ci.errors import HydroCIError, UsageError
+from hydro_ci.output_files import ensure_dir
 from hydro_ci.pipeline import state as files
 from hydro_ci.pipeline.state import PipelineState, StageInputError, default_output
 from hydro_ci.render.context import BuildContext
@@ -204,7 +205,7 @@ def build(state: PipelineState) -> None:
     opts: dict[str, Any] = {"insecure": state.options.insecure}
     if state.options.builder == "oci":
         layout_dir, tar = dist_paths(state)
-        layout_dir.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(layout_dir.parent)
         # dist/ is this run's output, written afresh: its tags may be replaced.
         opts.update(output_layout=layout_dir, output_tar=tar, base_from=state.options.base_from,
                     replace_layout_tags=True)
@@ -259,7 +260,7 @@ def summary(state: PipelineState) -> None:
     data = report.collect(state)
     state.summary = data
     state.write_json(files.SUMMARY_JSON, data)
-    state.path(files.SUMMARY_MD).write_text(report.markdown(data), encoding="utf-8")
+    state.write_text(files.SUMMARY_MD, report.markdown(data))
 
 
 def attest(state: PipelineState) -> None:

@@ -254,9 +254,12 @@ def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> 
         install_command=inputs.install_command and inputs.install_command.strip(),
         env=env, workdir=WORKDIR, template=template_name,
     )
+    # Inside the model folder (the default), no directory on the way may be a link it planted.
+    inside = Path(os.path.abspath(output)).is_relative_to(os.path.abspath(folder.root))
     return write_context(output, sources=sources,
                          contract_bytes=to_protobin(contract.primary), dockerfile_text=text, context=plan,
-                         link_min_size=LINK_MIN_SIZE if opts.link_large_files else None, classes=classes)
+                         link_min_size=LINK_MIN_SIZE if opts.link_large_files else None, classes=classes,
+                         within=folder.root if inside else None)
 
 
 def load_folder(path: Path) -> ModelFolder:
