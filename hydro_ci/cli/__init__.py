@@ -3,7 +3,10 @@
 Each verb lives in its own module with ``configure(parser)`` and ``run(args) -> int``. Only the
 module of the chosen verb is imported, which keeps ``hydro-ci contract check`` fast to start.
 Errors are rendered here, once: ``HydroCIError`` → ``error:``/``hint:`` and its exit code
-(1 user-fixable, 2 usage); anything else is a bug → exit 3 with a traceback.
+(1 user-fixable, 2 usage); anything else is a bug → exit 3 with a traceback. SIGTERM (what
+``timeout``, a cancelled CI job and ``docker stop`` send) is turned into the same exception as
+Ctrl-C, so every clean-up that an interrupt runs (half a build context, an upload under way) runs
+for it too.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -88,8 +92,27 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: a KeyboardInterrupt, so the clean-ups written for Ctrl-C run for it too."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _handle_sigterm() -> None:
+    """Turn SIGTERM into ``Terminated`` (unless the parent asked for it to be ignored); only
+    possible from the main thread, which is where the CLI runs."""
+    try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # main() called from another thread (an embedding program): leave it be
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    _handle_sigterm()
     try:
         args = build_parser(args_list).parse_args(args_list)
         module = importlib.import_module(args._command.module)
@@ -105,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        print("error: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
