@@ -18,7 +18,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from hydro_ci import __version__
 from hydro_ci.errors import HydroCIError, ProblemsError
@@ -69,13 +69,78 @@ def _chosen(argv: Sequence[str]) -> Command | None:
     return None
 
 
+class ArgumentsError(Exception):
+    """The command line does not parse; ``main`` prints it (redacted) as argparse would."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser, self.message = parser, message
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse without abbreviations, raising instead of printing.
+
+    An abbreviation would take ``--password s3cret`` for ``--password-stdin`` (and then echo
+    ``s3cret`` as an unrecognized argument); raising lets ``main`` redact what follows a
+    password-like flag before anything is printed. Sub-parsers are made of this class too.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def error(self, message: str) -> NoReturn:
+        raise ArgumentsError(self, message)
+
+
+# A flag whose name says it carries a secret: what follows it is never printed.
+_SECRET_WORDS = ("pass", "pwd", "secret", "token", "key", "auth", "cred")
+
+
+def _secret_flag(arg: str) -> bool:
+    if not arg.startswith("-"):
+        return False
+    name = arg.lstrip("-").split("=", 1)[0].lower()
+    return name == "p" or any(w in name for w in _SECRET_WORDS)
+
+
+def redact(argv: Sequence[str]) -> list[str]:
+    """``argv`` with the value of every password-like flag (``--password=X``, ``--token X``) as ***."""
+    out = list(argv)
+    for i, arg in enumerate(argv):
+        if not _secret_flag(arg):
+            continue
+        if "=" in arg:
+            out[i] = arg.split("=", 1)[0] + "=***"
+        elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+            out[i + 1] = "***"
+    return out
+
+
+def _usage_error(exc: ArgumentsError, argv: list[str]) -> int:
+    """Print a parse error as argparse does, from the redacted command line when a secret is in it."""
+    shown = redact(argv)
+    if shown != argv:
+        try:  # the same error, with *** where the secret was: parse the redacted line again
+            build_parser(shown).parse_args(shown)
+            exc = ArgumentsError(exc.parser, "invalid arguments (not shown: one follows a secret-like flag)")
+        except ArgumentsError as redacted:
+            exc = redacted
+    exc.parser.print_usage(sys.stderr)
+    print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
+    if shown != argv:
+        print("hint: a password is never taken from the command line: pipe it into --password-stdin "
+              "(with --username), or use docker login", file=sys.stderr)
+    return 2
+
+
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="hydro-ci", description="An ML model folder to a versioned, pushed container image."
     )
     parser.add_argument("--version", action="version", version=f"hydro-ci {__version__}")
     top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+    groups: dict[str, argparse._SubParsersAction[ArgumentParser]] = {}
     chosen = _chosen(argv)
     for cmd in COMMANDS:
         if len(cmd.words) == 1:
@@ -114,7 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     _handle_sigterm()
     try:
-        args = build_parser(args_list).parse_args(args_list)
+        try:
+            args = build_parser(args_list).parse_args(args_list)
+        except ArgumentsError as exc:
+            return _usage_error(exc, args_list)
         module = importlib.import_module(args._command.module)
         return int(module.run(args))
     except ProblemsError as exc:  # already located lines (``path:line:col: error: …``): all of them
