@@ -176,6 +176,13 @@ def _handle_sigterm() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from hydro_ci.integrations.github import command_safe_output
+
+    with command_safe_output(os.environ):  # under GitHub Actions: no line of ours becomes a command
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     _handle_sigterm()
     try:

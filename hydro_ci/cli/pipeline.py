@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
 
             if isinstance(exc, ProblemsError):
                 for line in gh.annotate(exc.problems):
-                    print(line)
+                    gh.write_command(sys.stdout, line)
             gh.publish(state, os.environ)  # the summary of what was done, and where it stopped
         raise
     data = state.summary or {}
