@@ -363,7 +363,7 @@ def write_layer(entries: Sequence[LayerEntry], spool_dir: Path, *, epoch: int,
                         progress(len(block))
         digest = Digest("sha256", sink.sha.hexdigest())
         final = out_dir / digest.hex
-        os.chmod(tmp, 0o644)  # mkstemp made it 0600; layouts hard-link this file
+        os.chmod(tmp, 0o644)  # mkstemp made it 0600
         os.replace(tmp, final)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

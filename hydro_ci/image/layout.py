@@ -78,22 +78,18 @@ def _read_index(root: Path) -> Index:
 
 
 def write_blob(root: Path, blob: Blob, progress: BlobProgress | None = None) -> bool:
-    """Copy ``blob`` into the layout unless present; False when it was already there."""
+    """Copy ``blob`` into the layout unless it is there already; False when it was.
+
+    Always a copy, hashed on the way: a hard link into the layer cache would let an edit of the
+    layout damage the cache (and the next image built from it). A blob already in the layout is
+    only kept when its bytes match its digest.
+    """
     desc = blob.descriptor
     final = blob_path(root, desc.digest)
-    if final.is_file() and final.stat().st_size == desc.size:
+    if (final.is_file() and not final.is_symlink() and final.stat().st_size == desc.size
+            and Digest.of_file(final) == desc.digest):
         return False
     ensure_dir(final.parent, within=root)
-    src_path = getattr(blob, "path", None)
-    if isinstance(src_path, Path):
-        # A spooled file with a known digest: a hard link (same filesystem) costs nothing.
-        try:
-            os.link(src_path, final)
-            return True
-        except FileExistsError:
-            return False
-        except OSError:
-            pass
     sha = hashlib.sha256()
     size = 0
     with atomic_writer(final, within=root) as out, blob.open() as src:
@@ -105,7 +101,8 @@ def write_blob(root: Path, blob: Blob, progress: BlobProgress | None = None) -> 
                 progress(desc, len(block))
         if sha.hexdigest() != desc.digest.hex or size != desc.size:
             raise LayoutError(f"blob {desc.digest} read back as sha256:{sha.hexdigest()} "
-                              f"({size} bytes, expected {desc.size})")
+                              f"({size} bytes, expected {desc.size})",
+                              hint="its source changed since the image was built; build again")
     return True
 
 

@@ -450,6 +450,10 @@ class RegistryClient:
                                 hint="log in (anonymous pulls have lower limits) or try again later")
         if r.status_code in RETRY_STATUSES:
             raise RegistryError(text + " (gave up after retries)", hint="the registry is failing; try later")
+        if code == "DIGEST_INVALID":
+            raise RegistryError(text, hint="the bytes sent are not the ones their digest names: the local "
+                                           "copy (layer cache, OCI layout or build context) changed since "
+                                           "the image was built; build it again, then push")
         raise RegistryError(text, hint="the registry refused the request")
 
 
