@@ -99,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--push needs --image REGISTRY/REPOSITORY", hint="e.g. --image ghcr.io/acme/iris")
     if "push" in args.only and not args.push:  # else the stage skips itself and nothing says so
         raise UsageError("--only push needs --push", hint="add --push (and --image) to push the built image")
+    if args.model_version is not None:
+        from hydro_ci.cli.build import check_version
+
+        check_version(args.model_version)
     if args.image:
         from hydro_ci.cli.build import check_image
 

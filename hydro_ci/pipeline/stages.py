@@ -146,9 +146,11 @@ def render(state: PipelineState) -> None:
     from hydro_ci.render.assemble import RenderOptions, render_folder
 
     output = state.path(files.CONTEXT_DIR)
+    assert state.out is not None
     state.context = render_folder(_folder_with_contract(state), RenderOptions(
         output=output, version=_version(state)["version"], base_image=state.options.base_image,
         template_dir=state.options.template, link_large_files=state.options.builder == "oci",
+        exclude=(state.out, state.options.dist),
     ))
     ctx = state.context
     size = sum(f.size for f in ctx.files)
@@ -190,6 +192,9 @@ def dist_paths(state: PipelineState) -> tuple[Path, Path]:
     """Where the daemonless build writes: an OCI layout directory and a docker-archive tarball."""
     v = _version(state)
     name = f"{_folder(state).name}-{v['version']}"
+    if "/" in name or "\\" in name or ".." in name or name != name.strip():  # never a path out of --dist
+        raise UsageError(f"version {v['version']!r} of {_folder(state).name} cannot name a file in "
+                         f"{state.options.dist}", hint="versions are tags such as 1.2.0")
     dist = state.options.dist
     return dist / f"{name}.oci", dist / f"{name}.tar"
 

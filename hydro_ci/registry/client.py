@@ -48,6 +48,7 @@ MAX_MANIFEST = 4 << 20  # the size registries must accept (distribution spec); a
 _PROGRESS_STEP = 1 << 20
 TIMEOUT = (10.0, 300.0)  # connect, read (a registry may take long to commit a big blob)
 MAX_REDIRECTS = 10
+LONG_WAIT = 5.0  # seconds: a wait this long is said in a line
 _CONNECTION_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 Progress = Callable[[int, int], None]  # (bytes sent of this blob so far, blob size)
@@ -146,8 +147,8 @@ class RegistryClient:
         """(bytes, media type, digest) of a manifest or index; the digest is checked, not trusted."""
         r = self._request("GET", self._url(repository, f"manifests/{reference}"), scopes=_pull(repository),
                           headers={"Accept": ", ".join(accept)}, stream=True)
-        self._check(r, (200,), f"manifest {repository}:{reference}")
-        data = _read_bounded(r, MAX_MANIFEST, f"manifest {repository}:{reference} from {self.registry}")
+        self._check(r, (200,), f"manifest {_named(repository, reference)}")
+        data = _read_bounded(r, MAX_MANIFEST, f"manifest {_named(repository, reference)} from {self.registry}")
         digest = _sha256(data)
         claimed = r.headers.get("Docker-Content-Digest")
         if (reference.startswith("sha256:") and reference != digest) or (
@@ -165,7 +166,7 @@ class RegistryClient:
                           headers={"Accept": ", ".join(MANIFEST_ACCEPT)})
         if r.status_code == 404:
             return None
-        self._check(r, (200,), f"manifest {repository}:{reference}")
+        self._check(r, (200,), f"manifest {_named(repository, reference)}")
         digest = r.headers.get("Docker-Content-Digest")
         if digest:
             return digest
@@ -213,11 +214,11 @@ class RegistryClient:
         names the subject it indexed the manifest under (then no fallback tag is needed)."""
         r = self._request("PUT", self._url(repository, f"manifests/{reference}"), scopes=_push(repository),
                           headers={"Content-Type": media_type}, body=data)
-        self._check(r, (200, 201), f"pushing manifest {repository}:{reference}")
+        self._check(r, (200, 201), f"pushing manifest {_named(repository, reference)}")
         digest = _sha256(data)
         claimed = r.headers.get("Docker-Content-Digest")
         if claimed and claimed != digest:
-            raise RegistryError(f"registry {self.registry} stored manifest {repository}:{reference} "
+            raise RegistryError(f"registry {self.registry} stored manifest {_named(repository, reference)} "
                                 f"as {claimed}, expected {digest}",
                                 hint="the registry rewrote the manifest; it may not support this media type")
         return digest, r.headers.get("OCI-Subject")
@@ -271,7 +272,7 @@ class RegistryClient:
                              "(blobs already uploaded are skipped)",
                     ) from None
                 log.info("upload of %s to %s lost (%s); starting again", digest[:19], repository, lost.reason)
-                self.retries.wait(attempt, lost.retry_after)
+                self._wait(f"upload of {digest[:19]} to {repository}", attempt, lost.retry_after)
                 attempt += 1
                 _check_cancel(cancel)
                 if self.blob_exists(repository, digest):  # the lost request may have completed it
@@ -422,17 +423,28 @@ class RegistryClient:
                              " (plain HTTP for registries on this machine, HTTPS otherwise)",
                     ) from None
                 log.info("%s: %s; retrying", _path(url), reason)
-                self.retries.wait(n)
+                self._wait(_path(url), n, None)
                 continue
             if r.status_code in RETRY_STATUSES and retry and not last:
                 wait = parse_retry_after(r.headers.get("Retry-After"))
                 log.info("%s: HTTP %d; retrying%s", _path(url), r.status_code,
                          f" after {wait:.0f}s as asked" if wait is not None else "")
                 r.close()
-                self.retries.wait(n, wait)
+                self._wait(f"{_path(url)} (HTTP {r.status_code})", n, wait)
                 continue
             return r
         raise AssertionError("unreachable")
+
+    def _wait(self, what: str, attempt: int, retry_after: float | None) -> None:
+        """Back off before another try; a long wait (or a Retry-After beyond the cap) gets a line,
+        so a CI log never sits silent for minutes."""
+        delay = self.retries.delay(attempt, retry_after)
+        if retry_after is not None and retry_after > delay:
+            log.warning("registry %s asked to wait %.0f s before retrying %s; waiting %.0f s (the most "
+                        "hydro-ci waits)", self.registry, retry_after, what, delay)
+        elif delay >= LONG_WAIT:
+            log.warning("registry %s: waiting %.0f s before retrying %s", self.registry, delay, what)
+        self.retries.sleep(delay)
 
     def _check(self, r: requests.Response, ok: tuple[int, ...], what: str) -> None:
         if r.status_code in ok:
@@ -592,6 +604,11 @@ def _read_bounded(r: requests.Response, limit: int, what: str) -> bytes:
 def _check_cancel(cancel: Cancel | None) -> None:
     if cancel is not None and cancel():
         raise UploadCancelledError("upload")  # upload_blob names the blob
+
+
+def _named(repository: str, reference: str) -> str:
+    """``repo:tag``, or ``repo@sha256:…`` for a digest (a tag never holds a colon)."""
+    return f"{repository}{'@' if ':' in reference else ':'}{reference}"
 
 
 def _pull(repository: str) -> tuple[str, ...]:

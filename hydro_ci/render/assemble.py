@@ -48,18 +48,29 @@ class RenderOptions:
     # Link large payload files instead of copying them: for the daemonless builder, which reads the
     # plan; ``docker build`` cannot follow the links (see hydro_ci.render.context).
     link_large_files: bool = False
+    # Our other outputs (--dist, the pipeline's output folder, --output-layout/-tar): never shipped,
+    # whatever .hydroignore says, when they lie inside the model folder (earlier images, stage files).
+    exclude: tuple[Path, ...] = ()
 
 
-def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tuple[str, Path]]:
+def payload_sources(folder: ModelFolder, output: Path | None = None,
+                    exclude: tuple[Path, ...] = ()) -> list[tuple[str, Path]]:
     """(path under /model/files, source file) for every shipped file; the whole folder without payload.
 
     Each payload entry lands where Hydrosphere put it: under its basename (hydro_ci.contract.payload).
+    ``output`` and ``exclude`` are our own outputs: nothing under them is shipped, whatever
+    .hydroignore or the payload list say (earlier images in --dist, stage files).
     """
     root = folder.root
     extra: tuple[str, ...] = ()
     if output is not None and output.resolve().is_relative_to(root.resolve()):
         extra = (output.resolve().relative_to(root.resolve()).as_posix(),)  # never ship our own output
-    kept = _follow_dir_links(root, included_files(root, extra))
+    ours = [p.resolve() for p in (*([output] if output is not None else []), *exclude)]
+
+    def not_ours(source: Path) -> bool:
+        return not any(source.resolve().is_relative_to(o) or source.absolute().is_relative_to(o) for o in ours)
+
+    kept = [rel for rel in _follow_dir_links(root, included_files(root, extra)) if not_ours(root / rel)]
     if not kept:  # an image without the model's files would build, push and then fail to serve
         raise ContextError(f"nothing to ship: every file of {root} is ignored",
                            hint="check .hydroignore (a '*' line needs '!' exceptions for the model files)")
@@ -76,6 +87,8 @@ def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tup
                                hint="check .hydroignore and the default ignores (.git, __pycache__, "
                                     "*.pyc, dist, .hydro-ci)")
         for target, source in found:
+            if not not_ours(source):  # an entry outside the model folder that holds our outputs
+                continue
             if chosen.setdefault(target, source) != source:  # e.g. '.' and 'sub/src/' both give src/…
                 raise ContextError(f"two payload entries ship /model/files/{target}: {chosen[target]} and "
                                    f"{source}", hint="Hydrosphere ships each entry under its basename: "
@@ -237,7 +250,7 @@ def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> 
     if folder.root.resolve().is_relative_to(output.resolve()):
         raise ContextError(f"--output {output} is the model folder or holds it",
                            hint="write the context to a new directory, e.g. the default .hydro-ci/context")
-    sources = payload_sources(folder, output)
+    sources = payload_sources(folder, output, opts.exclude)
     classes = payload_classes(sources)
     before, after = copy_order(folder.install_command, sources, classes, env)
     inputs = DockerfileInputs(

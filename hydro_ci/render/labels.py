@@ -8,6 +8,7 @@ by the caller and passed in.
 from __future__ import annotations
 
 import json
+import re
 
 from hydro_ci.contract.jsonform import CONTRACT_LABEL, contract_to_dict
 from hydro_ci.contract.model import Contract
@@ -40,19 +41,30 @@ def image_labels(
         OCI + "version": version,
         OCI + "created": rfc3339(epoch),
         OCI + "revision": revision,
-        OCI + "source": _public_url(source) if source else None,
+        OCI + "source": _public_url(source) if source else None,  # None: not a public URL
         CONTRACT_LABEL: contract_label_value(contract),
     }
     labels.update({k: v for k, v in ours.items() if v is not None})
     return dict(sorted(labels.items()))
 
 
-def _public_url(url: str) -> str:
-    """A remote URL without credentials (https://user:token@host/… would leak a token into the image)."""
+# A remote a registry page can link to: http(s) or ssh URLs, or git's scp-like ``user@host:path``.
+_URL_SCHEMES = ("http", "https", "ssh", "git+ssh", "ssh+git")
+_SCP_LIKE = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!/)[^\s]+")
+
+
+def _public_url(url: str) -> str | None:
+    """A remote URL without credentials (https://user:token@host/… would leak a token into the image),
+    or None for anything else: a local path (``/home/runner/work/…``, ``file://``) is a fact about the
+    build host, not where the source lives."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return url  # scp-like git@host:path: a user name, never a password
+        return url if _SCP_LIKE.fullmatch(url) else None  # a user name, never a password
+    if scheme.lower() not in _URL_SCHEMES:
+        return None
     host, slash, path = rest.partition("/")
     host = host.rpartition("@")[2]  # the last @: a raw '@' in a password must not leave its tail
+    if not host or any(c.isspace() for c in url):
+        return None
     path = path.split("?", 1)[0].split("#", 1)[0]  # ?private_token=… is a credential too
     return f"{scheme}{sep}{host}{slash}{path}"
