@@ -98,6 +98,9 @@ class RegistryClient:
             self._session.mount("http://", adapter)
             self._session.mount("https://", adapter)
         self._session.headers["User-Agent"] = "hydro-ci"
+        # An auth of our own (that adds nothing) keeps requests from adding ~/.netrc credentials,
+        # which it matches by host alone (any port) and which would even replace our header.
+        self._session.auth = _as_is
         self.auth = Authenticator(registry, credentials, self._send)
         self._origin = self.endpoint.origin
 
@@ -599,6 +602,10 @@ def _read_bounded(r: requests.Response, limit: int, what: str) -> bytes:
         raise RegistryError(f"{what} is larger than {limit} bytes",
                             hint="check the registry; this is not a manifest")
     return data
+
+
+def _as_is(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
 
 
 def _check_cancel(cancel: Cancel | None) -> None:

@@ -153,3 +153,21 @@ def test_a_token_realm_that_redirects_gets_no_credentials_resent(
         for secret in [*_secrets(USER, PASSWORD), tokens.refresh_token]:
             assert secret not in leaked
         assert "authorization" not in leaked.lower()
+
+
+def test_netrc_credentials_are_never_added(registry: Any, unique_repo: str, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           pair: tuple[FaultProxy, FaultProxy]) -> None:
+    """requests adds ~/.netrc credentials (keyed by host, not port) to any request without an
+    Authorization header: the other server on the same host would get them."""
+    front, elsewhere = pair
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login netrc-user password netrc-secret-51d\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    client = _client(front.host, registry.username, registry.password)
+    with pytest.raises(HydroCIError):
+        push_image(client, ImageReference(front.host, unique_repo), make_image({"a": "b"}), tags=["1.0.0"])
+    _no_credentials(elsewhere)
+    for secret in _secrets("netrc-user", "netrc-secret-51d"):
+        assert secret not in front.headers_seen() + elsewhere.headers_seen()
