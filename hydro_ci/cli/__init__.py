@@ -17,11 +17,13 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import NamedTuple, NoReturn
 
 from hydro_ci import __version__
 from hydro_ci.errors import HydroCIError, ProblemsError
+from hydro_ci.integrations.github import command_safe_output
 
 
 class Command(NamedTuple):
@@ -165,26 +167,31 @@ def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated
 
 
-def _handle_sigterm() -> None:
-    """Turn SIGTERM into ``Terminated`` (unless the parent asked for it to be ignored); only
-    possible from the main thread, which is where the CLI runs."""
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into ``Terminated`` while a command runs (unless the parent asked for it to be
+    ignored, or main() runs outside the main thread, where no handler can be set)."""
     try:
-        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        previous = signal.getsignal(signal.SIGTERM)
+        if previous is signal.SIG_DFL:
             signal.signal(signal.SIGTERM, _raise_terminated)
-    except ValueError:  # main() called from another thread (an embedding program): leave it be
-        pass
+    except ValueError:
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from hydro_ci.integrations.github import command_safe_output
-
-    with command_safe_output(os.environ):  # under GitHub Actions: no line of ours becomes a command
+    # Under GitHub Actions no line we print becomes a workflow command (integrations.github).
+    with command_safe_output(os.environ), _sigterm_as_interrupt():
         return _main(argv)
 
 
 def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    _handle_sigterm()
     try:
         try:
             args = build_parser(args_list).parse_args(args_list)
