@@ -79,13 +79,14 @@ class CommandSafeStream(io.TextIOBase):
 
     def write_command(self, line: str) -> None:
         """One workflow command we mean (its values already escaped), on a line of its own."""
-        self._release()
+        if self._pending:
+            self._release()
+            self.inner.write("\n")  # ends the partial line, so nothing can continue it
         self.inner.write(line.replace("\r", " ").replace("\n", " ") + "\n")
 
     def _release(self) -> None:
-        if self._pending:
-            self.inner.write(defuse(self._pending) + "\n")  # ended, so nothing can continue it
-            self._pending = ""
+        self.inner.write(defuse(self._pending))
+        self._pending = ""
 
     def flush(self) -> None:
         self.inner.flush()
