@@ -150,8 +150,9 @@ class RegistryClient:
         """(bytes, media type, digest) of a manifest or index; the digest is checked, not trusted."""
         r = self._request("GET", self._url(repository, f"manifests/{reference}"), scopes=_pull(repository),
                           headers={"Accept": ", ".join(accept)}, stream=True)
-        self._check(r, (200,), f"manifest {_named(repository, reference)}")
-        data = _read_bounded(r, MAX_MANIFEST, f"manifest {_named(repository, reference)} from {self.registry}")
+        what = f"manifest {_named(repository, reference)}"
+        self._check(r, (200,), what)
+        data = _read_bounded(r, MAX_MANIFEST, f"{what} from {self.registry}")
         digest = _sha256(data)
         claimed = r.headers.get("Docker-Content-Digest")
         if (reference.startswith("sha256:") and reference != digest) or (

@@ -68,7 +68,8 @@ def payload_sources(folder: ModelFolder, output: Path | None = None,
     ours = [p.resolve() for p in (*([output] if output is not None else []), *exclude)]
 
     def not_ours(source: Path) -> bool:
-        return not any(source.resolve().is_relative_to(o) or source.absolute().is_relative_to(o) for o in ours)
+        real, given = source.resolve(), source.absolute()
+        return not any(real.is_relative_to(o) or given.is_relative_to(o) for o in ours)
 
     kept = [rel for rel in _follow_dir_links(root, included_files(root, extra)) if not_ours(root / rel)]
     if not kept:  # an image without the model's files would build, push and then fail to serve

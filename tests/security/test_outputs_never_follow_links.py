@@ -80,6 +80,13 @@ def test_a_linked_image_output_is_refused(checkout: Path, victim: Path, name: st
     _refused(_hydro_ci(["pipeline", MODEL], checkout), victim)
 
 
+@pytest.mark.parametrize("where", [f".hydro-ci/{MODEL}", "dist"])
+def test_a_linked_attestation_file_is_refused(checkout: Path, victim: Path, where: str) -> None:
+    (checkout / where).mkdir(parents=True)
+    (checkout / where / f"{MODEL}-0.1.0.spdx.json").symlink_to(victim)
+    _refused(_hydro_ci(["pipeline", MODEL, "--sbom"], checkout), victim)
+
+
 def test_a_linked_json_file_is_refused(checkout: Path, victim: Path) -> None:
     (checkout / "summary-out.json").symlink_to(victim)
     _refused(_hydro_ci(["pipeline", MODEL, "--json", "summary-out.json"], checkout), victim)
