@@ -41,7 +41,7 @@ def image_labels(
         OCI + "version": version,
         OCI + "created": rfc3339(epoch),
         OCI + "revision": revision,
-        OCI + "source": _public_url(source) if source else None,  # None: not a public URL
+        OCI + "source": source_label(source) if source else None,
         CONTRACT_LABEL: contract_label_value(contract),
     }
     labels.update({k: v for k, v in ours.items() if v is not None})
@@ -49,22 +49,29 @@ def image_labels(
 
 
 # A remote a registry page can link to: http(s) or ssh URLs, or git's scp-like ``user@host:path``.
-_URL_SCHEMES = ("http", "https", "ssh", "git+ssh", "ssh+git")
+_LINKABLE_SCHEMES = ("http", "https", "ssh", "git+ssh", "ssh+git", "git+https")
 _SCP_LIKE = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!/)[^\s]+")
 
 
-def _public_url(url: str) -> str | None:
-    """A remote URL without credentials (https://user:token@host/… would leak a token into the image),
-    or None for anything else: a local path (``/home/runner/work/…``, ``file://``) is a fact about the
-    build host, not where the source lives."""
+def source_label(remote: str) -> str | None:
+    """The ``org.opencontainers.image.source`` value for a git remote: a linkable URL without
+    credentials, or None. A local path (``/home/runner/work/…``, ``file://``, ``../up.git``) is a
+    fact about the build host, not where the source lives, and stays out of the image's labels."""
+    if any(c.isspace() for c in remote):
+        return None
+    scheme, sep, rest = remote.partition("://")
+    if not sep:
+        return remote if _SCP_LIKE.fullmatch(remote) else None
+    has_host = bool(rest.split("/", 1)[0].rpartition("@")[2])
+    return _public_url(remote) if scheme.lower() in _LINKABLE_SCHEMES and has_host else None
+
+
+def _public_url(url: str) -> str:
+    """A remote URL without credentials (https://user:token@host/… would leak a token into the image)."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return url if _SCP_LIKE.fullmatch(url) else None  # a user name, never a password
-    if scheme.lower() not in _URL_SCHEMES:
-        return None
+        return url  # scp-like git@host:path: a user name, never a password
     host, slash, path = rest.partition("/")
     host = host.rpartition("@")[2]  # the last @: a raw '@' in a password must not leave its tail
-    if not host or any(c.isspace() for c in url):
-        return None
     path = path.split("?", 1)[0].split("#", 1)[0]  # ?private_token=… is a credential too
     return f"{scheme}{sep}{host}{slash}{path}"
