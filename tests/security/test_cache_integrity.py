@@ -18,9 +18,8 @@ import pytest
 
 from hydro_ci.build import BuildRequest
 from hydro_ci.build.oci import OCIBuilder
-from hydro_ci.contract.model import Contract, DType, Field, Signature
+from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Signature
 from hydro_ci.errors import RegistryError
-from hydro_ci.folder import ModelFolder
 from hydro_ci.image import layout
 from hydro_ci.image.model import OCI_LAYER_GZIP
 from hydro_ci.image.reference import ImageReference
