@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faultproxy import Fault, FaultProxy
-from regkit import FAST, make_image, need
-from tokenauth import SERVICE, TokenServer, token_registry
+from registry.faultproxy import Fault, FaultProxy
+from registry.regkit import FAST, make_image, need
+from registry.tokenauth import SERVICE, TokenServer, token_registry
 
 from hydro_ci.errors import HydroCIError
 from hydro_ci.image.reference import ImageReference

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from faultproxy import Fault, FaultProxy
+from registry.faultproxy import Fault, FaultProxy
 
 from hydro_ci.errors import NotFoundError
 from hydro_ci.registry import RegistryClient, RetryPolicy
@@ -49,7 +49,7 @@ def test_a_far_future_retry_after_is_capped_and_said(proxy: FaultProxy, unique_r
 
 def test_an_upload_lost_to_a_far_future_retry_after_is_capped(proxy: FaultProxy, unique_repo: str,
                                                              caplog: pytest.LogCaptureFixture) -> None:
-    from regkit import make_image
+    from registry.regkit import make_image
 
     from hydro_ci.image.reference import ImageReference
     from hydro_ci.image.remote import push_image

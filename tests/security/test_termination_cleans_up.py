@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faultproxy import Fault, FaultProxy
-from regkit import FAST
+from registry.faultproxy import Fault, FaultProxy
+from registry.regkit import FAST
 
 from hydro_ci.image.layout import write_layout
 from hydro_ci.image.model import OCI_LAYER, Descriptor, Digest, FileBlob, Image, ImageConfig
