@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hydro_ci.cli.render import add_render_options, check_model_dir
 
 if TYPE_CHECKING:
-    from hydro_ci.build import Credentials, Progress, ProgressEvent
+    from hydro_ci.build import Credentials
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -127,39 +124,6 @@ def check_image(image: str, version: str, tags: list[str], insecure: bool | None
     endpoint_for(ref.registry, insecure=insecure)  # --insecure off this machine: refused now, any builder
 
 
-def plain_output() -> bool:
-    return bool(os.environ.get("CI")) or not sys.stderr.isatty()
-
-
-@contextmanager
-def progress_display() -> Iterator[Progress]:
-    """A live display on a terminal, plain lines (on stderr) in CI or when piped."""
-    if plain_output():
-        def plain(event: ProgressEvent) -> None:
-            if event.stage == "push" and event.current is not None:
-                return  # byte counters are noise in a CI log; the status lines remain
-            if event.stage == "hash" and event.current != event.total:
-                return  # the daemonless builder's hashing counters: only the final one
-            print(f"[{event.stage}] {event.message}", file=sys.stderr, flush=True)
-
-        yield plain
-        return
-    from rich.console import Console
-    from rich.markup import escape
-
-    console = Console(stderr=True, highlight=False)
-    with console.status("starting…") as status:
-        def live(event: ProgressEvent) -> None:
-            # Build output may contain [brackets]: escape it so rich never reads it as markup.
-            text = escape(event.message)
-            if event.message.startswith(("Step ", "built", "building", "pushing", "pulling")) or (
-                    event.stage == "layer"):  # the daemonless builder's one line per layer
-                console.print(f"[bold]{event.stage}[/] {text}", overflow="ellipsis", no_wrap=True)
-            status.update(f"{event.stage}: {escape(event.message[:100])}")
-
-        yield live
-
-
 def print_result(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(data, indent=2, sort_keys=True))
@@ -172,6 +136,7 @@ def print_result(data: dict[str, Any], as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hydro_ci.build import BuildRequest, make_builder
+    from hydro_ci.cli.progress import progress_display
     from hydro_ci.errors import UsageError
     from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
 

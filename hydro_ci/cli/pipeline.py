@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from hydro_ci.cli.output import problem_format
 
 if TYPE_CHECKING:
-    from hydro_ci.build import Credentials, Progress, ProgressEvent
+    from hydro_ci.build import Credentials, Progress
     from hydro_ci.pipeline import PipelineState
 
 # The names of hydro_ci.pipeline.stages.STAGES, repeated here so `--help` imports nothing heavy
@@ -150,30 +150,11 @@ def run(args: argparse.Namespace) -> int:
 def _display() -> Iterator[Progress]:
     """Plain lines in CI or when piped (the build verbs' display); on a terminal each stage's result
     stays on screen and the live status line shows the step in progress (layer hashing, upload…)."""
-    from hydro_ci.cli.build import plain_output, progress_display
+    from hydro_ci.cli.progress import progress_display
     from hydro_ci.pipeline.stages import STAGE_EVENT
 
-    if plain_output():
-        with progress_display() as plain:
-            yield plain
-        return
-    from rich.console import Console
-    from rich.markup import escape
-
-    console = Console(stderr=True, highlight=False)
-    with console.status("starting…") as status:
-        def live(event: ProgressEvent) -> None:
-            # Messages carry user text (Dockerfile steps, paths): escape it so rich never reads
-            # a [bracket] in it as markup.
-            text = escape(event.message)
-            if event.id == STAGE_EVENT:
-                console.print(f"[green]✓[/] [bold]{event.stage:<8}[/] {text}", markup=True,
-                              soft_wrap=True)
-            elif event.message.startswith("Step "):  # the engine's Dockerfile steps
-                console.print(f"  [dim]{event.stage}[/] {text}", markup=True, soft_wrap=True)
-            status.update(f"{event.stage}: {escape(event.message[:100])}")
-
-        yield live
+    with progress_display(STAGE_EVENT) as progress:
+        yield progress
 
 
 def _print(state: PipelineState, dry_run: bool) -> None:
