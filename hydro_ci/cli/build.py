@@ -37,19 +37,26 @@ def add_oci_options(parser: argparse.ArgumentParser) -> None:
     oci.add_argument("--base-from", metavar="SOURCE",
                      help="read the base from oci:DIR[:TAG], docker-archive:FILE[:REF], "
                           "docker-daemon:REF or a registry reference (default: the runtime)")
-    oci.add_argument("--python-version", metavar="X.Y",
-                     help="runtime Python for pip wheels (default: the base's PYTHON_VERSION)")
+    add_python_version_option(oci)
     oci.add_argument("--platform", metavar="OS/ARCH",
                      help="image platform, e.g. linux/arm64: picks it from a multi-platform base and "
                           "the wheels pip installs (default linux/amd64)")
 
 
+def add_python_version_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument("--python-version", metavar="X.Y",
+                        help="the runtime's Python, for pip's wheels, when neither the base's PYTHON_VERSION "
+                             "nor the runtime's name (python-3.7, py37…) says it; an error when they "
+                             "say otherwise (default then: 3.11)")
+
+
 def oci_options(args: argparse.Namespace) -> dict[str, Any]:
     """Builder options for --builder oci; refused with any other builder."""
+    from hydro_ci.build.python import check_python_version
     from hydro_ci.errors import UsageError
 
-    opts = {"output_layout": args.output_layout, "output_tar": args.output_tar,
-            "base_from": args.base_from, "python_version": args.python_version,
+    opts = {"output_layout": args.output_layout, "output_tar": args.output_tar, "base_from": args.base_from,
+            "python_version": check_python_version(args.python_version) if args.python_version else None,
             "platform": args.platform}
     if args.builder != "oci":
         given = [k for k, v in opts.items() if v]
