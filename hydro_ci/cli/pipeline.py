@@ -23,7 +23,7 @@ STAGES = ("check", "contract", "version", "render", "plan", "build", "push", "at
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from hydro_ci.cli.build import add_credential_options
+    from hydro_ci.cli.build import add_credential_options, add_python_version_option
 
     parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="folder with serving.yaml")
     parser.add_argument("--image", metavar="REPO",
@@ -54,6 +54,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-from", metavar="SOURCE",
                         help="oci builder: read the base from oci:DIR[:TAG], docker-archive:FILE, "
                              "docker-daemon:REF or scratch instead of its registry")
+    add_python_version_option(parser)
     parser.add_argument("--template", type=Path, metavar="DIR", help="templates extending ours")
     parser.add_argument("--sbom", action="store_true",
                         help="write SPDX and CycloneDX SBOMs beside the image; attach them when "
@@ -88,6 +89,7 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hydro_ci.build.python import check_python_version
     from hydro_ci.errors import HydroCIError, ProblemsError, UsageError
     from hydro_ci.pipeline import PipelineOptions, PipelineState, run_pipeline
 
@@ -103,15 +105,19 @@ def run(args: argparse.Namespace) -> int:
         from hydro_ci.cli.build import check_version
 
         check_version(args.model_version)
+    if args.python_version and args.builder != "oci":
+        raise UsageError("--python-version needs --builder oci",
+                         hint="the engine's pip runs inside the runtime, with its own Python")
     if args.image:
         from hydro_ci.cli.build import check_image
 
         check_image(args.image, args.model_version or "0.0.0", [], args.insecure)
+    python_version = check_python_version(args.python_version) if args.python_version else None
     options = PipelineOptions(
         model_dir=args.model_dir, image=args.image, builder=args.builder, push=args.push, bump=args.bump,
         version_source=args.version_source, version=args.model_version, reserve=args.reserve,
         dry_run=args.dry_run, output=args.output, dist=args.dist, base_image=args.base_image,
-        base_from=args.base_from,
+        base_from=args.base_from, python_version=python_version,
         template=args.template, credentials=_credentials(args), insecure=args.insecure,
         only=tuple(args.only), sbom=args.sbom, provenance=args.provenance, sign_key=args.sign_key,
     )
