@@ -26,6 +26,8 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from hydro_ci.folder import find_model_folders  # the standard library only, as this module
+
 SESSIONS = ("build_model", "check_contracts", "infer_contract", "render")
 DISTRIBUTION = "hydro-ci"
 # Flags that name one model's image, version or output: with several folders they would collide.
@@ -102,10 +104,6 @@ def _local_path(url: object) -> Path | None:
 
 def find_models() -> list[str]:
     """The model folders under the working directory (nox runs sessions in the noxfile's folder)."""
-    # Imported when a session runs, not when the noxfile loads: `nox -l` needs nothing but nox.
-    # (The one finder moves to hydro_ci.folder: then import find_model_folders from there.)
-    from hydro_ci.matrix import find_model_folders
-
     here = Path.cwd().resolve()
     return [os.path.relpath(folder, here) for folder in find_model_folders(here)]
 
@@ -117,7 +115,7 @@ def _runs(session: Any, models: Sequence[str] | None) -> list[list[str]]:
         return [args]
     folders = list(models) if models is not None else find_models()
     if not folders:
-        session.error(f"no model folder (serving.yaml or contract.prototxt) under {Path.cwd()}; "
+        session.error(f"no model folder (serving.yaml, serving.yml or contract.prototxt) under {Path.cwd()}; "
                       f"name one: nox -s {session.name} -- path/to/model")
     clash = next((a for a in args if a.split("=")[0] in _ONE_MODEL_FLAGS), None)
     if clash and len(folders) > 1:

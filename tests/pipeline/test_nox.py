@@ -96,7 +96,9 @@ def user_repository(root: Path) -> Path:
         folder = root / rel
         (folder / "src").mkdir(parents=True)
         (folder / "src/func_main.py").write_text("def infer(x):\n    return {'y': x}\n")
-        (folder / "serving.yaml").write_text(USER_MODEL.format(name=folder.name))
+        # hs 2.x read serving.yml too: the sessions find both
+        serving = "serving.yml" if folder.name == "beta" else "serving.yaml"
+        (folder / serving).write_text(USER_MODEL.format(name=folder.name))
     (root / "noxfile.py").write_text("from hydro_ci.integrations.nox import register_sessions\n"
                                      "register_sessions(globals())\n")
     return init_repo(root)
@@ -142,7 +144,7 @@ def test_no_model_folder_is_one_line_that_says_how_to_name_one(tmp_path: Path) -
                                         "register_sessions(globals())\n")
     proc = nox(["--no-venv", "-s", "render"], project)
     assert proc.returncode != 0
-    assert f"no model folder (serving.yaml or contract.prototxt) under {project}" in proc.stderr
+    assert f"no model folder (serving.yaml, serving.yml or contract.prototxt) under {project}" in proc.stderr
     assert "name one: nox -s render -- path/to/model" in proc.stderr
 
 
