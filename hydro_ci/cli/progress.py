@@ -64,16 +64,17 @@ class LiveDisplay:
     """
 
     def __init__(self, console: Console, status: Status, stage_event: str | None = None) -> None:
+        from rich.markup import escape  # rich loads only for a terminal: a CI log never needs it
+
+        self._escape = escape
         self._console, self._status, self._stage_event = console, status, stage_event
         self._lock = threading.Lock()
         self._blobs: dict[str, tuple[int, int]] = {}  # id → (bytes sent, size) of this push's blobs
 
     def __call__(self, event: ProgressEvent) -> None:
-        from rich.markup import escape
-
         # Messages carry user text (Dockerfile steps, paths): escape it so rich never reads a
         # [bracket] in it as markup.
-        text = escape(event.message)
+        text = self._escape(event.message)
         with self._lock:
             if self._stage_event is not None and event.id == self._stage_event:
                 self._console.print(f"[green]✓[/] [bold]{event.stage:<8}[/] {text}", soft_wrap=True)
@@ -84,10 +85,8 @@ class LiveDisplay:
             self._status.update(self._status_text(event))
 
     def _status_text(self, event: ProgressEvent) -> str:
-        from rich.markup import escape
-
         if event.stage != "push" or not event.id:
-            return f"{event.stage}: {escape(event.message[:100])}"
+            return f"{event.stage}: {self._escape(event.message[:100])}"
         sent, size = self._blobs.get(event.id, (0, 0))
         if event.current is not None and event.total:
             sent, size = event.current, event.total
@@ -109,7 +108,7 @@ def progress_display(stage_event: str | None = None) -> Iterator[Progress]:
     if plain_output():
         yield PlainLines(sys.stderr)
         return
-    from rich.console import Console
+    from rich.console import Console  # as above: only on a terminal
 
     console = Console(stderr=True, highlight=False)
     with console.status("starting…") as status:

@@ -26,6 +26,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import hydro_ci
 from hydro_ci.folder import find_model_folders  # the standard library only, as this module
 
 SESSIONS = ("build_model", "check_contracts", "infer_contract", "render")
@@ -42,8 +43,6 @@ def default_install() -> list[str]:
     pip recorded it (PEP 610 ``direct_url.json``: a git commit, an archive, a folder); otherwise
     ``hydro-ci==<version>`` from the package index.
     """
-    import hydro_ci
-
     source = Path(hydro_ci.__file__).resolve().parent.parent
     try:
         dist: metadata.Distribution | None = metadata.distribution(DISTRIBUTION)
