@@ -31,6 +31,7 @@ from typing import TypeVar
 from hydro_ci.build import BuildRequest, Credentials
 from hydro_ci.build.engine import EngineBuilder
 from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Signature
+from hydro_ci.registry import Keychain
 from hydro_ci.render.assemble import RenderOptions, render_folder
 
 BASE = "hydro-ci-bench/busybox:1"
@@ -102,7 +103,7 @@ def main() -> int:
             folder, RenderOptions(output=Path(tmp) / "ctx", version="1.0.0")))
         builder = EngineBuilder()
         result = timed("build", ours, lambda: builder.build(BuildRequest(ctx, repo, "1.0.0")))
-        timed("push", ours, lambda: builder.push(result, credentials=creds))
+        timed("push", ours, lambda: builder.push(result, keychain=Keychain(creds)))
 
         print("hand-written Dockerfile + docker CLI:")
         (folder.root / "Dockerfile").write_text(f"FROM {BASE}\nCOPY . /model/files\nWORKDIR /model/files\n")
@@ -119,7 +120,7 @@ def main() -> int:
         ctx2 = timed("render 1.0.1", again, lambda: render_folder(
             folder, RenderOptions(output=Path(tmp) / "ctx2", version="1.0.1")))
         result2 = timed("build 1.0.1", again, lambda: builder.build(BuildRequest(ctx2, repo, "1.0.1")))
-        timed("push 1.0.1", again, lambda: builder.push(result2, credentials=creds))
+        timed("push 1.0.1", again, lambda: builder.push(result2, keychain=Keychain(creds)))
         ref2 = f"{repo}-peer:1.0.1"
         timed("docker build 1.0.1", again, lambda: subprocess.run(
             ["docker", "build", "-q", "-t", ref2, str(folder.root)], check=True, capture_output=True))

@@ -36,7 +36,8 @@ from hydro_ci.build import BuildRequest, Credentials
 from hydro_ci.build.engine import EngineBuilder
 from hydro_ci.build.oci import OCIBuilder
 from hydro_ci.image import layout, remote
-from hydro_ci.image.reference import parse_reference
+from hydro_ci.reference import parse_reference
+from hydro_ci.registry import Keychain
 from hydro_ci.registry.client import client_for
 from hydro_ci.render.assemble import RenderOptions, render_folder
 
@@ -97,19 +98,19 @@ def main() -> int:
         ctx = timed("oci render", t, lambda: render_folder(
             folder, RenderOptions(output=tmp / "ctx", version="1.0.0", link_large_files=True, epoch=EPOCH)))
         result = timed("oci build", t, lambda: builder.build(BuildRequest(ctx, repo, "1.0.0")))
-        pushed = timed("oci push", t, lambda: builder.push(result, credentials=creds))
+        pushed = timed("oci push", t, lambda: builder.push(result, keychain=Keychain(creds)))
         t["oci"] = t["oci render"] + t["oci build"] + t["oci push"]
         image_bytes = result.extra["size"]
 
         print("re-push of the unchanged image:")
-        again = timed("re-push", t, lambda: builder.push(result, credentials=creds))
+        again = timed("re-push", t, lambda: builder.push(result, keychain=Keychain(creds)))
 
         print("code-only change (next version, committed a day later):")
         (folder.root / "src/func_main.py").write_text("def infer(x):\n    return {'y': x * 2}\n")
         ctx2 = timed("code render", t, lambda: render_folder(folder, RenderOptions(
             output=tmp / "ctx2", version="1.0.1", link_large_files=True, epoch=EPOCH + 86_400)))
         result2 = timed("code build", t, lambda: builder.build(BuildRequest(ctx2, repo, "1.0.1")))
-        pushed2 = timed("code push", t, lambda: builder.push(result2, credentials=creds))
+        pushed2 = timed("code push", t, lambda: builder.push(result2, keychain=Keychain(creds)))
 
         print("push of the same OCI layout to a fresh repository:")
         built = builder.image_of(result)
@@ -131,7 +132,7 @@ def main() -> int:
             ectx = timed("engine render", t, lambda: render_folder(
                 folder, RenderOptions(output=tmp / "ectx", version="1.0.0")))
             eres = timed("engine build", t, lambda: engine.build(BuildRequest(ectx, erepo, "1.0.0")))
-            timed("engine push", t, lambda: engine.push(eres, credentials=creds))
+            timed("engine push", t, lambda: engine.push(eres, keychain=Keychain(creds)))
             t["engine"] = t["engine render"] + t["engine build"] + t["engine push"]
             subprocess.run(["docker", "rmi", "-f", f"{erepo}:1.0.0"], capture_output=True)
 

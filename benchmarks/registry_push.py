@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hydro_ci.image.layout import read_layout, write_layout
 from hydro_ci.image.model import OCI_LAYER, Descriptor, Digest, FileBlob, Image, ImageConfig
-from hydro_ci.image.reference import ImageReference
 from hydro_ci.image.remote import push_image
+from hydro_ci.reference import ImageReference
 from hydro_ci.registry import RegistryClient, client_for
 
 MiB = 1 << 20

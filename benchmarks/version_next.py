@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from hydro_ci.registry import Credentials, Keychain
+
 SERVING = """kind: Model
 name: titanic
 runtime: "hydrosphere/serving-runtime-python-3.7:3.0.0"
@@ -78,12 +80,12 @@ def make_repo(root: Path, n_tags: int) -> Path:
 
 def fill_registry(host: str, user: str | None, password: str | None, repository: str, n_tags: int) -> None:
     from hydro_ci.image.mutate import scratch
-    from hydro_ci.image.reference import ImageReference
     from hydro_ci.image.remote import push_image
+    from hydro_ci.reference import ImageReference
     from hydro_ci.registry.client import client_for
 
     image = scratch()
-    with client_for(host, username=user, password=password) as client:
+    with client_for(host, Keychain(Credentials(user, password) if user and password else None)) as client:
         push_image(client, ImageReference(host, repository), image, tags=["0.0.0"])
         tags = [f"{i // 100}.{i % 100}.0" for i in range(1, n_tags)]
         with ThreadPoolExecutor(8) as pool:

@@ -113,7 +113,7 @@ def _recorded_base(rec: RecordedBuild) -> str:
     """The base as the provenance pins it: a registry digest, or scratch. A local source
     (``oci:``, ``docker-archive:``, ``docker-daemon:``) named by a statement from a registry is never
     opened on this machine: the verifier names it with --base-from."""
-    from hydro_ci.image.reference import parse_reference
+    from hydro_ci.reference import parse_reference
 
     if rec.base_name and rec.base_digest:
         ref = parse_reference(f"{rec.base_name}@{rec.base_digest}")

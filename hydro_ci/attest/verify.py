@@ -18,7 +18,7 @@ from hydro_ci.attest.provenance import MEDIA_TYPE as INTOTO
 from hydro_ci.attest.provenance import ProvenanceError, RecordedBuild, parse_recorded
 from hydro_ci.errors import HydroCIError
 from hydro_ci.image.model import Manifest
-from hydro_ci.image.reference import ImageReference, parse_reference
+from hydro_ci.reference import ImageReference, parse_reference
 from hydro_ci.registry.client import RegistryClient, client_for
 from hydro_ci.registry.referrers import Referrer, list_referrers
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hydro_ci.errors import UsageError
+from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
 from hydro_ci.render.context import BuildContext
 
 
@@ -97,20 +98,12 @@ class PushResult:
         }
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """Registry credentials given on the command line. repr never shows the password."""
-
-    username: str
-    password: str = field(repr=False)
-
-
 class Builder(Protocol):
     name: str
 
     def build(self, request: BuildRequest, progress: Progress = no_progress) -> BuildResult: ...
 
-    def push(self, result: BuildResult, *, credentials: Credentials | None = None,
+    def push(self, result: BuildResult, *, keychain: Keychain = DEFAULT_KEYCHAIN,
              progress: Progress = no_progress) -> PushResult: ...
 
 

@@ -18,7 +18,6 @@ from typing import Any
 from hydro_ci.build import (
     BuildRequest,
     BuildResult,
-    Credentials,
     Progress,
     ProgressEvent,
     PushResult,
@@ -35,6 +34,9 @@ from hydro_ci.errors import (
     TagExistsError,
     UsageError,
 )
+from hydro_ci.registry.client import registry_of
+from hydro_ci.registry.credentials import Credentials
+from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
 from hydro_ci.render.context import symlinked_files
 
 log = logging.getLogger(__name__)
@@ -233,7 +235,7 @@ class EngineBuilder:
 
     # --- push ----------------------------------------------------------------------------------
 
-    def push(self, result: BuildResult, *, credentials: Credentials | None = None,
+    def push(self, result: BuildResult, *, keychain: Keychain = DEFAULT_KEYCHAIN,
              progress: Progress = no_progress) -> PushResult:
         """Push every tag; the version tag first, refused if the registry holds other content there.
 
@@ -242,24 +244,24 @@ class EngineBuilder:
         tags it had moved and not pushed. An image built for the push (``push_follows``) has no tag
         until then.
         """
-        return self._push(result, credentials, progress)
+        return self._push(result, keychain, progress)
 
-    def _push(self, result: BuildResult, credentials: Credentials | None, progress: Progress) -> PushResult:
+    def _push(self, result: BuildResult, keychain: Keychain, progress: Progress) -> PushResult:
         from hydro_ci.image.remote import is_immutable_tag
 
         version, moving = result.tags[0], list(result.tags[1:])
-        existing = remote_config_digest(result.image, version, credentials)
+        existing = remote_config_digest(result.image, version, keychain)
         unchanged = existing is not None and existing[1] == result.id
         if existing is not None and not unchanged:
             raise TagExistsError(f"{result.image}:{version}", existing[0], f"image {result.id}")
         # A release-looking extra tag (-t 1.0.0) is as immutable as the version, as in the oci push.
         for tag in [t for t in moving if is_immutable_tag(t)]:
-            held = remote_config_digest(result.image, tag, credentials)
+            held = remote_config_digest(result.image, tag, keychain)
             if held is not None and held[1] != result.id:
                 raise TagExistsError(f"{result.image}:{tag}", held[0], f"image {result.id}")
             if held is not None:
                 moving.remove(tag)  # already this image: nothing to push for it
-        auth = {"username": credentials.username, "password": credentials.password} if credentials else None
+        auth = _auth_config(keychain.resolve(registry_of(result.image)))
         digest = existing[0] if existing and unchanged else ""
         moved = self._tag_locally(result)  # the registry agreed: only now may the local tags move
         for tag in ([] if unchanged else [version]) + moving:
@@ -363,7 +365,16 @@ def _safe_iter(stream: Iterable[dict[str, Any]], what: str) -> Iterator[dict[str
                                      hint="check that dockerd is running and DOCKER_HOST") from None
 
 
-def remote_config_digest(image: str, tag: str, credentials: Credentials | None) -> tuple[str, str] | None:
+def _auth_config(credentials: Credentials | None) -> dict[str, str] | None:
+    """The engine's X-Registry-Auth for ``credentials`` (our keychain's, not the SDK's own lookup)."""
+    if credentials is None:
+        return None
+    if credentials.identity_token:
+        return {"identitytoken": credentials.identity_token}
+    return {"username": credentials.username, "password": credentials.password}
+
+
+def remote_config_digest(image: str, tag: str, keychain: Keychain) -> tuple[str, str] | None:
     """(manifest digest, config digest) of ``image:tag`` in its registry, None when the tag is free.
 
     The engine's image id is its config digest, so comparing configs tells "same image" without
@@ -374,10 +385,8 @@ def remote_config_digest(image: str, tag: str, credentials: Credentials | None) 
     from hydro_ci.errors import NotFoundError
     from hydro_ci.registry.client import client_for
 
-    user = credentials.username if credentials else None
-    password = credentials.password if credentials else None
-    with client_for(image, username=user, password=password) as client:
-        from hydro_ci.image.reference import parse_reference
+    with client_for(image, keychain) as client:
+        from hydro_ci.reference import parse_reference
 
         repo = parse_reference(image).repository
         try:

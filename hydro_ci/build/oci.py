@@ -33,7 +33,6 @@ from typing import Any
 from hydro_ci.build import (
     BuildRequest,
     BuildResult,
-    Credentials,
     Progress,
     ProgressEvent,
     PushResult,
@@ -58,6 +57,7 @@ from hydro_ci.image.model import (
     canonical_json,
 )
 from hydro_ci.output_files import write_file
+from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
 from hydro_ci.render.context import LAYER_ORDER, BuildContext, ContextFile, check_links
 from hydro_ci.render.context import Layer as LayerClass
 from hydro_ci.render.install import PipInstall, parse_pip_install
@@ -225,7 +225,8 @@ class Base:
     name: str | None  # registry reference, for the base.name annotation
 
 
-def read_base(ref: str, workdir: Path, platform: Platform, *, insecure: bool | None = None) -> Base:
+def read_base(ref: str, workdir: Path, platform: Platform, *, keychain: Keychain = DEFAULT_KEYCHAIN,
+              insecure: bool | None = None) -> Base:
     """The base image from wherever ``ref`` says it lives."""
     from hydro_ci.image import daemon, layout, tarball
 
@@ -241,12 +242,12 @@ def read_base(ref: str, workdir: Path, platform: Platform, *, insecure: bool | N
     if ref.startswith("docker-daemon:"):
         return Base(daemon.read_daemon(ref[len("docker-daemon:"):], workdir), ref, None, None)
     from hydro_ci.image import remote
-    from hydro_ci.image.reference import parse_reference
+    from hydro_ci.reference import parse_reference
     from hydro_ci.registry.client import client_for
 
     reference = parse_reference(ref)
     try:
-        found = remote.read_image(client_for(ref, insecure=insecure), reference, platform=platform)
+        found = remote.read_image(client_for(ref, keychain, insecure=insecure), reference, platform=platform)
     except HydroCIError as exc:
         raise OCIBuildError(
             f"cannot read base image {ref} from its registry: {exc.message}",
@@ -453,7 +454,8 @@ class OCIBuilder:
     def __init__(self, *, output_layout: Path | str | None = None, output_tar: Path | str | None = None,
                  cache: Path | str | None = None, platform: str | None = None,
                  python_version: str | None = None, insecure: bool | None = None,
-                 base_from: str | None = None, replace_layout_tags: bool = False, **_ignored: Any) -> None:
+                 base_from: str | None = None, replace_layout_tags: bool = False,
+                 keychain: Keychain = DEFAULT_KEYCHAIN, **_ignored: Any) -> None:
         self.output_layout = Path(output_layout) if output_layout else None
         # A layout keeps its version tags, as a registry does; the pipeline's own dist/ output, which
         # it writes afresh for each run, may replace them.
@@ -467,6 +469,7 @@ class OCIBuilder:
         # Where to read the base from, overriding the context's runtime reference (which the
         # Dockerfile needs as a plain reference): oci:DIR:TAG, docker-archive:FILE, docker-daemon:REF.
         self.base_from = base_from
+        self.keychain = keychain  # for the base image's registry
         self._built: dict[str, BuiltImage] = {}
 
     def build(self, request: BuildRequest, progress: Progress = no_progress) -> BuildResult:
@@ -485,7 +488,8 @@ class OCIBuilder:
         check_links(ctx)
         source = self.base_from or ctx.base_image
         progress(ProgressEvent("base", f"reading base image {source}"))
-        base = read_base(source, self.cache / "tmp", self.platform, insecure=self.insecure)
+        base = read_base(source, self.cache / "tmp", self.platform, keychain=self.keychain,
+                         insecure=self.insecure)
         have = base.image.config.platform
         if self.platform_given and source != "scratch" and (have.os, have.architecture) != (
                 self.platform.os, self.platform.architecture):
@@ -534,16 +538,14 @@ class OCIBuilder:
         raise UsageError(f"the oci builder no longer holds image {result.id}",
                          hint="build and push in one run (--push), or build with --output-layout DIR")
 
-    def push(self, result: BuildResult, *, credentials: Credentials | None = None,
+    def push(self, result: BuildResult, *, keychain: Keychain = DEFAULT_KEYCHAIN,
              progress: Progress = no_progress) -> PushResult:
         from hydro_ci.image import remote
-        from hydro_ci.image.reference import parse_reference
+        from hydro_ci.reference import parse_reference
         from hydro_ci.registry.client import client_for
 
         image = self.image_of(result)
-        client = client_for(result.image, username=credentials.username if credentials else None,
-                            password=credentials.password if credentials else None,
-                            insecure=self.insecure)
+        client = client_for(result.image, keychain, insecure=self.insecure)
 
         def report(p: remote.BlobProgress) -> None:
             # Byte counts while uploading; one plain line (no counters) when a blob is settled.

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from hydro_ci.cli.registry_options import add_credential_options, keychain
 from hydro_ci.cli.render import add_render_options, check_model_dir
-
-if TYPE_CHECKING:
-    from hydro_ci.build import Credentials
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="folder with serving.yaml")
-    add_image_options(parser)
+    add_image_options(parser, required=False)
     parser.add_argument("--builder", default="docker", choices=("docker", "oci"),
                         help="docker (the default here): the Docker engine (DOCKER_HOST); oci: daemonless "
                              "(the default of hydro-ci pipeline)")
@@ -66,46 +63,21 @@ def oci_options(args: argparse.Namespace) -> dict[str, Any]:
     return opts
 
 
-def add_image_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--image", required=True, metavar="REPO",
-                        help="repository without tag, e.g. registry.example.com/team/model")
+def add_image_options(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    parser.add_argument("--image", required=required, metavar="REPO",
+                        help="repository without tag, e.g. registry.example.com/team/model"
+                             + ("" if required else " (default: hydro-ci: image: in serving.yaml, else the "
+                                                    "model name, a local image)"))
     parser.add_argument("--version", dest="model_version", required=True, metavar="V",
                         help="the version: the immutable tag, MODEL_VERSION label")
     parser.add_argument("--tag", "-t", dest="tags", action="append", default=[], metavar="T",
                         help="an extra (moving) tag such as latest; repeatable")
 
 
-def add_credential_options(parser: argparse.ArgumentParser) -> None:
-    """--username/--password-stdin and --insecure: how every verb that talks to a registry reaches it."""
-    parser.add_argument("--username", "-u", help="registry user (default: the docker config)")
-    parser.add_argument("--password-stdin", action="store_true",
-                        help="read the registry password from standard input")
-    parser.add_argument("--insecure", action="store_true", default=None,
-                        help="plain HTTP to a registry on this machine (loopback only; its default)")
-
-
-def read_credentials(args: argparse.Namespace) -> Credentials | None:
-    """Credentials from --username/--password-stdin; never from the command line itself."""
-    from hydro_ci.build import Credentials
-    from hydro_ci.errors import UsageError
-
-    if args.password_stdin and not args.username:
-        raise UsageError("--password-stdin needs --username")
-    if args.username and not args.password_stdin:
-        raise UsageError("--username needs --password-stdin",
-                         hint="echo \"$TOKEN\" | hydro-ci … --username USER --password-stdin")
-    if not args.username:
-        return None
-    password = sys.stdin.read().rstrip("\r\n")
-    if not password:
-        raise UsageError("--password-stdin: standard input was empty")
-    return Credentials(args.username, password)
-
-
 def check_version(version: str) -> None:
     """--version is a tag (and names files in --dist): refuse anything else before it is used."""
     from hydro_ci.errors import UsageError
-    from hydro_ci.image.reference import ImageReference, ReferenceError
+    from hydro_ci.reference import ImageReference, ReferenceError
 
     try:
         if version != version.strip():
@@ -119,7 +91,7 @@ def check_version(version: str) -> None:
 
 def check_image(image: str, version: str, tags: list[str], insecure: bool | None = None) -> None:
     from hydro_ci.errors import UsageError
-    from hydro_ci.image.reference import parse_reference
+    from hydro_ci.reference import parse_reference
     from hydro_ci.registry.endpoint import endpoint_for
 
     ref = parse_reference(image)
@@ -145,26 +117,35 @@ def run(args: argparse.Namespace) -> int:
     from hydro_ci.build import BuildRequest, make_builder
     from hydro_ci.cli.progress import progress_display
     from hydro_ci.errors import UsageError
+    from hydro_ci.reference import image_repository
+    from hydro_ci.registry.client import registry_of
     from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
 
     check_version(args.model_version)
-    check_image(args.image, args.model_version, args.tags, args.insecure)
+    if args.image:
+        check_image(args.image, args.model_version, args.tags, args.insecure)
     check_model_dir(args.model_dir)
     builder_options = oci_options(args)
     if not args.push and (args.username or args.password_stdin):
         raise UsageError("--username/--password-stdin need --push", hint="they are the push's credentials")
-    credentials = read_credentials(args) if args.push else None
     folder = load_folder(args.model_dir)
+    repository = image_repository(args.image, folder.config.get("image"))
+    if args.push and repository is None:
+        raise UsageError("--push needs --image REGISTRY/REPOSITORY",
+                         hint="e.g. --image ghcr.io/acme/iris, or hydro-ci: image: in serving.yaml")
+    image = repository or folder.name
+    check_image(image, args.model_version, args.tags, args.insecure)
+    registries = keychain(args, [registry_of(image)]) if args.push else None
     ctx = render_folder(folder, RenderOptions(
         output=args.output, version=args.model_version, base_image=args.base_image,
         template_dir=args.template, link_large_files=args.builder == "oci",
         exclude=tuple(p for p in (args.output_layout, args.output_tar) if p is not None),
     ))
     builder = make_builder(args.builder, insecure=args.insecure, **builder_options)
-    request = BuildRequest(ctx, args.image, args.model_version, tuple(args.tags), push_follows=args.push)
+    request = BuildRequest(ctx, image, args.model_version, tuple(args.tags), push_follows=args.push)
     with progress_display() as progress:
         result = builder.build(request, progress)
-        pushed = builder.push(result, credentials=credentials, progress=progress) if args.push else None
+        pushed = builder.push(result, keychain=registries, progress=progress) if registries else None
     data = result.to_dict()
     if pushed is not None:
         data["digest"] = pushed.digest

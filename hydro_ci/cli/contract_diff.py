@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from hydro_ci.cli.build import add_credential_options, read_credentials
+from hydro_ci.cli.registry_options import add_credential_options, keychain
 from hydro_ci.contract.diff import RULES, ChangeClass, DiffConfig, diff_contracts
 from hydro_ci.diagnostics import did_you_mean
 from hydro_ci.errors import UsageError
@@ -39,10 +39,9 @@ def run(args: argparse.Namespace) -> int:
         if rule not in RULES:
             raise UsageError(f"--ignore {rule}: unknown rule{did_you_mean(rule, RULES)}",
                              hint="rule ids are listed in docs/versioning.md")
-    creds = read_credentials(args)
-    user, password = (creds.username, creds.password) if creds else (None, None)
-    old, old_from = load_contract(args.old, username=user, password=password, insecure=args.insecure)
-    new, new_from = load_contract(args.new, username=user, password=password, insecure=args.insecure)
+    registries = keychain(args, None)  # given credentials: for the registries OLD and NEW name
+    old, old_from = load_contract(args.old, keychain=registries, insecure=args.insecure)
+    new, new_from = load_contract(args.new, keychain=registries, insecure=args.insecure)
     config = DiffConfig()
     if Path(args.new).is_dir():
         config = DiffConfig.from_config(load_model_folder(Path(args.new)).config)

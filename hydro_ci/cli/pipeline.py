@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from hydro_ci.cli.output import problem_format
 
 if TYPE_CHECKING:
-    from hydro_ci.build import Credentials, Progress
+    from hydro_ci.build import Progress
     from hydro_ci.pipeline import PipelineState
 
 # The names of hydro_ci.pipeline.stages.STAGES, repeated here so `--help` imports nothing heavy
@@ -23,11 +23,13 @@ STAGES = ("check", "contract", "version", "render", "plan", "build", "push", "at
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from hydro_ci.cli.build import add_credential_options, add_python_version_option
+    from hydro_ci.cli.build import add_python_version_option
+    from hydro_ci.cli.registry_options import add_credential_options
 
     parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="folder with serving.yaml")
     parser.add_argument("--image", metavar="REPO",
-                        help="repository without tag, e.g. ghcr.io/acme/iris (default: the model name)")
+                        help="repository without tag, e.g. ghcr.io/acme/iris (default: hydro-ci: image: in "
+                             "serving.yaml, else the model name, a local image)")
     parser.add_argument("--builder", default="oci", choices=("oci", "docker"),
                         help="oci (the default here): daemonless, writes dist/; docker: the Docker engine "
                              "(the default of hydro-ci build)")
@@ -73,23 +75,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "GITHUB_ACTIONS=true)")
 
 
-def _credentials(args: argparse.Namespace) -> Credentials | None:
-    """--username/--password-stdin, else HYDRO_CI_REGISTRY_USERNAME/PASSWORD (what the Action sets)."""
-    from hydro_ci.build import Credentials
-    from hydro_ci.cli.build import read_credentials
-
-    given = read_credentials(args)
-    if given is not None:
-        return given
-    user = os.environ.get("HYDRO_CI_REGISTRY_USERNAME", "")
-    secret = os.environ.get("HYDRO_CI_REGISTRY_PASSWORD", "")
-    if user and secret:
-        return Credentials(user, secret)
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
     from hydro_ci.build.python import check_python_version
+    from hydro_ci.cli.registry_options import keychain
     from hydro_ci.errors import HydroCIError, ProblemsError, UsageError
     from hydro_ci.pipeline import PipelineOptions, PipelineState, run_pipeline
 
@@ -97,10 +85,8 @@ def run(args: argparse.Namespace) -> int:
     from hydro_ci.cli.render import check_model_dir
 
     check_model_dir(args.model_dir)
-    if args.push and not args.image:
-        raise UsageError("--push needs --image REGISTRY/REPOSITORY", hint="e.g. --image ghcr.io/acme/iris")
     if "push" in args.only and not args.push:  # else the stage skips itself and nothing says so
-        raise UsageError("--only push needs --push", hint="add --push (and --image) to push the built image")
+        raise UsageError("--only push needs --push", hint="add --push to push the built image")
     if args.model_version is not None:
         from hydro_ci.cli.build import check_version
 
@@ -118,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
         version_source=args.version_source, version=args.model_version, reserve=args.reserve,
         dry_run=args.dry_run, output=args.output, dist=args.dist, base_image=args.base_image,
         base_from=args.base_from, python_version=python_version,
-        template=args.template, credentials=_credentials(args), insecure=args.insecure,
+        # given credentials: the pipeline keeps them for its image's registry, once it knows it
+        template=args.template, keychain=keychain(args, None),
+        insecure=args.insecure,
         only=tuple(args.only), sbom=args.sbom, provenance=args.provenance, sign_key=args.sign_key,
     )
     try:

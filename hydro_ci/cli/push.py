@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from hydro_ci.cli.build import add_credential_options, add_image_options
+from hydro_ci.cli.build import add_image_options
+from hydro_ci.cli.registry_options import add_credential_options, keychain
 
 if TYPE_CHECKING:
-    from hydro_ci.build import Credentials
+    from hydro_ci.registry.keychain import Keychain
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -25,28 +26,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from hydro_ci.build import BuildResult
     from hydro_ci.build.engine import EngineBuilder, local_image_id
-    from hydro_ci.cli.build import check_image, print_result, read_credentials
+    from hydro_ci.cli.build import check_image, print_result
     from hydro_ci.cli.progress import progress_display
+    from hydro_ci.registry.client import registry_of
 
     check_image(args.image, args.model_version, args.tags, args.insecure)
     if args.layout and args.builder != "oci":
         from hydro_ci.errors import UsageError
 
         raise UsageError("--layout needs --builder oci", hint="the docker builder pushes the engine's image")
-    credentials = read_credentials(args)
+    registries = keychain(args, [registry_of(args.image)])
     if args.builder == "oci":
-        return _push_layout(args, credentials)
+        return _push_layout(args, registries)
     builder = EngineBuilder()
     image_id = local_image_id(builder.client, f"{args.image}:{args.model_version}")
     tags = _tags(args)  # push() tags them locally, once the registry accepted the version
     result = BuildResult(image=args.image, id=image_id, tags=tags, builder=builder.name)
     with progress_display() as progress:
-        pushed = builder.push(result, credentials=credentials, progress=progress)
+        pushed = builder.push(result, keychain=registries, progress=progress)
     print_result({**result.to_dict(), **pushed.to_dict()}, args.json)
     return 0
 
 
-def _push_layout(args: argparse.Namespace, credentials: Credentials | None) -> int:
+def _push_layout(args: argparse.Namespace, registries: Keychain) -> int:
     """Push the version tag of an OCI layout (written by build --builder oci --output-layout)."""
     from hydro_ci.build import BuildResult
     from hydro_ci.build.oci import OCIBuilder
@@ -62,7 +64,7 @@ def _push_layout(args: argparse.Namespace, credentials: Credentials | None) -> i
     result = BuildResult(image=args.image, id=digest, tags=tags, builder="oci", digest=digest,
                          extra={"layout": args.layout})
     with progress_display() as progress:
-        pushed = OCIBuilder(insecure=args.insecure).push(result, credentials=credentials, progress=progress)
+        pushed = OCIBuilder(insecure=args.insecure).push(result, keychain=registries, progress=progress)
     print_result({**result.to_dict(), **pushed.to_dict()}, args.json)
     return 0
 

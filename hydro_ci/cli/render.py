@@ -61,7 +61,7 @@ def check_model_dir(path: Path) -> None:
 def _check_version(version: str) -> None:
     """The version becomes the image tag later: refuse here what ``build --version`` would refuse."""
     from hydro_ci.errors import UsageError
-    from hydro_ci.image.reference import ReferenceError, parse_reference
+    from hydro_ci.reference import ReferenceError, parse_reference
 
     try:
         parse_reference("hydro-ci/check").with_tag(version)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from hydro_ci.cli.build import add_credential_options
+    from hydro_ci.cli.registry_options import add_credential_options
 
     parser.add_argument("model_dir", metavar="MODEL_DIR", help="the model folder")
     parser.add_argument("--source", choices=("git", "registry", "both"), default="git",
@@ -45,16 +45,18 @@ def run(args: argparse.Namespace) -> int:
     if args.reserve and args.source == "registry":
         raise UsageError("--reserve needs --source git or both: the registry has no atomic create",
                          hint="version from git tags (docs/versioning.md explains the guarantee)")
-    from hydro_ci.cli.build import read_credentials
+    from hydro_ci.cli.registry_options import keychain
     from hydro_ci.infer.check import load_model_folder
+    from hydro_ci.reference import image_repository
+    from hydro_ci.registry.client import registry_of
     from hydro_ci.version.decision import context_for, decide
 
-    credentials = read_credentials(args)
     folder = load_model_folder(Path(args.model_dir))
+    image = image_repository(args.image, folder.config.get("image"))
+    registries = keychain(args, [registry_of(image)] if image else [])
     remote = args.remote or "origin"
-    ctx = context_for(folder, source=args.source, bump=args.bump, image=args.image, branch=args.branch,
-                      remote=remote, username=credentials.username if credentials else None,
-                      password=credentials.password if credentials else None, insecure=args.insecure)
+    ctx = context_for(folder, source=args.source, bump=args.bump, image=image, branch=args.branch,
+                      remote=remote, keychain=registries, insecure=args.insecure)
     if args.remote is not None and ctx.repo is not None:
         from hydro_ci import git
 

@@ -39,7 +39,7 @@ from hydro_ci.image.model import (
     PushableImage,
     blob_source,
 )
-from hydro_ci.image.reference import ImageReference
+from hydro_ci.reference import ImageReference
 from hydro_ci.registry.client import RegistryClient, UploadCancelledError
 
 log = logging.getLogger(__name__)

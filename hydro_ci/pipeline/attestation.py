@@ -113,16 +113,10 @@ def attest(state: PipelineState) -> None:
             write_file(folder / a.filename, a.data, within=folder)
         record["files"][a.kind] = str(layout.parent / a.filename)
     if o.push and state.push is not None:
-        from hydro_ci.image.reference import parse_reference
+        from hydro_ci.reference import parse_reference
         from hydro_ci.registry.client import client_for
 
-        creds = o.credentials
-        client = client_for(
-            repository,
-            username=creds.username if creds else None,
-            password=creds.password if creds else None,
-            insecure=o.insecure,
-        )
+        client = client_for(repository, stages.keychain(state), insecure=o.insecure)
         from concurrent.futures import ThreadPoolExecutor
 
         ref = parse_reference(repository)

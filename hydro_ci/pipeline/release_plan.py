@@ -14,22 +14,23 @@ from typing import Any
 
 from hydro_ci.errors import HydroCIError
 from hydro_ci.pipeline.state import PipelineOptions
+from hydro_ci.registry.keychain import Keychain
 from hydro_ci.render.context import LAYER_ORDER, BuildContext
 
 log = logging.getLogger(__name__)
 
 
 def make_plan(options: PipelineOptions, context: BuildContext, version: dict[str, Any],
-              contract_info: dict[str, Any], repository: str) -> dict[str, Any]:
+              contract_info: dict[str, Any], repository: str, keychain: Keychain) -> dict[str, Any]:
     notes: list[str] = []
     base: dict[str, Any] = {"ref": context.base_image, "digest": None}
     if options.builder == "oci":
-        layers, base = _oci_layers(options, context, notes)
+        layers, base = _oci_layers(options, context, keychain, notes)
     else:
         layers = _context_layers(context)
         notes.append("the Docker engine builder decides its own layers; the plan lists the context's")
-    if options.image:
-        _mark_present(options, repository, layers, notes)
+    if options.image or options.push:  # a local run asks no registry unless --image names one
+        _mark_present(options, repository, keychain, layers, notes)
     tags = [t["tag"] for t in version.get("tags", [])]
     return {
         "model": context.model_name,
@@ -64,7 +65,7 @@ def _context_layers(context: BuildContext) -> list[dict[str, Any]]:
     return out
 
 
-def _oci_layers(options: PipelineOptions, context: BuildContext,
+def _oci_layers(options: PipelineOptions, context: BuildContext, keychain: Keychain,
                 notes: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from hydro_ci.build.oci import OCIBuilder, build_image, read_base
     from hydro_ci.render.context import check_links
@@ -72,7 +73,8 @@ def _oci_layers(options: PipelineOptions, context: BuildContext,
     check_links(context)  # the plan writes layers into the cache, as a build does
     builder = OCIBuilder(insecure=options.insecure)
     source = options.base_from or context.base_image
-    base = read_base(source, builder.cache / "tmp", builder.platform, insecure=options.insecure)
+    base = read_base(source, builder.cache / "tmp", builder.platform, keychain=keychain,
+                     insecure=options.insecure)
     built = build_image(context, base, cache=builder.cache, python_version=options.python_version)
     layers = [{**lp.to_dict(), "in_registry": None} for lp in built.plan]
     if deps := built.deps:
@@ -84,19 +86,15 @@ def _oci_layers(options: PipelineOptions, context: BuildContext,
                     "manifest_digest": str(built.image.manifest_digest)}
 
 
-def _mark_present(options: PipelineOptions, repository: str, layers: list[dict[str, Any]],
-                  notes: list[str]) -> None:
+def _mark_present(options: PipelineOptions, repository: str, keychain: Keychain,
+                  layers: list[dict[str, Any]], notes: list[str]) -> None:
     """Ask the registry which layers it already has (HEAD per blob); unreachable → a note."""
-    from hydro_ci.image.reference import parse_reference
-    from hydro_ci.registry.client import RegistryClient
-    from hydro_ci.registry.credentials import Credentials
+    from hydro_ci.reference import parse_reference
+    from hydro_ci.registry.client import client_for
 
     ref = parse_reference(repository)
-    creds = options.credentials
     try:
-        with RegistryClient(ref.registry, insecure=options.insecure,
-                            credentials=Credentials(creds.username, creds.password) if creds else None
-                            ) as client:
+        with client_for(repository, keychain, insecure=options.insecure) as client:
             for layer in layers:
                 if layer.get("digest"):
                     layer["in_registry"] = client.blob_exists(ref.repository, layer["digest"])

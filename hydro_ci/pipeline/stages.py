@@ -22,6 +22,9 @@ from hydro_ci.errors import HydroCIError, UsageError
 from hydro_ci.output_files import ensure_dir
 from hydro_ci.pipeline import state as files
 from hydro_ci.pipeline.state import PipelineState, StageInputError, default_output
+from hydro_ci.reference import image_repository
+from hydro_ci.registry.client import registry_of
+from hydro_ci.registry.keychain import Keychain
 from hydro_ci.render.context import BuildContext
 
 log = logging.getLogger(__name__)
@@ -127,7 +130,8 @@ def version(state: PipelineState) -> None:
     """The next version and its tags (from git tags and/or the registry, bump from the contract diff)."""
     from hydro_ci.pipeline import versioning
 
-    state.version = versioning.decide_version(state.options, _folder_with_contract(state))
+    state.version = versioning.decide_version(state.options, _folder_with_contract(state),
+                                              registry_image(state), keychain(state))
     state.write_json(files.VERSION_FILE, state.version)
     v = state.version
     _say(state, "version", f"{v['version']} ({v['bump']['kind']}: {v['bump']['reason']})")
@@ -175,7 +179,7 @@ def plan(state: PipelineState) -> None:
 
     contract_info = state.contract_info or state.read_json(files.CONTRACT_FILE, "contract")
     state.plan = release_plan.make_plan(state.options, _context(state), _version(state), contract_info,
-                                        image_repository(state))
+                                        image_name(state), keychain(state))
     state.write_json(files.PLAN_FILE, state.plan)
     layers = state.plan.get("layers") or []
     _say(state, "plan", f"{len(layers)} layers, base {state.plan['base']['ref']}")
@@ -183,9 +187,25 @@ def plan(state: PipelineState) -> None:
 
 # --- build -------------------------------------------------------------------------------------
 
-def image_repository(state: PipelineState) -> str:
-    """--image, else the model name: a local image name when nothing is pushed."""
-    return state.options.image or _folder(state).name
+def registry_image(state: PipelineState) -> str | None:
+    """The repository the image is versioned and pushed as (--image, else hydro-ci: image:), as
+    every verb decides it; None when neither names one (then nothing can be pushed)."""
+    image = image_repository(state.options.image, _folder(state).config.get("image"))
+    if image is None and state.options.push:
+        raise UsageError("--push needs --image REGISTRY/REPOSITORY",
+                         hint="e.g. --image ghcr.io/acme/iris, or hydro-ci: image: in serving.yaml")
+    return image
+
+
+def image_name(state: PipelineState) -> str:
+    """The registry repository, else the model name: a local image name when nothing is pushed."""
+    return registry_image(state) or _folder(state).name
+
+
+def keychain(state: PipelineState) -> Keychain:
+    """The run's keychain, its given credentials kept for the image's registry alone."""
+    image = registry_image(state)
+    return state.options.keychain.only_for([registry_of(image)] if image else [])
 
 
 def dist_paths(state: PipelineState) -> tuple[Path, Path]:
@@ -209,6 +229,8 @@ def build(state: PipelineState) -> None:
     v = _version(state)
     opts: dict[str, Any] = {"insecure": state.options.insecure}
     if state.options.builder == "oci":
+        opts["keychain"] = keychain(state)
+    if state.options.builder == "oci":
         layout_dir, tar = dist_paths(state)
         ensure_dir(layout_dir.parent)
         # dist/ is this run's output, written afresh: its tags may be replaced.
@@ -217,7 +239,7 @@ def build(state: PipelineState) -> None:
     builder = make_builder(state.options.builder, **opts)
     tags = [t["tag"] for t in v["tags"]]
     # With --push, the engine sets local tags only once the registry accepted the version.
-    request = BuildRequest(_context(state), image_repository(state), tags[0], tuple(tags[1:]),
+    request = BuildRequest(_context(state), image_name(state), tags[0], tuple(tags[1:]),
                            push_follows=state.options.push)
     state.build = builder.build(request, state.progress)
     state.builder = builder
@@ -248,7 +270,7 @@ def push(state: PipelineState) -> None:
 
     result = _build(state)
     builder = make_builder(result.builder, insecure=state.options.insecure)
-    state.push = builder.push(result, credentials=state.options.credentials, progress=state.progress)
+    state.push = builder.push(result, keychain=keychain(state), progress=state.progress)
     data = state.push.to_dict()
     state.write_json(files.PUSH_FILE, data)
     same = data.get("unchanged") or data.get("skipped")

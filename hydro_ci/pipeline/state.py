@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from hydro_ci.errors import HydroCIError
 from hydro_ci.output_files import write_file
+from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
 
 if TYPE_CHECKING:
-    from hydro_ci.build import BuildResult, Credentials, Progress, PushResult
+    from hydro_ci.build import BuildResult, Progress, PushResult
     from hydro_ci.contract.model import Contract, ModelFolder
     from hydro_ci.render.context import BuildContext
 
@@ -66,7 +67,7 @@ class PipelineOptions:
     base_from: str | None = None  # oci builder: read the base from here (oci:DIR:TAG, docker-archive:…)
     python_version: str | None = None  # oci: the runtime's Python when nothing else says it
     template: Path | None = None
-    credentials: Credentials | None = field(default=None, repr=False)
+    keychain: Keychain = DEFAULT_KEYCHAIN  # credentials for the registries, one lookup for every stage
     insecure: bool | None = None
     only: tuple[str, ...] = ()  # run just these stages (their inputs come from the output folder)
     sbom: bool = False  # attest: SPDX + CycloneDX SBOMs (oci builder)

@@ -14,14 +14,15 @@ from typing import Any
 from hydro_ci import git
 from hydro_ci.contract.model import ModelFolder
 from hydro_ci.pipeline.state import PipelineOptions
+from hydro_ci.registry.keychain import Keychain
 
 
-def choose_source(options: PipelineOptions, in_git: bool) -> str | None:
+def choose_source(options: PipelineOptions, in_git: bool, image: str | None) -> str | None:
     if options.version_source:
         return options.version_source
     if in_git:
-        return "both" if options.push and options.image else "git"
-    return "registry" if options.push and options.image else None
+        return "both" if options.push and image else "git"
+    return "registry" if options.push and image else None
 
 
 def _git_repo(root: Path) -> Path | None:
@@ -31,7 +32,8 @@ def _git_repo(root: Path) -> Path | None:
         return None
 
 
-def decide_version(options: PipelineOptions, folder: ModelFolder) -> dict[str, Any]:
+def decide_version(options: PipelineOptions, folder: ModelFolder, image: str | None,
+                   keychain: Keychain) -> dict[str, Any]:
     """version.json: the decision of ``hydro_ci.version`` plus the plain version and tag names."""
     if options.version:
         tags = [{"tag": options.version, "kind": "immutable", "reason": "--version"}]
@@ -39,7 +41,7 @@ def decide_version(options: PipelineOptions, folder: ModelFolder) -> dict[str, A
                 "previous": None, "diff": None, "bump": {"kind": "given", "reason": "--version"},
                 "tags": tags, "notes": [], "reserved": False, "source": None}
     repo = _git_repo(folder.root)
-    source = choose_source(options, repo is not None)
+    source = choose_source(options, repo is not None, image)
     if source is None:
         return _first_version(folder)
     from hydro_ci.version.decision import Context, decide, detect_branch
@@ -47,15 +49,12 @@ def decide_version(options: PipelineOptions, folder: ModelFolder) -> dict[str, A
     client = None
     repository = None
     if source in ("registry", "both"):
-        from hydro_ci.image.reference import parse_reference
-        from hydro_ci.registry.client import RegistryClient
-        from hydro_ci.registry.credentials import Credentials
+        from hydro_ci.reference import parse_reference
+        from hydro_ci.registry.client import client_for
 
-        ref = parse_reference(options.image or folder.name)
-        creds = options.credentials
-        client = RegistryClient(ref.registry, insecure=options.insecure,
-                                credentials=Credentials(creds.username, creds.password) if creds else None)
-        repository = ref.repository
+        target = image or folder.name
+        client = client_for(target, keychain, insecure=options.insecure)
+        repository = parse_reference(target).repository
     remote = "origin" if repo is not None and git.has_remote(repo, "origin") else None
     ctx = Context(
         folder=folder, source=source, bump=options.bump, repo=repo, remote=remote, client=client,

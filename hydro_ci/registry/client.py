@@ -26,9 +26,11 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from hydro_ci.errors import AuthError, NotFoundError, RegistryError
+from hydro_ci.reference import parse_reference
 from hydro_ci.registry.auth import Authenticator
-from hydro_ci.registry.credentials import Credentials, resolve
+from hydro_ci.registry.credentials import Credentials
 from hydro_ci.registry.endpoint import endpoint_for, origin_of, show_origin
+from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
 from hydro_ci.registry.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -569,21 +571,21 @@ class _VerifyingReader(io.RawIOBase):
         super().close()
 
 
-def client_for(image_ref_or_registry: str, *, username: str | None = None, password: str | None = None,
+def client_for(image_ref_or_registry: str, keychain: Keychain = DEFAULT_KEYCHAIN, *,
                insecure: bool | None = None, retries: RetryPolicy | None = None) -> RegistryClient:
-    """A client for the registry of an image reference (or a bare ``host[:port]``).
+    """A client for the registry of an image reference (or a bare ``host[:port]``), with the
+    credentials ``keychain`` gives that registry."""
+    registry = registry_of(image_ref_or_registry)
+    return RegistryClient(registry, credentials=keychain.resolve(registry), insecure=insecure,
+                          retries=retries)
 
-    Credentials: explicit ``username``/``password``, else Docker's config (``DOCKER_CONFIG``),
-    else anonymous.
-    """
-    from hydro_ci.image.reference import parse_reference
 
+def registry_of(image_ref_or_registry: str) -> str:
+    """``host[:port]`` of an image reference, or the text itself when it is a bare registry name."""
     text = image_ref_or_registry.rstrip("/")
     host = re.fullmatch(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(:[0-9]+)?", text)
     bare_host = host is not None and ("." in text or host.group(1) or text.startswith(("localhost", "[")))
-    registry = text if bare_host else parse_reference(text).registry
-    creds = resolve(registry, username=username, password=password)
-    return RegistryClient(registry, credentials=creds, insecure=insecure, retries=retries)
+    return text if bare_host else parse_reference(text).registry
 
 
 def _read_bounded(r: requests.Response, limit: int, what: str) -> bytes:

@@ -1,4 +1,4 @@
-"""Where registry credentials come from: explicit flags, or Docker's own config.
+"""Docker's own store of registry logins: config.json and the credential helpers it names.
 
 Docker's lookup order, which we follow: ``credHelpers[registry]`` → ``credsStore`` → ``auths``.
 The config lives in ``$DOCKER_CONFIG/config.json`` (default ``~/.docker/config.json``). Helpers are
@@ -59,7 +59,7 @@ def server_key(registry: str) -> str:
     return DOCKER_HUB_KEY if registry in _HUB_ALIASES else registry
 
 
-def _normalize(key: str) -> str:
+def normalize_registry(key: str) -> str:
     """``https://host:5000/v2/`` → ``host:5000``: config.json keys come with or without scheme/path."""
     for scheme in ("https://", "http://"):
         if key.startswith(scheme):
@@ -87,10 +87,10 @@ def from_docker_config(registry: str, *, env: Mapping[str, str] | None = None) -
     """Credentials Docker would use for ``registry`` (host[:port]), or None for anonymous."""
     path = config_dir(env) / "config.json"
     config = load_config(path)
-    host = _normalize(registry)
+    host = normalize_registry(registry)
     helpers = config.get("credHelpers") or {}
     for key, helper in helpers.items() if isinstance(helpers, dict) else ():
-        if _normalize(key) == host:
+        if normalize_registry(key) == host:
             return from_helper(str(helper), server_key(host), env=env)
     auths = config.get("auths") or {}
     if config.get("credsStore"):
@@ -98,7 +98,7 @@ def from_docker_config(registry: str, *, env: Mapping[str, str] | None = None) -
         if found is not None:
             return found
     for key, entry in auths.items() if isinstance(auths, dict) else ():
-        if _normalize(key) == host and isinstance(entry, dict):
+        if normalize_registry(key) == host and isinstance(entry, dict):
             creds = _from_auth_entry(entry, path, key)
             if creds is not None:
                 return creds
@@ -113,13 +113,13 @@ def _from_auth_entry(entry: Mapping[str, Any], path: Path, key: str) -> Credenti
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise CredentialsError(
                 f"{path}: the 'auth' entry for {key} is not base64 of user:password",
-                hint=f"run: docker login {_normalize(key)}",
+                hint=f"run: docker login {normalize_registry(key)}",
             ) from None
         username, sep, password = decoded.partition(":")
         if not sep:
             raise CredentialsError(
                 f"{path}: the 'auth' entry for {key} lacks the ':' between user and password",
-                hint=f"run: docker login {_normalize(key)}",
+                hint=f"run: docker login {normalize_registry(key)}",
             )
         return Credentials(username, password, identity)
     if entry.get("username") and entry.get("password") is not None:
@@ -165,14 +165,3 @@ def from_helper(name: str, server: str, *, env: Mapping[str, str] | None = None)
     if username == _TOKEN_USER:
         return Credentials("", "", secret)
     return Credentials(username, secret)
-
-
-def resolve(registry: str, *, username: str | None = None, password: str | None = None,
-            env: Mapping[str, str] | None = None) -> Credentials | None:
-    """Explicit credentials win; otherwise Docker's config; otherwise anonymous (None)."""
-    if username is not None or password is not None:
-        if not username or password is None:
-            raise CredentialsError("a registry user name needs a password and vice versa",
-                                   hint="pass both --username and --password-stdin")
-        return Credentials(username, password)
-    return from_docker_config(registry, env=env)

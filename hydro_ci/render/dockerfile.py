@@ -20,7 +20,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from hydro_ci.errors import TemplateError, UnsafeValueError
-from hydro_ci.image.reference import parse_reference
+from hydro_ci.reference import parse_reference
 from hydro_ci.render.context import LAYER_DIRS
 from hydro_ci.text import CONTROL_CHARS, ENV_NAME
 

@@ -37,7 +37,7 @@ from hydro_ci.image.model import (
     Manifest,
     canonical_json,
 )
-from hydro_ci.image.reference import ImageReference
+from hydro_ci.reference import ImageReference
 from hydro_ci.registry.client import RegistryClient
 from hydro_ci.sign.keys import SigningKey, VerifyingKey
 

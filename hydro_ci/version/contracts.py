@@ -20,6 +20,7 @@ from hydro_ci.contract.jsonform import CONTRACT_LABEL
 from hydro_ci.contract.model import Contract
 from hydro_ci.errors import HydroCIError, NotFoundError, UsageError
 from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, SERVING_FILES
+from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
 
 if TYPE_CHECKING:
     from hydro_ci.registry.client import RegistryClient
@@ -162,8 +163,8 @@ def inferred_contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | 
 
 def contract_from_image(client: RegistryClient, repository: str, tag: str) -> Contract | None:
     """The contract in the image's label; None when the image or the label is absent."""
-    from hydro_ci.image.reference import ImageReference
     from hydro_ci.image.remote import read_labels
+    from hydro_ci.reference import ImageReference
 
     try:
         labels = read_labels(client, ImageReference(client.registry, repository, tag))
@@ -178,8 +179,8 @@ def contract_from_image(client: RegistryClient, repository: str, tag: str) -> Co
 _GIT_SPEC = re.compile(r"^(?P<ref>[^:\s]+):(?P<path>.*)$")
 
 
-def load_contract(spec: str, *, cwd: Path | None = None, username: str | None = None,
-                  password: str | None = None, insecure: bool | None = None) -> tuple[Contract, str]:
+def load_contract(spec: str, *, cwd: Path | None = None, keychain: Keychain = DEFAULT_KEYCHAIN,
+                  insecure: bool | None = None) -> tuple[Contract, str]:
     """Resolve a ``contract diff`` argument; returns the contract and what it was read from."""
     cwd = cwd or Path.cwd()
     path = cwd / spec
@@ -201,7 +202,7 @@ def load_contract(spec: str, *, cwd: Path | None = None, username: str | None = 
                                       hint="give the model folder or contract file path inside that commit")
         return found, f"git {m['ref']}:{rel or '.'}"
     if _looks_like_image(spec):
-        from hydro_ci.image.reference import parse_reference
+        from hydro_ci.reference import parse_reference
         from hydro_ci.registry.client import client_for
 
         try:
@@ -210,7 +211,7 @@ def load_contract(spec: str, *, cwd: Path | None = None, username: str | None = 
             if m:  # not an image after all: say what is wrong with it as GIT_REF:path
                 _git_ref_repo(spec, m["ref"], cwd)
             raise
-        with client_for(spec, username=username, password=password, insecure=insecure) as client:
+        with client_for(spec, keychain, insecure=insecure) as client:
             found = contract_from_image(client, ref.repository, ref.reference)
         if found is None:
             raise ContractSourceError(f"{spec}: the image has no {CONTRACT_LABEL} label (or does not exist)",

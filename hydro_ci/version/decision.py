@@ -18,6 +18,7 @@ from hydro_ci.contract.diff import ContractDiff, DiffConfig, diff_contracts
 from hydro_ci.contract.model import Contract, ModelFolder
 from hydro_ci.contract.version_policy import VersionPolicy
 from hydro_ci.errors import HydroCIError, UsageError
+from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
 from hydro_ci.version import sources
 from hydro_ci.version.bump import (
     Bump,
@@ -235,8 +236,8 @@ def detect_branch(repo: Path | None, env: dict[str, str] | None = None) -> str |
 
 
 def context_for(folder: ModelFolder, *, source: str, bump: str = "auto", image: str | None = None,
-                branch: str | None = None, remote: str | None = "origin", username: str | None = None,
-                password: str | None = None, insecure: bool | None = None) -> Context:
+                branch: str | None = None, remote: str | None = "origin",
+                keychain: Keychain = DEFAULT_KEYCHAIN, insecure: bool | None = None) -> Context:
     """Gather what ``decide`` reads: the git work tree, the registry client, branch and commit."""
     from hydro_ci import git
 
@@ -244,14 +245,14 @@ def context_for(folder: ModelFolder, *, source: str, bump: str = "auto", image: 
     image = image or (folder.config.get("image") if isinstance(folder.config.get("image"), str) else None)
     client = repository = None
     if source in ("registry", "both") and image:
-        from hydro_ci.image.reference import parse_reference
+        from hydro_ci.reference import parse_reference
         from hydro_ci.registry.client import client_for
 
         ref = parse_reference(image)
         if ref.tag or ref.digest:
             raise UsageError(f"--image {image}: give the repository without a tag or digest",
                              hint=f"e.g. --image {ref.name}")
-        client = client_for(image, username=username, password=password, insecure=insecure)
+        client = client_for(image, keychain, insecure=insecure)
         repository = ref.repository
     return Context(
         folder=folder, source=source, bump=bump, repo=repo, remote=remote, client=client,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hydro_ci.image.reference import ReferenceError, parse_reference
+from hydro_ci.reference import ReferenceError, parse_reference
 
 
 @pytest.mark.parametrize(("text", "registry", "repository", "tag", "digest"), [

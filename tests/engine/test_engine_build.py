@@ -13,7 +13,7 @@ import pytest
 import requests
 from wheelkit import WHEEL_MAGIC, write_wheel
 
-from hydro_ci.build import BuildRequest, BuildResult, Credentials, ProgressEvent, make_builder
+from hydro_ci.build import BuildRequest, BuildResult, ProgressEvent, make_builder
 from hydro_ci.build.engine import EngineBuilder
 from hydro_ci.contract.jsonform import contract_to_dict
 from hydro_ci.contract.proto import from_protobin
@@ -24,6 +24,7 @@ from hydro_ci.errors import (
     InstallCommandError,
     TagExistsError,
 )
+from hydro_ci.registry import Credentials, Keychain
 from hydro_ci.render.assemble import RenderOptions, render_folder
 from hydro_ci.render.labels import CONTRACT_LABEL
 
@@ -87,13 +88,13 @@ def test_python_model_end_to_end(python_base: str, make_folder: MakeFolder, regi
     assert labels["org.opencontainers.image.created"] == "2023-11-14T22:13:20Z"
 
     creds = Credentials(registry.username, registry.password)
-    pushed = make_builder("docker").push(result, credentials=creds)
+    pushed = make_builder("docker").push(result, keychain=Keychain(creds))
     assert pushed.digest.startswith("sha256:") and not pushed.unchanged
     tags = requests.get(f"{registry.url}/v2/{unique_repo}/tags/list",
                         auth=(registry.username, registry.password), timeout=10).json()["tags"]
     assert sorted(tags) == ["1.0.0", "latest"]
     # Pushing the same image again is a no-op for the version tag.
-    again = make_builder("docker").push(result, credentials=creds)
+    again = make_builder("docker").push(result, keychain=Keychain(creds))
     assert again.unchanged and again.digest == pushed.digest
 
 
@@ -159,7 +160,7 @@ def test_wrong_password_is_refused(busybox_base: str, make_folder: MakeFolder, r
     result = build(make_folder(runtime=busybox_base), f"{registry.host}/{unique_repo}", "1.0.0")
     secret = "definitely-wrong-password-77"
     with pytest.raises(AuthError) as err:
-        EngineBuilder().push(result, credentials=Credentials(registry.username, secret))
+        EngineBuilder().push(result, keychain=Keychain(Credentials(registry.username, secret)))
     assert secret not in str(err.value) and secret not in (err.value.hint or "")
 
 
@@ -169,12 +170,12 @@ def test_existing_version_tag_with_other_content(busybox_base: str, make_folder:
     image = f"{registry.host}/{unique_repo}"
     creds = Credentials(registry.username, registry.password)
     first = build(make_folder("a", runtime=busybox_base), image, "1.0.0")
-    EngineBuilder().push(first, credentials=creds)
+    EngineBuilder().push(first, keychain=Keychain(creds))
     other = build(make_folder("a", files={"src/func_main.py": "changed = True\n"}, runtime=busybox_base),
                   image, "1.0.0")
     assert other.id != first.id
     with pytest.raises(TagExistsError, match="never reused"):
-        EngineBuilder().push(other, credentials=creds)
+        EngineBuilder().push(other, keychain=Keychain(creds))
     manifest = requests.get(f"{registry.url}/v2/{unique_repo}/manifests/1.0.0",
                             auth=(registry.username, registry.password), timeout=10,
                             headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
@@ -187,12 +188,12 @@ def test_a_release_looking_extra_tag_is_not_overwritten(busybox_base: str, make_
     image = f"{registry.host}/{unique_repo}"
     creds = Credentials(registry.username, registry.password)
     first = build(make_folder("a", runtime=busybox_base), image, "1.0.0")
-    EngineBuilder().push(first, credentials=creds)
+    EngineBuilder().push(first, keychain=Keychain(creds))
     # 1.0.1 is new, but "-t 1.0.0" would move the released 1.0.0 to other content.
     other = build(make_folder("a", files={"src/func_main.py": "changed = True\n"}, runtime=busybox_base),
                   image, "1.0.1", ("1.0.0",))
     with pytest.raises(TagExistsError, match=r":1\.0\.0 already holds"):
-        EngineBuilder().push(other, credentials=creds)
+        EngineBuilder().push(other, keychain=Keychain(creds))
     manifest = requests.get(f"{registry.url}/v2/{unique_repo}/manifests/1.0.0",
                             auth=(registry.username, registry.password), timeout=10,
                             headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from wheelkit import write_wheel
 
-from hydro_ci.build import BuildRequest, Credentials, make_builder
+from hydro_ci.build import BuildRequest, make_builder
 from hydro_ci.build.oci import OCIBuilder, OCIBuildError, parse_install_command
 from hydro_ci.contract.proto import from_protobin
 from hydro_ci.image import layout
 from hydro_ci.image.model import OCI_LAYER, OCI_LAYER_GZIP
+from hydro_ci.registry import Credentials, Keychain
 
 from .conftest import CONTRACT, EPOCH, MakeContext, demo_files, tree_of_dir, tree_of_tars
 
@@ -231,7 +232,7 @@ def test_push_then_skopeo_copy_and_umoci_unpack(make_context: MakeContext, busyb
     creds = Credentials(registry.username, registry.password)
     builder = _builder(tmp_path, busybox_layout)
     result = builder.build(BuildRequest(ctx, image_repo, "1.0.0", ("latest",)))
-    pushed = builder.push(result, credentials=creds)
+    pushed = builder.push(result, keychain=Keychain(creds))
     assert pushed.digest == result.digest and pushed.bytes_uploaded and not pushed.unchanged
     auth = ["--creds", f"{registry.username}:{registry.password}", "--tls-verify=false"]
     info = json.loads(_run("skopeo", "inspect", *auth, f"docker://{image_repo}:1.0.0"))
@@ -240,7 +241,7 @@ def test_push_then_skopeo_copy_and_umoci_unpack(make_context: MakeContext, busyb
          "--src-tls-verify=false", f"docker://{image_repo}:latest", f"oci:{tmp_path}/pulled:latest")
     _run("umoci", "unpack", "--rootless", "--image", f"{tmp_path}/pulled:latest", str(tmp_path / "bundle"))
     assert tree_of_dir(tmp_path / "bundle" / "rootfs") == tree_of_dir(ctx.root)
-    again = builder.push(result, credentials=creds)
+    again = builder.push(result, keychain=Keychain(creds))
     assert (again.unchanged, again.bytes_uploaded) == (True, 0)
 
 

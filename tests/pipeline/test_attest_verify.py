@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from hydro_ci.image.model import OCI_LAYER, BytesBlob, Image, ImageConfig
-from hydro_ci.image.reference import parse_reference
 from hydro_ci.image.remote import push_image
+from hydro_ci.reference import parse_reference
 from hydro_ci.registry import RegistryClient
 from hydro_ci.sign.keys import generate_key_pair
 

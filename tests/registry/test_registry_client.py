@@ -12,9 +12,9 @@ import pytest
 from regkit import FAST, RecordingSession, make_image
 
 from hydro_ci.errors import AuthError, InsecureRegistryError, NotFoundError, RegistryError
-from hydro_ci.image.reference import parse_reference
 from hydro_ci.image.remote import read_image, read_labels
-from hydro_ci.registry import RegistryClient, client_for
+from hydro_ci.reference import parse_reference
+from hydro_ci.registry import Keychain, RegistryClient, client_for
 from hydro_ci.registry.credentials import Credentials
 
 pytestmark = pytest.mark.registry
@@ -47,7 +47,7 @@ def test_anonymous_on_auth_registry_says_to_log_in(registry: Any, empty_docker_c
 
 def test_wrong_password_is_one_line_without_the_password(registry: Any) -> None:
     wrong = "not-the-password-93af"
-    client = client_for(registry.host, username=registry.username, password=wrong)
+    client = client_for(registry.host, Keychain(Credentials(registry.username, wrong)))
     with pytest.raises(AuthError) as err:
         client.list_tags("test/anything")
     text = f"{err.value}\n{err.value.hint}\n{err.value!r}"

@@ -13,7 +13,8 @@ import pytest
 
 from hydro_ci.errors import AuthError, CredentialsError
 from hydro_ci.registry import client_for
-from hydro_ci.registry.credentials import Credentials, from_docker_config, resolve
+from hydro_ci.registry.credentials import Credentials, from_docker_config
+from hydro_ci.registry.keychain import Keychain
 
 HELPER = """#!/bin/sh
 # A docker-credential helper, as Docker's protocol has it: `get`, server on stdin, JSON on stdout.
@@ -93,7 +94,7 @@ def test_nothing_configured_is_anonymous(registry: Any, empty_docker_config: str
 @pytest.mark.registry
 def test_explicit_credentials_win_over_config(registry: Any, empty_docker_config: str) -> None:
     _write_config(empty_docker_config, {"auths": {registry.host: {"auth": _b64("nobody:wrong")}}})
-    client_for(registry.host, username=registry.username, password=registry.password).ping()
+    client_for(registry.host, Keychain(Credentials(registry.username, registry.password))).ping()
     with pytest.raises(AuthError, match="refused the credentials of 'nobody'"):
         client_for(registry.host).ping()
 
@@ -131,7 +132,7 @@ def test_malformed_config_and_entries_are_one_line(empty_docker_config: str) -> 
     with pytest.raises(CredentialsError, match="not base64"):
         from_docker_config("ghcr.io")
     with pytest.raises(CredentialsError, match="needs a password"):
-        resolve("ghcr.io", username="me")
+        Keychain.of("me", None)
 
 
 def test_credentials_never_show_their_secret() -> None:

@@ -26,8 +26,8 @@ from hydro_ci.image.model import (
     Image,
     ImageConfig,
 )
-from hydro_ci.image.reference import ImageReference
 from hydro_ci.image.remote import push_image
+from hydro_ci.reference import ImageReference
 from hydro_ci.registry import RegistryClient, RetryPolicy
 from hydro_ci.registry.credentials import Credentials
 from hydro_ci.registry.retry import parse_retry_after

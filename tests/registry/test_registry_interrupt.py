@@ -23,8 +23,8 @@ from regkit import FAST
 
 from hydro_ci.image.layout import write_layout
 from hydro_ci.image.model import OCI_LAYER, Descriptor, Digest, FileBlob, Image, ImageConfig
-from hydro_ci.image.reference import ImageReference
 from hydro_ci.image.remote import push_image
+from hydro_ci.reference import ImageReference
 from hydro_ci.registry import RegistryClient
 from hydro_ci.registry.client import UploadCancelledError
 

@@ -9,7 +9,7 @@ import hydro_ci
 
 ROOT = Path(hydro_ci.__file__).parent
 # The registry speaks HTTP and digests as strings; only reference parsing is shared with images.
-ALLOWED = ("hydro_ci.errors", "hydro_ci.registry", "hydro_ci.image.reference")
+ALLOWED = ("hydro_ci.errors", "hydro_ci.registry", "hydro_ci.reference")
 
 
 def _modules() -> list[Path]:

@@ -16,8 +16,8 @@ from regkit import make_image, need
 
 from hydro_ci.image.model import OCI_LAYER_GZIP, BytesBlob, Digest, Image, ImageConfig
 from hydro_ci.image.mutate import Addendum, append_layers
-from hydro_ci.image.reference import ImageReference
 from hydro_ci.image.remote import BlobProgress, is_immutable_tag, push_image, read_image
+from hydro_ci.reference import ImageReference
 from hydro_ci.registry import RegistryClient
 
 pytestmark = pytest.mark.registry

@@ -12,8 +12,8 @@ from regkit import FAST, make_image
 
 from hydro_ci.attest.artifact import Attachment, attach
 from hydro_ci.errors import RegistryError
-from hydro_ci.image.reference import parse_reference
 from hydro_ci.image.remote import push_image
+from hydro_ci.reference import parse_reference
 from hydro_ci.registry import RegistryClient
 from hydro_ci.registry.referrers import MAX_REFERRERS, fallback_tag, list_referrers, parse_index
 

@@ -16,9 +16,9 @@ from faultproxy import Fault, FaultProxy
 from regkit import FAST, make_image
 
 from hydro_ci.errors import HydroCIError
-from hydro_ci.image.reference import ImageReference
 from hydro_ci.image.remote import push_image, read_labels
-from hydro_ci.registry import RegistryClient, client_for
+from hydro_ci.reference import ImageReference
+from hydro_ci.registry import Keychain, RegistryClient, client_for
 from hydro_ci.registry.credentials import Credentials
 
 pytestmark = pytest.mark.registry
@@ -32,7 +32,7 @@ def test_password_is_nowhere(registry: Any, unique_repo: str, empty_docker_confi
     secrets += [base64.b64encode(f"{registry.username}:{p}".encode()).decode() for p in secrets]
     seen: list[str] = []
 
-    client = client_for(registry.host, username=registry.username, password=registry.password)
+    client = client_for(registry.host, Keychain(Credentials(registry.username, registry.password)))
     seen += [repr(client), repr(client.auth), str(client.__dict__)]
     ref = ImageReference(registry.host, unique_repo)
     result = push_image(client, ref, make_image({"a": "b"}), tags=["1.0.0", "latest"],
@@ -53,7 +53,7 @@ def test_password_is_nowhere(registry: Any, unique_repo: str, empty_docker_confi
     # Failures: wrong password, permanent fault, a tag conflict.
     failures: list[HydroCIError] = []
     for action in (
-        lambda: client_for(registry.host, username=registry.username, password=wrong).ping(),
+        lambda: client_for(registry.host, Keychain(Credentials(registry.username, wrong))).ping(),
         lambda: push_image(client, ref, make_image({"other": "image"}), tags=["1.0.0"]),
         lambda: RegistryClient("127.0.0.1:9", credentials=Credentials("u", registry.password),
                                insecure=True, retries=FAST).ping(),

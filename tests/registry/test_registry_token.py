@@ -10,8 +10,8 @@ from regkit import FAST, make_image, need
 from tokenauth import SERVICE, TokenServer, token_registry
 
 from hydro_ci.errors import AuthError
-from hydro_ci.image.reference import ImageReference
 from hydro_ci.image.remote import push_image, read_labels
+from hydro_ci.reference import ImageReference
 from hydro_ci.registry import RegistryClient
 from hydro_ci.registry.auth import parse_challenges
 from hydro_ci.registry.credentials import Credentials

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hydro_ci.errors import TemplateError, UnsafeValueError
-from hydro_ci.image.reference import ReferenceError
+from hydro_ci.reference import ReferenceError
 from hydro_ci.render.assemble import RenderOptions, render_folder
 from hydro_ci.render.dockerfile import DockerfileInputs, render_dockerfile, templates_dir
 

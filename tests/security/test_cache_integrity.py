@@ -22,8 +22,8 @@ from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Signatu
 from hydro_ci.errors import RegistryError
 from hydro_ci.image import layout
 from hydro_ci.image.model import OCI_LAYER_GZIP
-from hydro_ci.image.reference import ImageReference
 from hydro_ci.image.remote import push_image
+from hydro_ci.reference import ImageReference
 from hydro_ci.registry import RegistryClient
 from hydro_ci.render.assemble import RenderOptions, render_folder
 from hydro_ci.render.context import BuildContext

@@ -19,8 +19,8 @@ from registry.regkit import FAST, make_image, need
 from registry.tokenauth import SERVICE, TokenServer, token_registry
 
 from hydro_ci.errors import HydroCIError
-from hydro_ci.image.reference import ImageReference
 from hydro_ci.image.remote import push_image
+from hydro_ci.reference import ImageReference
 from hydro_ci.registry import RegistryClient
 from hydro_ci.registry.credentials import Credentials
 

@@ -51,8 +51,8 @@ def test_an_upload_lost_to_a_far_future_retry_after_is_capped(proxy: FaultProxy,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     from registry.regkit import make_image
 
-    from hydro_ci.image.reference import ImageReference
     from hydro_ci.image.remote import push_image
+    from hydro_ci.reference import ImageReference
 
     sleeps = Sleeps()
     client = RegistryClient(proxy.host, insecure=True, retries=RetryPolicy(attempts=3, sleep=sleeps))

@@ -22,8 +22,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
 from regkit import FAST, make_image, need
 
-from hydro_ci.image.reference import parse_reference
 from hydro_ci.image.remote import push_image
+from hydro_ci.reference import parse_reference
 from hydro_ci.registry import RegistryClient
 from hydro_ci.sign import cosign, keys
 

@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from hydro_ci.contract.model import Contract
 from hydro_ci.image.model import Image
 from hydro_ci.image.mutate import configure, scratch, with_config
-from hydro_ci.image.reference import ImageReference
 from hydro_ci.image.remote import push_image
+from hydro_ci.reference import ImageReference
+from hydro_ci.registry import Credentials, Keychain
 from hydro_ci.registry.client import RegistryClient, client_for
 from hydro_ci.render.labels import CONTRACT_LABEL, contract_label_value
 
@@ -30,4 +31,4 @@ def push(client: RegistryClient, repository: str, image: Image, tags: Iterable[s
 
 
 def client(host: str, username: str | None, password: str | None) -> RegistryClient:
-    return client_for(host, username=username, password=password)
+    return client_for(host, Keychain(Credentials(username, password) if username and password else None))

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from hydro_ci.cli import main as hydro_ci
 from hydro_ci.image.mutate import configure, scratch, with_config
-from hydro_ci.image.reference import ImageReference
 from hydro_ci.image.remote import push_image
+from hydro_ci.reference import ImageReference
+from hydro_ci.registry import Credentials, Keychain
 from hydro_ci.registry.client import client_for
 from hydro_ci.render.labels import CONTRACT_LABEL
 
@@ -41,7 +42,7 @@ def main() -> int:
                           separators=(",", ":"))
     base = scratch()
     image = with_config(base, configure(base.config, labels={CONTRACT_LABEL: contract, "run": run_id}))
-    with client_for(host, username=user, password=password) as client:
+    with client_for(host, Keychain(Credentials(user, password) if user and password else None)) as client:
         pushed = push_image(client, ImageReference(host, repository), image,
                             immutable_tags=[t["tag"] for t in decision["tags"] if t["kind"] == "immutable"])
     print(json.dumps({"run": run_id, "version": decision["version"], "digest": pushed.digest,

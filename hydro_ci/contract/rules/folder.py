@@ -8,7 +8,7 @@ import re
 from hydro_ci.contract.payload import layout
 from hydro_ci.contract.reader import Declared
 from hydro_ci.diagnostics import Problem
-from hydro_ci.image.reference import ReferenceError, parse_reference
+from hydro_ci.reference import ReferenceError, parse_reference
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 

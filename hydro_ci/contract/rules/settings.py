@@ -19,7 +19,7 @@ from hydro_ci.contract.yamlfile import Mapping, Node, Scalar, Sequence
 from hydro_ci.diagnostics import Problem
 from hydro_ci.errors import HydroCIError
 from hydro_ci.folder import CONFIG_KEY
-from hydro_ci.image.reference import ReferenceError, parse_reference
+from hydro_ci.reference import ReferenceError, parse_reference
 from hydro_ci.text import CONTROL_CHARS, ENV_NAME
 
 BREAKING_CHANGE = "breaking-change"

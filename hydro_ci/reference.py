@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hydro_ci.errors import HydroCIError
+from hydro_ci.errors import HydroCIError, UsageError
 
 DOCKER_HUB = "docker.io"
 DEFAULT_TAG = "latest"
@@ -125,3 +125,21 @@ def parse_reference(text: str, *, require_tag: bool = False) -> ImageReference:
     if require_tag and tag is None and digest is None:
         raise ReferenceError(text, "a tag (or digest) is required")
     return ImageReference(registry, repository, tag, digest)
+
+
+def image_repository(given: str | None, configured: object = None) -> str | None:
+    """The repository a model's image is versioned and pushed as, for every verb and stage:
+    ``--image``, else serving.yaml's ``hydro-ci: image:``; None when neither names one.
+
+    A tag or digest is refused: the version decides the tags. (``contract check`` refuses one in
+    serving.yaml already, with its location.)
+    """
+    image = given or (configured if isinstance(configured, str) and configured else None)
+    if image is None:
+        return None
+    ref = parse_reference(image)
+    if ref.tag or ref.digest:
+        where = f"--image {image}" if given else f"serving.yaml hydro-ci.image {image}"
+        raise UsageError(f"{where} must not carry a tag or digest",
+                         hint=f"give the repository (e.g. {ref.name}); the version decides the tags")
+    return image
