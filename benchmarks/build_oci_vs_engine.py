@@ -117,9 +117,9 @@ def main() -> int:
         timed("write layout", t, lambda: layout.write_layout(tmp / "layout", {"1.0.0": built}))
         image = layout.read_layout(tmp / "layout", "1.0.0")
         ours_ref = parse_reference(f"{args.registry}/bench/layout-ours-{run_id}:1.0.0")
-        client = client_for(args.registry, username=args.username if creds else None,
-                            password=password if creds else None)
-        timed("ours (layout)", t, lambda: remote.push_image(client, ours_ref, image, tags=("1.0.0",)))
+        client = client_for(args.registry, Keychain(creds))
+        timed("ours (layout)", t,
+              lambda: remote.push_image(client, ours_ref, image, immutable_tags=["1.0.0"]))
         skopeo_dest = f"docker://{args.registry}/bench/layout-skopeo-{run_id}:1.0.0"
         timed("skopeo copy", t, lambda: subprocess.run(
             ["skopeo", "copy", "-q", "--dest-tls-verify=false", *skopeo_creds, f"oci:{tmp}/layout:1.0.0",

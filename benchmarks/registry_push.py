@@ -95,13 +95,13 @@ def main() -> int:
             def run_ours(image: Image = image, ref: ImageReference = ours,
                          client: RegistryClient = client) -> None:
                 t = time.perf_counter()
-                push_image(client, ref, image, tags=["1.0.0"])
+                push_image(client, ref, image, immutable_tags=["1.0.0"])
                 ours_t.append(time.perf_counter() - t)
 
             for step in (run_skopeo, run_ours) if n % 2 == 0 else (run_ours, run_skopeo):
                 step()
             t = time.perf_counter()
-            again = push_image(client, ours, image, tags=["1.0.0"])
+            again = push_image(client, ours, image, immutable_tags=["1.0.0"])
             repush_t.append(time.perf_counter() - t)
             assert again.skipped and again.bytes_uploaded == 0
             shutil.rmtree(work)

@@ -86,7 +86,7 @@ def fill_registry(host: str, user: str | None, password: str | None, repository:
 
     image = scratch()
     with client_for(host, Keychain(Credentials(user, password) if user and password else None)) as client:
-        push_image(client, ImageReference(host, repository), image, tags=["0.0.0"])
+        push_image(client, ImageReference(host, repository), image, immutable_tags=["0.0.0"])
         tags = [f"{i // 100}.{i % 100}.0" for i in range(1, n_tags)]
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda t: client.put_manifest(repository, t, image.manifest_bytes,

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from hydro_ci.errors import UsageError
 from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
 from hydro_ci.render.context import BuildContext
+from hydro_ci.version.tags import TagSet
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,18 @@ class BuildRequest:
     # A push follows: the docker builder then builds under a temporary tag and sets the local tags
     # in push(), once the registry accepted the version, so a refused push moves no local tag.
     push_follows: bool = False
+    # The kinds of the tags, as the version decision made them; default: the version immutable,
+    # the extra tags by TagSet.given.
+    tag_set: TagSet | None = None
+
+    @property
+    def kinds(self) -> TagSet:
+        return self.tag_set or TagSet.given(self.version, self.extra_tags)
 
     @property
     def tags(self) -> tuple[str, ...]:
         """All tags, version first, without duplicates."""
-        return tuple(dict.fromkeys((self.version, *self.extra_tags)))  # -t latest -t latest: once
+        return self.kinds.names  # -t latest -t latest: once
 
     def refs(self) -> tuple[str, ...]:
         return tuple(f"{self.image}:{t}" for t in self.tags)
@@ -61,7 +69,12 @@ class BuildResult:
     tags: tuple[str, ...]  # version tag first
     builder: str  # "docker" | "oci"
     digest: str | None = None  # manifest digest once known (after a push for the engine)
+    kinds: TagSet | None = None  # the tags with their kinds (None: TagSet.given of the tags)
     extra: dict[str, Any] = field(default_factory=dict)  # builder-specific details (layout path, …)
+
+    @property
+    def tag_set(self) -> TagSet:
+        return self.kinds or TagSet.given(self.tags[0], self.tags[1:])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +82,7 @@ class BuildResult:
             "id": self.id,
             "digest": self.digest,
             "tags": list(self.tags),
+            "tag_kinds": self.tag_set.to_json(),
             "refs": [f"{self.image}:{t}" for t in self.tags],
             "builder": self.builder,
             **({"extra": self.extra} if self.extra else {}),

@@ -143,11 +143,13 @@ class EngineBuilder:
         image_id = self._follow_build(stream, progress, ctx.install_command)
         if request.push_follows:
             progress(ProgressEvent("build", f"built {image_id} (tagged {request.version} once pushed)"))
-            return BuildResult(image=request.image, id=image_id, tags=request.tags, builder=self.name)
+            return BuildResult(image=request.image, id=image_id, tags=request.tags, builder=self.name,
+                               kinds=request.kinds)
         for tag in request.tags[1:]:
             self._api_call(lambda api, t=tag: api.tag(image_id, request.image, t), "tag")
         progress(ProgressEvent("build", f"built {image_id}"))
-        return BuildResult(image=request.image, id=image_id, tags=request.tags, builder=self.name)
+        return BuildResult(image=request.image, id=image_id, tags=request.tags, builder=self.name,
+                           kinds=request.kinds)
 
     def ensure_base(self, base: str, progress: Progress = no_progress) -> None:
         """The base must be in the engine; pull it when allowed, else say how to point elsewhere."""
@@ -247,15 +249,13 @@ class EngineBuilder:
         return self._push(result, keychain, progress)
 
     def _push(self, result: BuildResult, keychain: Keychain, progress: Progress) -> PushResult:
-        from hydro_ci.image.remote import is_immutable_tag
-
-        version, moving = result.tags[0], list(result.tags[1:])
+        kinds = result.tag_set
+        version, moving = kinds.version, list(kinds.names[1:])
         existing = remote_config_digest(result.image, version, keychain)
         unchanged = existing is not None and existing[1] == result.id
         if existing is not None and not unchanged:
             raise TagExistsError(f"{result.image}:{version}", existing[0], f"image {result.id}")
-        # A release-looking extra tag (-t 1.0.0) is as immutable as the version, as in the oci push.
-        for tag in [t for t in moving if is_immutable_tag(t)]:
+        for tag in [t for t in moving if t in kinds.immutable]:
             held = remote_config_digest(result.image, tag, keychain)
             if held is not None and held[1] != result.id:
                 raise TagExistsError(f"{result.image}:{tag}", held[0], f"image {result.id}")

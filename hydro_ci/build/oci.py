@@ -506,18 +506,15 @@ class OCIBuilder:
             "layers": [lp.to_dict() for lp in built.plan],
         }
         if self.output_layout:
-            from hydro_ci.image.remote import is_immutable_tag
-
-            # As in the push: the version whatever it looks like, and any extra tag that looks like one.
-            fixed = () if self.replace_layout_tags else (
-                request.version, *(t for t in request.extra_tags if is_immutable_tag(t)))
+            fixed = () if self.replace_layout_tags else request.kinds.immutable
             layout.write_layout(self.output_layout, {t: built.image for t in request.tags},
                                 immutable_tags=fixed)
             extra["layout"] = str(self.output_layout)
         if self.output_tar:
             tarball.write_tarball(self.output_tar, {r: built.image for r in request.refs()})
             extra["tar"] = str(self.output_tar)
-        return BuildResult(request.image, digest, request.tags, self.name, digest=digest, extra=extra)
+        return BuildResult(request.image, digest, request.tags, self.name, digest=digest, extra=extra,
+                           kinds=request.kinds)
 
     def built(self, result: BuildResult) -> BuiltImage | None:
         """What this builder made for ``result`` (base, layer plan, deps), for the SBOM and provenance."""
@@ -554,9 +551,9 @@ class OCIBuilder:
             progress(ProgressEvent("push", f"{p.digest[7:19]}: {what}",
                                    None if done else p.sent, None if done else p.size, p.digest))
 
-        # The version tag is immutable whatever it looks like (``v2``, ``2.0``): is_immutable_tag
-        # only sorts the extra tags, so a semver-looking --tag is never moved either.
+        # Each tag as the version decision made it: immutable ones are never moved.
+        kinds = result.tag_set
         out = remote.push_image(client, parse_reference(result.image), image,
-                                immutable_tags=result.tags[:1], tags=result.tags[1:], progress=report)
+                                immutable_tags=kinds.immutable, moving_tags=kinds.moving, progress=report)
         return PushResult(result.image, out.digest, out.tags, self.name, out.bytes_uploaded,
                           out.bytes_skipped, out.skipped)

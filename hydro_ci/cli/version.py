@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hydro_ci.version.decision import Decision
+    from hydro_ci.version.decision import VersionDecision
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -72,26 +72,26 @@ def run(args: argparse.Namespace) -> int:
     else:
         decision = decide(ctx)
     if args.json:
-        print(json.dumps(decision.to_dict(), indent=2))
+        print(json.dumps(decision.to_json(), indent=2))
     else:
         print(decision.version)
         explain(decision)
     return 0
 
 
-def explain(d: Decision) -> None:
+def explain(d: VersionDecision) -> None:
     err = sys.stderr
     prev = f"{d.previous.version} ({d.previous.source}: {d.previous.ref})" if d.previous else "none"
     print(f"model {d.model}: previous version {prev}", file=err)
     for listing in d.listings:
-        print(f"  {listing.source}: {len(listing.releases)} versions, {len(listing.skipped)} skipped, "
+        print(f"  {listing.source}: {listing.versions} versions, {len(listing.skipped)} skipped, "
               f"{listing.ignored} other tags", file=err)
     for dis in d.disagreements:
         print(f"  disagreement: {dis.version} only in {dis.only_in}: {dis.meaning}", file=err)
     if d.diff is not None:
         for change in d.diff.changes:
             print(f"  {change.render()}", file=err)
-    print(f"bump {d.bump.value}: {d.bump_reason}", file=err)
+    print(f"bump {d.bump}: {d.bump_reason}", file=err)
     print(f"next {d.version} ({d.full_version})" + (" reserved as git tag " + str(d.git_tag)
                                                      if d.reserved else ""), file=err)
     print("tags: " + " ".join(t.name for t in d.tags), file=err)

@@ -44,8 +44,6 @@ from hydro_ci.registry.client import RegistryClient, UploadCancelledError
 
 log = logging.getLogger(__name__)
 
-_SEMVER_RELEASE_CHARS = frozenset("0123456789.")
-
 
 # --- reading -----------------------------------------------------------------------------------
 
@@ -144,19 +142,11 @@ class PushResult:
                 "blobs_skipped": self.blobs_skipped, "tags_unchanged": list(self.tags_unchanged)}
 
 
-def is_immutable_tag(tag: str) -> bool:
-    """A full release version (``1.2.3``, ``1.2.3-rc.1``, ``1.2.3+abc``) never moves; others may."""
-    core = tag.split("+", 1)[0].split("-", 1)[0]
-    parts = core.split(".")
-    return len(parts) == 3 and all(p.isdigit() for p in parts) and set(core) <= _SEMVER_RELEASE_CHARS
-
-
 def push_image(
     client: RegistryClient,
     ref: ImageReference,
     image: PushableImage,
     *,
-    tags: Iterable[str] = (),
     immutable_tags: Iterable[str] = (),
     moving_tags: Iterable[str] = (),
     progress: Callable[[BlobProgress], None] | None = None,
@@ -166,15 +156,16 @@ def push_image(
 ) -> PushResult:
     """Push ``image`` to ``ref.repository`` and tag it; see the module doc for the guarantees.
 
-    ``tags`` (and ``ref.tag``) are sorted by ``is_immutable_tag``; ``immutable_tags`` and
-    ``moving_tags`` say it explicitly. ``mount_from`` names repositories (``registry/repo`` or
-    ``repo``) to mount blobs from, in addition to each blob's own ``source``. ``progress`` is
+    ``immutable_tags`` (versions) and ``moving_tags`` (latest, X.Y, sha-…) come sorted by their
+    kind, as the version decision made it (``version.tags.TagSet``); nothing here guesses a kind.
+    ``mount_from`` names repositories (``registry/repo`` or ``repo``) to mount blobs from, in
+    addition to each blob's own ``source``. ``progress`` is
     called from worker threads. Setting ``cancel`` (from another thread) stops the push before its
     manifest: ``UploadCancelledError``.
     """
     repo = ref.repository
     digest = str(image.manifest_digest)
-    immutable, moving = _sort_tags(ref, tags, immutable_tags, moving_tags)
+    immutable, moving = _sort_tags(ref, immutable_tags, moving_tags)
 
     # 1. Version tags first: refuse before uploading anything.
     already = [t for t in immutable if _check_free(client, ref, t, digest)]
@@ -214,14 +205,10 @@ def push_image(
                       blobs_skipped=n_skip, tags_unchanged=tuple(unchanged))
 
 
-def _sort_tags(ref: ImageReference, tags: Iterable[str], immutable_tags: Iterable[str],
+def _sort_tags(ref: ImageReference, immutable_tags: Iterable[str],
                moving_tags: Iterable[str]) -> tuple[list[str], list[str]]:
     immutable = list(dict.fromkeys(immutable_tags))
     moving = [t for t in dict.fromkeys(moving_tags) if t not in immutable]
-    for tag in [*([ref.tag] if ref.tag else []), *tags]:
-        if tag in immutable or tag in moving:
-            continue
-        (immutable if is_immutable_tag(tag) else moving).append(tag)
     for tag in (*immutable, *moving):
         ref.with_tag(tag)  # validates the tag's syntax before anything is sent
     return immutable, moving

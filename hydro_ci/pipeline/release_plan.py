@@ -16,11 +16,12 @@ from hydro_ci.errors import HydroCIError
 from hydro_ci.pipeline.state import PipelineOptions
 from hydro_ci.registry.keychain import Keychain
 from hydro_ci.render.context import LAYER_ORDER, BuildContext
+from hydro_ci.version.decision import VersionDecision
 
 log = logging.getLogger(__name__)
 
 
-def make_plan(options: PipelineOptions, context: BuildContext, version: dict[str, Any],
+def make_plan(options: PipelineOptions, context: BuildContext, decision: VersionDecision,
               contract_info: dict[str, Any], repository: str, keychain: Keychain) -> dict[str, Any]:
     notes: list[str] = []
     base: dict[str, Any] = {"ref": context.base_image, "digest": None}
@@ -31,7 +32,8 @@ def make_plan(options: PipelineOptions, context: BuildContext, version: dict[str
         notes.append("the Docker engine builder decides its own layers; the plan lists the context's")
     if options.image or options.push:  # a local run asks no registry unless --image names one
         _mark_present(options, repository, keychain, layers, notes)
-    tags = [t["tag"] for t in version.get("tags", [])]
+    version = decision.to_json()
+    tags = list(decision.tags.names)
     return {
         "model": context.model_name,
         "image": repository,

@@ -26,6 +26,8 @@ from hydro_ci.reference import image_repository
 from hydro_ci.registry.client import registry_of
 from hydro_ci.registry.keychain import Keychain
 from hydro_ci.render.context import BuildContext
+from hydro_ci.version.decision import VersionDecision
+from hydro_ci.version.tags import TagSet
 
 log = logging.getLogger(__name__)
 
@@ -132,14 +134,14 @@ def version(state: PipelineState) -> None:
 
     state.version = versioning.decide_version(state.options, _folder_with_contract(state),
                                               registry_image(state), keychain(state))
-    state.write_json(files.VERSION_FILE, state.version)
+    state.write_json(files.VERSION_FILE, state.version.to_json())
     v = state.version
-    _say(state, "version", f"{v['version']} ({v['bump']['kind']}: {v['bump']['reason']})")
+    _say(state, "version", f"{v.version} ({v.bump}: {v.bump_reason})")
 
 
-def _version(state: PipelineState) -> dict[str, Any]:
+def _version(state: PipelineState) -> VersionDecision:
     if state.version is None:
-        state.version = state.read_json(files.VERSION_FILE, "version")
+        state.version = VersionDecision.from_json(state.read_json(files.VERSION_FILE, "version"))
     return state.version
 
 
@@ -152,7 +154,7 @@ def render(state: PipelineState) -> None:
     output = state.path(files.CONTEXT_DIR)
     assert state.out is not None
     state.context = render_folder(_folder_with_contract(state), RenderOptions(
-        output=output, version=_version(state)["version"], base_image=state.options.base_image,
+        output=output, version=_version(state).version, base_image=state.options.base_image,
         template_dir=state.options.template, link_large_files=state.options.builder == "oci",
         exclude=(state.out, state.options.dist),
     ))
@@ -211,9 +213,9 @@ def keychain(state: PipelineState) -> Keychain:
 def dist_paths(state: PipelineState) -> tuple[Path, Path]:
     """Where the daemonless build writes: an OCI layout directory and a docker-archive tarball."""
     v = _version(state)
-    name = f"{_folder(state).name}-{v['version']}"
+    name = f"{_folder(state).name}-{v.version}"
     if "/" in name or "\\" in name or ".." in name or name != name.strip():  # never a path out of --dist
-        raise UsageError(f"version {v['version']!r} of {_folder(state).name} cannot name a file in "
+        raise UsageError(f"version {v.version!r} of {_folder(state).name} cannot name a file in "
                          f"{state.options.dist}", hint="versions are tags such as 1.2.0")
     dist = state.options.dist
     return dist / f"{name}.oci", dist / f"{name}.tar"
@@ -237,10 +239,9 @@ def build(state: PipelineState) -> None:
         opts.update(output_layout=layout_dir, output_tar=tar, base_from=state.options.base_from,
                     python_version=state.options.python_version, replace_layout_tags=True)
     builder = make_builder(state.options.builder, **opts)
-    tags = [t["tag"] for t in v["tags"]]
     # With --push, the engine sets local tags only once the registry accepted the version.
-    request = BuildRequest(_context(state), image_name(state), tags[0], tuple(tags[1:]),
-                           push_follows=state.options.push)
+    request = BuildRequest(_context(state), image_name(state), v.tags.version, v.tags.names[1:],
+                           push_follows=state.options.push, tag_set=v.tags)
     state.build = builder.build(request, state.progress)
     state.builder = builder
     state.write_json(files.BUILD_FILE, state.build.to_dict())
@@ -252,7 +253,9 @@ def _build(state: PipelineState) -> BuildResult:
         data = state.read_json(files.BUILD_FILE, "build")
         state.build = BuildResult(image=data["image"], id=data["id"], tags=tuple(data["tags"]),
                                    builder=data["builder"], digest=data.get("digest"),
-                                   extra=data.get("extra") or {})
+                                   extra=data.get("extra") or {},
+                                   kinds=TagSet.from_json(data["tag_kinds"]) if data.get("tag_kinds")
+                                   else None)
     return state.build
 
 

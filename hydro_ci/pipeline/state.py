@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from hydro_ci.build import BuildResult, Progress, PushResult
     from hydro_ci.contract.model import Contract, ModelFolder
     from hydro_ci.render.context import BuildContext
+    from hydro_ci.version.decision import VersionDecision
 
 OUTPUT_ROOT = Path(".hydro-ci")
 DIST = Path("dist")
@@ -96,7 +97,7 @@ class PipelineState:
     folder: ModelFolder | None = None  # check
     contract: Contract | None = None  # contract
     contract_info: dict[str, Any] | None = None  # contract (what contract.json holds)
-    version: dict[str, Any] | None = None  # version (what version.json holds)
+    version: VersionDecision | None = None  # version (version.json)
     context: BuildContext | None = None  # render
     build: BuildResult | None = None  # build
     push: PushResult | None = None  # push

@@ -31,7 +31,7 @@ def _attesting(state: PipelineState) -> bool:
 
 def collect(state: PipelineState) -> dict[str, Any]:
     contract = state.contract_info or _load(state, files.CONTRACT_FILE)
-    version = state.version or _load(state, files.VERSION_FILE)
+    version = state.version.to_json() if state.version else _load(state, files.VERSION_FILE)
     # A dry run reports no build or push, whatever earlier runs left in the output folder.
     dry = state.options.dry_run
     built = state.build.to_dict() if state.build else (None if dry else _load(state, files.BUILD_FILE))

@@ -7,31 +7,32 @@ previous version's contract), compute the release or pre-release, and its tag se
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import semver
-
-from hydro_ci.contract.diff import ContractDiff, DiffConfig, diff_contracts
+from hydro_ci import git
+from hydro_ci.contract.diff import Change, ContractDiff, DiffConfig, diff_contracts
 from hydro_ci.contract.model import Contract, ModelFolder
 from hydro_ci.contract.version_policy import VersionPolicy
-from hydro_ci.errors import HydroCIError, UsageError
+from hydro_ci.errors import HydroCIError, ModelFileError, UsageError
+from hydro_ci.infer import folder_contract
+from hydro_ci.reference import parse_reference
+from hydro_ci.registry.client import RegistryClient, client_for
 from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
-from hydro_ci.version import sources
+from hydro_ci.version import contracts, sources
 from hydro_ci.version.bump import (
     Bump,
     bump_version,
     is_release_branch,
     latest_release,
+    parse_version,
     prerelease_of,
     with_build,
 )
-from hydro_ci.version.tags import SkippedTag, Tag, tag_set
-
-if TYPE_CHECKING:
-    from hydro_ci.registry.client import RegistryClient
+from hydro_ci.version.tags import SkippedTag, TagSet, tag_set
 
 SOURCES = ("git", "registry", "both")
 BUMPS = ("auto", "major", "minor", "patch")
@@ -43,7 +44,8 @@ class PreviousContractError(HydroCIError):
 
 @dataclass(frozen=True)
 class Context:
-    """Everything ``decide`` reads from outside, gathered by the caller (CLI, pipeline, tests)."""
+    """Everything ``decide`` reads from outside, gathered once by ``context_for`` (the CLI verb and
+    the pipeline stage alike; tests build one by hand)."""
 
     folder: ModelFolder
     source: str = "git"
@@ -57,45 +59,100 @@ class Context:
     # previous Release → its contract (None: not found); the default reads git trees and labels
     contract_of: Callable[[sources.Release], Contract | None] | None = None
 
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
 
-@dataclass
-class Decision:
+
+@dataclass(frozen=True)
+class VersionDecision:
+    """The version of a build and why: what ``version next --json`` prints and version.json holds.
+
+    ``bump`` is major/minor/patch when decided, ``given`` for an explicit version, ``initial`` when
+    there was nowhere to read released versions from. ``source``: where versions were listed.
+    """
+
     model: str
-    policy: VersionPolicy
-    previous: sources.Release | None
-    listings: list[sources.Listing]
-    disagreements: list[sources.Disagreement]
-    diff: ContractDiff | None
-    bump: Bump
-    bump_reason: str
-    version: semver.Version
+    version: str
     full_version: str
-    branch: str | None
-    tags: list[Tag]
-    skipped_tags: list[SkippedTag]
-    git_tag: str | None
-    used: set[semver.Version] = field(default_factory=set)
+    bump: str
+    bump_reason: str
+    tags: TagSet
+    skipped_tags: tuple[SkippedTag, ...] = ()
+    source: str | None = None
+    previous: sources.Release | None = None
+    diff: ContractDiff | None = None
+    branch: str | None = None
+    git_tag: str | None = None
     reserved: bool = False
-    notes: list[str] = field(default_factory=list)
+    listings: tuple[sources.ListingSummary, ...] = ()
+    disagreements: tuple[sources.Disagreement, ...] = ()
+    notes: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def prerelease(self) -> bool:
+        parsed = parse_version(self.version)
+        return parsed is not None and parsed.prerelease is not None
+
+    def to_json(self) -> dict[str, Any]:
         return {
             "model": self.model,
+            "source": self.source,
             "previous": self.previous.to_dict() if self.previous else None,
             "sources": {li.source: li.to_dict() for li in self.listings},
             "disagreements": [d.to_dict() for d in self.disagreements],
             "diff": self.diff.to_dict() if self.diff is not None else None,
-            "bump": {"kind": self.bump.value, "reason": self.bump_reason},
-            "version": str(self.version),
+            "bump": {"kind": self.bump, "reason": self.bump_reason},
+            "version": self.version,
             "full_version": self.full_version,
-            "prerelease": bool(self.version.prerelease),
+            "prerelease": self.prerelease,
             "branch": self.branch,
-            "tags": [t.to_dict() for t in self.tags],
-            "skipped_tags": [s.to_dict() for s in self.skipped_tags],
+            "tags": self.tags.to_json(),
+            "skipped_tags": [t.to_dict() for t in self.skipped_tags],
             "git_tag": self.git_tag,
             "reserved": self.reserved,
-            "notes": self.notes,
+            "notes": list(self.notes),
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> VersionDecision:
+        diff = data.get("diff")
+        return cls(
+            model=str(data["model"]), version=str(data["version"]),
+            full_version=str(data.get("full_version") or data["version"]),
+            bump=str(data["bump"]["kind"]), bump_reason=str(data["bump"].get("reason") or ""),
+            tags=TagSet.from_json(data["tags"]),
+            skipped_tags=tuple(SkippedTag.from_dict(t) for t in data.get("skipped_tags") or ()),
+            source=data.get("source"),
+            previous=sources.Release.from_dict(data["previous"]) if data.get("previous") else None,
+            diff=ContractDiff(tuple(_change(c) for c in diff.get("changes") or ()),
+                              tuple(_change(c) for c in diff.get("ignored") or ())) if diff else None,
+            branch=data.get("branch"), git_tag=data.get("git_tag"), reserved=bool(data.get("reserved")),
+            listings=tuple(sources.ListingSummary.from_dict(name, li)
+                           for name, li in (data.get("sources") or {}).items()),
+            disagreements=tuple(sources.Disagreement.from_dict(d) for d in data.get("disagreements") or ()),
+            notes=tuple(str(n) for n in data.get("notes") or ()),
+        )
+
+
+def _change(data: Mapping[str, Any]) -> Change:
+    return Change(str(data["rule"]), str(data["path"]), str(data["message"]))
+
+
+def given_version(folder: ModelFolder, version: str) -> VersionDecision:
+    """An explicit version (``--version``): nothing is read or decided; its one tag is immutable."""
+    return VersionDecision(model=folder.name, version=version, full_version=version, bump="given",
+                           bump_reason="--version", tags=TagSet.given(version))
+
+
+def initial_version(folder: ModelFolder, note: str) -> VersionDecision:
+    """Nowhere to read released versions from: the policy's initial version, tagged as a release."""
+    policy = VersionPolicy.from_config(folder.config)
+    tags, skipped = tag_set(policy.initial, [], None, policy.tags)
+    return VersionDecision(
+        model=folder.name, version=str(policy.initial), full_version=str(policy.initial), bump="initial",
+        bump_reason="no git work tree and no registry to read released versions from: the initial "
+                    "version", tags=tags, skipped_tags=tuple(skipped), notes=(note,))
 
 
 def list_versions(ctx: Context, policy: VersionPolicy
@@ -117,7 +174,7 @@ def list_versions(ctx: Context, policy: VersionPolicy
     return listings, listings[0].releases, []
 
 
-def decide(ctx: Context) -> Decision:
+def decide(ctx: Context) -> VersionDecision:
     if ctx.source not in SOURCES:
         raise UsageError(f"unknown version source {ctx.source!r}", hint="use git, registry or both")
     if ctx.bump not in BUMPS:
@@ -160,11 +217,12 @@ def decide(ctx: Context) -> Decision:
     git_tag = (sources.tag_name(policy.tag_format, ctx.folder.name, version)
                if ctx.source in ("git", "both") else None)
     notes += [f"skipped {li.source} tag {t}: {why_}" for li in listings for t, why_ in li.skipped]
-    return Decision(
-        model=ctx.folder.name, policy=policy, previous=previous, listings=listings,
-        disagreements=disagreements, diff=diff, bump=bump, bump_reason=f"{why}; {how}",
-        version=version, full_version=with_build(version, ctx.short_commit), branch=branch,
-        tags=tags, skipped_tags=skipped, git_tag=git_tag, used=used, notes=notes,
+    return VersionDecision(
+        model=ctx.folder.name, version=str(version), full_version=with_build(version, ctx.short_commit),
+        bump=bump.value, bump_reason=f"{why}; {how}", tags=tags, skipped_tags=tuple(skipped),
+        source=ctx.source, previous=previous, diff=diff, branch=branch, git_tag=git_tag,
+        listings=tuple(li.summary() for li in listings), disagreements=tuple(disagreements),
+        notes=tuple(notes),
     )
 
 
@@ -181,9 +239,6 @@ def _diff_against(ctx: Context, previous: sources.Release) -> ContractDiff:
 
 def _current_contract(folder: ModelFolder) -> Contract:
     """The contract this release carries (declared, else read from the model files)."""
-    from hydro_ci.errors import ModelFileError
-    from hydro_ci.infer import folder_contract
-
     try:
         return folder_contract(folder)
     except ModelFileError as exc:
@@ -194,8 +249,6 @@ def _current_contract(folder: ModelFolder) -> Contract:
 
 
 def _default_contract_of(ctx: Context) -> Callable[[sources.Release], Contract | None]:
-    from hydro_ci.version import contracts
-
     rel = ctx.folder.root.resolve().relative_to(ctx.repo.resolve()).as_posix() if ctx.repo else ""
 
     def contract_of(release: sources.Release) -> Contract | None:
@@ -217,11 +270,9 @@ def _default_contract_of(ctx: Context) -> Callable[[sources.Release], Contract |
     return contract_of
 
 
-def detect_branch(repo: Path | None, env: dict[str, str] | None = None) -> str | None:
+def detect_branch(repo: Path | None, env: Mapping[str, str] | None = None) -> str | None:
     """The branch being built: the CI's variables first (CI checks out a detached HEAD), then git."""
-    import os
-
-    env = dict(os.environ) if env is None else env
+    env = os.environ if env is None else env
     if env.get("GITHUB_HEAD_REF"):  # pull requests: the source branch
         return env["GITHUB_HEAD_REF"]
     if env.get("GITHUB_REF_TYPE") == "branch" and env.get("GITHUB_REF_NAME"):
@@ -229,31 +280,30 @@ def detect_branch(repo: Path | None, env: dict[str, str] | None = None) -> str |
     if env.get("CI_COMMIT_BRANCH"):  # GitLab
         return env["CI_COMMIT_BRANCH"]
     if repo is not None:
-        from hydro_ci import git
-
         return git.current_branch(repo)
     return None
+
+
+def work_tree_of(root: Path) -> Path | None:
+    """The git work tree holding ``root``; None outside git (or where git cannot tell)."""
+    try:
+        return git.repo_root(root) if git.is_work_tree(root) else None
+    except git.GitError:
+        return None
 
 
 def context_for(folder: ModelFolder, *, source: str, bump: str = "auto", image: str | None = None,
                 branch: str | None = None, remote: str | None = "origin",
                 keychain: Keychain = DEFAULT_KEYCHAIN, insecure: bool | None = None) -> Context:
-    """Gather what ``decide`` reads: the git work tree, the registry client, branch and commit."""
-    from hydro_ci import git
-
-    repo = git.repo_root(folder.root) if git.is_work_tree(folder.root) else None
-    image = image or (folder.config.get("image") if isinstance(folder.config.get("image"), str) else None)
+    """The one gatherer of what ``decide`` reads, for ``version next`` and the pipeline alike: the
+    git work tree holding the folder, a client for ``image``'s registry (sources registry and
+    both; ``image`` as ``reference.image_repository`` decided it), the branch being built (CI
+    variables first) and the commit. Close the context when done (its registry client)."""
+    repo = work_tree_of(folder.root)
     client = repository = None
     if source in ("registry", "both") and image:
-        from hydro_ci.reference import parse_reference
-        from hydro_ci.registry.client import client_for
-
-        ref = parse_reference(image)
-        if ref.tag or ref.digest:
-            raise UsageError(f"--image {image}: give the repository without a tag or digest",
-                             hint=f"e.g. --image {ref.name}")
         client = client_for(image, keychain, insecure=insecure)
-        repository = ref.repository
+        repository = parse_reference(image).repository
     return Context(
         folder=folder, source=source, bump=bump, repo=repo, remote=remote, client=client,
         repository=repository, branch=branch or detect_branch(repo),

@@ -16,6 +16,7 @@ A reservation whose build then fails stays used (a git tag without an image): it
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from hydro_ci import git
 from hydro_ci.errors import HydroCIError, UsageError
-from hydro_ci.version.decision import Decision
+from hydro_ci.version.decision import VersionDecision
 from hydro_ci.version.sources import IncompleteCloneError
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,8 @@ class ReservationError(HydroCIError):
     """A version could not be reserved."""
 
 
-def reserve(decide: Callable[[], Decision], repo: Path, *, remote: str = "origin",
-            run_id: str | None = None, attempts: int = MAX_ATTEMPTS) -> Decision:
+def reserve(decide: Callable[[], VersionDecision], repo: Path, *, remote: str = "origin",
+            run_id: str | None = None, attempts: int = MAX_ATTEMPTS) -> VersionDecision:
     """Decide, push the decision's git tag, and repeat with fresh tags until our push wins."""
     run_id = run_id or uuid.uuid4().hex
     if not git.has_remote(repo, remote):
@@ -67,10 +68,8 @@ def reserve(decide: Callable[[], Decision], repo: Path, *, remote: str = "origin
             git.delete_local_tag(repo, tag)
             raise
         if won and there == ours:
-            decision.reserved = True
-            if lost:
-                decision.notes.append(f"lost the race for {', '.join(lost)}; reserved {decision.version}")
-            return decision
+            notes = (f"lost the race for {', '.join(lost)}; reserved {decision.version}",) if lost else ()
+            return dataclasses.replace(decision, reserved=True, notes=decision.notes + notes)
         log.info("version %s was taken by another pipeline; deciding again", decision.version)
         lost.append(str(decision.version))
         git.delete_local_tag(repo, tag)

@@ -12,19 +12,17 @@ reported as disagreements and both count, so the next version is above everythin
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import semver
 
 from hydro_ci import git
 from hydro_ci.errors import HydroCIError
+from hydro_ci.registry.client import RegistryClient
 from hydro_ci.version.bump import parse_version
-
-if TYPE_CHECKING:
-    from hydro_ci.registry.client import RegistryClient
 
 
 class IncompleteCloneError(HydroCIError):
@@ -42,6 +40,10 @@ class Release:
     def to_dict(self) -> dict[str, str]:
         return {"version": str(self.version), "source": self.source, "ref": self.ref}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Release:
+        return cls(semver.Version.parse(str(data["version"])), str(data["source"]), str(data["ref"]))
+
 
 @dataclass
 class Listing:
@@ -56,9 +58,27 @@ class Listing:
     def versions(self) -> set[semver.Version]:
         return {r.version for r in self.releases}
 
+    def summary(self) -> ListingSummary:
+        return ListingSummary(self.source, len(self.releases), self.ignored, tuple(self.skipped))
+
+
+@dataclass(frozen=True)
+class ListingSummary:
+    """What a decision keeps of a listing: how many versions, other tags, and the tags skipped."""
+
+    source: str
+    versions: int
+    ignored: int
+    skipped: tuple[tuple[str, str], ...] = ()
+
     def to_dict(self) -> dict[str, Any]:
-        return {"versions": len(self.releases), "ignored": self.ignored,
+        return {"versions": self.versions, "ignored": self.ignored,
                 "skipped": [{"tag": t, "reason": why} for t, why in self.skipped]}
+
+    @classmethod
+    def from_dict(cls, source: str, data: Mapping[str, Any]) -> ListingSummary:
+        return cls(source, int(data.get("versions") or 0), int(data.get("ignored") or 0),
+                   tuple((str(s["tag"]), str(s["reason"])) for s in data.get("skipped") or ()))
 
 
 def tag_pattern(tag_format: str, name: str) -> re.Pattern[str]:
@@ -135,6 +155,10 @@ class Disagreement:
 
     def to_dict(self) -> dict[str, str]:
         return {"version": str(self.version), "only_in": self.only_in, "meaning": self.meaning}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Disagreement:
+        return cls(semver.Version.parse(str(data["version"])), str(data["only_in"]), str(data["meaning"]))
 
 
 def reconcile(git_listing: Listing, registry_listing: Listing) -> tuple[list[Release], list[Disagreement]]:

@@ -13,6 +13,11 @@ from typing import Any
 import pytest
 import requests
 
+from hydro_ci.image.mutate import configure, scratch, with_config
+from hydro_ci.image.remote import push_image
+from hydro_ci.reference import ImageReference
+from hydro_ci.registry import client_for
+
 from .conftest import hydro_ci, read_json
 
 pytestmark = [pytest.mark.registry]
@@ -74,3 +79,29 @@ def test_pipeline_push_takes_the_image_from_serving_yaml(iris: Path, workdir: Pa
     assert "0.1.0" in _tags(open_registry, unique_repo)
     answered = hydro_ci(["version", "next", str(iris), "--source", "registry"], workdir).stdout.strip()
     assert answered == "0.1.1"  # version next reads the same repository from the same setting
+
+
+@pytest.mark.parametrize("builder", ["oci", "docker"])
+def test_every_version_tag_is_immutable_not_just_the_first(iris: Path, workdir: Path, open_registry: Any,
+                                                           unique_repo: str, builder: str,
+                                                           request: pytest.FixtureRequest) -> None:
+    """version.json marks each {version} pattern immutable; the push must treat each so, whatever
+    its spelling (v0.1.0, model-0.1.0), and refuse before it moves one held by another image."""
+    image = f"{open_registry.host}/{unique_repo}"
+    serving = iris / "serving.yaml"
+    serving.write_text(serving.read_text().replace("hydro-ci:\n", (
+        "hydro-ci:\n  version:\n    tags: ['{version}', 'v{version}', 'model-{version}', latest]\n")))
+    other = with_config(scratch(), configure(scratch().config, labels={"other": "image"}))
+    with client_for(open_registry.host) as client:
+        held = push_image(client, ImageReference(open_registry.host, unique_repo), other,
+                          moving_tags=["v0.1.0", "model-0.1.0"]).digest
+    args = ["pipeline", str(iris), "--image", image, "--push", "--builder", builder]
+    if builder == "docker":
+        args += ["--base-image", request.getfixturevalue("busybox_base")]
+    proc = hydro_ci(args, workdir, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "v0.1.0 already holds" in proc.stderr and "never reused" in proc.stderr
+    with client_for(open_registry.host) as client:
+        for tag in ("v0.1.0", "model-0.1.0"):
+            assert client.head_manifest(unique_repo, tag) == held  # neither was moved
+        assert client.head_manifest(unique_repo, "0.1.0") is None  # refused before anything was tagged

@@ -16,7 +16,7 @@ from regkit import make_image, need
 
 from hydro_ci.image.model import OCI_LAYER_GZIP, BytesBlob, Digest, Image, ImageConfig
 from hydro_ci.image.mutate import Addendum, append_layers
-from hydro_ci.image.remote import BlobProgress, is_immutable_tag, push_image, read_image
+from hydro_ci.image.remote import BlobProgress, push_image, read_image
 from hydro_ci.reference import ImageReference
 from hydro_ci.registry import RegistryClient
 
@@ -63,7 +63,8 @@ def test_skopeo_and_umoci_accept_the_pushed_image(auth_client: RegistryClient, r
     need("skopeo")
     need("umoci")
     image = _runnable_image()
-    result = push_image(auth_client, ImageReference(registry.host, unique_repo), image, tags=["1.0.0"])
+    result = push_image(auth_client, ImageReference(registry.host, unique_repo), image,
+                        immutable_tags=["1.0.0"])
     src = f"docker://{registry.host}/{unique_repo}:1.0.0"
     creds = f"{registry.username}:{registry.password}"
     inspect = json.loads(subprocess.run(
@@ -84,7 +85,7 @@ def test_skopeo_and_umoci_accept_the_pushed_image(auth_client: RegistryClient, r
 def test_docker_pulls_and_runs_the_pushed_image(open_client: RegistryClient, open_registry: Any,
                                                 unique_repo: str, docker_client: Any) -> None:
     image = _runnable_image()
-    push_image(open_client, ImageReference(open_registry.host, unique_repo), image, tags=["1.0.0"])
+    push_image(open_client, ImageReference(open_registry.host, unique_repo), image, immutable_tags=["1.0.0"])
     name = f"{open_registry.host}/{unique_repo}:1.0.0"
     subprocess.run(["docker", "pull", "-q", name], check=True, capture_output=True)
     try:
@@ -98,11 +99,11 @@ def test_base_layers_are_mounted_not_uploaded(auth_client: RegistryClient, regis
                                               unique_repo: str) -> None:
     base_repo, app_repo = unique_repo + "/base", unique_repo + "/app"
     base = make_image({"base": "yes"}, payload=b"base layer " * 1000, n_layers=2)
-    push_image(auth_client, ImageReference(registry.host, base_repo), base, tags=["1"])
+    push_image(auth_client, ImageReference(registry.host, base_repo), base, moving_tags=["1"])
     remote_base = read_image(auth_client, ImageReference(registry.host, base_repo, "1"))
     app = append_layers(remote_base.image, [_layer({"model/files/hello.txt": (HELLO, 0o644)})])
     events: list[BlobProgress] = []
-    result = push_image(auth_client, ImageReference(registry.host, app_repo), app, tags=["1.0.0"],
+    result = push_image(auth_client, ImageReference(registry.host, app_repo), app, immutable_tags=["1.0.0"],
                         progress=events.append)
     states = {e.digest: e.state for e in events if e.state != "uploading"}
     for d in remote_base.layers:
@@ -117,9 +118,9 @@ def test_repush_uploads_nothing_and_says_so(auth_client: RegistryClient, registr
                                             unique_repo: str) -> None:
     ref = ImageReference(registry.host, unique_repo)
     image = make_image({"v": "1"}, n_layers=2)
-    first = push_image(auth_client, ref, image, tags=["1.0.0", "1.0", "latest"])
+    first = push_image(auth_client, ref, image, immutable_tags=["1.0.0"], moving_tags=["1.0", "latest"])
     assert not first.skipped and first.bytes_uploaded > 0 and first.tags_unchanged == ()
-    again = push_image(auth_client, ref, image, tags=["1.0.0", "1.0", "latest"])
+    again = push_image(auth_client, ref, image, immutable_tags=["1.0.0"], moving_tags=["1.0", "latest"])
     assert again.skipped and again.bytes_uploaded == 0 and again.bytes_skipped == first.bytes_uploaded
     assert again.tags_unchanged == ("1.0.0", "1.0", "latest")
     assert again.to_dict()["skipped"] is True
@@ -128,8 +129,10 @@ def test_repush_uploads_nothing_and_says_so(auth_client: RegistryClient, registr
 def test_moving_tags_move_and_version_tags_stay(auth_client: RegistryClient, registry: Any,
                                                 unique_repo: str) -> None:
     ref = ImageReference(registry.host, unique_repo)
-    one = push_image(auth_client, ref, make_image({"v": "1"}), tags=["1.0.0", "1.0", "latest"])
-    two = push_image(auth_client, ref, make_image({"v": "2"}), tags=["1.0.1", "1.0", "latest"])
+    one = push_image(auth_client, ref, make_image({"v": "1"}), immutable_tags=["1.0.0"],
+                     moving_tags=["1.0", "latest"])
+    two = push_image(auth_client, ref, make_image({"v": "2"}), immutable_tags=["1.0.1"],
+                     moving_tags=["1.0", "latest"])
     assert one.digest != two.digest
     assert auth_client.head_manifest(unique_repo, "1.0.0") == one.digest
     for tag in ("1.0.1", "1.0", "latest"):
@@ -145,21 +148,15 @@ def test_digest_checked_against_registry_bytes(auth_client: RegistryClient, uniq
     assert digest == "sha256:" + hashlib.sha256(image.manifest_bytes).hexdigest()
 
 
-@pytest.mark.parametrize(("tag", "immutable"), [
-    ("1.2.3", True), ("0.1.0", True), ("1.4.0-rc.3", True), ("1.2.3+abc1234", True),
-    ("1.2", False), ("1", False), ("latest", False), ("sha-abc1234", False), ("v1.2.3", False),
-    ("1.2.3.4", False),
-])
-def test_is_immutable_tag(tag: str, immutable: bool) -> None:
-    assert is_immutable_tag(tag) is immutable
 
 
 def test_mount_from_names_a_repository_with_or_without_registry(auth_client: RegistryClient, registry: Any,
                                                                  unique_repo: str) -> None:
     base = make_image({"base": "yes"})
-    push_image(auth_client, ImageReference(registry.host, unique_repo + "/base"), base, tags=["1"])
+    push_image(auth_client, ImageReference(registry.host, unique_repo + "/base"), base, moving_tags=["1"])
     for i, source in enumerate((f"{unique_repo}/base", f"{registry.host}/{unique_repo}/base")):
         events: list[BlobProgress] = []
-        push_image(auth_client, ImageReference(registry.host, f"{unique_repo}/app{i}"), base, tags=["1"],
+        push_image(auth_client, ImageReference(registry.host, f"{unique_repo}/app{i}"), base,
+                   moving_tags=["1"],
                    mount_from=[source], progress=events.append)
         assert {e.state for e in events} == {"mounted"}

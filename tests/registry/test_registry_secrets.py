@@ -35,7 +35,7 @@ def test_password_is_nowhere(registry: Any, unique_repo: str, empty_docker_confi
     client = client_for(registry.host, Keychain(Credentials(registry.username, registry.password)))
     seen += [repr(client), repr(client.auth), str(client.__dict__)]
     ref = ImageReference(registry.host, unique_repo)
-    result = push_image(client, ref, make_image({"a": "b"}), tags=["1.0.0", "latest"],
+    result = push_image(client, ref, make_image({"a": "b"}), immutable_tags=["1.0.0"], moving_tags=["latest"],
                         progress=lambda p: seen.append(repr(p)))
     seen.append(json.dumps(result.to_dict()))
     seen.append(repr(result))
@@ -47,14 +47,15 @@ def test_password_is_nowhere(registry: Any, unique_repo: str, empty_docker_confi
                   Fault("unauthorized", "GET", "/tags/list"))
         via = RegistryClient(proxy.host, credentials=Credentials(registry.username, registry.password),
                              insecure=True, retries=FAST)
-        push_image(via, ImageReference(proxy.host, unique_repo), make_image({"a": "b"}), tags=["1.0.0"])
+        push_image(via, ImageReference(proxy.host, unique_repo), make_image({"a": "b"}),
+                   immutable_tags=["1.0.0"])
         via.list_tags(unique_repo)
 
     # Failures: wrong password, permanent fault, a tag conflict.
     failures: list[HydroCIError] = []
     for action in (
         lambda: client_for(registry.host, Keychain(Credentials(registry.username, wrong))).ping(),
-        lambda: push_image(client, ref, make_image({"other": "image"}), tags=["1.0.0"]),
+        lambda: push_image(client, ref, make_image({"other": "image"}), immutable_tags=["1.0.0"]),
         lambda: RegistryClient("127.0.0.1:9", credentials=Credentials("u", registry.password),
                                insecure=True, retries=FAST).ping(),
     ):

@@ -42,7 +42,8 @@ def test_push_and_read_with_bearer_tokens(token_reg: tuple[str, TokenServer], un
     client = _client(host)
     client.ping()
     image = make_image({"io.hydro-ci.contract": "{}"}, n_layers=3)
-    result = push_image(client, ImageReference(host, unique_repo), image, tags=["1.0.0", "latest"])
+    result = push_image(client, ImageReference(host, unique_repo), image, immutable_tags=["1.0.0"],
+                        moving_tags=["latest"])
     assert not result.skipped and result.blobs_uploaded == 4
     assert sorted(client.list_tags(unique_repo)) == ["1.0.0", "latest"]
     assert read_labels(client, ImageReference(host, unique_repo, "1.0.0")) == {"io.hydro-ci.contract": "{}"}
@@ -57,7 +58,7 @@ def test_mount_asks_for_both_repositories(token_reg: tuple[str, TokenServer], un
     host, tokens = token_reg
     client = _client(host)
     base = make_image({"base": "1"})
-    push_image(client, ImageReference(host, unique_repo + "/base"), base, tags=["1"])
+    push_image(client, ImageReference(host, unique_repo + "/base"), base, moving_tags=["1"])
     tokens.requests.clear()
     layer = base.layers[0]
     d = layer.descriptor
@@ -96,7 +97,7 @@ def test_expired_token_is_refreshed_once(token_reg: tuple[str, TokenServer], uni
     with FaultProxy(host) as proxy:
         client = _client(proxy.host)
         image = make_image({"k": "v"})
-        push_image(client, ImageReference(proxy.host, unique_repo), image, tags=["1.0.0"])
+        push_image(client, ImageReference(proxy.host, unique_repo), image, immutable_tags=["1.0.0"])
         before = len(tokens.requests)
         # The registry answers 401 with its Bearer challenge, as it does for an expired token.
         expired = Fault("unauthorized", "GET", r"/tags/list")

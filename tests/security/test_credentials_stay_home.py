@@ -54,7 +54,8 @@ def test_an_upload_location_on_another_port_gets_no_credentials(
     front, elsewhere = pair
     client = _client(front.host, registry.username, registry.password)
     with pytest.raises(HydroCIError) as err:
-        push_image(client, ImageReference(front.host, unique_repo), make_image({"a": "b"}), tags=["1.0.0"])
+        push_image(client, ImageReference(front.host, unique_repo), make_image({"a": "b"}),
+                   immutable_tags=["1.0.0"])
     _no_credentials(elsewhere)
     assert elsewhere.host in str(err.value)  # the message says where we were sent
     for secret in _secrets(registry.username, registry.password):
@@ -67,7 +68,7 @@ def test_a_next_page_link_to_another_port_gets_no_credentials(
     front, elsewhere = pair
     direct = _client(registry.host, registry.username, registry.password)
     push_image(direct, ImageReference(registry.host, unique_repo), make_image({"a": "b"}),
-               tags=["1.0.0", "1.0.1", "1.0.2"])
+               immutable_tags=["1.0.0", "1.0.1", "1.0.2"])
     client = _client(front.host, registry.username, registry.password)
     with pytest.raises(HydroCIError):
         client.list_tags(unique_repo, page_size=1)
@@ -79,7 +80,7 @@ def test_a_redirect_to_another_port_gets_no_credentials(
     front, elsewhere = pair
     direct = _client(registry.host, registry.username, registry.password)
     image = make_image({"a": "b"})
-    push_image(direct, ImageReference(registry.host, unique_repo), image, tags=["1.0.0"])
+    push_image(direct, ImageReference(registry.host, unique_repo), image, immutable_tags=["1.0.0"])
     front.add(Fault("redirect", "GET", "/blobs/", location=f"http://{elsewhere.host}", times=10))
     client = _client(front.host, registry.username, registry.password)
     with pytest.raises(HydroCIError):
@@ -107,7 +108,7 @@ def test_a_bearer_token_goes_only_to_the_registry_that_challenged(
         client = _client(front.host, USER, PASSWORD)
         with pytest.raises(HydroCIError):
             push_image(client, ImageReference(front.host, unique_repo), make_image({"a": "b"}),
-                       tags=["1.0.0"])
+                       immutable_tags=["1.0.0"])
         assert any(h.get("Authorization", "").startswith("Bearer ") for _, _, h in front.seen)
         _no_credentials(elsewhere)
         # The password went to the token realm only: the registry itself never saw it.
@@ -126,7 +127,7 @@ def test_a_challenge_from_another_host_sends_nothing_to_its_realm(
         client = _client(front.host, USER, PASSWORD)
         with pytest.raises(HydroCIError):
             push_image(client, ImageReference(front.host, unique_repo), make_image({"a": "b"}),
-                       tags=["1.0.0"])
+                       immutable_tags=["1.0.0"])
         assert elsewhere.seen
         assert "authorization" not in elsewhere.headers_seen().lower()
         assert not realm.seen, realm.headers_seen()
@@ -167,7 +168,8 @@ def test_netrc_credentials_are_never_added(registry: Any, unique_repo: str, tmp_
     monkeypatch.setenv("NETRC", str(netrc))
     client = _client(front.host, registry.username, registry.password)
     with pytest.raises(HydroCIError):
-        push_image(client, ImageReference(front.host, unique_repo), make_image({"a": "b"}), tags=["1.0.0"])
+        push_image(client, ImageReference(front.host, unique_repo), make_image({"a": "b"}),
+                   immutable_tags=["1.0.0"])
     _no_credentials(elsewhere)
     for secret in _secrets("netrc-user", "netrc-secret-51d"):
         assert secret not in front.headers_seen() + elsewhere.headers_seen()

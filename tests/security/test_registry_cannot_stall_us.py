@@ -58,7 +58,8 @@ def test_an_upload_lost_to_a_far_future_retry_after_is_capped(proxy: FaultProxy,
     client = RegistryClient(proxy.host, insecure=True, retries=RetryPolicy(attempts=3, sleep=sleeps))
     proxy.add(Fault("status", "PUT", r"/blobs/uploads/", times=1, status=503, retry_after="99999"))
     with caplog.at_level(logging.WARNING, logger="hydro_ci"):
-        push_image(client, ImageReference(proxy.host, unique_repo), make_image({"a": "b"}), tags=["1.0.0"])
+        push_image(client, ImageReference(proxy.host, unique_repo), make_image({"a": "b"}),
+                   immutable_tags=["1.0.0"])
     assert max(sleeps.asked) == 30.0
     assert any("99999" in r.getMessage() for r in caplog.records)
 

@@ -27,7 +27,7 @@ def contract_image(contract: Contract | None, **labels: str) -> Image:
 
 def push(client: RegistryClient, repository: str, image: Image, tags: Iterable[str]) -> str:
     ref = ImageReference(client.registry, repository)
-    return push_image(client, ref, image, tags=list(tags)).digest
+    return push_image(client, ref, image, immutable_tags=list(tags)).digest
 
 
 def client(host: str, username: str | None, password: str | None) -> RegistryClient:

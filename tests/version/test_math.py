@@ -16,7 +16,7 @@ from hydro_ci.version.bump import (
     prerelease_of,
     with_build,
 )
-from hydro_ci.version.tags import tag_set
+from hydro_ci.version.tags import TagSet, looks_like_release, tag_set
 
 V = Version.parse
 DEFAULT = VersionPolicy()
@@ -139,3 +139,14 @@ def test_policy_from_config() -> None:
 def test_bad_policy(section: dict[str, object], message: str) -> None:
     with pytest.raises(VersionConfigError, match=message):
         VersionPolicy.from_config({"version": section})
+
+
+@pytest.mark.parametrize(("tag", "immutable"), [
+    ("1.2.3", True), ("0.1.0", True), ("1.4.0-rc.3", True), ("1.2.3+abc1234", True),
+    ("1.2", False), ("1", False), ("latest", False), ("sha-abc1234", False), ("v1.2.3", False),
+    ("1.2.3.4", False),
+])
+def test_a_tag_given_by_hand_is_immutable_when_spelled_like_a_release(tag: str, immutable: bool) -> None:
+    assert looks_like_release(tag) is immutable
+    given = TagSet.given("v9", [tag])  # the version tag is immutable whatever its spelling
+    assert given.immutable == (("v9", tag) if immutable else ("v9",))

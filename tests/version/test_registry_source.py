@@ -9,7 +9,7 @@ import pytest
 
 from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Signature
 from hydro_ci.version.contracts import contract_from_image
-from hydro_ci.version.decision import Context, decide
+from hydro_ci.version.decision import Context, VersionDecision, decide
 from hydro_ci.version.sources import registry_versions
 
 from .gitrepo import Clone, make_remote
@@ -79,5 +79,6 @@ def test_both_reports_disagreements_and_counts_every_version(registry: Any, uniq
     assert decision.previous is not None and str(decision.previous.version) == "1.2.0"
     assert decision.previous.source == "registry"
     assert str(decision.version) == "1.2.1"
-    data = decision.to_dict()
+    data = decision.to_json()
+    assert VersionDecision.from_json(data) == decision  # disagreements and sources read back too
     assert set(data["sources"]) == {"git", "registry"} and len(data["disagreements"]) == 2
