@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from build_engine import parse_size
 
-from hydro_ci.build import ProgressEvent
 from hydro_ci.pipeline import PipelineOptions, PipelineState, run_pipeline
 from hydro_ci.pipeline.stages import STAGE_EVENT
+from hydro_ci.progress import ProgressEvent
 from hydro_ci.sign.keys import generate_key_pair
 
 SERVING = """kind: Model

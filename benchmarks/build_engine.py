@@ -28,11 +28,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from hydro_ci.build import BuildRequest, Credentials
+from hydro_ci.build import BuildRequest, EngineOptions
 from hydro_ci.build.engine import EngineBuilder
 from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Signature
-from hydro_ci.registry import Keychain
+from hydro_ci.publish import PublishOptions, make_publisher
+from hydro_ci.registry import Credentials, Keychain
 from hydro_ci.render.assemble import RenderOptions, render_folder
+from hydro_ci.version.tags import TagSet
 
 BASE = "hydro-ci-bench/busybox:1"
 T = TypeVar("T")
@@ -101,9 +103,12 @@ def main() -> int:
         print("hydro-ci (engine builder):")
         ctx = timed("render", ours, lambda: render_folder(
             folder, RenderOptions(output=Path(tmp) / "ctx", version="1.0.0")))
-        builder = EngineBuilder()
+        builder = EngineBuilder(EngineOptions())
+        # As `hydro-ci build --builder docker --push`: the registry, then the engine's local tags.
+        publisher = make_publisher(PublishOptions(repository=repo, registry=True, engine=True,
+                                                  keychain=Keychain(creds)))
         result = timed("build", ours, lambda: builder.build(BuildRequest(ctx, repo, "1.0.0")))
-        timed("push", ours, lambda: builder.push(result, keychain=Keychain(creds)))
+        timed("push", ours, lambda: publisher.publish(result.image, TagSet.given("1.0.0")))
 
         print("hand-written Dockerfile + docker CLI:")
         (folder.root / "Dockerfile").write_text(f"FROM {BASE}\nCOPY . /model/files\nWORKDIR /model/files\n")
@@ -120,7 +125,7 @@ def main() -> int:
         ctx2 = timed("render 1.0.1", again, lambda: render_folder(
             folder, RenderOptions(output=Path(tmp) / "ctx2", version="1.0.1")))
         result2 = timed("build 1.0.1", again, lambda: builder.build(BuildRequest(ctx2, repo, "1.0.1")))
-        timed("push 1.0.1", again, lambda: builder.push(result2, keychain=Keychain(creds)))
+        timed("push 1.0.1", again, lambda: publisher.publish(result2.image, TagSet.given("1.0.1")))
         ref2 = f"{repo}-peer:1.0.1"
         timed("docker build 1.0.1", again, lambda: subprocess.run(
             ["docker", "build", "-q", "-t", ref2, str(folder.root)], check=True, capture_output=True))

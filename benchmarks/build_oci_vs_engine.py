@@ -32,14 +32,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from build_engine import BASE, import_busybox, parse_size, timed, write_folder
 
-from hydro_ci.build import BuildRequest, Credentials
+from hydro_ci.build import BuildRequest, EngineOptions, OCIOptions
 from hydro_ci.build.engine import EngineBuilder
 from hydro_ci.build.oci import OCIBuilder
 from hydro_ci.image import layout, remote
+from hydro_ci.publish import RegistryPublisher
 from hydro_ci.reference import parse_reference
-from hydro_ci.registry import Keychain
+from hydro_ci.registry import Credentials, Keychain
 from hydro_ci.registry.client import client_for
 from hydro_ci.render.assemble import RenderOptions, render_folder
+from hydro_ci.version.tags import TagSet
 
 EPOCH = 1_800_000_000  # the first build's commit time; the code change comes a day later
 
@@ -93,27 +95,28 @@ def main() -> int:
         timed("floor (hashlib)", t, lambda: py_floor(folder.root / "weights.bin", tmp))
 
         print("hydro-ci --builder oci:")
-        builder = OCIBuilder(cache=tmp / "cache", base_from=f"oci:{tmp}/base:base")
+        builder = OCIBuilder(OCIOptions(cache=tmp / "cache", base_from=f"oci:{tmp}/base:base"))
+        registry = RegistryPublisher(repo, keychain=Keychain(creds))
         # As `hydro-ci build --builder oci` and the pipeline render: large files linked, not copied.
         ctx = timed("oci render", t, lambda: render_folder(
             folder, RenderOptions(output=tmp / "ctx", version="1.0.0", link_large_files=True, epoch=EPOCH)))
         result = timed("oci build", t, lambda: builder.build(BuildRequest(ctx, repo, "1.0.0")))
-        pushed = timed("oci push", t, lambda: builder.push(result, keychain=Keychain(creds)))
+        pushed = timed("oci push", t, lambda: registry.publish(result.image, TagSet.given("1.0.0")))
         t["oci"] = t["oci render"] + t["oci build"] + t["oci push"]
-        image_bytes = result.extra["size"]
+        image_bytes = result.result.size or 0
 
         print("re-push of the unchanged image:")
-        again = timed("re-push", t, lambda: builder.push(result, keychain=Keychain(creds)))
+        again = timed("re-push", t, lambda: registry.publish(result.image, TagSet.given("1.0.0")))
 
         print("code-only change (next version, committed a day later):")
         (folder.root / "src/func_main.py").write_text("def infer(x):\n    return {'y': x * 2}\n")
         ctx2 = timed("code render", t, lambda: render_folder(folder, RenderOptions(
             output=tmp / "ctx2", version="1.0.1", link_large_files=True, epoch=EPOCH + 86_400)))
         result2 = timed("code build", t, lambda: builder.build(BuildRequest(ctx2, repo, "1.0.1")))
-        pushed2 = timed("code push", t, lambda: builder.push(result2, keychain=Keychain(creds)))
+        pushed2 = timed("code push", t, lambda: registry.publish(result2.image, TagSet.given("1.0.1")))
 
         print("push of the same OCI layout to a fresh repository:")
-        built = builder.image_of(result)
+        built = result.image
         timed("write layout", t, lambda: layout.write_layout(tmp / "layout", {"1.0.0": built}))
         image = layout.read_layout(tmp / "layout", "1.0.0")
         ours_ref = parse_reference(f"{args.registry}/bench/layout-ours-{run_id}:1.0.0")
@@ -127,14 +130,15 @@ def main() -> int:
 
         if not args.skip_engine:
             print("hydro-ci --builder docker:")
-            engine = EngineBuilder()
+            engine = EngineBuilder(EngineOptions())
             erepo = f"{args.registry}/bench/engine-{run_id}"
             ectx = timed("engine render", t, lambda: render_folder(
                 folder, RenderOptions(output=tmp / "ectx", version="1.0.0")))
             eres = timed("engine build", t, lambda: engine.build(BuildRequest(ectx, erepo, "1.0.0")))
-            timed("engine push", t, lambda: engine.push(eres, keychain=Keychain(creds)))
+            eregistry = RegistryPublisher(erepo, keychain=Keychain(creds))
+            timed("engine push", t, lambda: eregistry.publish(eres.image, TagSet.given("1.0.0")))
             t["engine"] = t["engine render"] + t["engine build"] + t["engine push"]
-            subprocess.run(["docker", "rmi", "-f", f"{erepo}:1.0.0"], capture_output=True)
+            subprocess.run(["docker", "rmi", "-f", eres.result.id], capture_output=True)
 
     print()
     print(f"oci build+push {t['oci']:.2f} s (render {t['oci render']:.2f}, build {t['oci build']:.2f}, "

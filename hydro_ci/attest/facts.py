@@ -14,14 +14,13 @@ import stat
 from dataclasses import asdict, dataclass, field
 from email.parser import HeaderParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hydro_ci import __version__, git
+from hydro_ci.build.api import BuildResult
+from hydro_ci.image.model import PushableImage
 from hydro_ci.render.context import BuildContext, ContextFile
 from hydro_ci.render.context import Layer as LayerClass
-
-if TYPE_CHECKING:
-    from hydro_ci.build.oci import BuiltImage
 
 BUILDER_ID = "https://github.com/hydro-ci/hydro-ci/oci-builder@v1"
 MAX_METADATA = 256 << 10  # a wheel's METADATA head: enough for its headers, never its whole README
@@ -153,14 +152,16 @@ def _model_formats(context: BuildContext, files: list[ContextFile]) -> dict[str,
 
 def collect(
     context: BuildContext,
-    built: BuiltImage,
+    image: PushableImage,
+    built: BuildResult,
     *,
     repository: str,
     platform: str,
     model_dir: Path | None = None,
     framework: str | None = None,
 ) -> BuildFacts:
-    """The facts of ``built`` (made from ``context``), for the SBOM and the provenance."""
+    """The facts of ``image`` as ``built`` describes it (made from ``context``), for the SBOM and the
+    provenance."""
     files = list(context.files)
     formats = _model_formats(context, files)
     fw = framework or next((v[1] for v in formats.values()), None)
@@ -176,34 +177,28 @@ def collect(
         for x, f in zip(facts, files, strict=True)
         if f.path in req_names or (f.layer is LayerClass.deps and not f.path.endswith(".whl"))
     )
-    image = built.image
     layers = tuple(
-        LayerFact(
-            lp.klass,
-            str(lp.layer.descriptor.digest),
-            str(lp.layer.diff_id),
-            lp.layer.descriptor.size,
-            lp.layer.descriptor.media_type,
-        )
-        for lp in built.plan
+        LayerFact(la.klass, str(la.digest), str(la.diff_id), la.size, str(la.media_type))
+        for la in built.layers
     )
+    base = built.base
     return BuildFacts(
         model_name=context.model_name,
         version=context.model_version,
         repository=repository,
         digest=str(image.manifest_digest),
         manifest_size=len(image.manifest_bytes),
-        config_digest=str(image.manifest.config.digest),
-        base_ref=built.base.ref,
-        base_digest=built.base.digest,
-        base_name=built.base.name,
+        config_digest=str(built.config_digest),
+        base_ref=base.ref if base else "scratch",
+        base_digest=base.digest if base else None,
+        base_name=base.name if base else None,
         platform=platform,
         python_version=deps.python_version if deps else None,
         pip_platforms=deps.platforms if deps else (),
         source_date_epoch=context.source_date_epoch,
         install_command=context.install_command,
         files=tuple(facts),
-        packages=tuple(installed_packages(deps.site)) if deps else (),
+        packages=tuple(installed_packages(Path(deps.site))) if deps else (),
         requirement_files=requirements,
         contract_sha256=contract,
         layers=layers,

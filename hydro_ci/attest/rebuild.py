@@ -52,7 +52,7 @@ def rebuild(
     cache: Path | None = None,
 ) -> Rebuilt:
     """The image the provenance ``rec`` describes, built again in ``workdir``."""
-    from hydro_ci.build import BuildRequest
+    from hydro_ci.build import BuildRequest, OCIOptions
     from hydro_ci.build.oci import OCIBuilder
     from hydro_ci.infer.check import load_model_folder
     from hydro_ci.render.assemble import RenderOptions, render_folder
@@ -98,15 +98,16 @@ def rebuild(
         ),
     )
     base = base_from or _recorded_base(rec)
-    builder = OCIBuilder(
+    builder = OCIBuilder(OCIOptions(
         cache=cache or workdir / "cache",
         base_from=base,
         platform=rec.platform or None,
         python_version=rec.python_version,
         insecure=insecure,
-    )
-    result = builder.build(BuildRequest(ctx, "rebuild", rec.version or "rebuild"))
-    return Rebuilt(result.id, builder.image_of(result), workdir)
+    ))
+    built = builder.build(BuildRequest(ctx, "rebuild", rec.version or "rebuild"))
+    assert isinstance(built.image, Image)  # the daemonless builder's image is in memory
+    return Rebuilt(built.result.id, built.image, workdir)
 
 
 def _recorded_base(rec: RecordedBuild) -> str:

@@ -1,43 +1,37 @@
-"""The Docker engine edge: build a rendered context and push the image, through the docker SDK.
+"""The Docker engine as a builder: a rendered context built through the docker SDK, handed back as
+the engine's image (``image.daemon.DaemonImage``) for the publishers.
 
 ``docker.from_env()`` honours DOCKER_HOST (and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH), so a remote or a
 BuildKit-backed engine is used the same way. Build output is streamed as JSON lines and turned into
-progress events; engine failures become our typed errors right here.
+progress events; engine failures become our typed errors right here. The image is built untagged:
+tags are a publisher's to set (``publish.engine``), after the registry accepted them when pushing,
+so a refused push moves no local tag.
 """
 
 from __future__ import annotations
 
+import binascii
 import logging
-import os
 import re
-import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from hydro_ci.build import (
-    BuildRequest,
-    BuildResult,
-    Progress,
-    ProgressEvent,
-    PushResult,
-    no_progress,
-)
+from hydro_ci.build.api import BaseRecord, BuildRequest, BuildResult, Built, EngineOptions, LayerRecord
+from hydro_ci.cache import cache_dir
 from hydro_ci.errors import (
-    AuthError,
     BaseImageMissingError,
     ContextError,
     EngineError,
     EngineUnavailableError,
     InstallCommandError,
-    RegistryError,
-    TagExistsError,
     UsageError,
 )
+from hydro_ci.image.daemon import DaemonImage, connect, docker_config_error
+from hydro_ci.progress import Progress, ProgressEvent, no_progress
 from hydro_ci.registry.client import registry_of
 from hydro_ci.registry.credentials import Credentials
-from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
-from hydro_ci.render.context import symlinked_files
+from hydro_ci.render.context import LAYER_ORDER, BuildContext, symlinked_files
 
 log = logging.getLogger(__name__)
 
@@ -46,64 +40,14 @@ _STEP = re.compile(r"^Step \d+/\d+ : (\w+)")
 _NONZERO = re.compile(r"returned a non-zero code: (\d+)")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # pip colours its warnings even without a TTY
 _ENGINE_CHATTER = re.compile(r"^( ---> |Removing intermediate container |Successfully (built|tagged) )")
-_AUTH_WORDS = ("unauthorized", "authentication required", "no basic auth credentials", "denied")
-
-
-def connect(client: Any = None) -> Any:
-    """A docker SDK client that answered a ping, else EngineUnavailableError."""
-    import binascii
-
-    import docker
-    import requests
-    from docker.credentials.errors import StoreError
-
-    host = os.environ.get("DOCKER_HOST") or "the default socket (unix:///var/run/docker.sock)"
-    try:
-        client = client or docker.from_env(timeout=600)
-        client.ping()
-    except (StoreError, binascii.Error) as exc:
-        raise docker_config_error(exc, "engine client") from None
-    except (docker.errors.DockerException, requests.RequestException) as exc:
-        reason = _unreachable_reason(str(exc))
-        raise EngineUnavailableError(
-            f"no Docker engine reachable at {host}: {reason}",
-            hint="start one (sudo systemctl start docker, or dockerd &) or point DOCKER_HOST at one; "
-                 "--builder oci needs no engine",
-        ) from None
-    return client
-
-
-# The docker SDK also warns on stderr about a missing helper; our one-line error says it already.
-warnings.filterwarnings("ignore", message=r"docker-credential-\S+ not installed", category=UserWarning)
-
-
-def docker_config_error(exc: Exception, what: str) -> EngineError:
-    """The docker SDK reads every login in Docker's config.json (at start, and for a build or push):
-    a broken entry or a missing credential helper is the user's to fix, not an internal error."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return EngineError(f"cannot read the registry logins in Docker's config.json for the {what}: {first}",
-                       hint="fix config.json (DOCKER_CONFIG, ~/.docker) or install its credential "
-                            "helper; docker login rewrites an entry")
-
-
-def _unreachable_reason(text: str) -> str:
-    """The gist of a connection failure, without the SDK's nested exception reprs."""
-    lowered = text.lower()
-    for needle, reason in (("filenotfounderror", "no such socket"), ("no such file", "no such socket"),
-                           ("connection refused", "connection refused"), ("permission denied",
-                           "permission denied on the socket"), ("timed out", "connection timed out"),
-                           ("name or service not known", "unknown host")):
-        if needle in lowered:
-            return reason
-    return text.splitlines()[0][:200] if text else "no answer"
 
 
 class EngineBuilder:
     name = "docker"
 
-    def __init__(self, client: Any = None, pull_base: bool = True, **_ignored: Any) -> None:
-        self._client = client
-        self.pull_base = pull_base
+    def __init__(self, options: EngineOptions) -> None:
+        self.options = options
+        self._client = options.client
 
     @property
     def client(self) -> Any:
@@ -111,12 +55,9 @@ class EngineBuilder:
             self._client = connect()
         return self._client
 
-    def _connect(self) -> None:
-        self._client = connect(self._client)
-
     # --- build ---------------------------------------------------------------------------------
 
-    def build(self, request: BuildRequest, progress: Progress = no_progress) -> BuildResult:
+    def build(self, request: BuildRequest, progress: Progress = no_progress) -> Built:
         ctx = request.context
         if ctx.model_version not in (None, request.version):
             raise UsageError(f"the context in {ctx.root} was rendered for version {ctx.model_version}, "
@@ -127,33 +68,26 @@ class EngineBuilder:
                 f"the context in {ctx.root} links {len(linked)} large payload file(s) to the model "
                 f"folder (rendered for the oci builder), e.g. {linked[0]}; the engine cannot follow links",
                 hint="render it again with --builder docker, which copies every file")
-        self._connect()  # fail first, before any progress, when there is no engine
+        self._client = connect(self._client)  # fail first, before any progress, when there is no engine
         self.ensure_base(ctx.base_image, progress)
-        primary = f"{request.image}:{request.version}"
-        # With a push to follow, build untagged: push() sets the local tags once the registry has
-        # accepted the version, so a refused push leaves the local REPO:VERSION alone. (Not a
-        # temporary tag: a build whose push never came, or a re-run build stage, would leave it behind.)
-        target = None if request.push_follows else primary
-        progress(ProgressEvent("build", f"building {primary} from {ctx.root}"))
+        progress(ProgressEvent("build", f"building {request.image}:{request.version} from {ctx.root}"))
+        # Untagged: the publishers set the tags (after the registry accepted them, when pushing).
         stream = self._api_call(
-            lambda api: api.build(path=str(ctx.root), dockerfile="Dockerfile", tag=target, rm=True,
+            lambda api: api.build(path=str(ctx.root), dockerfile="Dockerfile", tag=None, rm=True,
                                   forcerm=True, decode=True, pull=False),
             "build",
         )
         image_id = self._follow_build(stream, progress, ctx.install_command)
-        if request.push_follows:
-            progress(ProgressEvent("build", f"built {image_id} (tagged {request.version} once pushed)"))
-            return BuildResult(image=request.image, id=image_id, tags=request.tags, builder=self.name,
-                               kinds=request.kinds)
-        for tag in request.tags[1:]:
-            self._api_call(lambda api, t=tag: api.tag(image_id, request.image, t), "tag")
         progress(ProgressEvent("build", f"built {image_id}"))
-        return BuildResult(image=request.image, id=image_id, tags=request.tags, builder=self.name,
-                           kinds=request.kinds)
+        image = DaemonImage(image_id, (self.options.cache or cache_dir()) / "tmp", client=self.client)
+        result = BuildResult(builder=self.name, image=request.image, version=request.version, id=image_id,
+                             config_digest=image_id, base=BaseRecord(ctx.base_image),
+                             layers=context_layers(ctx))
+        return Built(image, result)
 
     def ensure_base(self, base: str, progress: Progress = no_progress) -> None:
         """The base must be in the engine; pull it when allowed, else say how to point elsewhere."""
-        import docker
+        import docker  # start-up time: the docker SDK is slow to import
 
         if base == "scratch":
             return
@@ -168,11 +102,12 @@ class EngineBuilder:
             f"base image {base} is not in the engine and cannot be pulled",
             hint="docker pull/load it first, or use --base-image REF to build on another runtime",
         )
-        if not self.pull_base:
+        if not self.options.pull_base:
             raise missing
         progress(ProgressEvent("pull", f"pulling base image {base}"))
         try:
-            for line in self.client.api.pull(base, stream=True, decode=True):
+            auth = _auth_config(self.options.keychain.resolve(registry_of(base)))
+            for line in self.client.api.pull(base, stream=True, decode=True, auth_config=auth):
                 if "error" in line:
                     raise missing
         except docker.errors.APIError:
@@ -235,109 +170,8 @@ class EngineBuilder:
                            hint="see the build output above; the rendered context can be built with "
                                 "docker build to reproduce")
 
-    # --- push ----------------------------------------------------------------------------------
-
-    def push(self, result: BuildResult, *, keychain: Keychain = DEFAULT_KEYCHAIN,
-             progress: Progress = no_progress) -> PushResult:
-        """Push every tag; the version tag first, refused if the registry holds other content there.
-
-        The engine pushes local names, so each tag is set locally first, but only after the registry
-        check: a refused push moves no tag, local or remote. A push that fails puts back the local
-        tags it had moved and not pushed. An image built for the push (``push_follows``) has no tag
-        until then.
-        """
-        return self._push(result, keychain, progress)
-
-    def _push(self, result: BuildResult, keychain: Keychain, progress: Progress) -> PushResult:
-        kinds = result.tag_set
-        version, moving = kinds.version, list(kinds.names[1:])
-        existing = remote_config_digest(result.image, version, keychain)
-        unchanged = existing is not None and existing[1] == result.id
-        if existing is not None and not unchanged:
-            raise TagExistsError(f"{result.image}:{version}", existing[0], f"image {result.id}")
-        for tag in [t for t in moving if t in kinds.immutable]:
-            held = remote_config_digest(result.image, tag, keychain)
-            if held is not None and held[1] != result.id:
-                raise TagExistsError(f"{result.image}:{tag}", held[0], f"image {result.id}")
-            if held is not None:
-                moving.remove(tag)  # already this image: nothing to push for it
-        auth = _auth_config(keychain.resolve(registry_of(result.image)))
-        digest = existing[0] if existing and unchanged else ""
-        moved = self._tag_locally(result)  # the registry agreed: only now may the local tags move
-        for tag in ([] if unchanged else [version]) + moving:
-            progress(ProgressEvent("push", f"pushing {result.image}:{tag}"))
-            try:
-                stream = self._api_call(
-                    lambda api, t=tag: api.push(result.image, tag=t, stream=True, decode=True,
-                                                auth_config=auth),
-                    "push",
-                )
-                digest = self._follow_push(stream, progress, f"{result.image}:{tag}") or digest
-            except BaseException:
-                self._put_back(result.image, moved)
-                raise
-            moved.pop(tag, None)  # in the registry now: the local tag stays with it
-        if unchanged:
-            progress(ProgressEvent("push", f"{result.image}:{version} already holds this image"))
-        return PushResult(image=result.image, digest=digest, tags=result.tags, builder=self.name,
-                          unchanged=unchanged)
-
-    def _tag_locally(self, result: BuildResult) -> dict[str, str | None]:
-        """Point every tag of ``result`` at its image in the engine; {tag: what it named before}."""
-        import docker
-
-        moved: dict[str, str | None] = {}
-        for tag in result.tags:
-            try:
-                before: str | None = str(self.client.api.inspect_image(f"{result.image}:{tag}")["Id"])
-            except docker.errors.ImageNotFound:
-                before = None
-            except docker.errors.APIError as exc:
-                raise EngineError(f"engine failed to inspect {result.image}:{tag}: "
-                                  f"{exc.explanation or exc}") from None
-            if before != result.id:
-                self._api_call(lambda api, t=tag: api.tag(result.id, result.image, t), "tag")
-                moved[tag] = before
-        return moved
-
-    def _put_back(self, image: str, moved: dict[str, str | None]) -> None:
-        """Undo ``_tag_locally`` for tags that did not reach the registry (best effort: we are failing)."""
-        import docker
-
-        for tag, before in moved.items():
-            try:
-                if before is None:
-                    self.client.api.remove_image(f"{image}:{tag}", noprune=True)
-                else:
-                    self.client.api.tag(before, image, tag)
-            except docker.errors.APIError as exc:
-                log.warning("could not put back %s:%s: %s", image, tag, exc)
-
-    def _follow_push(self, stream: Iterable[dict[str, Any]], progress: Progress, ref: str) -> str:
-        digest = ""
-        for chunk in _safe_iter(stream, "push"):
-            if "error" in chunk or "errorDetail" in chunk:
-                detail = chunk.get("errorDetail") or {}
-                message = str(detail.get("message") or chunk.get("error")).strip().splitlines()[0]
-                if any(word in message.lower() for word in _AUTH_WORDS):
-                    raise AuthError(f"registry refused the credentials for {ref}: {message}",
-                                    hint="check --username/--password-stdin or docker login")
-                raise RegistryError(f"push of {ref} failed: {message}",
-                                    hint="check the registry is reachable from the engine")
-            aux = chunk.get("aux")
-            if isinstance(aux, dict) and isinstance(aux.get("Digest"), str):
-                digest = aux["Digest"]
-            status = chunk.get("status")
-            if isinstance(status, str):
-                pd = chunk.get("progressDetail") or {}
-                progress(ProgressEvent("push", f"{chunk.get('id', '')}: {status}".lstrip(": "),
-                                       current=pd.get("current"), total=pd.get("total"), id=chunk.get("id")))
-        return digest
-
     def _api_call(self, call: Any, what: str) -> Any:
-        import binascii
-
-        import docker
+        import docker  # start-up time: the docker SDK is slow to import
         import requests
         from docker.credentials.errors import StoreError
 
@@ -353,7 +187,7 @@ class EngineBuilder:
 
 
 def _safe_iter(stream: Iterable[dict[str, Any]], what: str) -> Iterator[dict[str, Any]]:
-    import docker
+    import docker  # start-up time: the docker SDK is slow to import
     import requests
 
     try:
@@ -365,47 +199,20 @@ def _safe_iter(stream: Iterable[dict[str, Any]], what: str) -> Iterator[dict[str
                                      hint="check that dockerd is running and DOCKER_HOST") from None
 
 
+def context_layers(context: BuildContext) -> tuple[LayerRecord, ...]:
+    """The layer classes of a context (the engine makes its own layers from the Dockerfile)."""
+    out = []
+    for klass in LAYER_ORDER:
+        files = context.files_in(klass)
+        if files:
+            out.append(LayerRecord(klass.value, len(files), size=sum(f.size for f in files)))
+    return tuple(out)
+
+
 def _auth_config(credentials: Credentials | None) -> dict[str, str] | None:
-    """The engine's X-Registry-Auth for ``credentials`` (our keychain's, not the SDK's own lookup)."""
+    """The engine's X-Registry-Auth for ``credentials``: our keychain's answer, not the SDK's own."""
     if credentials is None:
         return None
     if credentials.identity_token:
         return {"identitytoken": credentials.identity_token}
     return {"username": credentials.username, "password": credentials.password}
-
-
-def remote_config_digest(image: str, tag: str, keychain: Keychain) -> tuple[str, str] | None:
-    """(manifest digest, config digest) of ``image:tag`` in its registry, None when the tag is free.
-
-    The engine's image id is its config digest, so comparing configs tells "same image" without
-    pushing. Uses our registry client with the same credentials the push will use.
-    """
-    import json
-
-    from hydro_ci.errors import NotFoundError
-    from hydro_ci.registry.client import client_for
-
-    with client_for(image, keychain) as client:
-        from hydro_ci.reference import parse_reference
-
-        repo = parse_reference(image).repository
-        try:
-            data, _media, digest = client.get_manifest(repo, tag)
-        except NotFoundError:
-            return None
-    try:
-        config = json.loads(data)["config"]["digest"]
-    except (ValueError, KeyError, TypeError):
-        config = ""  # an index or foreign manifest: certainly not our engine image
-    return digest, str(config)
-
-
-def local_image_id(client: Any, ref: str) -> str:
-    """The engine's id of ``ref``; a clear error when it was not built here."""
-    import docker
-
-    try:
-        return str(client.api.inspect_image(ref)["Id"])
-    except docker.errors.ImageNotFound:
-        raise EngineError(f"image {ref} is not in the engine",
-                          hint="build it first: hydro-ci build MODEL_DIR --image REPO --version V") from None

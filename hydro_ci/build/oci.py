@@ -30,19 +30,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hydro_ci.build import (
+from hydro_ci.build.api import (
+    BaseRecord,
     BuildRequest,
     BuildResult,
-    Progress,
-    ProgressEvent,
-    PushResult,
-    no_progress,
+    Built,
+    DepsInstall,
+    LayerRecord,
+    OCIOptions,
 )
 from hydro_ci.build.python import runtime_python
+from hydro_ci.cache import cache_dir
 from hydro_ci.epoch import file_time, rfc3339
 from hydro_ci.errors import HydroCIError, UsageError
+from hydro_ci.image import daemon, layout, mutate, remote, tarball
 from hydro_ci.image import layer as layers
-from hydro_ci.image import mutate
 from hydro_ci.image.layer import Layer, LayerEntry
 from hydro_ci.image.model import (
     ANNOTATION_BASE_DIGEST,
@@ -57,6 +59,9 @@ from hydro_ci.image.model import (
     canonical_json,
 )
 from hydro_ci.output_files import write_file
+from hydro_ci.progress import Progress, ProgressEvent, no_progress
+from hydro_ci.reference import parse_reference
+from hydro_ci.registry.client import client_for
 from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
 from hydro_ci.render.context import LAYER_ORDER, BuildContext, ContextFile, check_links
 from hydro_ci.render.context import Layer as LayerClass
@@ -72,15 +77,6 @@ _ARCH_TAGS = {"amd64": "x86_64", "arm64": "aarch64", "386": "i686", "ppc64le": "
 
 class OCIBuildError(HydroCIError):
     """The daemonless builder cannot build this context (unsupported install-command, pip failed…)."""
-
-
-def cache_dir() -> Path:
-    """Where layers are spooled and remembered between builds (``HYDRO_CI_CACHE`` overrides)."""
-    env = os.environ.get("HYDRO_CI_CACHE")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "hydro-ci"
 
 
 # --- install-command ---------------------------------------------------------------------------
@@ -228,8 +224,6 @@ class Base:
 def read_base(ref: str, workdir: Path, platform: Platform, *, keychain: Keychain = DEFAULT_KEYCHAIN,
               insecure: bool | None = None) -> Base:
     """The base image from wherever ``ref`` says it lives."""
-    from hydro_ci.image import daemon, layout, tarball
-
     if ref == "scratch":
         return Base(mutate.scratch(platform), ref, None, None)
     for prefix in ("oci:", "oci-layout:"):
@@ -241,10 +235,6 @@ def read_base(ref: str, workdir: Path, platform: Platform, *, keychain: Keychain
         return Base(tarball.read_tarball(path, tag), ref, None, None)
     if ref.startswith("docker-daemon:"):
         return Base(daemon.read_daemon(ref[len("docker-daemon:"):], workdir), ref, None, None)
-    from hydro_ci.image import remote
-    from hydro_ci.reference import parse_reference
-    from hydro_ci.registry.client import client_for
-
     reference = parse_reference(ref)
     try:
         found = remote.read_image(client_for(ref, keychain, insecure=insecure), reference, platform=platform)
@@ -274,24 +264,12 @@ class LayerPlan:
     reason: str
     cached: bool
 
-    def to_dict(self) -> dict[str, Any]:
+    def record(self) -> LayerRecord:
         d = self.layer.descriptor
-        return {"class": self.klass, "files": self.files, "digest": str(d.digest), "size": d.size,
-                "media_type": d.media_type, "diff_id": str(self.layer.diff_id),
-                "uncompressed_size": self.layer.uncompressed_size,
-                "compression": "gzip" if d.media_type == OCI_LAYER_GZIP else "none",
-                "reason": self.reason, "cached": self.cached}
-
-
-@dataclass(frozen=True)
-class DepsInstall:
-    """What pip put into the deps layer, for the SBOM and the provenance."""
-
-    site: Path  # the cached site-packages tree
-    python_version: str
-    platforms: tuple[str, ...]
-    requirement_files: tuple[str, ...]  # relative to /model/files
-    python_from: str = ""  # what decided python_version (build.python.runtime_python)
+        return LayerRecord(self.klass, self.files, digest=str(d.digest), size=d.size, media_type=d.media_type,
+                           diff_id=str(self.layer.diff_id), uncompressed_size=self.layer.uncompressed_size,
+                           compression="gzip" if d.media_type == OCI_LAYER_GZIP else "none",
+                           reason=self.reason, cached=self.cached)
 
 
 @dataclass
@@ -418,7 +396,7 @@ def build_image(context: BuildContext, base: Base, *, cache: Path, python_versio
             site, key = installed_deps(pip, context, cache, python_version=pyver, platforms=plats,
                                        progress=progress, python_from=python.source)
             entries += _tree_entries_keyed(site, DEPS_DIR, key)
-            deps = DepsInstall(site, pyver, tuple(plats), tuple(pip.requirement_files), python.source)
+            deps = DepsInstall(str(site), pyver, tuple(plats), tuple(pip.requirement_files), python.source)
             existing = base.image.config.env_value("PYTHONPATH")
             env["PYTHONPATH"] = "/" + DEPS_DIR + (f":{existing}" if existing else "")
         if not entries:
@@ -447,113 +425,42 @@ def build_image(context: BuildContext, base: Base, *, cache: Path, python_versio
 
 
 class OCIBuilder:
-    """``make_builder("oci", …)``: build without a daemon; write a layout/tarball; push."""
+    """``make_builder("oci", OCIOptions(…))``: build without a daemon."""
 
     name = "oci"
 
-    def __init__(self, *, output_layout: Path | str | None = None, output_tar: Path | str | None = None,
-                 cache: Path | str | None = None, platform: str | None = None,
-                 python_version: str | None = None, insecure: bool | None = None,
-                 base_from: str | None = None, replace_layout_tags: bool = False,
-                 keychain: Keychain = DEFAULT_KEYCHAIN, **_ignored: Any) -> None:
-        self.output_layout = Path(output_layout) if output_layout else None
-        # A layout keeps its version tags, as a registry does; the pipeline's own dist/ output, which
-        # it writes afresh for each run, may replace them.
-        self.replace_layout_tags = replace_layout_tags
-        self.output_tar = Path(output_tar) if output_tar else None
-        self.cache = Path(cache) if cache else cache_dir()
-        self.platform = Platform.parse(platform) if platform else Platform("amd64", "linux")
-        self.platform_given = platform is not None
-        self.python_version = python_version
-        self.insecure = insecure
-        # Where to read the base from, overriding the context's runtime reference (which the
-        # Dockerfile needs as a plain reference): oci:DIR:TAG, docker-archive:FILE, docker-daemon:REF.
-        self.base_from = base_from
-        self.keychain = keychain  # for the base image's registry
-        self._built: dict[str, BuiltImage] = {}
+    def __init__(self, options: OCIOptions) -> None:
+        self.options = options
+        self.cache = options.cache or cache_dir()
+        self.platform = Platform.parse(options.platform) if options.platform else Platform("amd64", "linux")
 
-    def build(self, request: BuildRequest, progress: Progress = no_progress) -> BuildResult:
-        from hydro_ci.image import layout, tarball
+    def read_base(self, context: BuildContext) -> Base:
+        """The base ``context`` builds on: from ``base_from`` when given (overriding the context's
+        runtime reference, which the Dockerfile needs as a plain reference), else its registry."""
+        source = self.options.base_from or context.base_image
+        base = read_base(source, self.cache / "tmp", self.platform, keychain=self.options.keychain,
+                         insecure=self.options.insecure)
+        have = base.image.config.platform
+        if self.options.platform and source != "scratch" and (have.os, have.architecture) != (
+                self.platform.os, self.platform.architecture):
+            raise OCIBuildError(f"base image {source} is {have}, not {self.platform}",
+                                hint="use a base built for that platform (or a multi-platform one)")
+        return base
 
+    def build(self, request: BuildRequest, progress: Progress = no_progress) -> Built:
         ctx = request.context
         if ctx.model_version not in (None, request.version):
             # The labels (MODEL_VERSION, org.opencontainers.image.version) would say another version.
             raise UsageError(f"the context in {ctx.root} was rendered for version {ctx.model_version}, "
                              f"not {request.version}", hint="render it again with the version you build")
-        # Unusable outputs fail now, not after minutes of hashing weights.
-        if self.output_layout:
-            layout.check_layout_target(self.output_layout)
-        if self.output_tar:
-            tarball.check_tar_target(self.output_tar)
         check_links(ctx)
-        source = self.base_from or ctx.base_image
-        progress(ProgressEvent("base", f"reading base image {source}"))
-        base = read_base(source, self.cache / "tmp", self.platform, keychain=self.keychain,
-                         insecure=self.insecure)
-        have = base.image.config.platform
-        if self.platform_given and source != "scratch" and (have.os, have.architecture) != (
-                self.platform.os, self.platform.architecture):
-            raise OCIBuildError(f"base image {source} is {have}, not {self.platform}",
-                                hint="use a base built for that platform (or a multi-platform one)")
-        built = build_image(ctx, base, cache=self.cache, python_version=self.python_version,
+        progress(ProgressEvent("base", f"reading base image {self.options.base_from or ctx.base_image}"))
+        base = self.read_base(ctx)
+        built = build_image(ctx, base, cache=self.cache, python_version=self.options.python_version,
                             progress=progress)
         digest = str(built.image.manifest_digest)
-        self._built[digest] = built
-        extra: dict[str, Any] = {
-            "base": {"ref": base.ref, "digest": base.digest},
-            "config_digest": str(built.image.manifest.config.digest),
-            "size": built.image.size,
-            "layers": [lp.to_dict() for lp in built.plan],
-        }
-        if self.output_layout:
-            fixed = () if self.replace_layout_tags else request.kinds.immutable
-            layout.write_layout(self.output_layout, {t: built.image for t in request.tags},
-                                immutable_tags=fixed)
-            extra["layout"] = str(self.output_layout)
-        if self.output_tar:
-            tarball.write_tarball(self.output_tar, {r: built.image for r in request.refs()})
-            extra["tar"] = str(self.output_tar)
-        return BuildResult(request.image, digest, request.tags, self.name, digest=digest, extra=extra,
-                           kinds=request.kinds)
-
-    def built(self, result: BuildResult) -> BuiltImage | None:
-        """What this builder made for ``result`` (base, layer plan, deps), for the SBOM and provenance."""
-        return self._built.get(result.id)
-
-    def image_of(self, result: BuildResult) -> Image:
-        """The built image: from this builder's memory, else from the layout the build wrote."""
-        built = self._built.get(result.id)
-        if built is not None:
-            return built.image
-        layout_dir = result.extra.get("layout")
-        if layout_dir:
-            from hydro_ci.image import layout
-
-            image = layout.read_layout(layout_dir, result.tags[0])
-            if str(image.manifest_digest) == result.id:
-                return image
-        raise UsageError(f"the oci builder no longer holds image {result.id}",
-                         hint="build and push in one run (--push), or build with --output-layout DIR")
-
-    def push(self, result: BuildResult, *, keychain: Keychain = DEFAULT_KEYCHAIN,
-             progress: Progress = no_progress) -> PushResult:
-        from hydro_ci.image import remote
-        from hydro_ci.reference import parse_reference
-        from hydro_ci.registry.client import client_for
-
-        image = self.image_of(result)
-        client = client_for(result.image, keychain, insecure=self.insecure)
-
-        def report(p: remote.BlobProgress) -> None:
-            # Byte counts while uploading; one plain line (no counters) when a blob is settled.
-            done = p.state != "uploading"
-            what = f"{p.state} ({p.size:,} bytes)" if done else f"uploading {p.sent * 100 // max(p.size, 1)}%"
-            progress(ProgressEvent("push", f"{p.digest[7:19]}: {what}",
-                                   None if done else p.sent, None if done else p.size, p.digest))
-
-        # Each tag as the version decision made it: immutable ones are never moved.
-        kinds = result.tag_set
-        out = remote.push_image(client, parse_reference(result.image), image,
-                                immutable_tags=kinds.immutable, moving_tags=kinds.moving, progress=report)
-        return PushResult(result.image, out.digest, out.tags, self.name, out.bytes_uploaded,
-                          out.bytes_skipped, out.skipped)
+        result = BuildResult(builder=self.name, image=request.image, version=request.version, id=digest,
+                             digest=digest, config_digest=str(built.image.manifest.config.digest),
+                             size=built.image.size, base=BaseRecord(base.ref, base.digest, base.name),
+                             layers=tuple(lp.record() for lp in built.plan), deps=built.deps)
+        return Built(built.image, result)

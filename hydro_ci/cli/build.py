@@ -7,8 +7,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hydro_ci.build import BuildRequest, EngineOptions, OCIOptions, make_builder
+from hydro_ci.build.python import check_python_version
+from hydro_ci.cli.progress import progress_display
 from hydro_ci.cli.registry_options import add_credential_options, keychain
 from hydro_ci.cli.render import add_render_options, check_model_dir
+from hydro_ci.errors import UsageError
+from hydro_ci.publish import PublishOptions, make_publisher
+from hydro_ci.reference import image_repository, parse_reference
+from hydro_ci.registry.client import registry_of
+from hydro_ci.registry.endpoint import endpoint_for
+from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
+from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
+from hydro_ci.version.tags import TagSet
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -47,20 +58,18 @@ def add_python_version_option(parser: argparse.ArgumentParser | argparse._Argume
                              "say otherwise (default then: 3.11)")
 
 
-def oci_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Builder options for --builder oci; refused with any other builder."""
-    from hydro_ci.build.python import check_python_version
-    from hydro_ci.errors import UsageError
-
-    opts = {"output_layout": args.output_layout, "output_tar": args.output_tar, "base_from": args.base_from,
-            "python_version": check_python_version(args.python_version) if args.python_version else None,
-            "platform": args.platform}
+def builder_options(args: argparse.Namespace, registries: Keychain) -> OCIOptions | EngineOptions:
+    """The typed options of the chosen builder; a daemonless-only flag with --builder docker is refused."""
+    oci = {"output_layout": args.output_layout, "output_tar": args.output_tar, "base_from": args.base_from,
+           "python_version": args.python_version, "platform": args.platform}
     if args.builder != "oci":
-        given = [k for k, v in opts.items() if v]
+        given = [k for k, v in oci.items() if v]
         if given:
             raise UsageError(f"--{given[0].replace('_', '-')} needs --builder oci")
-        return {}
-    return opts
+        return EngineOptions(keychain=registries)
+    python_version = check_python_version(args.python_version) if args.python_version else None
+    return OCIOptions(platform=args.platform, python_version=python_version, base_from=args.base_from,
+                      keychain=registries, insecure=args.insecure)
 
 
 def add_image_options(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -90,10 +99,6 @@ def check_version(version: str) -> None:
 
 
 def check_image(image: str, version: str, tags: list[str], insecure: bool | None = None) -> None:
-    from hydro_ci.errors import UsageError
-    from hydro_ci.reference import parse_reference
-    from hydro_ci.registry.endpoint import endpoint_for
-
     ref = parse_reference(image)
     if ref.tag or ref.digest:
         raise UsageError(f"--image {image} must not carry a tag or digest",
@@ -114,20 +119,13 @@ def print_result(data: dict[str, Any], as_json: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.build import BuildRequest, make_builder
-    from hydro_ci.cli.progress import progress_display
-    from hydro_ci.errors import UsageError
-    from hydro_ci.reference import image_repository
-    from hydro_ci.registry.client import registry_of
-    from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
-
     check_version(args.model_version)
     if args.image:
         check_image(args.image, args.model_version, args.tags, args.insecure)
     check_model_dir(args.model_dir)
-    builder_options = oci_options(args)
     if not args.push and (args.username or args.password_stdin):
         raise UsageError("--username/--password-stdin need --push", hint="they are the push's credentials")
+    builder_options(args, DEFAULT_KEYCHAIN)  # a flag of the other builder: refused before anything runs
     folder = load_folder(args.model_dir)
     repository = image_repository(args.image, folder.config.get("image"))
     if args.push and repository is None:
@@ -135,21 +133,26 @@ def run(args: argparse.Namespace) -> int:
                          hint="e.g. --image ghcr.io/acme/iris, or hydro-ci: image: in serving.yaml")
     image = repository or folder.name
     check_image(image, args.model_version, args.tags, args.insecure)
-    registries = keychain(args, [registry_of(image)]) if args.push else None
+    registries = keychain(args, [registry_of(image)])
+    tags = TagSet.given(args.model_version, args.tags)
+    outputs = PublishOptions(repository=image, layout=args.output_layout, archive=args.output_tar,
+                             registry=args.push, engine=args.builder == "docker", keychain=registries,
+                             insecure=args.insecure)
+    publisher = make_publisher(outputs) if outputs.any else None  # unusable outputs fail now
     ctx = render_folder(folder, RenderOptions(
         output=args.output, version=args.model_version, base_image=args.base_image,
         template_dir=args.template, link_large_files=args.builder == "oci",
         exclude=tuple(p for p in (args.output_layout, args.output_tar) if p is not None),
     ))
-    builder = make_builder(args.builder, insecure=args.insecure, **builder_options)
-    request = BuildRequest(ctx, image, args.model_version, tuple(args.tags), push_follows=args.push)
+    builder = make_builder(args.builder, builder_options(args, registries))
     with progress_display() as progress:
-        result = builder.build(request, progress)
-        pushed = builder.push(result, keychain=registries, progress=progress) if registries else None
-    data = result.to_dict()
-    if pushed is not None:
-        data["digest"] = pushed.digest
-        data["push"] = pushed.to_dict()
+        built = builder.build(BuildRequest(ctx, image, args.model_version), progress)
+        published = publisher.publish(built.image, tags, progress) if publisher else None
+    data = {**built.result.to_json(), "tags": list(tags.names), "refs": [f"{image}:{t}" for t in tags.names]}
+    if published is not None:
+        data["digest"] = published.digest or data["digest"]
+        data["published"] = published.to_json()
+        if args.push:
+            data["push"] = published.to_json()
     print_result(data, args.json)
     return 0
-

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from hydro_ci.cli.output import problem_format
 
 if TYPE_CHECKING:
-    from hydro_ci.build import Progress
     from hydro_ci.pipeline import PipelineState
+    from hydro_ci.progress import Progress
 
 # The names of hydro_ci.pipeline.stages.STAGES, repeated here so `--help` imports nothing heavy
 # (a test checks the two agree).
@@ -122,14 +122,13 @@ def run(args: argparse.Namespace) -> int:
                     gh.write_command(sys.stdout, line)
             gh.publish(state, os.environ)  # the summary of what was done, and where it stopped
         raise
-    data = state.summary or {}
     if github:
         from hydro_ci.integrations import github as gh
 
         gh.publish(state, os.environ)
     if args.json_file:
-        payload = state.plan if args.dry_run and state.plan is not None else data
-        text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
+        record = state.plan if args.dry_run and state.plan is not None else state.summary
+        text = json.dumps(record.to_json() if record else {}, indent=2, sort_keys=True) + "\n"
         if args.json_file == "-":
             sys.stdout.write(text)
             return 0
@@ -145,7 +144,7 @@ def _display() -> Iterator[Progress]:
     """Plain lines in CI or when piped (the build verbs' display); on a terminal each stage's result
     stays on screen and the live status line shows the step in progress (layer hashing, upload…)."""
     from hydro_ci.cli.progress import progress_display
-    from hydro_ci.pipeline.stages import STAGE_EVENT
+    from hydro_ci.pipeline.state import STAGE_EVENT
 
     with progress_display(STAGE_EVENT) as progress:
         yield progress
@@ -156,7 +155,7 @@ def _print(state: PipelineState, dry_run: bool) -> None:
 
     if dry_run and state.plan:
         sys.stdout.write(report.plan_text(state.plan))
-        if state.summary and state.summary.get("plan"):
-            sys.stdout.write(f"  plan     {state.summary['plan']}\n")
+        if state.summary and state.summary.plan_file:
+            sys.stdout.write(f"  plan     {state.summary.plan_file}\n")
     elif state.summary:
         sys.stdout.write(report.summary_text(state.summary))

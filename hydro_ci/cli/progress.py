@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.status import Status
 
-    from hydro_ci.build import Progress, ProgressEvent
+    from hydro_ci.progress import Progress, ProgressEvent
 
 # Messages that stay on screen in the live display (the rest only pass through its status line).
 _KEPT_PREFIXES = ("Step ", "built", "building", "pushing", "pulling")

@@ -1,15 +1,26 @@
-"""hydro-ci push --image REPO --version V [--tag T…]: push an engine-built image with the engine."""
+"""hydro-ci push --image REPO --version V [--tag T…] [--layout DIR]: push a built image.
+
+The image is read from the OCI layout ``build --output-layout`` wrote (``--layout DIR``), else from
+the Docker engine (``REPO:VERSION``, as ``build --builder docker`` tagged it); either way it goes
+through the same registry publisher as ``build --push``, and the engine's local tags follow.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from hydro_ci.cli.build import add_image_options
+from hydro_ci.cache import cache_dir
+from hydro_ci.cli.build import add_image_options, check_image, print_result
+from hydro_ci.cli.progress import progress_display
 from hydro_ci.cli.registry_options import add_credential_options, keychain
-
-if TYPE_CHECKING:
-    from hydro_ci.registry.keychain import Keychain
+from hydro_ci.errors import UsageError
+from hydro_ci.image.daemon import DaemonImage
+from hydro_ci.image.layout import read_layout
+from hydro_ci.image.model import PushableImage
+from hydro_ci.publish import PublishOptions, make_publisher
+from hydro_ci.registry.client import registry_of
+from hydro_ci.version.tags import TagSet
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -17,58 +28,33 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--builder", default="docker", choices=("docker", "oci"),
                         help="docker (the default, as in build): push from the Docker engine; oci: push "
                              "the image an oci build wrote with --output-layout DIR (give --layout DIR)")
-    parser.add_argument("--layout", metavar="DIR",
-                        help="with --builder oci: the OCI layout to push the --version tag from")
+    parser.add_argument("--layout", metavar="DIR", type=Path,
+                        help="the OCI layout to push the --version tag from (build --output-layout DIR)")
     add_credential_options(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.build import BuildResult
-    from hydro_ci.build.engine import EngineBuilder, local_image_id
-    from hydro_ci.cli.build import check_image, print_result
-    from hydro_ci.cli.progress import progress_display
-    from hydro_ci.registry.client import registry_of
-
     check_image(args.image, args.model_version, args.tags, args.insecure)
-    if args.layout and args.builder != "oci":
-        from hydro_ci.errors import UsageError
-
+    builder = args.builder
+    if args.layout and builder != "oci":
         raise UsageError("--layout needs --builder oci", hint="the docker builder pushes the engine's image")
-    registries = keychain(args, [registry_of(args.image)])
-    if args.builder == "oci":
-        return _push_layout(args, registries)
-    builder = EngineBuilder()
-    image_id = local_image_id(builder.client, f"{args.image}:{args.model_version}")
-    tags = _tags(args)  # push() tags them locally, once the registry accepted the version
-    result = BuildResult(image=args.image, id=image_id, tags=tags, builder=builder.name)
-    with progress_display() as progress:
-        pushed = builder.push(result, keychain=registries, progress=progress)
-    print_result({**result.to_dict(), **pushed.to_dict()}, args.json)
-    return 0
-
-
-def _push_layout(args: argparse.Namespace, registries: Keychain) -> int:
-    """Push the version tag of an OCI layout (written by build --builder oci --output-layout)."""
-    from hydro_ci.build import BuildResult
-    from hydro_ci.build.oci import OCIBuilder
-    from hydro_ci.cli.build import print_result
-    from hydro_ci.cli.progress import progress_display
-    from hydro_ci.errors import UsageError
-    from hydro_ci.image.layout import read_layout
-
-    if not args.layout:
+    if builder == "oci" and not args.layout:
         raise UsageError("--builder oci needs --layout DIR", hint="the directory build --output-layout wrote")
-    digest = str(read_layout(args.layout, args.model_version).manifest_digest)
-    tags = _tags(args)
-    result = BuildResult(image=args.image, id=digest, tags=tags, builder="oci", digest=digest,
-                         extra={"layout": args.layout})
+    registries = keychain(args, [registry_of(args.image)])
+    image: PushableImage
+    if args.layout:
+        image = read_layout(args.layout, args.model_version)
+    else:
+        image = DaemonImage(f"{args.image}:{args.model_version}", cache_dir() / "tmp",
+                            hint="build it first: hydro-ci build MODEL_DIR --builder docker --image REPO "
+                                 "--version V")
+    publisher = make_publisher(PublishOptions(repository=args.image, registry=True,
+                                              engine=builder == "docker", keychain=registries,
+                                              insecure=args.insecure))
+    tags = TagSet.given(args.model_version, args.tags)
     with progress_display() as progress:
-        pushed = OCIBuilder(insecure=args.insecure).push(result, keychain=registries, progress=progress)
-    print_result({**result.to_dict(), **pushed.to_dict()}, args.json)
+        published = publisher.publish(image, tags, progress)
+    engine_id = {"id": image.id} if isinstance(image, DaemonImage) else {}
+    print_result({**engine_id, **published.to_json()}, args.json)
     return 0
-
-
-def _tags(args: argparse.Namespace) -> tuple[str, ...]:
-    """The version first, then each --tag once (``-t latest -t latest`` pushes latest once)."""
-    return tuple(dict.fromkeys((args.model_version, *args.tags)))

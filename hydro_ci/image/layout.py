@@ -283,3 +283,9 @@ def layout_tags(root: Path | str) -> list[str]:
     return sorted(d.annotations[ANNOTATION_REF_NAME] for d in _read_index(Path(root)).manifests
                   if ANNOTATION_REF_NAME in d.annotations)
 
+
+
+def layout_digests(root: Path | str) -> dict[str, Digest]:
+    """tag → the manifest digest it names in the layout at ``root``."""
+    return {d.annotations[ANNOTATION_REF_NAME]: d.digest for d in _read_index(Path(root)).manifests
+            if ANNOTATION_REF_NAME in d.annotations}

@@ -163,6 +163,8 @@ def push_image(
     called from worker threads. Setting ``cancel`` (from another thread) stops the push before its
     manifest: ``UploadCancelledError``.
     """
+    if ref.tag or ref.digest:  # a tag there would have no kind: the caller says each tag's
+        raise ValueError(f"push_image takes the repository ({ref.name}); tags go with their kinds")
     repo = ref.repository
     digest = str(image.manifest_digest)
     immutable, moving = _sort_tags(ref, immutable_tags, moving_tags)

@@ -25,6 +25,10 @@ from typing import BinaryIO
 from hydro_ci.errors import HydroCIError
 from hydro_ci.image.model import (
     ANNOTATION_REF_NAME,
+    DOCKER_CONFIG,
+    DOCKER_LAYER,
+    DOCKER_LAYER_GZIP,
+    DOCKER_MANIFEST,
     OCI_CONFIG,
     OCI_INDEX,
     OCI_LAYER,
@@ -104,14 +108,18 @@ def write_tarball(dest: Path | str | BinaryIO, images: Mapping[str, PushableImag
 
 
 def check_tar_target(path: Path) -> None:
-    """``path`` can be written as a new archive: its directory exists and it is not a directory."""
+    """``path`` can become a new archive: not a directory, and no file stands where a folder of its
+    path would be (missing folders are created, as for a layout)."""
     check_output_path(path)
     if path.is_dir():
         raise TarballError(f"{path} is a directory; --output-tar needs a file name",
                            hint="e.g. --output-tar out/model.tar")
-    if not path.parent.is_dir():
-        raise TarballError(f"cannot write {path}: directory {path.parent} does not exist",
-                           hint="create it first, or give another --output-tar")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise TarballError(f"cannot write {path}: {parent} is a file, not a directory",
+                                   hint="give --output-tar another path")
+            break
 
 
 def _write_archive(fileobj: BinaryIO, blobs: Mapping[Digest, Blob], index: list[Descriptor],
@@ -204,8 +212,12 @@ def _choose(entries: Sequence[dict[str, object]], tag: str | None, path: Path) -
     raise TarballError(f"no image tagged {tag!r} in {path}")
 
 
-def read_tarball(path: Path | str, tag: str | None = None) -> Image:
-    """The image named ``tag`` (a RepoTag; or the only one) in the docker-archive at ``path``."""
+def read_tarball(path: Path | str, tag: str | None = None, *, docker_types: bool = False) -> Image:
+    """The image named ``tag`` (a RepoTag; or the only one) in the docker-archive at ``path``.
+
+    Its manifest is an OCI one, or with ``docker_types`` Docker's (schema 2, what ``docker push``
+    writes): the same blobs under the other labels.
+    """
     path = Path(path)
     try:
         with tarfile.open(path, mode="r:") as tar:
@@ -226,12 +238,16 @@ def read_tarball(path: Path | str, tag: str | None = None) -> Image:
     for name in layer_names:
         info = _resolve(members, name)
         digest, gz = _hash_member(path, info)
-        desc = Descriptor(OCI_LAYER_GZIP if gz else OCI_LAYER, digest, info.size)
+        media_type = (DOCKER_LAYER_GZIP if gz else DOCKER_LAYER) if docker_types else (
+            OCI_LAYER_GZIP if gz else OCI_LAYER)
+        desc = Descriptor(media_type, digest, info.size)
         layers.append(LazyBlob(desc, _opener(path, info.offset_data, info.size)))
     # The original config bytes are kept: they are the image ID the engine knows.
-    manifest = Manifest(Descriptor.of_bytes(OCI_CONFIG, config_bytes),
-                        tuple(b.descriptor for b in layers), OCI_MANIFEST)
-    return Image(manifest.to_bytes(), config_bytes, tuple(layers), OCI_MANIFEST)
+    config_type, manifest_type = ((DOCKER_CONFIG, DOCKER_MANIFEST) if docker_types
+                                  else (OCI_CONFIG, OCI_MANIFEST))
+    manifest = Manifest(Descriptor.of_bytes(config_type, config_bytes),
+                        tuple(b.descriptor for b in layers), manifest_type)
+    return Image(manifest.to_bytes(), config_bytes, tuple(layers), manifest_type)
 
 
 def _opener(path: Path, offset: int, size: int) -> Callable[[], BinaryIO]:

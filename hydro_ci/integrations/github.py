@@ -21,12 +21,13 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from hydro_ci.diagnostics import Problem
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # `contract check` imports this module for annotations: it must stay light
     from hydro_ci.pipeline import PipelineState
+    from hydro_ci.pipeline.records import Summary
 
 
 def in_github_actions(env: Mapping[str, str]) -> bool:
@@ -150,24 +151,26 @@ def annotate(problems: Iterable[Problem]) -> list[str]:
     return [annotation(p) for p in problems]
 
 
-def outputs(summary: Mapping[str, Any]) -> dict[str, str]:
-    """The Action's outputs, from summary.json."""
-    bump = summary.get("bump") or {}
-    attested = summary.get("attest") or {}
+def outputs(summary: Summary) -> dict[str, str]:
+    """The Action's outputs, from the run's summary record."""
+    v = summary.version
+    attested = summary.attest
+    referrers = attested.referrers if attested else ()
+    signature = attested.signature if attested else None
     return {
-        "version": str(summary.get("version") or ""),
-        "image": str(summary.get("image") or ""),
-        "digest": str(summary.get("digest") or ""),
-        "tags": json.dumps(summary.get("tags") or []),
-        "refs": json.dumps(summary.get("refs") or []),
-        "bump": str(bump.get("kind") or ""),
-        "plan": str(summary.get("plan") or ""),
-        "summary": f"{summary['output']}/summary.json" if summary.get("output") else "",
-        "layout": str(summary.get("layout") or ""),
-        "archive": str(summary.get("archive") or ""),
+        "version": v.version if v else "",
+        "image": summary.image or "",
+        "digest": summary.digest or "",
+        "tags": json.dumps(list(summary.tags)),
+        "refs": json.dumps(list(summary.refs)),
+        "bump": v.bump if v else "",
+        "plan": summary.plan_file or "",
+        "summary": f"{summary.output}/summary.json" if summary.output else "",
+        "layout": summary.layout or "",
+        "archive": summary.archive or "",
         # kind → digest of each attestation attached as a referrer; the signature manifest's digest
-        "referrers": json.dumps({r["kind"]: r["digest"] for r in attested.get("referrers") or []}),
-        "signature": str((attested.get("signature") or {}).get("digest") or ""),
+        "referrers": json.dumps({r.kind: r.digest for r in referrers}),
+        "signature": signature.digest if signature else "",
     }
 
 
@@ -192,13 +195,12 @@ def write_outputs(values: Mapping[str, str], path: Path) -> None:
 
 def publish(state: PipelineState, env: Mapping[str, str]) -> None:
     """Step outputs and job summary, when the runner provides the files."""
-    from hydro_ci.pipeline import state as files
-    from hydro_ci.pipeline.summary import write_step_summary
+    # Only the pipeline calls this; importing its summary at the top would slow `contract check`.
+    from hydro_ci.pipeline.summary import markdown, write_step_summary
 
     if state.summary is None:
         return
     if env.get("GITHUB_OUTPUT"):
         write_outputs(outputs(state.summary), Path(env["GITHUB_OUTPUT"]))
     if env.get("GITHUB_STEP_SUMMARY"):
-        write_step_summary(state.path(files.SUMMARY_MD).read_text(encoding="utf-8"),
-                           Path(env["GITHUB_STEP_SUMMARY"]))
+        write_step_summary(markdown(state.summary), Path(env["GITHUB_STEP_SUMMARY"]))

@@ -7,9 +7,9 @@ be re-run alone from the files the earlier ones wrote.
 
 from __future__ import annotations
 
-from hydro_ci.build import Progress, no_progress
 from hydro_ci.pipeline.stages import STAGE_NAMES, STAGES, run
 from hydro_ci.pipeline.state import PipelineOptions, PipelineState
+from hydro_ci.progress import Progress, no_progress
 
 
 def run_pipeline(options: PipelineOptions, progress: Progress = no_progress,

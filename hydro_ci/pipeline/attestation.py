@@ -10,12 +10,22 @@ digest as an OCI 1.1 referrer, then the image is signed (cosign's format, ``sha2
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hydro_ci.build import ProgressEvent
 from hydro_ci.errors import UsageError
+from hydro_ci.image.model import Image
 from hydro_ci.output_files import write_file
-from hydro_ci.pipeline.state import PipelineState, StageInputError
+from hydro_ci.pipeline.records import AttestRecord, ImageSignature, Referrer
+from hydro_ci.pipeline.state import STAGE_EVENT, PipelineState, StageInputError
+from hydro_ci.progress import ProgressEvent
+from hydro_ci.reference import parse_reference
+from hydro_ci.registry.client import client_for
+from hydro_ci.registry.keychain import Keychain
+from hydro_ci.render.context import BuildContext
 
 if TYPE_CHECKING:
     from hydro_ci.sign.keys import SigningKey
@@ -25,8 +35,7 @@ ATTEST_FILE = "attest.json"
 
 def start_loading_key(state: PipelineState) -> None:
     """Read (and, for cosign's encrypted keys, decrypt: ~0.3 s of scrypt) the key in a thread."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    # start-up time: the signing code (cryptography) loads only for a run that signs
     from hydro_ci.sign.keys import load_signing_key
 
     o = state.options
@@ -43,8 +52,8 @@ def signing_key(state: PipelineState) -> SigningKey | None:
         return None
     if state.signing_key is None:
         start_loading_key(state)
-    key: SigningKey = state.signing_key.result()
-    return key
+    assert state.signing_key is not None
+    return state.signing_key.result()
 
 
 def wanted(state: PipelineState) -> list[str]:
@@ -56,7 +65,17 @@ def wanted(state: PipelineState) -> list[str]:
     ]
 
 
-def attest(state: PipelineState) -> None:
+@dataclass(frozen=True)
+class AttestInputs:
+    """What the attest stage takes from the earlier stages (handed in: no import back up to them)."""
+
+    context: BuildContext
+    framework: str | None
+    keychain: Keychain
+    dist: Path  # the folder the documents are written to, beside the OCI layout
+
+
+def attest(state: PipelineState, inputs: Callable[[], AttestInputs]) -> None:
     o = state.options
     docs = wanted(state)
     if not docs and o.sign_key is None:
@@ -71,76 +90,65 @@ def attest(state: PipelineState) -> None:
     if o.dry_run:
         where = "the pushed image" if o.push else "dist/ (not pushed: nothing attached)"
         what = ", ".join(docs) or "nothing"
-        plan = {
-            "attach": docs if o.push else [],
-            "write": docs,
-            "sign": str(o.sign_key) if o.sign_key else None,
-        }
-        state.write_json(ATTEST_FILE, {"dry_run": True, **plan})
-        state.attest = {"dry_run": True, **plan}
+        state.attest = AttestRecord(dry_run=True, write=tuple(docs), attach=tuple(docs) if o.push else (),
+                                    sign=str(o.sign_key) if o.sign_key else None)
+        state.write_json(ATTEST_FILE, state.attest.to_json())
         say = f"dry run: would write {what} for {where}" + (f" and {signing}" if signing and o.push else "")
         state.record("attest", "skipped", say)
-        from hydro_ci.pipeline.stages import STAGE_EVENT
-
         state.progress(ProgressEvent("attest", say, id=STAGE_EVENT))
         return
     key = signing_key(state)
+    # start-up time: the SBOM and provenance code loads only for a run that asks for them
     from hydro_ci.attest import artifact, facts
-    from hydro_ci.pipeline import stages
+    from hydro_ci.sign.cosign import sign_image
 
-    build = stages._build(state)
-    builder = state.builder
-    built = builder.built(build) if builder is not None and hasattr(builder, "built") else None
+    built = state.built
     if built is None:
         raise StageInputError(
             "the attest stage needs the build of this run",
             hint="run build and attest together (not --only attest)",
         )
-    repository = build.image
+    image = built.image
+    repository = built.result.image
+    given = inputs()
     found = facts.collect(
-        stages._context(state),
-        built,
+        given.context,
+        image,
+        built.result,
         repository=repository,
-        platform=str(built.image.config.platform),
+        platform=str(image.config.platform) if isinstance(image, Image) else "linux/amd64",
         model_dir=o.model_dir,
-        framework=(state.contract_info or {}).get("framework"),
+        framework=given.framework,
     )
     attachments = artifact.make_attachments(found, sbom_on=o.sbom, provenance_on=o.provenance, key=key)
-    layout, _tar = stages.dist_paths(state)
-    record: dict[str, Any] = {"digest": found.digest, "files": {}, "referrers": [], "signature": None}
+    files: dict[str, str] = {}
+    referrers: list[Referrer] = []
+    signature: ImageSignature | None = None
     for a in attachments:
-        for folder in (layout.parent, state.path("")):
+        for folder in (given.dist, state.path("")):
             write_file(folder / a.filename, a.data, within=folder)
-        record["files"][a.kind] = str(layout.parent / a.filename)
+        files[a.kind] = str(given.dist / a.filename)
     if o.push and state.push is not None:
-        from hydro_ci.reference import parse_reference
-        from hydro_ci.registry.client import client_for
-
-        client = client_for(repository, stages.keychain(state), insecure=o.insecure)
-        from concurrent.futures import ThreadPoolExecutor
-
+        client = client_for(repository, given.keychain, insecure=o.insecure)
         ref = parse_reference(repository)
         with ThreadPoolExecutor(1) as pool:  # the signature and the referrers touch different tags
             sign_job = None
             if key is not None:
-                from hydro_ci.sign.cosign import sign_image
-
                 sign_job = pool.submit(sign_image, client, ref, found.digest, key)
             pushed_all = artifact.attach_all(client, ref.repository, attachments, subject_digest=found.digest,
                                              subject_size=found.manifest_size, epoch=found.source_date_epoch)
             signed = sign_job.result() if sign_job is not None else None
         for a, pushed in zip(attachments, pushed_all, strict=True):
-            record["referrers"].append({"kind": a.kind, "artifact_type": a.artifact_type,
-                                        "digest": pushed.digest, "via": pushed.via})
+            referrers.append(Referrer(a.kind, a.artifact_type, pushed.digest, pushed.via))
             state.progress(ProgressEvent("attest", f"{a.kind}: {pushed.digest} ({pushed.via})"))
         if signed is not None:
-            record["signature"] = {"tag": signed.tag, "digest": signed.digest, "unchanged": signed.unchanged}
+            signature = ImageSignature(signed.tag, signed.digest, signed.unchanged)
+    record = AttestRecord(digest=found.digest, files=files, referrers=tuple(referrers), signature=signature)
     state.attest = record
-    state.write_json(ATTEST_FILE, record)
-    attached = len(record["referrers"])
+    state.write_json(ATTEST_FILE, record.to_json())
     say = f"{len(attachments)} document{'s' if len(attachments) != 1 else ''} written"
-    if attached:
-        say += f", {attached} attached ({record['referrers'][0]['via']} form)"
-    if record["signature"]:
-        say += f", signed at {record['signature']['tag'][:19]}…"
-    state.progress(ProgressEvent("attest", say, id=stages.STAGE_EVENT))
+    if referrers:
+        say += f", {len(referrers)} attached ({referrers[0].via} form)"
+    if signature:
+        say += f", signed at {signature.tag[:19]}…"
+    state.progress(ProgressEvent("attest", say, id=STAGE_EVENT))

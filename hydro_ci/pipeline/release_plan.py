@@ -9,96 +9,70 @@ lists the layer classes of the build context instead.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from typing import Any
 
+from hydro_ci.build import BaseRecord, LayerRecord, OCIOptions
+from hydro_ci.build.engine import context_layers
+from hydro_ci.build.oci import OCIBuilder, build_image
 from hydro_ci.errors import HydroCIError
+from hydro_ci.pipeline.records import ContractChoice, ReleasePlan
 from hydro_ci.pipeline.state import PipelineOptions
+from hydro_ci.reference import parse_reference
+from hydro_ci.registry.client import client_for
 from hydro_ci.registry.keychain import Keychain
-from hydro_ci.render.context import LAYER_ORDER, BuildContext
+from hydro_ci.render.context import BuildContext, check_links
 from hydro_ci.version.decision import VersionDecision
 
 log = logging.getLogger(__name__)
 
 
 def make_plan(options: PipelineOptions, context: BuildContext, decision: VersionDecision,
-              contract_info: dict[str, Any], repository: str, keychain: Keychain) -> dict[str, Any]:
+              contract: ContractChoice, repository: str, keychain: Keychain,
+              oci: OCIOptions) -> ReleasePlan:
     notes: list[str] = []
-    base: dict[str, Any] = {"ref": context.base_image, "digest": None}
+    base = BaseRecord(context.base_image)
+    manifest_digest = None
     if options.builder == "oci":
-        layers, base = _oci_layers(options, context, keychain, notes)
+        layers, base, manifest_digest = _oci_layers(context, oci, notes)
     else:
-        layers = _context_layers(context)
+        layers = context_layers(context)
         notes.append("the Docker engine builder decides its own layers; the plan lists the context's")
     if options.image or options.push:  # a local run asks no registry unless --image names one
-        _mark_present(options, repository, keychain, layers, notes)
-    version = decision.to_json()
-    tags = list(decision.tags.names)
-    return {
-        "model": context.model_name,
-        "image": repository,
-        "builder": options.builder,
-        "push": options.push,
-        "contract": contract_info,
-        "diff": version.get("diff"),
-        "previous": version.get("previous"),
-        "bump": version.get("bump"),
-        "version": version.get("version"),
-        "tags": tags,
-        "refs": [f"{repository}:{t}" for t in tags],
-        "base": base,
-        "layers": layers,
-        "bytes_total": sum(int(la.get("size") or 0) for la in layers),
-        "bytes_to_upload": sum(int(la.get("size") or 0) for la in layers
-                               if la.get("in_registry") is not True),
-        "notes": [*notes, *(version.get("notes") or []),
-                  *(f"{d['version']} only in {d['only_in']}: {d['meaning']}"
-                    for d in version.get("disagreements") or [])],
-    }
+        layers = _mark_present(options, repository, keychain, layers, notes)
+    return ReleasePlan(
+        model=context.model_name, image=repository, builder=options.builder, push=options.push,
+        contract=contract, version=decision.version, tags=decision.tags, bump=decision.bump,
+        bump_reason=decision.bump_reason, base=base, previous=decision.previous, diff=decision.diff,
+        manifest_digest=manifest_digest, layers=layers,
+        notes=(*notes, *decision.notes,
+               *(f"{d.version} only in {d.only_in}: {d.meaning}" for d in decision.disagreements)),
+    )
 
 
-def _context_layers(context: BuildContext) -> list[dict[str, Any]]:
-    out = []
-    for klass in LAYER_ORDER:
-        files = context.files_in(klass)
-        if files:
-            out.append({"class": klass.value, "files": len(files), "size": sum(f.size for f in files),
-                        "digest": None, "in_registry": None})
-    return out
-
-
-def _oci_layers(options: PipelineOptions, context: BuildContext, keychain: Keychain,
-                notes: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from hydro_ci.build.oci import OCIBuilder, build_image, read_base
-    from hydro_ci.render.context import check_links
-
+def _oci_layers(context: BuildContext, oci: OCIOptions,
+                notes: list[str]) -> tuple[tuple[LayerRecord, ...], BaseRecord, str]:
     check_links(context)  # the plan writes layers into the cache, as a build does
-    builder = OCIBuilder(insecure=options.insecure)
-    source = options.base_from or context.base_image
-    base = read_base(source, builder.cache / "tmp", builder.platform, keychain=keychain,
-                     insecure=options.insecure)
-    built = build_image(context, base, cache=builder.cache, python_version=options.python_version)
-    layers = [{**lp.to_dict(), "in_registry": None} for lp in built.plan]
+    builder = OCIBuilder(oci)
+    base = builder.read_base(context)
+    built = build_image(context, base, cache=builder.cache, python_version=oci.python_version)
+    base_layers = len(built.image.manifest.layers) - len(built.plan)
     if deps := built.deps:
         notes.append(f"pip installs wheels for python {deps.python_version}, from {deps.python_from}")
-    base_layers = len(built.image.manifest.layers) - len(layers)
     if base_layers:
         notes.append(f"the base adds {base_layers} layer(s), mounted or skipped when the registry has them")
-    return layers, {"ref": base.ref, "digest": base.digest, "name": base.name,
-                    "manifest_digest": str(built.image.manifest_digest)}
+    return (tuple(lp.record() for lp in built.plan), BaseRecord(base.ref, base.digest, base.name),
+            str(built.image.manifest_digest))
 
 
 def _mark_present(options: PipelineOptions, repository: str, keychain: Keychain,
-                  layers: list[dict[str, Any]], notes: list[str]) -> None:
+                  layers: tuple[LayerRecord, ...], notes: list[str]) -> tuple[LayerRecord, ...]:
     """Ask the registry which layers it already has (HEAD per blob); unreachable → a note."""
-    from hydro_ci.reference import parse_reference
-    from hydro_ci.registry.client import client_for
-
     ref = parse_reference(repository)
     try:
         with client_for(repository, keychain, insecure=options.insecure) as client:
-            for layer in layers:
-                if layer.get("digest"):
-                    layer["in_registry"] = client.blob_exists(ref.repository, layer["digest"])
+            return tuple(dataclasses.replace(la, in_registry=client.blob_exists(ref.repository, la.digest))
+                         if la.digest else la for la in layers)
     except HydroCIError as exc:
         notes.append(f"could not ask {ref.registry} which layers it has: {exc}")
+        return layers

@@ -2,78 +2,78 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from hydro_ci.contract.model import shape_text
-
-
-def _shape(shape: Any) -> str:
-    return shape_text(None if shape is None else tuple(shape))  # the JSON form holds a list
+from hydro_ci.contract.model import Field, shape_text
+from hydro_ci.pipeline.records import ReleasePlan, Summary
 
 
-def _fields(direction: str, fields: list[dict[str, Any]]) -> list[str]:
-    return [f"    {direction:<6} {f.get('name')}: {f.get('dtype') or 'record'} {_shape(f.get('shape'))}"
-            + (f" ({f['profile']})" if f.get("profile") and f.get("profile") != "none" else "")
+def human_size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def _fields(direction: str, fields: tuple[Field, ...]) -> list[str]:
+    return [f"    {direction:<6} {f.name}: {f.dtype.name if f.dtype else 'record'} {shape_text(f.shape)}"
+            + (f" ({f.profile.name})" if f.profile.name != "none" else "")
             for f in fields]
 
 
-def plan_text(plan: dict[str, Any]) -> str:
-    lines = [f"release plan for {plan.get('model')} (dry run: nothing built or pushed)"]
-    contract = plan.get("contract") or {}
-    sigs = (contract.get("contract") or {}).get("signatures") or []
-    if sigs:
-        lines.append(f"  contract ({contract.get('source')}): signature {sigs[0].get('name')}")
-        lines += _fields("input", sigs[0].get("inputs") or [])
-        lines += _fields("output", sigs[0].get("outputs") or [])
-    previous = plan.get("previous")
-    lines.append(f"  previous: {previous['version']} ({previous['source']}: {previous['ref']})"
+def plan_text(plan: ReleasePlan) -> str:
+    lines = [f"release plan for {plan.model} (dry run: nothing built or pushed)"]
+    if plan.contract is not None:
+        sig = plan.contract.contract.primary
+        lines.append(f"  contract ({plan.contract.source}): signature {sig.name}")
+        lines += _fields("input", sig.inputs)
+        lines += _fields("output", sig.outputs)
+    previous = plan.previous
+    lines.append(f"  previous: {previous.version} ({previous.source}: {previous.ref})"
                  if previous else "  previous: none")
-    diff = plan.get("diff")
-    if diff:
-        changes = diff.get("changes") or []
-        lines.append(f"  diff: {diff.get('summary')}" + ("" if changes else " (no contract change)"))
-        lines += [f"    {c['class']:<8} {c['path']}: {c['message']} [{c['rule']}]" for c in changes]
-    bump = plan.get("bump") or {}
-    lines.append(f"  bump: {bump.get('kind')} ({bump.get('reason')})")
-    lines.append(f"  version: {plan.get('version')}")
-    lines.append(f"  tags: {' '.join(plan.get('refs') or [])}")
-    base = plan.get("base") or {}
-    lines.append(f"  base: {base.get('ref')}" + (f"@{base['digest']}" if base.get("digest") else ""))
-    layers = plan.get("layers") or []
-    lines.append(f"  layers: {len(layers)} ({plan.get('bytes_total', 0)} bytes, "
-                 f"{plan.get('bytes_to_upload', 0)} to upload)")
-    for la in layers:
-        where = {True: "in registry", False: "to upload", None: ""}[la.get("in_registry")]
-        lines.append(f"    {la.get('class'):<9} {la.get('files', ''):>4} files {la.get('size', 0):>10} "
-                     f"bytes  {(la.get('digest') or '')[:19]}  {where}".rstrip())
-    lines += [f"  note: {n}" for n in plan.get("notes") or []]
+    if plan.diff is not None:
+        changes = plan.diff.changes
+        lines.append(f"  diff: {plan.diff.summary.name}" + ("" if changes else " (no contract change)"))
+        lines += [f"    {c.change_class.name:<8} {c.path}: {c.message} [{c.rule}]" for c in changes]
+    lines.append(f"  bump: {plan.bump} ({plan.bump_reason})")
+    lines.append(f"  version: {plan.version}")
+    lines.append(f"  tags: {' '.join(f'{plan.image}:{t}' for t in plan.tags.names)}")
+    lines.append(f"  base: {plan.base.ref}" + (f"@{plan.base.digest}" if plan.base.digest else ""))
+    lines.append(f"  layers: {len(plan.layers)} ({plan.bytes_total} bytes, {plan.bytes_to_upload} to upload)")
+    for la in plan.layers:
+        where = {True: "in registry", False: "to upload", None: ""}[la.in_registry]
+        lines.append(f"    {la.klass:<9} {la.files:>4} files {la.size:>10} "
+                     f"bytes  {(la.digest or '')[:19]}  {where}".rstrip())
+    lines += [f"  note: {n}" for n in plan.notes]
     return "\n".join(lines) + "\n"
 
 
-def summary_text(data: dict[str, Any]) -> str:
-    bump = data.get("bump") or {}
-    lines = [f"{data.get('model')} {data.get('version')}"
-             + (f" ({bump.get('kind')}: {bump.get('reason')})" if bump else "")]
-    rows = [("image", ", ".join(data.get("refs") or []) or data.get("image")),
-            ("digest", data.get("digest")),
-            ("id", data.get("id") if not data.get("digest") else None), ("layout", data.get("layout")),
-            ("archive", data.get("archive"))]
-    pushed = data.get("push")
+def summary_text(data: Summary) -> str:
+    v = data.version
+    lines = [f"{data.model} {v.version if v else None}" + (f" ({v.bump}: {v.bump_reason})" if v else "")]
+    rows = [("image", ", ".join(data.refs) or data.image),
+            ("digest", data.digest),
+            ("id", data.id if not data.digest else None), ("layout", data.layout),
+            ("archive", data.archive)]
+    pushed = data.push
     if pushed:
-        same = " (already there)" if pushed.get("unchanged") or pushed.get("skipped") else ""
-        if pushed.get("bytes_uploaded") is None:  # the engine's push does not count bytes
-            rows.append(("pushed", f"digest {pushed.get('digest')}{same}"))
+        same = " (already there)" if pushed.unchanged else ""
+        if pushed.bytes_uploaded is None:  # only tagged in the engine: nothing was counted
+            rows.append(("pushed", f"digest {pushed.digest}{same}"))
         else:
-            rows.append(("pushed", f"{pushed['bytes_uploaded']} bytes uploaded, "
-                                   f"{pushed.get('bytes_skipped')} skipped{same}"))
-    attested = data.get("attest") or {}
-    for r in attested.get("referrers") or []:
-        rows.append(("attached", f"{r.get('kind')} {r.get('digest')} ({r.get('via')})"))
-    if not attested.get("referrers"):
-        rows += [("wrote", str(path)) for path in (attested.get("files") or {}).values()]
-    if attested.get("signature"):
-        rows.append(("signed", f"{attested['signature'].get('tag')} {attested['signature'].get('digest')}"))
-    if data.get("output"):
-        rows.append(("summary", f"{data['output']}/summary.md"))
+            rows.append(("pushed", f"{pushed.bytes_uploaded} bytes uploaded, "
+                                   f"{pushed.bytes_skipped} skipped{same}"))
+    attested = data.attest
+    if attested and not attested.dry_run:
+        for r in attested.referrers:
+            rows.append(("attached", f"{r.kind} {r.digest} ({r.via})"))
+        if not attested.referrers:
+            rows += [("wrote", path) for path in attested.files.values()]
+        if attested.signature:
+            rows.append(("signed", f"{attested.signature.tag} {attested.signature.digest}"))
+    if data.output:
+        rows.append(("summary", f"{data.output}/summary.md"))
     lines += [f"  {key:<8} {value}" for key, value in rows if value]
     return "\n".join(lines) + "\n"

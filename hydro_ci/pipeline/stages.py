@@ -1,8 +1,9 @@
 """The pipeline's stages: plain functions over ``PipelineState``, run in the order of ``STAGES``.
 
 Each stage does one step through the library that owns it (contract loader, inference, versioning,
-render, builders), writes its result into the output folder and records what it did. A stage that
-needs an earlier result takes it from the state, else from the file the earlier stage wrote.
+render, builders, publishers), writes its record into the output folder and says what it did. A
+stage that needs an earlier result takes the record from the state, else reads it back from the
+file the earlier stage wrote.
 
 The version is decided before rendering because the rendered context carries it (MODEL_VERSION
 and the OCI version label are part of the image config, hence of its digest).
@@ -14,27 +15,37 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from hydro_ci.build import BuildResult, ProgressEvent
+from hydro_ci.build import BuildRequest, EngineOptions, OCIOptions, make_builder
+from hydro_ci.cache import cache_dir
 from hydro_ci.contract.model import Contract, ModelFolder
 from hydro_ci.errors import HydroCIError, UsageError
+from hydro_ci.image.daemon import DaemonImage
+from hydro_ci.image.layout import read_layout
+from hydro_ci.image.model import PushableImage
+from hydro_ci.infer import infer_folder
+from hydro_ci.infer.check import load_model_folder
 from hydro_ci.output_files import ensure_dir
+from hydro_ci.pipeline import attestation, release_plan, versioning
 from hydro_ci.pipeline import state as files
-from hydro_ci.pipeline.state import PipelineState, StageInputError, default_output
+from hydro_ci.pipeline import summary as report
+from hydro_ci.pipeline.attestation import AttestInputs, signing_key, start_loading_key
+from hydro_ci.pipeline.records import BuildRecord, ContractChoice
+from hydro_ci.pipeline.state import STAGE_EVENT, PipelineState, StageInputError, default_output
+from hydro_ci.progress import ProgressEvent
+from hydro_ci.publish import LAYOUT, PublishOptions, make_publisher
 from hydro_ci.reference import image_repository
 from hydro_ci.registry.client import registry_of
 from hydro_ci.registry.keychain import Keychain
-from hydro_ci.render.context import BuildContext
+from hydro_ci.render.assemble import RenderOptions, render_folder
+from hydro_ci.render.context import BuildContext, load_context
 from hydro_ci.version.decision import VersionDecision
-from hydro_ci.version.tags import TagSet
 
 log = logging.getLogger(__name__)
 
 Stage = Callable[[PipelineState], None]
 
 
-STAGE_EVENT = "stage"  # ProgressEvent.id of a stage's one-line result (the CLI keeps these on screen)
 
 
 def _say(state: PipelineState, stage: str, message: str) -> None:
@@ -45,8 +56,6 @@ def _say(state: PipelineState, stage: str, message: str) -> None:
 
 def check(state: PipelineState) -> None:
     """Load and validate the model folder (every problem, located)."""
-    from hydro_ci.infer.check import load_model_folder
-
     root = state.options.model_dir
     if not root.is_dir():
         raise UsageError(f"model folder {root} does not exist or is not a directory",
@@ -64,8 +73,6 @@ def check(state: PipelineState) -> None:
 
 def _folder(state: PipelineState) -> ModelFolder:
     if state.folder is None:
-        from hydro_ci.infer.check import load_model_folder
-
         state.folder = load_model_folder(state.options.model_dir)
         if state.out is None:
             state.out = state.options.output or default_output(state.folder.name)
@@ -78,16 +85,12 @@ def contract(state: PipelineState) -> None:
     """The contract to build: declared, inferred from the model file, or both. That both agree is
     already enforced: every folder here comes from load_model_folder, whose model-files rule compares
     them and refuses a contradiction."""
-    from hydro_ci.contract.jsonform import contract_to_dict
-
     folder = _folder(state)
     declared: Contract | None = folder.contract
     inferred: Contract | None = None
     framework: str | None = None
     notes: list[str] = []
     if declared is None or not folder.is_python_runtime:
-        from hydro_ci.infer import infer_folder
-
         try:
             result = infer_folder(folder.root)
         except HydroCIError as exc:
@@ -101,37 +104,28 @@ def contract(state: PipelineState) -> None:
     chosen = declared or inferred
     assert chosen is not None
     source = "declared+inferred" if declared and inferred else "declared" if declared else "inferred"
-    state.contract = chosen
-    state.contract_info = {
-        "source": source, "framework": framework, "notes": notes,
-        "contract": contract_to_dict(chosen),
-        "inferred": contract_to_dict(inferred) if inferred is not None and declared is not None else None,
-    }
-    state.write_json(files.CONTRACT_FILE, state.contract_info)
+    state.contract = ContractChoice(source, chosen, framework,
+                                    inferred if declared is not None else None, tuple(notes))
+    state.write_json(files.CONTRACT_FILE, state.contract.to_json())
     sig = chosen.primary
     _say(state, "contract", f"{source}: signature {sig.name} ({len(sig.inputs)} inputs, "
                             f"{len(sig.outputs)} outputs)")
 
 
-def _contract(state: PipelineState) -> Contract:
+def _contract(state: PipelineState) -> ContractChoice:
     if state.contract is None:
-        from hydro_ci.contract.jsonform import contract_from_dict
-
-        state.contract_info = state.read_json(files.CONTRACT_FILE, "contract")
-        state.contract = contract_from_dict(state.contract_info["contract"])
+        state.contract = ContractChoice.from_json(state.read_json(files.CONTRACT_FILE, "contract"))
     return state.contract
 
 
 def _folder_with_contract(state: PipelineState) -> ModelFolder:
-    return dataclasses.replace(_folder(state), contract=_contract(state))
+    return dataclasses.replace(_folder(state), contract=_contract(state).contract)
 
 
 # --- version -----------------------------------------------------------------------------------
 
 def version(state: PipelineState) -> None:
     """The next version and its tags (from git tags and/or the registry, bump from the contract diff)."""
-    from hydro_ci.pipeline import versioning
-
     state.version = versioning.decide_version(state.options, _folder_with_contract(state),
                                               registry_image(state), keychain(state))
     state.write_json(files.VERSION_FILE, state.version.to_json())
@@ -149,8 +143,6 @@ def _version(state: PipelineState) -> VersionDecision:
 
 def render(state: PipelineState) -> None:
     """Write the build context (Dockerfile, payload, contract.protobin, plan.json)."""
-    from hydro_ci.render.assemble import RenderOptions, render_folder
-
     output = state.path(files.CONTEXT_DIR)
     assert state.out is not None
     state.context = render_folder(_folder_with_contract(state), RenderOptions(
@@ -167,8 +159,6 @@ def render(state: PipelineState) -> None:
 
 def _context(state: PipelineState) -> BuildContext:
     if state.context is None:
-        from hydro_ci.render.context import load_context
-
         state.context = load_context(state.path(files.CONTEXT_DIR))
     return state.context
 
@@ -177,14 +167,10 @@ def _context(state: PipelineState) -> BuildContext:
 
 def plan(state: PipelineState) -> None:
     """What a build would produce and send, without building: layers, base digest, what is in the registry."""
-    from hydro_ci.pipeline import release_plan
-
-    contract_info = state.contract_info or state.read_json(files.CONTRACT_FILE, "contract")
-    state.plan = release_plan.make_plan(state.options, _context(state), _version(state), contract_info,
-                                        image_name(state), keychain(state))
-    state.write_json(files.PLAN_FILE, state.plan)
-    layers = state.plan.get("layers") or []
-    _say(state, "plan", f"{len(layers)} layers, base {state.plan['base']['ref']}")
+    state.plan = release_plan.make_plan(state.options, _context(state), _version(state), _contract(state),
+                                        image_name(state), keychain(state), oci_options(state))
+    state.write_json(files.PLAN_FILE, state.plan.to_json())
+    _say(state, "plan", f"{len(state.plan.layers)} layers, base {state.plan.base.ref}")
 
 
 # --- build -------------------------------------------------------------------------------------
@@ -210,6 +196,11 @@ def keychain(state: PipelineState) -> Keychain:
     return state.options.keychain.only_for([registry_of(image)] if image else [])
 
 
+def oci_options(state: PipelineState) -> OCIOptions:
+    return OCIOptions(base_from=state.options.base_from, python_version=state.options.python_version,
+                      keychain=keychain(state), insecure=state.options.insecure)
+
+
 def dist_paths(state: PipelineState) -> tuple[Path, Path]:
     """Where the daemonless build writes: an OCI layout directory and a docker-archive tarball."""
     v = _version(state)
@@ -222,82 +213,87 @@ def dist_paths(state: PipelineState) -> tuple[Path, Path]:
 
 
 def build(state: PipelineState) -> None:
-    """Build the image: daemonless to dist/ (OCI layout + docker-archive), or with the Docker engine."""
+    """Build the image, then write it where this run keeps it: daemonless to dist/ (OCI layout and
+    docker-archive), or tagged in the Docker engine (after the push stage, when pushing)."""
     if state.options.dry_run:
         state.record("build", "skipped", "dry run")
         return
-    from hydro_ci.build import BuildRequest, make_builder
-
     v = _version(state)
-    opts: dict[str, Any] = {"insecure": state.options.insecure}
-    if state.options.builder == "oci":
-        opts["keychain"] = keychain(state)
+    image = image_name(state)
+    local = PublishOptions(repository=image)
     if state.options.builder == "oci":
         layout_dir, tar = dist_paths(state)
         ensure_dir(layout_dir.parent)
         # dist/ is this run's output, written afresh: its tags may be replaced.
-        opts.update(output_layout=layout_dir, output_tar=tar, base_from=state.options.base_from,
-                    python_version=state.options.python_version, replace_layout_tags=True)
-    builder = make_builder(state.options.builder, **opts)
-    # With --push, the engine sets local tags only once the registry accepted the version.
-    request = BuildRequest(_context(state), image_name(state), v.tags.version, v.tags.names[1:],
-                           push_follows=state.options.push, tag_set=v.tags)
-    state.build = builder.build(request, state.progress)
-    state.builder = builder
-    state.write_json(files.BUILD_FILE, state.build.to_dict())
-    _say(state, "build", f"{state.build.image}@{state.build.id}")
+        local = dataclasses.replace(local, layout=layout_dir, archive=tar, replace_layout_tags=True)
+        builder = make_builder("oci", oci_options(state))
+    else:
+        local = dataclasses.replace(local, engine=not state.options.push)
+        builder = make_builder("docker", EngineOptions(keychain=keychain(state)))
+    publisher = make_publisher(local) if local.any else None  # unusable outputs fail before the build
+    state.built = builder.build(BuildRequest(_context(state), image, v.version), state.progress)
+    outputs = publisher.publish(state.built.image, v.tags, state.progress) if publisher else None
+    state.build = BuildRecord(state.built.result, outputs)
+    state.write_json(files.BUILD_FILE, state.build.to_json())
+    _say(state, "build", f"{image}@{state.build.digest or state.build.build.id}")
 
 
-def _build(state: PipelineState) -> BuildResult:
+def _build(state: PipelineState) -> BuildRecord:
     if state.build is None:
-        data = state.read_json(files.BUILD_FILE, "build")
-        state.build = BuildResult(image=data["image"], id=data["id"], tags=tuple(data["tags"]),
-                                   builder=data["builder"], digest=data.get("digest"),
-                                   extra=data.get("extra") or {},
-                                   kinds=TagSet.from_json(data["tag_kinds"]) if data.get("tag_kinds")
-                                   else None)
+        state.build = BuildRecord.from_json(state.read_json(files.BUILD_FILE, "build"))
     return state.build
+
+
+def _image(state: PipelineState) -> PushableImage:
+    """The built image: from this process, else where the build stage left it (the engine, dist/)."""
+    if state.built is not None:
+        return state.built.image
+    record = _build(state)
+    if record.build.builder == "docker":
+        return DaemonImage(record.build.id, cache_dir() / "tmp",
+                           hint="run the build stage again (--only build)")
+    layout_dir = record.output(LAYOUT)
+    if layout_dir is None:
+        raise StageInputError(f"{state.path(files.BUILD_FILE)} names no OCI layout to push from",
+                              hint="run the build stage again (--only build)")
+    return read_layout(layout_dir, _version(state).tags.version)
 
 
 # --- push --------------------------------------------------------------------------------------
 
 def push(state: PipelineState) -> None:
-    """Push to the registry (only with --push): version tag first, moving tags last."""
+    """Push to the registry (only with --push): every immutable tag first, moving tags last; the
+    engine builder's local tags follow once the registry has them."""
     if state.options.dry_run or not state.options.push:
         state.record("push", "skipped", "dry run" if state.options.dry_run else "no --push")
         return
-    from hydro_ci.build import make_builder
-    from hydro_ci.pipeline.attestation import signing_key
-
+    repository = registry_image(state)
+    assert repository is not None  # registry_image refuses --push without one
     signing_key(state)  # a wrong key or password fails before anything is pushed
+    publisher = make_publisher(PublishOptions(
+        repository=repository, registry=True, engine=_build(state).build.builder == "docker",
+        keychain=keychain(state), insecure=state.options.insecure))
+    state.push = publisher.publish(_image(state), _version(state).tags, state.progress)
+    state.write_json(files.PUSH_FILE, state.push.to_json())
+    _say(state, "push", f"{repository}@{state.push.digest}"
+                        + (" (already there, nothing sent)" if state.push.unchanged else ""))
 
-    result = _build(state)
-    builder = make_builder(result.builder, insecure=state.options.insecure)
-    state.push = builder.push(result, keychain=keychain(state), progress=state.progress)
-    data = state.push.to_dict()
-    state.write_json(files.PUSH_FILE, data)
-    same = data.get("unchanged") or data.get("skipped")
-    _say(state, "push", f"{result.image}@{data.get('digest')}"
-                        + (" (already there, nothing sent)" if same else ""))
+
+# --- attest ------------------------------------------------------------------------------------
+
+def attest(state: PipelineState) -> None:
+    """SBOM and provenance beside the image; attached to the pushed digest, and signed (opt-in)."""
+    attestation.attest(state, lambda: AttestInputs(
+        _context(state), _contract(state).framework, keychain(state), dist_paths(state)[0].parent))
 
 
 # --- summary -----------------------------------------------------------------------------------
 
 def summary(state: PipelineState) -> None:
     """summary.json and summary.md: everything a person or a CI job wants to know about the run."""
-    from hydro_ci.pipeline import summary as report
-
-    data = report.collect(state)
-    state.summary = data
-    state.write_json(files.SUMMARY_JSON, data)
-    state.write_text(files.SUMMARY_MD, report.markdown(data))
-
-
-def attest(state: PipelineState) -> None:
-    """SBOM and provenance beside the image; attached to the pushed digest, and signed (opt-in)."""
-    from hydro_ci.pipeline.attestation import attest as run_attest
-
-    run_attest(state)
+    state.summary = report.collect(state)
+    state.write_json(files.SUMMARY_JSON, state.summary.to_json())
+    state.write_text(files.SUMMARY_MD, report.markdown(state.summary))
 
 
 # The pipeline, in order. `--only NAME` runs a subset; each stage loads what it needs from files.
@@ -307,8 +303,6 @@ STAGE_NAMES: tuple[str, ...] = tuple(s.__name__ for s in STAGES)
 
 def run(state: PipelineState) -> PipelineState:
     if state.options.sign_key is not None and not state.options.dry_run:
-        from hydro_ci.pipeline.attestation import start_loading_key
-
         start_loading_key(state)  # scrypt of an encrypted key runs while the image builds
     chosen = set(state.options.only) or set(STAGE_NAMES)
     unknown = chosen - set(STAGE_NAMES)

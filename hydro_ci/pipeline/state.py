@@ -20,22 +20,35 @@ from these files, which is what lets one stage be re-run alone (``--only build``
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hydro_ci.build import Built
+from hydro_ci.contract.model import ModelFolder
 from hydro_ci.errors import HydroCIError
 from hydro_ci.output_files import write_file
+from hydro_ci.pipeline.records import (
+    AttestRecord,
+    BuildRecord,
+    ContractChoice,
+    ReleasePlan,
+    StageRecord,
+    Summary,
+)
+from hydro_ci.progress import Progress
+from hydro_ci.publish import PublishResult
 from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
+from hydro_ci.render.context import BuildContext
+from hydro_ci.version.decision import VersionDecision
 
-if TYPE_CHECKING:
-    from hydro_ci.build import BuildResult, Progress, PushResult
-    from hydro_ci.contract.model import Contract, ModelFolder
-    from hydro_ci.render.context import BuildContext
-    from hydro_ci.version.decision import VersionDecision
+if TYPE_CHECKING:  # the signing code (cryptography) loads only for a run that signs
+    from hydro_ci.sign.keys import SigningKey
 
 OUTPUT_ROOT = Path(".hydro-ci")
 DIST = Path("dist")
+STAGE_EVENT = "stage"  # ProgressEvent.id of a stage's one-line result (the CLI keeps these on screen)
 CHECK_FILE = "check.json"
 CONTRACT_FILE = "contract.json"
 VERSION_FILE = "version.json"
@@ -54,7 +67,7 @@ class StageInputError(HydroCIError):
 @dataclass(frozen=True)
 class PipelineOptions:
     model_dir: Path
-    image: str | None = None  # repository without tag; default: the model name (a local image)
+    image: str | None = None  # repository without tag; default: hydro-ci: image:, else a local image
     builder: str = "oci"
     push: bool = False
     bump: str = "auto"
@@ -78,16 +91,6 @@ class PipelineOptions:
 
 
 @dataclass
-class StageRecord:
-    name: str
-    status: str  # "done" | "skipped" | "loaded"
-    detail: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "status": self.status, "detail": self.detail}
-
-
-@dataclass
 class PipelineState:
     """Mutable state the stages pass along; each field is set by the stage named beside it."""
 
@@ -95,17 +98,16 @@ class PipelineState:
     progress: Progress
     out: Path | None = None  # check (the output folder, once the model name is known)
     folder: ModelFolder | None = None  # check
-    contract: Contract | None = None  # contract
-    contract_info: dict[str, Any] | None = None  # contract (what contract.json holds)
+    contract: ContractChoice | None = None  # contract (contract.json)
     version: VersionDecision | None = None  # version (version.json)
     context: BuildContext | None = None  # render
-    build: BuildResult | None = None  # build
-    push: PushResult | None = None  # push
-    builder: Any = None  # build (the builder itself: the attest stage asks it what it built)
-    attest: dict[str, Any] | None = None  # attest (what attest.json holds)
-    signing_key: Any = None  # attest: a Future of the loaded --sign-key (started with the run)
-    plan: dict[str, Any] | None = None  # plan (dry run)
-    summary: dict[str, Any] | None = None  # summary
+    plan: ReleasePlan | None = None  # plan (release-plan.json)
+    built: Built | None = None  # build (the image itself, in this process)
+    build: BuildRecord | None = None  # build (build.json)
+    push: PublishResult | None = None  # push (push.json)
+    attest: AttestRecord | None = None  # attest (attest.json)
+    signing_key: Future[SigningKey] | None = None  # attest: the --sign-key, loading since the run began
+    summary: Summary | None = None  # summary (summary.json)
     stages: list[StageRecord] = field(default_factory=list)
 
     def record(self, name: str, status: str, detail: str = "") -> None:

@@ -16,7 +16,7 @@ from wheelkit import write_wheel
 from hydro_ci.attest import facts as facts_mod
 from hydro_ci.attest import provenance, sbom
 from hydro_ci.attest.artifact import make_attachments
-from hydro_ci.build import BuildRequest
+from hydro_ci.build import BuildRequest, OCIOptions
 from hydro_ci.build.oci import OCIBuilder
 from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Signature
 from hydro_ci.render.assemble import RenderOptions, render_folder
@@ -50,12 +50,11 @@ def built(tmp_path: Path) -> facts_mod.BuildFacts:
     ctx = render_folder(
         folder, RenderOptions(output=tmp_path / "ctx", version="1.0.0", epoch=1_700_000_000)
     )
-    builder = OCIBuilder(cache=tmp_path / "cache", base_from="scratch", python_version="3.11")
-    result = builder.build(BuildRequest(ctx, "127.0.0.1:5000/acme/demo", "1.0.0"))
-    got = builder.built(result)
-    assert got is not None
+    builder = OCIBuilder(OCIOptions(cache=tmp_path / "cache", base_from="scratch", python_version="3.11"))
+    got = builder.build(BuildRequest(ctx, "127.0.0.1:5000/acme/demo", "1.0.0"))
     return facts_mod.collect(
-        ctx, got, repository="127.0.0.1:5000/acme/demo", platform="linux/amd64", model_dir=root
+        ctx, got.image, got.result, repository="127.0.0.1:5000/acme/demo", platform="linux/amd64",
+        model_dir=root
     )
 
 

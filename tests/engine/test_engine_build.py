@@ -13,8 +13,7 @@ import pytest
 import requests
 from wheelkit import WHEEL_MAGIC, write_wheel
 
-from hydro_ci.build import BuildRequest, BuildResult, ProgressEvent, make_builder
-from hydro_ci.build.engine import EngineBuilder
+from hydro_ci.build import BuildRequest, Built, make_builder
 from hydro_ci.contract.jsonform import contract_to_dict
 from hydro_ci.contract.proto import from_protobin
 from hydro_ci.errors import (
@@ -24,9 +23,12 @@ from hydro_ci.errors import (
     InstallCommandError,
     TagExistsError,
 )
+from hydro_ci.progress import ProgressEvent
+from hydro_ci.publish import EnginePublisher, PublishResult, RegistryPublisher
 from hydro_ci.registry import Credentials, Keychain
 from hydro_ci.render.assemble import RenderOptions, render_folder
 from hydro_ci.render.labels import CONTRACT_LABEL
+from hydro_ci.version.tags import TagSet
 
 from .conftest import CONTRACT, MakeFolder
 
@@ -42,11 +44,21 @@ print(json.dumps({"protobin": base64.b64encode(open("/model/contract.protobin", 
 
 
 def build(folder: Any, image: str, version: str, tags: tuple[str, ...] = (), base: str | None = None,
-          events: list[ProgressEvent] | None = None) -> BuildResult:
+          events: list[ProgressEvent] | None = None, *, tag: bool = True) -> Built:
+    """What `hydro-ci build --builder docker` does: build, then tag in the engine (unless a push follows)."""
     ctx = render_folder(folder, RenderOptions(output=folder.root.parent / f"ctx-{folder.name}",
                                               version=version, base_image=base, epoch=1700000000))
     sink = events.append if events is not None else (lambda e: None)
-    return make_builder("docker").build(BuildRequest(ctx, image, version, tags), sink)
+    built = make_builder("docker").build(BuildRequest(ctx, image, version), sink)
+    if tag:
+        EnginePublisher(image, folder.root.parent / "work").publish(built.image, TagSet.given(version, tags))
+    return built
+
+
+def push(built: Built, *tags: str, credentials: Credentials | None = None) -> PublishResult:
+    """What `--push` adds: the registry publisher, whichever builder made the image."""
+    tag_set = TagSet.given(built.result.version, tags)
+    return RegistryPublisher(built.result.image, keychain=Keychain(credentials)).publish(built.image, tag_set)
 
 
 @pytest.mark.registry
@@ -64,8 +76,10 @@ def test_python_model_end_to_end(python_base: str, make_folder: MakeFolder, regi
     write_wheel(folder.root / "wheels")
     image = f"{registry.host}/{unique_repo}"
     events: list[ProgressEvent] = []
-    result = build(folder, image, "1.0.0", ("latest",), events=events)
-    assert result.id.startswith("sha256:") and result.tags == ("1.0.0", "latest")
+    built = build(folder, image, "1.0.0", ("latest",), events=events)
+    result = built.result
+    assert result.id.startswith("sha256:")
+    assert {f"{image}:1.0.0", f"{image}:latest"} <= set(docker_client.images.get(result.id).tags)
     steps = [e.message for e in events if e.message.startswith("Step ")]
     assert steps[0].startswith("Step 1/8 : FROM ") and steps[-1].startswith("Step 8/8 : LABEL ")
     # --find-links is not understood as reading only dependency files: the install runs after every COPY
@@ -88,13 +102,13 @@ def test_python_model_end_to_end(python_base: str, make_folder: MakeFolder, regi
     assert labels["org.opencontainers.image.created"] == "2023-11-14T22:13:20Z"
 
     creds = Credentials(registry.username, registry.password)
-    pushed = make_builder("docker").push(result, keychain=Keychain(creds))
-    assert pushed.digest.startswith("sha256:") and not pushed.unchanged
+    pushed = push(built, "latest", credentials=creds)
+    assert pushed.digest and pushed.digest.startswith("sha256:") and not pushed.unchanged
     tags = requests.get(f"{registry.url}/v2/{unique_repo}/tags/list",
                         auth=(registry.username, registry.password), timeout=10).json()["tags"]
     assert sorted(tags) == ["1.0.0", "latest"]
     # Pushing the same image again is a no-op for the version tag.
-    again = make_builder("docker").push(result, keychain=Keychain(creds))
+    again = push(built, "latest", credentials=creds)
     assert again.unchanged and again.digest == pushed.digest
 
 
@@ -109,10 +123,10 @@ def test_a_code_change_reuses_the_install_and_weights_layers(python_base: str, m
     )
     write_wheel(folder.root / "wheels")
     image = "hydro-ci-test/layered"
-    first = build(folder, image, "1.0.0")
+    first = build(folder, image, "1.0.0").result
     (folder.root / "src/func_main.py").write_text("def infer(**kw):\n    return {'changed': kw}\n")
     events: list[ProgressEvent] = []
-    second = build(folder, image, "1.0.1", events=events)
+    second = build(folder, image, "1.0.1", events=events).result
     try:
         layers = [docker_client.api.inspect_image(i)["RootFS"]["Layers"] for i in (first.id, second.id)]
         base = len(docker_client.api.inspect_image(python_base)["RootFS"]["Layers"])
@@ -157,10 +171,10 @@ def test_engine_unreachable(make_folder: MakeFolder, monkeypatch: pytest.MonkeyP
 @pytest.mark.registry
 def test_wrong_password_is_refused(busybox_base: str, make_folder: MakeFolder, registry: Any,
                                    unique_repo: str) -> None:
-    result = build(make_folder(runtime=busybox_base), f"{registry.host}/{unique_repo}", "1.0.0")
+    built = build(make_folder(runtime=busybox_base), f"{registry.host}/{unique_repo}", "1.0.0")
     secret = "definitely-wrong-password-77"
     with pytest.raises(AuthError) as err:
-        EngineBuilder().push(result, keychain=Keychain(Credentials(registry.username, secret)))
+        push(built, credentials=Credentials(registry.username, secret))
     assert secret not in str(err.value) and secret not in (err.value.hint or "")
 
 
@@ -169,17 +183,17 @@ def test_existing_version_tag_with_other_content(busybox_base: str, make_folder:
                                                  unique_repo: str) -> None:
     image = f"{registry.host}/{unique_repo}"
     creds = Credentials(registry.username, registry.password)
-    first = build(make_folder("a", runtime=busybox_base), image, "1.0.0")
-    EngineBuilder().push(first, keychain=Keychain(creds))
+    first = build(make_folder("a", runtime=busybox_base), image, "1.0.0", tag=False)
+    push(first, credentials=creds)
     other = build(make_folder("a", files={"src/func_main.py": "changed = True\n"}, runtime=busybox_base),
-                  image, "1.0.0")
-    assert other.id != first.id
+                  image, "1.0.0", tag=False)
+    assert other.result.id != first.result.id
     with pytest.raises(TagExistsError, match="never reused"):
-        EngineBuilder().push(other, keychain=Keychain(creds))
+        push(other, credentials=creds)
     manifest = requests.get(f"{registry.url}/v2/{unique_repo}/manifests/1.0.0",
                             auth=(registry.username, registry.password), timeout=10,
                             headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
-    assert manifest.json()["config"]["digest"] == first.id  # the released tag was not touched
+    assert manifest.json()["config"]["digest"] == first.result.id  # the released tag was not touched
 
 
 @pytest.mark.registry
@@ -187,17 +201,17 @@ def test_a_release_looking_extra_tag_is_not_overwritten(busybox_base: str, make_
                                                         registry: Any, unique_repo: str) -> None:
     image = f"{registry.host}/{unique_repo}"
     creds = Credentials(registry.username, registry.password)
-    first = build(make_folder("a", runtime=busybox_base), image, "1.0.0")
-    EngineBuilder().push(first, keychain=Keychain(creds))
+    first = build(make_folder("a", runtime=busybox_base), image, "1.0.0", tag=False)
+    push(first, credentials=creds)
     # 1.0.1 is new, but "-t 1.0.0" would move the released 1.0.0 to other content.
     other = build(make_folder("a", files={"src/func_main.py": "changed = True\n"}, runtime=busybox_base),
-                  image, "1.0.1", ("1.0.0",))
+                  image, "1.0.1", tag=False)
     with pytest.raises(TagExistsError, match=r":1\.0\.0 already holds"):
-        EngineBuilder().push(other, keychain=Keychain(creds))
+        push(other, "1.0.0", credentials=creds)
     manifest = requests.get(f"{registry.url}/v2/{unique_repo}/manifests/1.0.0",
                             auth=(registry.username, registry.password), timeout=10,
                             headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
-    assert manifest.json()["config"]["digest"] == first.id
+    assert manifest.json()["config"]["digest"] == first.result.id
 
 
 @pytest.mark.registry
@@ -209,9 +223,9 @@ def test_push_with_docker_config_credentials(busybox_base: str, make_folder: Mak
     config = {"auths": {registry.host: {"auth": token}}}
     (tmp_path / "docker-config/config.json").write_text(json.dumps(config))
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-    result = build(make_folder(runtime=busybox_base), f"{registry.host}/{unique_repo}", "3.0.0", ("latest",))
-    pushed = EngineBuilder().push(result)  # no explicit credentials: the docker config's
-    assert pushed.digest.startswith("sha256:")
+    built = build(make_folder(runtime=busybox_base), f"{registry.host}/{unique_repo}", "3.0.0", tag=False)
+    pushed = push(built, "latest")  # no explicit credentials: the docker config's
+    assert pushed.digest and pushed.digest.startswith("sha256:")
     tags = requests.get(f"{registry.url}/v2/{unique_repo}/tags/list",
                         auth=(registry.username, registry.password), timeout=10).json()["tags"]
     assert sorted(tags) == ["3.0.0", "latest"]

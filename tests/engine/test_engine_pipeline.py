@@ -1,4 +1,7 @@
-"""`hydro-ci pipeline --builder docker --push`: what the summary says of an engine push."""
+"""`hydro-ci pipeline --builder docker --push`: what the summary says of an engine push.
+
+The engine's image goes to the registry through the same publisher as the daemonless one's, so the
+report is the same: the digest the registry holds and the bytes sent."""
 
 from __future__ import annotations
 
@@ -12,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.engine, pytest.mark.registry]
 
 
-def test_an_engine_push_is_reported_without_byte_counts(busybox_base: str, open_registry: Any,
+def test_an_engine_push_is_reported_as_any_push(busybox_base: str, open_registry: Any,
                                                         unique_repo: str, tmp_path: Path,
                                                         docker_client: Any) -> None:
     model = tmp_path / "iris-sklearn"
@@ -32,15 +36,19 @@ def test_an_engine_push_is_reported_without_byte_counts(busybox_base: str, open_
             cwd=tmp_path, capture_output=True, text=True, env={**env, "SOURCE_DATE_EPOCH": "1700000000"})
         assert proc.returncode == 0, proc.stderr
         pushed = json.loads((tmp_path / "out/push.json").read_text())
-        assert pushed["bytes_uploaded"] is None and pushed["digest"].startswith("sha256:")
-        # The engine does not count bytes: say what is known, never "None bytes" or "?".
+        assert pushed["bytes_uploaded"] > 0 and pushed["digest"].startswith("sha256:")
+        head = requests.head(f"{open_registry.url}/v2/{unique_repo}/manifests/0.1.0", timeout=10,
+                             headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+        assert head.headers["Docker-Content-Digest"] == pushed["digest"]  # what the registry holds
         line = next(x for x in proc.stdout.splitlines() if x.strip().startswith("pushed"))
-        assert line.split() == ["pushed", "digest", pushed["digest"]]
+        assert line.split() == ["pushed", str(pushed["bytes_uploaded"]), "bytes", "uploaded,",
+                                str(pushed["bytes_skipped"]), "skipped"]
         md = (tmp_path / "out/summary.md").read_text()
         push_section = md.split("### Push", 1)[1].split("###", 1)[0]
-        assert f"| pushed | `{pushed['digest']}` |" in push_section
+        assert f"| pushed | `{pushed['digest']}` |" in push_section and "| uploaded |" in push_section
         assert "None" not in proc.stdout + push_section and "?" not in push_section
-        assert "uploaded" not in push_section
+        # the local tags follow the registry's
+        assert f"{image}:0.1.0" in docker_client.images.get(f"{image}:latest").tags
     finally:
         import docker.errors
 

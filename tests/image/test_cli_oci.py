@@ -63,7 +63,7 @@ def test_build_oci_writes_layout_and_tar_then_pushes_with_json(busybox_layout: P
     data = json.loads(out.stdout)
     assert data["digest"] == data["id"] == str(layout.read_layout(tmp_path / "oci", "latest").manifest_digest)
     assert data["push"]["bytes_uploaded"] > 2 << 20 and data["push"]["unchanged"] is False
-    assert [x["class"] for x in data["extra"]["layers"]] == ["weights", "code", "contract"]
+    assert [x["class"] for x in data["layers"]] == ["weights", "code", "contract"]
     assert registry.password not in out.stdout + out.stderr
     # One plain line per layer in CI, no byte counters.
     assert sum(line.startswith("[layer] ") for line in out.stderr.splitlines()) == 3

@@ -30,7 +30,7 @@ def _folder(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(("flags", "message"), [
     (["--output-layout", "a-file"], "a-file is a file, not an OCI image layout directory"),
     (["--output-layout", "theirs"], "theirs is not empty and not an OCI image layout"),
-    (["--output-tar", "missing/x.tar"], "cannot write missing/x.tar: directory missing does not exist"),
+    (["--output-tar", "a-file/x.tar"], "cannot write a-file/x.tar: a-file is a file, not a directory"),
     (["--output-tar", "theirs"], "theirs is a directory; --output-tar needs a file name"),
     (["--output", "a-file"], "output a-file is a file, not a directory"),
 ])
@@ -61,13 +61,19 @@ def test_the_tar_appears_whole_under_its_name_only(tmp_path: Path) -> None:
     assert (tmp_path / "x.tar").stat().st_mode & 0o777 == 0o644
 
 
-def test_repeated_tags_are_one_tag(tmp_path: Path) -> None:
-    from hydro_ci.build import BuildRequest
-    from hydro_ci.render.context import BuildContext
+def test_output_tar_creates_its_folder_as_dist_does(tmp_path: Path) -> None:
+    _folder(tmp_path)
+    out = hydro("build", "model", "--image", "r.example/x", "--version", "1.0.0", "--builder", "oci",
+                "--base-from", "scratch", "--output-tar", "new/dir/x.tar", "--output-layout", "new/x.oci",
+                cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "new/dir/x.tar").is_file() and (tmp_path / "new/x.oci/index.json").is_file()
 
-    ctx = BuildContext(tmp_path, "scratch", "m", "1.0.0", {}, 0)
-    request = BuildRequest(ctx, "r.example/x", "1.0.0", ("latest", "1.0.0", "latest"))
-    assert request.tags == ("1.0.0", "latest")
+
+def test_repeated_tags_are_one_tag(tmp_path: Path) -> None:
+    from hydro_ci.version.tags import TagSet
+
+    assert TagSet.given("1.0.0", ("latest", "1.0.0", "latest")).names == ("1.0.0", "latest")
     _folder(tmp_path)
     out = hydro("build", "model", "--image", "r.example/x", "--version", "1.0.0", "--builder", "oci",
                 "--base-from", "scratch", "-t", "latest", "-t", "latest", "-t", "1.0.0", cwd=tmp_path)

@@ -14,12 +14,15 @@ from typing import Any
 import pytest
 from wheelkit import write_wheel
 
-from hydro_ci.build import BuildRequest, make_builder
+from hydro_ci.build import BuildRequest, Built, EngineOptions, OCIOptions, make_builder
 from hydro_ci.build.oci import OCIBuilder, OCIBuildError, parse_install_command
 from hydro_ci.contract.proto import from_protobin
 from hydro_ci.image import layout
-from hydro_ci.image.model import OCI_LAYER, OCI_LAYER_GZIP
+from hydro_ci.image.model import OCI_LAYER, OCI_LAYER_GZIP, Image
+from hydro_ci.publish import ArchivePublisher, LayoutPublisher, PublishResult, RegistryPublisher
 from hydro_ci.registry import Credentials, Keychain
+from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN
+from hydro_ci.version.tags import TagSet
 
 from .conftest import CONTRACT, EPOCH, MakeContext, demo_files, tree_of_dir, tree_of_tars
 
@@ -27,9 +30,15 @@ REPO = "127.0.0.1:5000/hydro-ci-test/demo"
 
 
 def _builder(tmp_path: Path, busybox_layout: Path, **kw: Any) -> OCIBuilder:
-    b = make_builder("oci", cache=tmp_path / "cache", base_from=f"oci:{busybox_layout}:base", **kw)
+    options = OCIOptions(cache=tmp_path / "cache", base_from=f"oci:{busybox_layout}:base", **kw)
+    b = make_builder("oci", options)
     assert isinstance(b, OCIBuilder)
     return b
+
+
+def _push(built: Built, *tags: str, keychain: Keychain = DEFAULT_KEYCHAIN) -> PublishResult:
+    tag_set = TagSet.given(tags[0] if tags else built.result.version, tags[1:])
+    return RegistryPublisher(built.result.image, keychain=keychain).publish(built.image, tag_set)
 
 
 def _run(*cmd: str) -> str:
@@ -91,12 +100,13 @@ def test_build_splits_layers_and_lays_out_the_model(make_context: MakeContext, b
     big = os.urandom(5 << 20)
     ctx = make_context(files={**demo_files(b"w"), "weights.bin": big, "requirements.txt": "\n"})
     out = tmp_path / "oci"
-    builder = _builder(tmp_path, busybox_layout, output_layout=out)
-    result = builder.build(BuildRequest(ctx, REPO, "1.0.0", ("latest",)))
-    plan = {x["class"]: x for x in result.extra["layers"]}
+    built = _builder(tmp_path, busybox_layout).build(BuildRequest(ctx, REPO, "1.0.0"))
+    LayoutPublisher(out, REPO).publish(built.image, TagSet.given("1.0.0", ("latest",)))
+    result = built.result
+    plan = {x.klass: x for x in result.layers}
     assert list(plan) == ["deps", "weights", "code", "contract"]
-    assert plan["weights"]["media_type"] == OCI_LAYER and "stored uncompressed" in plan["weights"]["reason"]
-    assert plan["code"]["media_type"] == OCI_LAYER_GZIP
+    assert plan["weights"].media_type == OCI_LAYER and "stored uncompressed" in plan["weights"].reason
+    assert plan["code"].media_type == OCI_LAYER_GZIP
     image = layout.read_layout(out, "1.0.0")
     assert str(image.manifest_digest) == result.digest == result.id
     cfg = image.config
@@ -116,13 +126,13 @@ def test_code_change_touches_only_the_code_layer(make_context: MakeContext, busy
                                                  tmp_path: Path) -> None:
     files = {**demo_files(os.urandom(5 << 20))}
     builder = _builder(tmp_path, busybox_layout)
-    one = builder.build(BuildRequest(make_context("one", files), REPO, "1.0.0"))
+    one = builder.build(BuildRequest(make_context("one", files), REPO, "1.0.0")).result
     files["src/func_main.py"] = "def infer(x):\n    return {'y': 2}\n"
-    two = builder.build(BuildRequest(make_context("two", files, version="1.0.1"), REPO, "1.0.1"))
-    a = {x["class"]: x["digest"] for x in one.extra["layers"]}
-    b = {x["class"]: x["digest"] for x in two.extra["layers"]}
+    two = builder.build(BuildRequest(make_context("two", files, version="1.0.1"), REPO, "1.0.1")).result
+    a = {x.klass: x.digest for x in one.layers}
+    b = {x.klass: x.digest for x in two.layers}
     assert [k for k in a if a[k] != b[k]] == ["code"]  # the version is a label: config only
-    assert next(x for x in two.extra["layers"] if x["class"] == "weights")["cached"] is True
+    assert next(x for x in two.layers if x.klass == "weights").cached is True
 
 
 _REPRO = textwrap.dedent("""
@@ -132,13 +142,13 @@ _REPRO = textwrap.dedent("""
     from tests.image.conftest import CONTRACT, demo_files, write_tree
     from hydro_ci.contract.model import ModelFolder
     from hydro_ci.render.assemble import RenderOptions, render_folder
-    from hydro_ci.build import BuildRequest, make_builder
+    from hydro_ci.build import BuildRequest, OCIOptions, make_builder
     root = Path(sys.argv[1])
     write_tree(root / "m", demo_files(bytes(range(256)) * 40000))
     folder = ModelFolder(root=root / "m", name="demo", runtime="hydro-ci-test/busybox:1", contract=CONTRACT)
     ctx = render_folder(folder, RenderOptions(output=root / "ctx", version="2.0.0"))
-    b = make_builder("oci", cache=root / "cache", base_from=sys.argv[2])
-    print(json.dumps(b.build(BuildRequest(ctx, "r.example/x", "2.0.0")).to_dict()))
+    b = make_builder("oci", OCIOptions(cache=root / "cache", base_from=sys.argv[2]))
+    print(json.dumps(b.build(BuildRequest(ctx, "r.example/x", "2.0.0")).result.to_json()))
 """)
 
 
@@ -170,19 +180,21 @@ def test_requirements_are_installed_into_a_deps_layer(make_context: MakeContext,
              "requirements.txt": f"--no-index\n--find-links {wheels}\ntinypkg==1.2.3\n"}
     ctx = make_context(files=files, install_command="pip install -r requirements.txt")
     out = tmp_path / "oci"
-    result = _builder(tmp_path, busybox_layout, output_layout=out).build(BuildRequest(ctx, REPO, "1.0.0"))
+    built = _builder(tmp_path, busybox_layout).build(BuildRequest(ctx, REPO, "1.0.0"))
+    LayoutPublisher(out, REPO).publish(built.image, TagSet.given("1.0.0"))
+    result = built.result
     image = layout.read_layout(out, "1.0.0")
     assert image.config.env_value("PYTHONPATH") == "/opt/hydro-ci/site-packages"
     tree = tree_of_tars(_layer_tars(image), under="opt")
     assert tree["opt/hydro-ci/site-packages/tinypkg/__init__.py"][0] == "file"
     assert any(k.endswith("tinypkg-1.2.3.dist-info/METADATA") for k in tree)
-    assert result.extra["layers"][0]["class"] == "deps"
+    assert result.layers[0].klass == "deps"
     # The same requirements again: pip is not run (its wheels are gone), the layer is the same.
     for wheel in wheels.iterdir():
         wheel.unlink()
     again = _builder(tmp_path, busybox_layout).build(BuildRequest(make_context("again", files=files,
-                     install_command="pip install -r requirements.txt"), REPO, "1.0.0"))
-    assert again.extra["layers"][0]["digest"] == result.extra["layers"][0]["digest"]
+                     install_command="pip install -r requirements.txt"), REPO, "1.0.0")).result
+    assert again.layers[0].digest == result.layers[0].digest
     assert again.digest == result.digest
 
 
@@ -200,21 +212,22 @@ def test_same_tree_under_model_as_the_engine_build(make_context: MakeContext, bu
                                                    tmp_path: Path) -> None:
     files = {**demo_files(os.urandom(5 << 20)), "src/run.sh": "#!/bin/sh\necho hi\n"}
     ctx = make_context(files=files, runtime=busybox_base, executable=("src/run.sh",))
-    engine = make_builder("docker", pull_base=False)
+    engine = make_builder("docker", EngineOptions(pull_base=False))
     ref = "hydro-ci-test/oci-vs-engine"
-    engine_result = engine.build(BuildRequest(ctx, ref, "1.0.0"))
+    engine_result = engine.build(BuildRequest(ctx, ref, "1.0.0")).result
     engine_cfg = docker_client.api.inspect_image(engine_result.id)["Config"]
     container = docker_client.containers.create(engine_result.id, command=["true"])
     try:
         export = b"".join(container.export())
     finally:
         container.remove(force=True)
-        docker_client.images.remove(f"{ref}:1.0.0", force=True)
+        docker_client.images.remove(engine_result.id, force=True)
     engine_tree = tree_of_tars([export])
 
-    ours = _builder(tmp_path, busybox_layout, output_tar=tmp_path / "img.tar")
-    result = ours.build(BuildRequest(ctx, ref, "1.0.0"))
-    image = ours.image_of(result)
+    ours = _builder(tmp_path, busybox_layout)
+    built = ours.build(BuildRequest(ctx, ref, "1.0.0"))
+    ArchivePublisher(tmp_path / "img.tar", ref).publish(built.image, TagSet.given("1.0.0"))
+    image = built.image
     oci_tree = tree_of_tars(_layer_tars(image))
     assert oci_tree == engine_tree
     assert oci_tree == tree_of_dir(ctx.root)  # and both are the rendered context
@@ -231,8 +244,9 @@ def test_push_then_skopeo_copy_and_umoci_unpack(make_context: MakeContext, busyb
     image_repo = f"{registry.host}/{unique_repo}"
     creds = Credentials(registry.username, registry.password)
     builder = _builder(tmp_path, busybox_layout)
-    result = builder.build(BuildRequest(ctx, image_repo, "1.0.0", ("latest",)))
-    pushed = builder.push(result, keychain=Keychain(creds))
+    built = builder.build(BuildRequest(ctx, image_repo, "1.0.0"))
+    result = built.result
+    pushed = _push(built, "1.0.0", "latest", keychain=Keychain(creds))
     assert pushed.digest == result.digest and pushed.bytes_uploaded and not pushed.unchanged
     auth = ["--creds", f"{registry.username}:{registry.password}", "--tls-verify=false"]
     info = json.loads(_run("skopeo", "inspect", *auth, f"docker://{image_repo}:1.0.0"))
@@ -241,7 +255,7 @@ def test_push_then_skopeo_copy_and_umoci_unpack(make_context: MakeContext, busyb
          "--src-tls-verify=false", f"docker://{image_repo}:latest", f"oci:{tmp_path}/pulled:latest")
     _run("umoci", "unpack", "--rootless", "--image", f"{tmp_path}/pulled:latest", str(tmp_path / "bundle"))
     assert tree_of_dir(tmp_path / "bundle" / "rootfs") == tree_of_dir(ctx.root)
-    again = builder.push(result, keychain=Keychain(creds))
+    again = _push(built, "1.0.0", "latest", keychain=Keychain(creds))
     assert (again.unchanged, again.bytes_uploaded) == (True, 0)
 
 
@@ -262,11 +276,12 @@ def test_registry_base_is_pinned_and_its_layers_mounted(make_context: MakeContex
     auth = base64.b64encode(user.encode()).decode()
     (docker_config / "config.json").write_text(json.dumps({"auths": {registry.host: {"auth": auth}}}))
     monkeypatch.setenv("DOCKER_CONFIG", str(docker_config))
-    builder = make_builder("oci", cache=tmp_path / "cache")  # the base comes from the runtime ref
-    result = builder.build(BuildRequest(ctx, f"{registry.host}/{unique_repo}", "1.0.0"))
-    pushed = builder.push(result)
-    assert result.extra["base"] == {"ref": base_ref, "digest": base_digest}
-    image = builder.image_of(result)  # type: ignore[attr-defined]
+    builder = make_builder("oci", OCIOptions(cache=tmp_path / "cache"))  # the base comes from the runtime ref
+    built = builder.build(BuildRequest(ctx, f"{registry.host}/{unique_repo}", "1.0.0"))
+    pushed = _push(built)
+    base = built.result.base
+    assert base is not None and (base.ref, base.digest) == (base_ref, base_digest)
+    image = built.image
     assert image.manifest.annotations["org.opencontainers.image.base.digest"] == base_digest
     base_layer = image.manifest.layers[0]
     assert pushed.bytes_skipped is not None and pushed.bytes_skipped >= base_layer.size  # mounted
@@ -296,7 +311,7 @@ def test_missing_registry_base_fails_with_one_line(make_context: MakeContext, op
                                                    unique_repo: str, tmp_path: Path) -> None:
     missing = f"{open_registry.host}/{unique_repo}:1"
     ctx = make_context(runtime=missing)
-    builder = make_builder("oci", cache=tmp_path / "cache")
+    builder = make_builder("oci", OCIOptions(cache=tmp_path / "cache"))
     with pytest.raises(OCIBuildError, match=f"cannot read base image {missing} from its registry") as err:
         builder.build(BuildRequest(ctx, REPO, "1.0.0"))
     assert "\n" not in str(err.value) and err.value.hint
@@ -306,11 +321,11 @@ def test_missing_registry_base_fails_with_one_line(make_context: MakeContext, op
 def test_bases_from_scratch_and_from_a_docker_archive(make_context: MakeContext, busybox_base: str,
                                                       docker_client: Any, tmp_path: Path) -> None:
     ctx = make_context()
-    scratch = make_builder("oci", cache=tmp_path / "cache", base_from="scratch",
-                           output_layout=tmp_path / "scratch")
-    result = scratch.build(BuildRequest(ctx, REPO, "1.0.0"))
+    scratch = make_builder("oci", OCIOptions(cache=tmp_path / "cache", base_from="scratch"))
+    built = scratch.build(BuildRequest(ctx, REPO, "1.0.0"))
+    LayoutPublisher(tmp_path / "scratch", REPO).publish(built.image, TagSet.given("1.0.0"))
     image = layout.read_layout(tmp_path / "scratch", "1.0.0")
-    assert [x["class"] for x in result.extra["layers"]] == ["weights", "code", "contract"]
+    assert [x.klass for x in built.result.layers] == ["weights", "code", "contract"]
     assert len(image.layers) == 3 and image.config.working_dir == "/model/files"
     _run("umoci", "unpack", "--rootless", "--image", f"{tmp_path}/scratch:1.0.0", str(tmp_path / "bundle"))
     assert sorted(p.name for p in (tmp_path / "bundle" / "rootfs").iterdir()) == ["model"]
@@ -319,9 +334,9 @@ def test_bases_from_scratch_and_from_a_docker_archive(make_context: MakeContext,
     with archive.open("wb") as f:
         for chunk in docker_client.images.get(busybox_base).save(named=True):
             f.write(chunk)
-    from_archive = make_builder("oci", cache=tmp_path / "cache", base_from=f"docker-archive:{archive}")
-    built = from_archive.build(BuildRequest(ctx, REPO, "1.0.0"))
-    img = from_archive.image_of(built)  # type: ignore[attr-defined]
+    options = OCIOptions(cache=tmp_path / "cache", base_from=f"docker-archive:{archive}")
+    from_archive = make_builder("oci", options)
+    img = from_archive.build(BuildRequest(ctx, REPO, "1.0.0")).image
     assert len(img.layers) == 4
     # The layers we add are the same whatever the base.
     assert [str(d.digest) for d in img.manifest.layers[1:]] == [str(d.digest) for d in image.manifest.layers]
@@ -337,12 +352,12 @@ def test_weights_changed_after_build_are_refused_and_no_tag_appears(
 
     ctx = make_context(files=demo_files(os.urandom(5 << 20)))
     builder = _builder(tmp_path, busybox_layout)
-    result = builder.build(BuildRequest(ctx, f"{open_registry.host}/{unique_repo}", "1.0.0", ("latest",)))
+    built = builder.build(BuildRequest(ctx, f"{open_registry.host}/{unique_repo}", "1.0.0"))
     weights = ctx.root / "model/files/weights.bin"
     weights.chmod(0o644)
     weights.write_bytes(os.urandom(5 << 20))  # same size, other bytes, newer mtime
     with pytest.raises(LayerError, match="changed after the image was built"):
-        builder.push(result)
+        _push(built, "1.0.0", "latest")
     client = client_for(open_registry.host)
     assert client.head_manifest(unique_repo, "1.0.0") is None
     assert client.head_manifest(unique_repo, "latest") is None
@@ -354,9 +369,10 @@ def test_platform_must_match_a_single_platform_base(make_context: MakeContext, b
     ctx = make_context()
     with pytest.raises(OCIBuildError, match=r"is linux/amd64, not linux/arm64"):
         _builder(tmp_path, busybox_layout, platform="linux/arm64").build(BuildRequest(ctx, REPO, "1.0.0"))
-    arm = make_builder("oci", cache=tmp_path / "cache", base_from="scratch", platform="linux/arm64")
-    built = arm.image_of(arm.build(BuildRequest(ctx, REPO, "1.0.0")))  # type: ignore[attr-defined]
-    assert str(built.config.platform) == "linux/arm64"
+    arm = make_builder("oci", OCIOptions(cache=tmp_path / "cache", base_from="scratch",
+                                         platform="linux/arm64"))
+    built = arm.build(BuildRequest(ctx, REPO, "1.0.0")).image
+    assert isinstance(built, Image) and str(built.config.platform) == "linux/arm64"
 
 
 @pytest.mark.registry
@@ -368,16 +384,16 @@ def test_a_version_that_is_not_semver_is_still_never_overwritten(
     from hydro_ci.registry.client import client_for
 
     image = f"{open_registry.host}/{unique_repo}"
-    builder = make_builder("oci", cache=tmp_path / "cache", base_from="scratch")
+    builder = make_builder("oci", OCIOptions(cache=tmp_path / "cache", base_from="scratch"))
     ctx_a = make_context("a", {"src/a.py": "A = 1\n"}, version=version)
     first = builder.build(BuildRequest(ctx_a, image, version))
-    builder.push(first)
+    _push(first)
     ctx_b = make_context("b", {"src/a.py": "A = 2\n"}, version=version)
     other = builder.build(BuildRequest(ctx_b, image, version))
-    assert other.digest != first.digest
+    assert other.result.digest != first.result.digest
     with pytest.raises(TagExistsError):
-        builder.push(other)
-    assert client_for(open_registry.host).head_manifest(unique_repo, version) == first.digest
+        _push(other)
+    assert client_for(open_registry.host).head_manifest(unique_repo, version) == first.result.digest
 
 
 def test_a_linked_context_builds_the_same_image_and_refuses_weights_changed_since_render(
@@ -390,10 +406,10 @@ def test_a_linked_context_builds_the_same_image_and_refuses_weights_changed_sinc
     linked = make_context("linked", files, link=True)
     assert (linked.root / "model/files/weights.bin").is_symlink()
     # separate caches, so the linked build really reads the model folder's file through the link
-    digests = [make_builder("oci", cache=tmp_path / f"cache-{c.root.name}", base_from="scratch").build(
-        BuildRequest(c, REPO, "1.0.0")).digest for c in (copied, linked)]
+    digests = [make_builder("oci", OCIOptions(cache=tmp_path / f"cache-{c.root.name}", base_from="scratch"))
+               .build(BuildRequest(c, REPO, "1.0.0")).result.digest for c in (copied, linked)]
     assert digests[0] == digests[1]
     (tmp_path / "linked/weights.bin").write_bytes(os.urandom(3 << 20))  # rewritten after the render
-    builder = make_builder("oci", cache=tmp_path / "cache-3", base_from="scratch")
+    builder = make_builder("oci", OCIOptions(cache=tmp_path / "cache-3", base_from="scratch"))
     with pytest.raises(ContextError, match="changed after the context"):
         builder.build(BuildRequest(load_context(linked.root), REPO, "1.0.0"))

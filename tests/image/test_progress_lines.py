@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from hydro_ci.build import ProgressEvent
+from hydro_ci.progress import ProgressEvent
 from tests.image.bases import write_base
 
 SERVING = """kind: Model

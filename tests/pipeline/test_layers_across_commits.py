@@ -38,7 +38,7 @@ def test_a_code_commit_keeps_the_weights_and_deps_layers(iris_repo: Path, tmp_pa
     _commit(repo, "code v3", 1_800_086_400)  # a day later
     second = _build(iris_repo, tmp_path / "w2")
 
-    layers = [{la["class"]: la["digest"] for la in b["extra"]["layers"]} for b in (first, second)]
+    layers = [{la["class"]: la["digest"] for la in b["layers"]} for b in (first, second)]
     assert set(layers[0]) == {"deps", "weights", "code", "contract"}
     changed = sorted(k for k in layers[0] if layers[0][k] != layers[1][k])
     assert changed == ["code"]

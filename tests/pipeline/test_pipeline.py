@@ -146,7 +146,7 @@ def test_dry_run_builds_nothing_and_prints_the_plan(iris: Path, workdir: Path) -
     # the plan's layers are the ones the real build then makes
     hydro_ci(["pipeline", str(iris)], workdir)
     built = read_json(workdir / ".hydro-ci/iris-sklearn/build.json")
-    assert [la["digest"] for la in built["extra"]["layers"]] == [la["digest"] for la in plan["layers"]]
+    assert [la["digest"] for la in built["layers"]] == [la["digest"] for la in plan["layers"]]
 
 
 @pytest.mark.frameworks
@@ -335,9 +335,9 @@ def test_terminal_display_shows_brackets_in_messages_as_text(monkeypatch: pytest
     # On a terminal, progress goes through rich; a Dockerfile step such as `RUN echo [/x]` must be
     # printed as written, not parsed as markup (which raised MarkupError: a traceback).
     import hydro_ci.cli.progress as cli_progress
-    from hydro_ci.build import ProgressEvent
     from hydro_ci.cli.pipeline import _display
     from hydro_ci.pipeline.stages import STAGE_EVENT
+    from hydro_ci.progress import ProgressEvent
 
     monkeypatch.setattr(cli_progress, "plain_output", lambda: False)
     with _display() as live:

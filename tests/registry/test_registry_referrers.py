@@ -38,7 +38,7 @@ PROV = Attachment(
 
 def _pushed(client: RegistryClient, repo: str) -> tuple[str, int]:
     image = make_image({"x": repo})
-    result = push_image(client, parse_reference(f"{client.registry}/{repo}:1.0.0"), image)
+    result = push_image(client, parse_reference(f"{client.registry}/{repo}"), image, immutable_tags=["1.0.0"])
     return result.digest, len(image.manifest_bytes)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hydro_ci.build import BuildRequest
+from hydro_ci.build import BuildRequest, EngineOptions
 from hydro_ci.build.engine import EngineBuilder
 from hydro_ci.epoch import file_time
 from hydro_ci.errors import ContextError
@@ -107,7 +107,7 @@ def test_the_engine_refuses_a_linked_context(make_folder: MakeFolder, tmp_path: 
                                                                    epoch=7, link_large_files=True))
     # refused before the engine is even contacted: docker build would ship the links themselves
     with pytest.raises(ContextError, match="links 1 large payload file"):
-        EngineBuilder(client=object()).build(BuildRequest(ctx, "r.example/m", "1.0.0"))
+        EngineBuilder(EngineOptions(client=object())).build(BuildRequest(ctx, "r.example/m", "1.0.0"))
 
 
 def test_a_context_copied_with_its_links_followed_still_builds(make_folder: MakeFolder,

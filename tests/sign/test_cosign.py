@@ -46,7 +46,7 @@ def key_files(tmp_path: Path) -> tuple[Path, Path]:
 
 def _push(client: RegistryClient, repo: str, label: str) -> str:
     return push_image(
-        client, parse_reference(f"{client.registry}/{repo}:{label}"), make_image({"l": label})
+        client, parse_reference(f"{client.registry}/{repo}"), make_image({"l": label}), moving_tags=[label]
     ).digest
 
 
