@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hydro_ci.build import BuildRequest, EngineOptions, OCIOptions, make_builder
+from hydro_ci.build import BUILDERS, DEFAULT_BUILDER, BuildRequest, EngineOptions, OCIOptions, make_builder
 from hydro_ci.build.python import check_python_version
 from hydro_ci.cli.progress import progress_display
 from hydro_ci.cli.registry_options import add_credential_options, keychain
@@ -25,9 +25,9 @@ from hydro_ci.version.tags import TagSet
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="folder with serving.yaml")
     add_image_options(parser, required=False)
-    parser.add_argument("--builder", default="docker", choices=("docker", "oci"),
-                        help="docker (the default here): the Docker engine (DOCKER_HOST); oci: daemonless "
-                             "(the default of hydro-ci pipeline)")
+    parser.add_argument("--builder", default=DEFAULT_BUILDER, choices=BUILDERS,
+                        help="oci (the default, as in hydro-ci pipeline): daemonless and reproducible; "
+                             "docker: the Docker engine (DOCKER_HOST), which runs any install-command")
     add_render_options(parser)
     parser.add_argument("--push", action="store_true", help="push the image after building it")
     add_oci_options(parser)

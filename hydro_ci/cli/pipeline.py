@@ -23,6 +23,7 @@ STAGES = ("check", "contract", "version", "render", "plan", "build", "push", "at
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from hydro_ci.build import BUILDERS, DEFAULT_BUILDER
     from hydro_ci.cli.build import add_python_version_option
     from hydro_ci.cli.registry_options import add_credential_options
 
@@ -30,9 +31,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", metavar="REPO",
                         help="repository without tag, e.g. ghcr.io/acme/iris (default: hydro-ci: image: in "
                              "serving.yaml, else the model name, a local image)")
-    parser.add_argument("--builder", default="oci", choices=("oci", "docker"),
-                        help="oci (the default here): daemonless, writes dist/; docker: the Docker engine "
-                             "(the default of hydro-ci build)")
+    parser.add_argument("--builder", default=DEFAULT_BUILDER, choices=BUILDERS,
+                        help="oci (the default, as in hydro-ci build): daemonless, writes dist/; docker: "
+                             "the Docker engine")
     parser.add_argument("--push", action="store_true", help="push the image to --image's registry")
     parser.add_argument("--bump", default="auto", choices=("auto", "major", "minor", "patch"),
                         help="auto: from the contract diff against the previous version (default)")

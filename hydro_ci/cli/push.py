@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hydro_ci.build import BUILDERS
 from hydro_ci.cache import cache_dir
 from hydro_ci.cli.build import add_image_options, check_image, print_result
 from hydro_ci.cli.progress import progress_display
@@ -25,9 +26,9 @@ from hydro_ci.version.tags import TagSet
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_image_options(parser)
-    parser.add_argument("--builder", default="docker", choices=("docker", "oci"),
-                        help="docker (the default, as in build): push from the Docker engine; oci: push "
-                             "the image an oci build wrote with --output-layout DIR (give --layout DIR)")
+    parser.add_argument("--builder", choices=BUILDERS,
+                        help="where the image is: oci, the OCI layout an oci build wrote (--layout DIR); "
+                             "docker, the Docker engine (default: oci with --layout, else docker)")
     parser.add_argument("--layout", metavar="DIR", type=Path,
                         help="the OCI layout to push the --version tag from (build --output-layout DIR)")
     add_credential_options(parser)
@@ -36,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_image(args.image, args.model_version, args.tags, args.insecure)
-    builder = args.builder
+    builder = args.builder or ("oci" if args.layout else "docker")
     if args.layout and builder != "oci":
         raise UsageError("--layout needs --builder oci", hint="the docker builder pushes the engine's image")
     if builder == "oci" and not args.layout:

@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def add_render_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by render and build."""
     parser.add_argument("--output", "-o", type=Path, metavar="DIR",
-                        help="context directory (default: MODEL_DIR/.hydro-ci/context)")
+                        help="context directory (default: .hydro-ci/MODEL_NAME/context, as the pipeline's)")
     parser.add_argument("--base-image", metavar="REF", help="build on this image instead of the runtime")
     parser.add_argument("--template", type=Path, metavar="DIR",
                         help="directory of templates extending ours (default: hydro-ci: template:)")

@@ -37,7 +37,7 @@ from hydro_ci.publish import LAYOUT, PublishOptions, make_publisher
 from hydro_ci.reference import image_repository
 from hydro_ci.registry.client import registry_of
 from hydro_ci.registry.keychain import Keychain
-from hydro_ci.render.assemble import RenderOptions, render_folder
+from hydro_ci.render.assemble import CONTEXT_DIR, RenderOptions, render_folder
 from hydro_ci.render.context import BuildContext, load_context
 from hydro_ci.version.decision import VersionDecision
 
@@ -143,7 +143,7 @@ def _version(state: PipelineState) -> VersionDecision:
 
 def render(state: PipelineState) -> None:
     """Write the build context (Dockerfile, payload, contract.protobin, plan.json)."""
-    output = state.path(files.CONTEXT_DIR)
+    output = state.path(CONTEXT_DIR)
     assert state.out is not None
     state.context = render_folder(_folder_with_contract(state), RenderOptions(
         output=output, version=_version(state).version, base_image=state.options.base_image,
@@ -159,7 +159,7 @@ def render(state: PipelineState) -> None:
 
 def _context(state: PipelineState) -> BuildContext:
     if state.context is None:
-        state.context = load_context(state.path(files.CONTEXT_DIR))
+        state.context = load_context(state.path(CONTEXT_DIR))
     return state.context
 
 

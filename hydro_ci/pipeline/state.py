@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hydro_ci.build import Built
+from hydro_ci.build import DEFAULT_BUILDER, Built
 from hydro_ci.contract.model import ModelFolder
 from hydro_ci.errors import HydroCIError
 from hydro_ci.output_files import write_file
@@ -40,19 +40,18 @@ from hydro_ci.pipeline.records import (
 from hydro_ci.progress import Progress
 from hydro_ci.publish import PublishResult
 from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
+from hydro_ci.render.assemble import output_dir
 from hydro_ci.render.context import BuildContext
 from hydro_ci.version.decision import VersionDecision
 
 if TYPE_CHECKING:  # the signing code (cryptography) loads only for a run that signs
     from hydro_ci.sign.keys import SigningKey
 
-OUTPUT_ROOT = Path(".hydro-ci")
 DIST = Path("dist")
 STAGE_EVENT = "stage"  # ProgressEvent.id of a stage's one-line result (the CLI keeps these on screen)
 CHECK_FILE = "check.json"
 CONTRACT_FILE = "contract.json"
 VERSION_FILE = "version.json"
-CONTEXT_DIR = "context"
 BUILD_FILE = "build.json"
 PUSH_FILE = "push.json"
 PLAN_FILE = "release-plan.json"
@@ -68,7 +67,7 @@ class StageInputError(HydroCIError):
 class PipelineOptions:
     model_dir: Path
     image: str | None = None  # repository without tag; default: hydro-ci: image:, else a local image
-    builder: str = "oci"
+    builder: str = DEFAULT_BUILDER
     push: bool = False
     bump: str = "auto"
     version_source: str | None = None  # git | registry | both | None (chosen from the situation)
@@ -142,4 +141,4 @@ class PipelineState:
 
 
 def default_output(name: str) -> Path:
-    return OUTPUT_ROOT / name
+    return output_dir(name)

@@ -35,12 +35,23 @@ from hydro_ci.render.ignore import included_files
 from hydro_ci.render.install import parse_pip_install, reads_only
 from hydro_ci.render.labels import image_labels
 
-DEFAULT_OUTPUT = ".hydro-ci/context"
+OUTPUT_ROOT = Path(".hydro-ci")  # in the working directory: never inside the user's model folder
+CONTEXT_DIR = "context"
+
+
+def output_dir(model: str) -> Path:
+    """``.hydro-ci/<model>``: where every verb and stage writes what it makes for a model."""
+    return OUTPUT_ROOT / model
+
+
+def default_context_dir(model: str) -> Path:
+    """The default build context, ``.hydro-ci/<model>/context``: render's, build's, the pipeline's."""
+    return output_dir(model) / CONTEXT_DIR
 
 
 @dataclass(frozen=True)
 class RenderOptions:
-    output: Path | None = None  # default: MODEL_DIR/.hydro-ci/context
+    output: Path | None = None  # default: .hydro-ci/<model>/context
     version: str | None = None
     base_image: str | None = None  # overrides the folder's runtime
     template_dir: Path | None = None  # overrides hydro-ci: template:
@@ -247,10 +258,11 @@ def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> 
     labels = image_labels(name=folder.name, version=opts.version, contract=contract, epoch=epoch,
                           metadata=folder.metadata, revision=revision, source=source)
     env = configured_env(folder)
-    output = opts.output or folder.root / DEFAULT_OUTPUT
+    output = opts.output or default_context_dir(folder.name)
     if folder.root.resolve().is_relative_to(output.resolve()):
         raise ContextError(f"--output {output} is the model folder or holds it",
-                           hint="write the context to a new directory, e.g. the default .hydro-ci/context")
+                           hint=f"write the context to a new directory, e.g. the default "
+                                f"{default_context_dir(folder.name)}")
     sources = payload_sources(folder, output, opts.exclude)
     classes = payload_classes(sources)
     before, after = copy_order(folder.install_command, sources, classes, env)

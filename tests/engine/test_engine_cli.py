@@ -32,9 +32,10 @@ metadata:
 
 
 def hydro_ci(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
-             ) -> subprocess.CompletedProcess[str]:
+             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    # cwd: where .hydro-ci/ (the rendered context) lands; the tests give their tmp_path
     return subprocess.run([sys.executable, "-m", "hydro_ci", *args], input=stdin, capture_output=True,
-                          text=True, env={**os.environ, "CI": "true", **(env or {})}, timeout=300)
+                          text=True, env={**os.environ, "CI": "true", **(env or {})}, timeout=300, cwd=cwd)
 
 
 def write_folder(root: Path, runtime: str, install: str) -> Path:
@@ -64,7 +65,7 @@ def test_build_push_json(python_base: str, registry: Any, unique_repo: str, tmp_
     image = f"{registry.host}/{unique_repo}"
     proc = hydro_ci("build", str(folder), "--image", image, "--version", "0.1.0", "--tag", "latest",
                     "--builder", "docker", "--push", "--username", registry.username, "--password-stdin",
-                    "--json", stdin=registry.password + "\n")
+                    "--json", stdin=registry.password + "\n", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert registry.password not in proc.stdout + proc.stderr
     result = json.loads(proc.stdout)
@@ -83,9 +84,9 @@ def test_build_push_json(python_base: str, registry: Any, unique_repo: str, tmp_
 @pytest.mark.engine
 def test_cli_errors_are_one_line_with_a_hint(tmp_path: Path) -> None:
     folder = write_folder(tmp_path / "m", "busybox:1", "true")
-    proc = hydro_ci("build", str(folder), "--image", "example.com/t/m", "--version", "1.0.0",
-                    "--base-image", "scratch",  # no base lookup: the engine is asked first anyway
-                    env={"DOCKER_HOST": "tcp://127.0.0.1:9"})
+    proc = hydro_ci("build", str(folder), "--image", "example.com/t/m", "--version", "1.0.0", "--builder",
+                    "docker", "--base-image", "scratch",  # no base lookup: the engine is asked first anyway
+                    env={"DOCKER_HOST": "tcp://127.0.0.1:9"}, cwd=tmp_path)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert lines[0].startswith("error: no Docker engine reachable at tcp://127.0.0.1:9")
@@ -105,7 +106,7 @@ def test_a_broken_docker_config_is_one_line(busybox_base: str, tmp_path: Path,
     (tmp_path / "dc").mkdir()
     (tmp_path / "dc/config.json").write_text(json.dumps(config))
     out = hydro_ci("build", str(folder), "--image", "127.0.0.1:5000/hydro-ci-test/dc", "--version", "1.0.0",
-                   env={"DOCKER_CONFIG": str(tmp_path / "dc")})
+                   "--builder", "docker", env={"DOCKER_CONFIG": str(tmp_path / "dc")}, cwd=tmp_path)
     assert out.returncode == 1, out.stderr
     lines = [line for line in out.stderr.splitlines() if not line.startswith("[build]")]
     assert lines[0].startswith("error: cannot read the registry logins in Docker's config.json")
@@ -126,20 +127,20 @@ def test_a_refused_push_moves_no_local_version_tag(busybox_base: str, registry: 
         return {t: img.id for img in docker_client.images.list(name=image) for t in img.tags}
 
     try:
-        first = hydro_ci(*build, *push, stdin=registry.password)
+        first = hydro_ci(*build, *push, stdin=registry.password, cwd=tmp_path)
         assert first.returncode == 0, first.stderr
         first_id = json.loads(first.stdout)["id"]
         # Built under a temporary tag, tagged once pushed: nothing else is left behind.
         assert local_tags() == {f"{image}:1.0.0": first_id, f"{image}:latest": first_id}
 
         (folder / "src/func_main.py").write_text("def infer(pclass):\n    return {'survived': 0}\n")
-        second = hydro_ci(*build, *push, stdin=registry.password)
+        second = hydro_ci(*build, *push, stdin=registry.password, cwd=tmp_path)
         assert second.returncode == 1
         assert "already holds" in second.stderr and "version tags are never reused" in second.stderr
         assert local_tags() == {f"{image}:1.0.0": first_id, f"{image}:latest": first_id}  # nothing moved
 
         # Without --push the local tags are set by the build, as always.
-        third = hydro_ci(*build)
+        third = hydro_ci(*build, cwd=tmp_path)
         assert third.returncode == 0, third.stderr
         third_id = json.loads(third.stdout)["id"]
         assert third_id != first_id

@@ -34,7 +34,7 @@ def hydro(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subp
 
 def test_oci_options_are_refused_with_the_docker_builder(tmp_path: Path) -> None:
     out = hydro("build", str(tmp_path), "--image", "r.example/x", "--version", "1.0.0",
-                "--output-layout", str(tmp_path / "oci"))
+                "--builder", "docker", "--output-layout", str(tmp_path / "oci"), cwd=tmp_path)
     assert out.returncode == 2 and "--output-layout needs --builder oci" in out.stderr
 
 
@@ -58,7 +58,7 @@ def test_build_oci_writes_layout_and_tar_then_pushes_with_json(busybox_layout: P
                 "--builder", "oci", "--base-from", f"oci:{busybox_layout}:base",
                 "--output-layout", str(tmp_path / "oci"), "--output-tar", str(tmp_path / "img.tar"),
                 "--push", "--username", registry.username, "--password-stdin", "--json",
-                stdin=registry.password + "\n")
+                stdin=registry.password + "\n", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["digest"] == data["id"] == str(layout.read_layout(tmp_path / "oci", "latest").manifest_digest)
@@ -79,5 +79,6 @@ def test_build_oci_writes_layout_and_tar_then_pushes_with_json(busybox_layout: P
 
 
 def test_layout_with_the_docker_builder_is_a_usage_error(tmp_path: Path) -> None:
-    out = hydro("push", "--layout", str(tmp_path), "--image", "r.example/x", "--version", "1.0.0")
+    out = hydro("push", "--builder", "docker", "--layout", str(tmp_path), "--image", "r.example/x",
+                "--version", "1.0.0")
     assert out.returncode == 2 and "error: --layout needs --builder oci" in out.stderr

@@ -5,6 +5,7 @@ Scratch base, no engine and no registry: each case is one quick subprocess.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -57,7 +58,8 @@ def test_the_tar_appears_whole_under_its_name_only(tmp_path: Path) -> None:
     out = hydro("build", "model", "--image", "r.example/x", "--version", "1.0.0", "--builder", "oci",
                 "--base-from", "scratch", "--output-tar", "x.tar", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "model", "theirs", "x.tar"]
+    # .hydro-ci/: the rendered context, where every verb writes it by default
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".hydro-ci", "a-file", "model", "theirs", "x.tar"]
     assert (tmp_path / "x.tar").stat().st_mode & 0o777 == 0o644
 
 
@@ -124,8 +126,28 @@ def test_each_verb_says_its_default_builder() -> None:
                               text=True, env={**os.environ, "COLUMNS": "400"}, check=True).stdout
 
     build, pipeline = help_of("build"), help_of("pipeline")
-    assert "docker (the default here)" in build and "the default of hydro-ci pipeline" in build
-    assert "oci (the default here)" in pipeline and "the default of hydro-ci build" in pipeline
+    assert "oci (the default, as in hydro-ci pipeline)" in build
+    assert "oci (the default, as in hydro-ci build)" in pipeline
+
+
+def test_build_defaults_to_the_daemonless_builder_as_the_pipeline_does(tmp_path: Path) -> None:
+    _folder(tmp_path)
+    out = subprocess.run([sys.executable, "-m", "hydro_ci", "build", "model", "--image", "r.example/x",
+                          "--version", "1.0.0", "--base-from", "scratch", "--json"], cwd=tmp_path,
+                         capture_output=True, text=True,
+                         env={**os.environ, "DOCKER_HOST": "tcp://127.0.0.1:9"})  # no engine needed
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["builder"] == "oci"
+
+
+def test_render_writes_where_the_pipeline_does_not_into_the_model_folder(tmp_path: Path) -> None:
+    _folder(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    out = hydro("render", str(tmp_path / "model"), cwd=work)
+    assert out.returncode == 0, out.stderr
+    assert (work / ".hydro-ci/clidemo/context/Dockerfile").is_file()  # the pipeline's context folder
+    assert not (tmp_path / "model/.hydro-ci").exists()  # nothing written into the user's repository
 
 
 @pytest.mark.registry

@@ -78,7 +78,7 @@ def test_same_folder_twice_gives_identical_bytes(make_folder: MakeFolder, tmp_pa
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     a = make_folder(tmp_path / "one" / "model")
-    ctx_a = render_folder(a, RenderOptions(version="1.0.0"))
+    ctx_a = render_folder(a, RenderOptions(output=tmp_path / "ctx-a", version="1.0.0"))
     # Another place, another time, another umask, other source mtimes and modes.
     time.sleep(1.1)
     old = os.umask(0o077)
@@ -86,7 +86,7 @@ def test_same_folder_twice_gives_identical_bytes(make_folder: MakeFolder, tmp_pa
         b = make_folder(tmp_path / "elsewhere" / "deeper" / "model")
         os.utime(b.root / "trained.model", (12345, 12345))
         os.chmod(b.root / "requirements.txt", 0o600)
-        ctx_b = render_folder(b, RenderOptions(version="1.0.0"))
+        ctx_b = render_folder(b, RenderOptions(output=tmp_path / "elsewhere/ctx-b", version="1.0.0"))
     finally:
         os.umask(old)
     assert tree(ctx_a.root) == tree(ctx_b.root)
@@ -96,9 +96,9 @@ def test_same_folder_twice_gives_identical_bytes(make_folder: MakeFolder, tmp_pa
 
 
 def test_changing_a_file_changes_the_context(make_folder: MakeFolder, tmp_path: Path) -> None:
-    a = render_folder(make_folder(tmp_path / "a"), RenderOptions(epoch=0))
+    a = render_folder(make_folder(tmp_path / "a"), RenderOptions(output=tmp_path / "ctx-a", epoch=0))
     b = render_folder(make_folder(tmp_path / "b", files={**_default(), "src/func_main.py": "x = 2\n"}),
-                      RenderOptions(epoch=0))
+                      RenderOptions(output=tmp_path / "ctx-b", epoch=0))
     assert tree(a.root) != tree(b.root)
 
 
