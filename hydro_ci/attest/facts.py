@@ -19,8 +19,7 @@ from typing import Any
 from hydro_ci import __version__, git
 from hydro_ci.build.api import BuildResult
 from hydro_ci.image.model import PushableImage
-from hydro_ci.render.context import BuildContext, ContextFile
-from hydro_ci.render.context import Layer as LayerClass
+from hydro_ci.render.context import BuildContext, ContextFile, LayerClass
 
 BUILDER_ID = "https://github.com/hydro-ci/hydro-ci/oci-builder@v1"
 MAX_METADATA = 256 << 10  # a wheel's METADATA head: enough for its headers, never its whole README

@@ -17,6 +17,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import requests
+
 from hydro_ci.build.api import BaseRecord, BuildRequest, BuildResult, Built, EngineOptions, LayerRecord
 from hydro_ci.cache import cache_dir
 from hydro_ci.errors import (
@@ -172,7 +174,6 @@ class EngineBuilder:
 
     def _api_call(self, call: Any, what: str) -> Any:
         import docker  # start-up time: the docker SDK is slow to import
-        import requests
         from docker.credentials.errors import StoreError
 
         try:
@@ -188,7 +189,6 @@ class EngineBuilder:
 
 def _safe_iter(stream: Iterable[dict[str, Any]], what: str) -> Iterator[dict[str, Any]]:
     import docker  # start-up time: the docker SDK is slow to import
-    import requests
 
     try:
         yield from stream

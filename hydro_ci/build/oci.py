@@ -63,8 +63,7 @@ from hydro_ci.progress import Progress, ProgressEvent, no_progress
 from hydro_ci.reference import parse_reference
 from hydro_ci.registry.client import client_for
 from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
-from hydro_ci.render.context import LAYER_ORDER, BuildContext, ContextFile, check_links
-from hydro_ci.render.context import Layer as LayerClass
+from hydro_ci.render.context import LAYER_ORDER, BuildContext, ContextFile, LayerClass, check_links
 from hydro_ci.render.install import PipInstall, parse_pip_install
 
 log = logging.getLogger(__name__)
@@ -345,14 +344,7 @@ def build_layer(klass: str, entries: Sequence[tuple[LayerEntry, str]], epoch: in
                 progress: Progress = no_progress) -> LayerPlan:
     plain = [e for e, _ in entries]
     if compression == "auto":
-        total = sum(e.size for e in plain)
-        if total < layers.SMALL_LAYER:
-            compression, reason = "gzip", "small layer, gzip"
-        else:
-            gain = layers.compression_gain([e.source for e in plain if e.source is not None])
-            compression = "gzip" if gain >= layers.MIN_GAIN else "none"
-            reason = (f"gzip saves ~{max(gain, 0.0):.0%} on samples"
-                      + ("" if compression == "gzip" else f" (< {layers.MIN_GAIN:.0%}): stored uncompressed"))
+        compression, reason = layers.choose_compression(plain)
     else:
         reason = f"{compression} (forced)"
     key = _layer_key(klass, entries, epoch, compression)

@@ -1,4 +1,5 @@
-"""hydro-ci pipeline MODEL_DIR: check → contract → version → render → plan → build → push → summary."""
+"""hydro-ci pipeline MODEL_DIR: check → contract → version → render → plan → build → push → attest →
+summary."""
 
 from __future__ import annotations
 
@@ -9,24 +10,26 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from hydro_ci.build import BUILDERS, DEFAULT_BUILDER
+from hydro_ci.build.python import check_python_version
+from hydro_ci.cli import build as cli_build
+from hydro_ci.cli.build import add_python_version_option
 from hydro_ci.cli.output import problem_format
+from hydro_ci.cli.progress import progress_display
+from hydro_ci.cli.registry_options import add_credential_options, keychain
+from hydro_ci.cli.render import check_model_dir
+from hydro_ci.errors import HydroCIError, ProblemsError, UsageError
+from hydro_ci.integrations import github as gh
+from hydro_ci.pipeline import PipelineOptions, PipelineState, report, run_pipeline
+from hydro_ci.pipeline.stages import STAGE_NAMES
+from hydro_ci.pipeline.state import STAGE_EVENT
+from hydro_ci.progress import Progress
 
-if TYPE_CHECKING:
-    from hydro_ci.pipeline import PipelineState
-    from hydro_ci.progress import Progress
-
-# The names of hydro_ci.pipeline.stages.STAGES, repeated here so `--help` imports nothing heavy
-# (a test checks the two agree).
-STAGES = ("check", "contract", "version", "render", "plan", "build", "push", "attest", "summary")
+STAGES = STAGE_NAMES
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from hydro_ci.build import BUILDERS, DEFAULT_BUILDER
-    from hydro_ci.cli.build import add_python_version_option
-    from hydro_ci.cli.registry_options import add_credential_options
-
     parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="folder with serving.yaml")
     parser.add_argument("--image", metavar="REPO",
                         help="repository without tag, e.g. ghcr.io/acme/iris (default: hydro-ci: image: in "
@@ -77,14 +80,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.build.python import check_python_version
-    from hydro_ci.cli.registry_options import keychain
-    from hydro_ci.errors import HydroCIError, ProblemsError, UsageError
-    from hydro_ci.pipeline import PipelineOptions, PipelineState, run_pipeline
-
     github = problem_format(args.format) == "github"
-    from hydro_ci.cli.render import check_model_dir
-
     check_model_dir(args.model_dir)
     if "push" in args.only and not args.push:  # else the stage skips itself and nothing says so
         raise UsageError("--only push needs --push", hint="add --push to push the built image")
@@ -96,9 +92,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--python-version needs --builder oci",
                          hint="the engine's pip runs inside the runtime, with its own Python")
     if args.image:
-        from hydro_ci.cli.build import check_image
-
-        check_image(args.image, args.model_version or "0.0.0", [], args.insecure)
+        cli_build.check_image(args.image, args.model_version or "0.0.0", [], args.insecure)
     python_version = check_python_version(args.python_version) if args.python_version else None
     options = PipelineOptions(
         model_dir=args.model_dir, image=args.image, builder=args.builder, push=args.push, bump=args.bump,
@@ -116,16 +110,12 @@ def run(args: argparse.Namespace) -> int:
             run_pipeline(options, state=state)
     except HydroCIError as exc:
         if github:
-            from hydro_ci.integrations import github as gh
-
             if isinstance(exc, ProblemsError):
                 for line in gh.annotate(exc.problems):
                     gh.write_command(sys.stdout, line)
             gh.publish(state, os.environ)  # the summary of what was done, and where it stopped
         raise
     if github:
-        from hydro_ci.integrations import github as gh
-
         gh.publish(state, os.environ)
     if args.json_file:
         record = state.plan if args.dry_run and state.plan is not None else state.summary
@@ -144,16 +134,11 @@ def run(args: argparse.Namespace) -> int:
 def _display() -> Iterator[Progress]:
     """Plain lines in CI or when piped (the build verbs' display); on a terminal each stage's result
     stays on screen and the live status line shows the step in progress (layer hashing, upload…)."""
-    from hydro_ci.cli.progress import progress_display
-    from hydro_ci.pipeline.state import STAGE_EVENT
-
     with progress_display(STAGE_EVENT) as progress:
         yield progress
 
 
 def _print(state: PipelineState, dry_run: bool) -> None:
-    from hydro_ci.pipeline import report
-
     if dry_run and state.plan:
         sys.stdout.write(report.plan_text(state.plan))
         if state.summary and state.summary.plan_file:

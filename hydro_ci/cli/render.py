@@ -7,6 +7,10 @@ import json
 import os
 from pathlib import Path
 
+from hydro_ci.errors import UsageError
+from hydro_ci.reference import ReferenceError, parse_reference
+from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="folder with serving.yaml")
@@ -26,8 +30,6 @@ def add_render_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
-
     version = getattr(args, "model_version", None)
     if version is not None:
         _check_version(version)
@@ -50,8 +52,6 @@ def run(args: argparse.Namespace) -> int:
 
 def check_model_dir(path: Path) -> None:
     """A MODEL_DIR that is missing or not a folder is a usage error (exit 2), said as every verb says it."""
-    from hydro_ci.errors import UsageError
-
     if not os.path.lexists(path):
         raise UsageError(f"no such file or directory: {path}")
     if not path.is_dir():
@@ -60,9 +60,6 @@ def check_model_dir(path: Path) -> None:
 
 def _check_version(version: str) -> None:
     """The version becomes the image tag later: refuse here what ``build --version`` would refuse."""
-    from hydro_ci.errors import UsageError
-    from hydro_ci.reference import ReferenceError, parse_reference
-
     try:
         parse_reference("hydro-ci/check").with_tag(version)
     except ReferenceError:

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-if TYPE_CHECKING:
-    from hydro_ci.version.decision import VersionDecision
+from hydro_ci import git
+from hydro_ci.cli.registry_options import add_credential_options, keychain
+from hydro_ci.errors import UsageError
+from hydro_ci.infer.check import load_model_folder
+from hydro_ci.reference import image_repository
+from hydro_ci.registry.client import registry_of
+from hydro_ci.version.decision import Context, VersionDecision, context_for, decide
+from hydro_ci.version.reserve import reserve
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from hydro_ci.cli.registry_options import add_credential_options
-
     parser.add_argument("model_dir", metavar="MODEL_DIR", help="the model folder")
     parser.add_argument("--source", choices=("git", "registry", "both"), default="git",
                         help="where released versions are listed (default: git)")
@@ -35,48 +40,39 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-    from pathlib import Path
-
-    from hydro_ci.errors import UsageError
-
     if not os.path.lexists(args.model_dir):
         raise UsageError(f"no such file or directory: {args.model_dir}")
     if args.reserve and args.source == "registry":
         raise UsageError("--reserve needs --source git or both: the registry has no atomic create",
                          hint="version from git tags (docs/versioning.md explains the guarantee)")
-    from hydro_ci.cli.registry_options import keychain
-    from hydro_ci.infer.check import load_model_folder
-    from hydro_ci.reference import image_repository
-    from hydro_ci.registry.client import registry_of
-    from hydro_ci.version.decision import context_for, decide
-
     folder = load_model_folder(Path(args.model_dir))
     image = image_repository(args.image, folder.config.get("image"))
     registries = keychain(args, [registry_of(image)] if image else [])
     remote = args.remote or "origin"
     ctx = context_for(folder, source=args.source, bump=args.bump, image=image, branch=args.branch,
                       remote=remote, keychain=registries, insecure=args.insecure)
-    if args.remote is not None and ctx.repo is not None:
-        from hydro_ci import git
-
-        if not git.has_remote(ctx.repo, args.remote):  # a typo must not skip the missing-tags check
-            raise UsageError(f"--remote {args.remote}: no such remote in {ctx.repo}",
-                             hint="git remote -v lists them")
-    if args.reserve:
-        from hydro_ci.version.reserve import reserve
-
-        if ctx.repo is None:
-            raise UsageError("--reserve needs the model folder inside a git clone")
-        decision = reserve(lambda: decide(ctx), ctx.repo, remote=remote)
-    else:
-        decision = decide(ctx)
+    try:
+        decision = _decide(args, ctx, remote)
+    finally:
+        ctx.close()
     if args.json:
         print(json.dumps(decision.to_json(), indent=2))
     else:
         print(decision.version)
         explain(decision)
     return 0
+
+
+def _decide(args: argparse.Namespace, ctx: Context, remote: str) -> VersionDecision:
+    # a typo must not skip the missing-tags check
+    if args.remote is not None and ctx.repo is not None and not git.has_remote(ctx.repo, args.remote):
+        raise UsageError(f"--remote {args.remote}: no such remote in {ctx.repo}",
+                         hint="git remote -v lists them")
+    if args.reserve:
+        if ctx.repo is None:
+            raise UsageError("--reserve needs the model folder inside a git clone")
+        return reserve(lambda: decide(ctx), ctx.repo, remote=remote)
+    return decide(ctx)
 
 
 def explain(d: VersionDecision) -> None:

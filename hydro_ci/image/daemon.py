@@ -21,6 +21,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from hydro_ci.errors import EngineError, EngineUnavailableError
 from hydro_ci.image.model import Blob, Digest, Image, PushableImage
 from hydro_ci.image.tarball import read_tarball, write_tarball
@@ -38,7 +40,6 @@ def connect(client: Any = None) -> Any:
     """A docker SDK client that answered a ping, else EngineUnavailableError."""
     # The docker SDK takes ~0.3 s to import: only the engine's paths pay it, not `contract check`.
     import docker
-    import requests
     from docker.credentials.errors import StoreError
 
     host = os.environ.get("DOCKER_HOST") or "the default socket (unix:///var/run/docker.sock)"

@@ -301,12 +301,15 @@ def compression_gain(paths: Iterable[Path]) -> float:
     return 1.0 - packed / raw if raw else 1.0
 
 
-def choose_compression(entries: Sequence[LayerEntry]) -> Literal["gzip", "none"]:
-    """gzip unless the layer is large and samples say gzip would save less than ``MIN_GAIN``."""
+def choose_compression(entries: Sequence[LayerEntry]) -> tuple[Literal["gzip", "none"], str]:
+    """gzip unless the layer is large and samples say gzip would save less than ``MIN_GAIN``; and why."""
     sources = [e.source for e in entries if e.kind == "file" and e.source is not None]
     if sum(e.size for e in entries) < SMALL_LAYER:
-        return "gzip"  # cheap either way; tar headers and code compress well
-    return "gzip" if compression_gain(sources) >= MIN_GAIN else "none"
+        return "gzip", "small layer, gzip"  # cheap either way; tar headers and code compress well
+    gain = compression_gain(sources)
+    if gain >= MIN_GAIN:
+        return "gzip", f"gzip saves ~{gain:.0%} on samples"
+    return "none", f"gzip saves ~{max(gain, 0.0):.0%} on samples (< {MIN_GAIN:.0%}): stored uncompressed"
 
 
 class _Hasher:
@@ -332,7 +335,7 @@ def write_layer(entries: Sequence[LayerEntry], spool_dir: Path, *, epoch: int,
                 progress: Progress | None = None) -> Layer:
     """Write ``entries`` as one layer; compressed blobs land in ``spool_dir/sha256/<hex>``."""
     if compression == "auto":
-        compression = choose_compression(entries)
+        compression, _why = choose_compression(entries)
     segments = _segments(entries, epoch)
     tar_sha = hashlib.sha256()
     tar_size = 0

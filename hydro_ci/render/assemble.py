@@ -25,7 +25,7 @@ from hydro_ci.render.context import (
     LINK_MIN_SIZE,
     WORKDIR,
     BuildContext,
-    Layer,
+    LayerClass,
     classify,
     layer_dir,
     write_context,
@@ -161,10 +161,10 @@ _PIP_SETTINGS = ("PIP_", "HOME", "XDG_", "PYTHON", "VIRTUAL_ENV", "UV_")
 _DEPS_TEXT_LIMIT = 1 << 20  # a requirements file larger than this is not read (the install goes last)
 
 
-def payload_classes(sources: list[tuple[str, Path]]) -> dict[str, Layer]:
+def payload_classes(sources: list[tuple[str, Path]]) -> dict[str, LayerClass]:
     """The layer class of every payload file, by name and size as listed (the render copies them
     into these classes, whatever happens to a size meanwhile, so the Dockerfile always matches)."""
-    out: dict[str, Layer] = {}
+    out: dict[str, LayerClass] = {}
     for rel, src in sources:
         try:
             size = src.stat().st_size
@@ -174,7 +174,8 @@ def payload_classes(sources: list[tuple[str, Path]]) -> dict[str, Layer]:
     return out
 
 
-def copy_order(install_command: str | None, sources: list[tuple[str, Path]], classes: Mapping[str, Layer],
+def copy_order(install_command: str | None, sources: list[tuple[str, Path]],
+               classes: Mapping[str, LayerClass],
                env: Mapping[str, str] | None = None) -> tuple[list[str], list[str]]:
     """The context directories the Dockerfile copies before and after install-command: one per layer
     class that has files (an empty COPY makes an empty layer, which the engine's classic builder can
@@ -185,14 +186,14 @@ def copy_order(install_command: str | None, sources: list[tuple[str, Path]], cla
     new version with other code or weights re-runs no install. Anything else runs after every file,
     as it may read any of them.
     """
-    present = {*classes.values(), Layer.contract}
+    present = {*classes.values(), LayerClass.contract}
     dirs = [layer_dir(layer) for layer in LAYER_ORDER if layer in present]
     spec = parse_pip_install(install_command)
     if spec is None or any(k.upper().startswith(_PIP_SETTINGS) for k in env or {}):  # PIP_CONSTRAINT=…
         return dirs, []
     deps: dict[str, str | None] = {}
     for rel, src in sources:
-        if classes[rel] is not Layer.deps:
+        if classes[rel] is not LayerClass.deps:
             continue
         try:
             data = src.read_bytes() if src.stat().st_size <= _DEPS_TEXT_LIMIT else None
@@ -201,7 +202,7 @@ def copy_order(install_command: str | None, sources: list[tuple[str, Path]], cla
         deps[rel] = None if data is None or b"\0" in data else data.decode("utf-8", "replace")
     if not reads_only(spec, deps):
         return dirs, []
-    early = [d for d in dirs if d == layer_dir(Layer.deps)]
+    early = [d for d in dirs if d == layer_dir(LayerClass.deps)]
     return early, dirs[len(early):]
 
 

@@ -56,7 +56,7 @@ EXEC_MODE = 0o755
 DIR_MODE = 0o755
 
 
-class Layer(enum.StrEnum):
+class LayerClass(enum.StrEnum):
     """How often a file changes, which decides the image layer a daemonless builder puts it in.
 
     Ordered from least to most frequently changed, the order layers are stacked in.
@@ -68,10 +68,10 @@ class Layer(enum.StrEnum):
     contract = "contract"  # model/contract.protobin
 
 
-LAYER_ORDER: tuple[Layer, ...] = (Layer.deps, Layer.weights, Layer.code, Layer.contract)
+LAYER_ORDER: tuple[LayerClass, ...] = tuple(LayerClass)  # declared in stacking order
 
 
-def layer_dir(layer: Layer) -> str:
+def layer_dir(layer: LayerClass) -> str:
     """The context directory holding ``layer``'s files, laid out from the image root."""
     return f"{LAYERS_DIR}/{layer.value}"
 
@@ -86,7 +86,7 @@ class PlanError(HydroCIError):
 @dataclass(frozen=True)
 class ContextFile:
     path: str  # POSIX path relative to the context root, e.g. "model/files/src/func_main.py"
-    layer: Layer
+    layer: LayerClass
     size: int
     mode: int  # FILE_MODE or EXEC_MODE
     sha256: str  # hex digest of the content
@@ -108,7 +108,7 @@ class ContextFile:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ContextFile:
-        return cls(d["path"], Layer(d["layer"]), int(d["size"]), int(d["mode"], 8), d["sha256"])
+        return cls(d["path"], LayerClass(d["layer"]), int(d["size"]), int(d["mode"], 8), d["sha256"])
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ class BuildContext:
     def plan_path(self) -> Path:
         return self.root / PLAN_FILE
 
-    def files_in(self, layer: Layer) -> tuple[ContextFile, ...]:
+    def files_in(self, layer: LayerClass) -> tuple[ContextFile, ...]:
         return tuple(f for f in self.files if f.layer is layer)
 
     def to_plan(self) -> dict[str, Any]:
@@ -276,17 +276,17 @@ WEIGHTS_MIN_SIZE = 1 << 20  # files this large are weights whatever their name
 LINK_MIN_SIZE = 1 << 20  # a context for the daemonless builder links files this large
 
 
-def classify(rel: str, size: int) -> Layer:
+def classify(rel: str, size: int) -> LayerClass:
     """The layer class of a payload file (``rel`` relative to the model folder)."""
     name = rel.rsplit("/", 1)[-1]
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if name in _DEPS_NAMES or suffix == ".whl" or (
         name.startswith(("requirements", "constraints")) and suffix == ".txt"
     ):
-        return Layer.deps
+        return LayerClass.deps
     if size >= WEIGHTS_MIN_SIZE or suffix in _WEIGHT_SUFFIXES or "/variables/variables." in "/" + rel:
-        return Layer.weights
-    return Layer.code
+        return LayerClass.weights
+    return LayerClass.code
 
 
 def _copy_hashing(src: Path, dst: Path) -> tuple[int, str]:
@@ -371,7 +371,7 @@ def write_context(
     dockerfile_text: str,
     context: BuildContext,
     link_min_size: int | None = None,
-    classes: Mapping[str, Layer] | None = None,
+    classes: Mapping[str, LayerClass] | None = None,
     within: Path | None = None,
 ) -> BuildContext:
     """Write Dockerfile, payload (``sources``: (path under model/files, source file)), contract and
@@ -421,7 +421,7 @@ def _remove_ours(root: Path) -> None:
 
 def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: bytes, dockerfile_text: str,
                context: BuildContext, link_min_size: int | None,
-               classes: Mapping[str, Layer]) -> BuildContext:
+               classes: Mapping[str, LayerClass]) -> BuildContext:
     files: list[ContextFile] = []
     links: dict[str, LinkedSource] = {}
     if link_min_size is not None and not _symlinks_work(root):
@@ -443,7 +443,7 @@ def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: byte
         files.append(ContextFile(dst_rel, classes.get(rel) or classify(rel, size), size, mode, sha))
     (root / FILES_DIR).mkdir(parents=True, exist_ok=True)
     size, sha = _write_bytes(root / CONTRACT_FILE, contract_bytes, root)
-    files.append(ContextFile(CONTRACT_FILE, Layer.contract, size, FILE_MODE, sha))
+    files.append(ContextFile(CONTRACT_FILE, LayerClass.contract, size, FILE_MODE, sha))
     files.sort(key=lambda f: f.path)
     done = replace(context, root=root, files=tuple(files), links=links)
     _write_layer_trees(root, done)

@@ -13,17 +13,16 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hydro_ci import git
 from hydro_ci.contract.jsonform import CONTRACT_LABEL
 from hydro_ci.contract.model import Contract
 from hydro_ci.errors import HydroCIError, NotFoundError, UsageError
 from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, SERVING_FILES
+from hydro_ci.image.remote import read_labels
+from hydro_ci.reference import ImageReference, parse_reference
+from hydro_ci.registry.client import RegistryClient, client_for
 from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
-
-if TYPE_CHECKING:
-    from hydro_ci.registry.client import RegistryClient
 
 MAX_CONTRACT_FILE = 64 << 20
 
@@ -163,9 +162,6 @@ def inferred_contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | 
 
 def contract_from_image(client: RegistryClient, repository: str, tag: str) -> Contract | None:
     """The contract in the image's label; None when the image or the label is absent."""
-    from hydro_ci.image.remote import read_labels
-    from hydro_ci.reference import ImageReference
-
     try:
         labels = read_labels(client, ImageReference(client.registry, repository, tag))
     except NotFoundError:
@@ -202,9 +198,6 @@ def load_contract(spec: str, *, cwd: Path | None = None, keychain: Keychain = DE
                                       hint="give the model folder or contract file path inside that commit")
         return found, f"git {m['ref']}:{rel or '.'}"
     if _looks_like_image(spec):
-        from hydro_ci.reference import parse_reference
-        from hydro_ci.registry.client import client_for
-
         try:
             ref = parse_reference(spec)
         except HydroCIError:

@@ -111,7 +111,10 @@ def test_compression_is_chosen_by_sampling(tmp_path: Path) -> None:
     entries = tree_entries(tmp_path, "m")
     pick = {name: choose_compression([e for e in entries if e.name == f"m/{name}"])
             for name in ("random.bin", "text.csv", "small.bin")}
-    assert pick == {"random.bin": "none", "text.csv": "gzip", "small.bin": "gzip"}
+    assert {name: how for name, (how, _why) in pick.items()} == {
+        "random.bin": "none", "text.csv": "gzip", "small.bin": "gzip"}
+    assert pick["random.bin"][1].endswith("stored uncompressed")
+    assert pick["small.bin"][1] == "small layer, gzip"
 
 
 def test_in_memory_entries_and_duplicates(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from hydro_ci.contract.proto import from_protobin
 from hydro_ci.epoch import file_time
 from hydro_ci.errors import ContextError
 from hydro_ci.render.assemble import RenderOptions, render_folder
-from hydro_ci.render.context import Layer, load_context
+from hydro_ci.render.context import LayerClass, load_context
 from hydro_ci.render.labels import CONTRACT_LABEL
 
 from .conftest import CONTRACT, MakeFolder, write_tree
@@ -43,10 +43,10 @@ def test_context_layout_and_contract(make_folder: MakeFolder, tmp_path: Path) ->
     assert from_protobin((root / "model/contract.protobin").read_bytes()) == CONTRACT.primary
     layers = {f.path: f.layer for f in ctx.files}
     assert layers == {
-        "model/contract.protobin": Layer.contract,
-        "model/files/requirements.txt": Layer.deps,
-        "model/files/src/func_main.py": Layer.code,
-        "model/files/trained.model": Layer.weights,
+        "model/contract.protobin": LayerClass.contract,
+        "model/files/requirements.txt": LayerClass.deps,
+        "model/files/src/func_main.py": LayerClass.code,
+        "model/files/trained.model": LayerClass.weights,
     }
     dockerfile = (root / "Dockerfile").read_text()
     assert dockerfile.splitlines()[1] == "FROM hydrosphere/serving-runtime-python-3.7:3.0.0"
@@ -126,7 +126,8 @@ def test_default_ignores_and_hydroignore(make_folder: MakeFolder, tmp_path: Path
         ".hydroignore": "# comments are fine\nnotes/\n!notes/keep.md\n*.csv\n**/*.csv\n",
     })
     ctx = render_folder(folder, RenderOptions(output=tmp_path / "ctx", epoch=0))
-    shipped = sorted(f.path.removeprefix("model/files/") for f in ctx.files if f.layer is not Layer.contract)
+    shipped = sorted(f.path.removeprefix("model/files/") for f in ctx.files
+                     if f.layer is not LayerClass.contract)
     assert shipped == ["notes/keep.md", "requirements.txt", "src/func_main.py", "trained.model"]
 
 
