@@ -81,7 +81,7 @@ class EngineBuilder:
         )
         image_id = self._follow_build(stream, progress, ctx.install_command)
         progress(ProgressEvent("build", f"built {image_id}"))
-        image = DaemonImage(image_id, (self.options.cache or cache_dir()) / "tmp", client=self.client)
+        image = DaemonImage(image_id, self.options.cache or cache_dir(), client=self.client)
         result = BuildResult(builder=self.name, image=request.image, version=request.version, id=image_id,
                              config_digest=image_id, base=BaseRecord(ctx.base_image),
                              layers=context_layers(ctx))

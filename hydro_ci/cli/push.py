@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.layout:
         image = read_layout(args.layout, args.model_version)
     else:
-        image = DaemonImage(f"{args.image}:{args.model_version}", cache_dir() / "tmp",
+        image = DaemonImage(f"{args.image}:{args.model_version}", cache_dir(),
                             hint="build it first: hydro-ci build MODEL_DIR --builder docker --image REPO "
                                  "--version V")
     publisher = make_publisher(PublishOptions(repository=args.image, registry=True,

@@ -11,6 +11,7 @@ an engine image by id that is read only when its bytes are needed (a push), as g
 from __future__ import annotations
 
 import binascii
+import json
 import os
 import shutil
 import tempfile
@@ -24,9 +25,21 @@ from typing import Any
 import requests
 
 from hydro_ci.errors import EngineError, EngineUnavailableError
-from hydro_ci.image.model import Blob, Digest, Image, PushableImage
+from hydro_ci.image.layer import choose_blob_compression, gzip_blob
+from hydro_ci.image.model import (
+    DOCKER_LAYER,
+    DOCKER_LAYER_GZIP,
+    DOCKER_MANIFEST,
+    Blob,
+    Descriptor,
+    Digest,
+    FileBlob,
+    Image,
+    Manifest,
+    PushableImage,
+)
 from hydro_ci.image.tarball import read_tarball, write_tarball
-from hydro_ci.output_files import atomic_writer
+from hydro_ci.output_files import atomic_writer, write_file
 
 # The docker SDK also warns on stderr about a missing helper; our one-line error says it already.
 warnings.filterwarnings("ignore", message=r"docker-credential-\S+ not installed", category=UserWarning)
@@ -122,24 +135,27 @@ class DaemonImage:
     """An image the engine holds, by id: ``PushableImage`` once read, tagged without being read.
 
     The first access to its bytes saves it (``docker save``) into a folder of its own under
-    ``workdir``, removed when the object is collected or the process ends. Its manifest keeps
-    Docker's media types (what ``docker push`` writes), so a registry serves it to every client.
+    ``cache/tmp``, removed when the object is collected or the process ends. Its manifest keeps
+    Docker's media types (what ``docker push`` writes), so a registry serves it to every client,
+    and its layers are compressed as ``docker push`` would, by our rule (``choose_blob_compression``:
+    gzip unless large and incompressible), each remembered in ``cache`` by its diff_id so a push
+    of a later version compresses only the layers that changed.
     """
 
-    def __init__(self, ref: str, workdir: Path, *, client: Any = None, hint: str | None = None) -> None:
+    def __init__(self, ref: str, cache: Path, *, client: Any = None, hint: str | None = None) -> None:
         self.client = connect(client)
         self.id = image_id(ref, client=self.client, hint=hint)
-        self._ref = ref
-        self._workdir = workdir
+        self._cache = cache
 
     @cached_property
     def image(self) -> Image:
-        self._workdir.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(dir=self._workdir, prefix="engine-image-"))
+        workdir = self._cache / "tmp"
+        workdir.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(dir=workdir, prefix="engine-image-"))
         weakref.finalize(self, shutil.rmtree, folder, True)
         saved = folder / "image.tar"
         _save(self.client, self.id, saved)
-        return read_tarball(saved, None, docker_types=True)
+        return compressed(read_tarball(saved, None, docker_types=True), self._cache)
 
     @property
     def manifest_bytes(self) -> bytes:
@@ -155,6 +171,49 @@ class DaemonImage:
 
     def blobs(self) -> Sequence[Blob]:
         return self.image.blobs()
+
+
+def compressed(image: Image, cache: Path) -> Image:
+    """``image`` (Docker-typed, its layers uncompressed tars) with each layer gzipped where the rule
+    says so; the config, hence the image id, stays the same."""
+    layers: list[Blob] = []
+    for blob in image.layers:
+        if blob.descriptor.media_type != DOCKER_LAYER:
+            layers.append(blob)
+            continue
+        diff_id = blob.descriptor.digest  # an uncompressed layer's digest is its diff_id
+        remembered = _remembered(cache, diff_id)
+        if remembered is not None:
+            layers.append(remembered)
+        elif choose_blob_compression(blob)[0] == "gzip":
+            packed = gzip_blob(blob, cache / "blobs", DOCKER_LAYER_GZIP)
+            _remember(cache, diff_id, packed)
+            layers.append(packed)
+        else:
+            layers.append(blob)
+    if all(a is b for a, b in zip(layers, image.layers, strict=True)):
+        return image
+    manifest = Manifest(image.manifest.config, tuple(b.descriptor for b in layers), DOCKER_MANIFEST)
+    return Image(manifest.to_bytes(), image.config_bytes, tuple(layers), DOCKER_MANIFEST)
+
+
+def _record(cache: Path, diff_id: Digest) -> Path:
+    return cache / "layers" / f"engine-{diff_id.hex}.json"
+
+
+def _remembered(cache: Path, diff_id: Digest) -> FileBlob | None:
+    try:
+        rec = json.loads(_record(cache, diff_id).read_text())
+        desc = Descriptor(DOCKER_LAYER_GZIP, Digest.parse(rec["digest"]), int(rec["size"]))
+    except (OSError, ValueError, KeyError):
+        return None
+    path = cache / "blobs" / "sha256" / desc.digest.hex
+    return FileBlob(desc, path) if path.is_file() and path.stat().st_size == desc.size else None
+
+
+def _remember(cache: Path, diff_id: Digest, blob: FileBlob) -> None:
+    write_file(_record(cache, diff_id),
+               json.dumps({"digest": str(blob.descriptor.digest), "size": blob.descriptor.size}), within=cache)
 
 
 def tag_in_daemon(engine_id: str, repository: str, tags: Sequence[str], *, client: Any = None) -> list[str]:

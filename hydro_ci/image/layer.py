@@ -15,6 +15,7 @@ refuses if a source file changed in between.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io
@@ -30,7 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Literal
 
 from hydro_ci.errors import HydroCIError
-from hydro_ci.image.model import OCI_LAYER, OCI_LAYER_GZIP, Descriptor, Digest
+from hydro_ci.image.model import OCI_LAYER, OCI_LAYER_GZIP, Blob, Descriptor, Digest, FileBlob
 from hydro_ci.output_files import ensure_dir
 
 CHUNK = 1 << 20
@@ -40,6 +41,7 @@ MIN_GAIN = 0.10
 SAMPLE_SIZE = 256 << 10
 SMALL_LAYER = 4 << 20
 SAMPLES_PER_FILE = 4
+BLOB_SAMPLES = 16  # a whole layer tar may mix files: sample it more widely
 
 Compression = Literal["gzip", "none", "auto"]
 Progress = Callable[[int], None]  # called with the number of new bytes read from sources
@@ -286,13 +288,25 @@ class Layer:
 
 def compression_gain(paths: Iterable[Path]) -> float:
     """Estimated fraction of bytes gzip saves on these files, from a few samples of each."""
-    raw = packed = 0
+    samples: list[tuple[Callable[[], BinaryIO], int, int]] = []
     for path in paths:
         size = path.stat().st_size
+        count = SAMPLES_PER_FILE if size > SAMPLE_SIZE * SAMPLES_PER_FILE else 1
+        samples.append((functools.partial(_open_binary, path), size, count))
+    return _sampled_gain(samples)
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    return open(path, "rb")
+
+
+def _sampled_gain(samples: Iterable[tuple[Callable[[], BinaryIO], int, int]]) -> float:
+    """gzip's saving on ``count`` blocks spread over each (opener, size, count) stream."""
+    raw = packed = 0
+    for opener, size, count in samples:
         if size == 0:
             continue
-        count = SAMPLES_PER_FILE if size > SAMPLE_SIZE * SAMPLES_PER_FILE else 1
-        with open(path, "rb") as f:
+        with opener() as f:
             for i in range(count):
                 f.seek(size * i // count)
                 block = f.read(SAMPLE_SIZE)
@@ -304,12 +318,44 @@ def compression_gain(paths: Iterable[Path]) -> float:
 def choose_compression(entries: Sequence[LayerEntry]) -> tuple[Literal["gzip", "none"], str]:
     """gzip unless the layer is large and samples say gzip would save less than ``MIN_GAIN``; and why."""
     sources = [e.source for e in entries if e.kind == "file" and e.source is not None]
-    if sum(e.size for e in entries) < SMALL_LAYER:
+    size = sum(e.size for e in entries)
+    return _choice(size, lambda: compression_gain(sources))
+
+
+def choose_blob_compression(blob: Blob) -> tuple[Literal["gzip", "none"], str]:
+    """The same rule for an uncompressed layer that exists only as a tar (an engine's image)."""
+    size = blob.descriptor.size
+    return _choice(size, lambda: _sampled_gain([(blob.open, size, BLOB_SAMPLES)]))
+
+
+def _choice(size: int, gain_of: Callable[[], float]) -> tuple[Literal["gzip", "none"], str]:
+    if size < SMALL_LAYER:
         return "gzip", "small layer, gzip"  # cheap either way; tar headers and code compress well
-    gain = compression_gain(sources)
+    gain = gain_of()
     if gain >= MIN_GAIN:
         return "gzip", f"gzip saves ~{gain:.0%} on samples"
     return "none", f"gzip saves ~{max(gain, 0.0):.0%} on samples (< {MIN_GAIN:.0%}): stored uncompressed"
+
+
+def gzip_blob(blob: Blob, spool_dir: Path, media_type: str, level: int = GZIP_LEVEL) -> FileBlob:
+    """``blob`` (an uncompressed tar) gzipped into ``spool_dir/sha256/<hex>``, as ``write_layer``
+    writes its compressed layers: no name or time in the header, the same bytes every time."""
+    out_dir = ensure_dir(spool_dir / "sha256", within=spool_dir)
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".spool-")
+    try:
+        with os.fdopen(fd, "wb") as raw, blob.open() as src:
+            sink = _Hasher(raw)
+            with gzip.GzipFile(filename="", mode="wb", compresslevel=level, fileobj=sink, mtime=0) as gz:
+                while block := src.read(CHUNK):
+                    gz.write(block)
+        digest = Digest("sha256", sink.sha.hexdigest())
+        final = out_dir / digest.hex
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return FileBlob(Descriptor(media_type, digest, sink.size), final)
 
 
 class _Hasher:

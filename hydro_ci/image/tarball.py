@@ -145,21 +145,34 @@ class _Bytes:
 
 
 class _RangeReader(io.RawIOBase):
-    """``length`` bytes of ``path`` starting at ``offset``."""
+    """``length`` bytes of ``path`` starting at ``offset`` (seekable within them: sampling a layer)."""
 
     def __init__(self, path: Path, offset: int, length: int) -> None:
         self._f = open(path, "rb")  # noqa: SIM115 - closed in close()
         self._f.seek(offset)
-        self._left = length
+        self._start, self._length, self._pos = offset, length, 0
 
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
+        self._pos = min(max(base + offset, 0), self._length)
+        self._f.seek(self._start + self._pos)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self._left <= 0:
+        left = self._length - self._pos
+        if left <= 0:
             return 0
-        n = self._f.readinto(memoryview(b)[: min(len(b), self._left)])
-        self._left -= n
+        n = self._f.readinto(memoryview(b)[: min(len(b), left)])
+        self._pos += n
         return n
 
     def close(self) -> None:

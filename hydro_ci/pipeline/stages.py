@@ -250,7 +250,7 @@ def _image(state: PipelineState) -> PushableImage:
         return state.built.image
     record = _build(state)
     if record.build.builder == "docker":
-        return DaemonImage(record.build.id, cache_dir() / "tmp",
+        return DaemonImage(record.build.id, cache_dir(),
                            hint="run the build stage again (--only build)")
     layout_dir = record.output(LAYOUT)
     if layout_dir is None:
