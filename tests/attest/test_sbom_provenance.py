@@ -242,7 +242,7 @@ def test_a_rebuild_opens_only_registry_bases_a_provenance_names() -> None:
 def test_an_untracked_payload_file_makes_the_source_dirty(tmp_path: Path) -> None:
     import subprocess
 
-    from hydro_ci.render.context import ContextFile, Layer
+    from hydro_ci.render.context import ContextFile, LayerClass
 
     env = {
         "GIT_AUTHOR_NAME": "t",
@@ -255,10 +255,10 @@ def test_an_untracked_payload_file_makes_the_source_dirty(tmp_path: Path) -> Non
     (tmp_path / "m" / "a.py").write_text("a = 1\n")
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "x"]):
         subprocess.run(["git", *args], cwd=tmp_path, env=env, check=True)
-    shipped = [ContextFile("model/files/a.py", Layer.code, 6, 0o644, "0" * 64)]
+    shipped = [ContextFile("model/files/a.py", LayerClass.code, 6, 0o644, "0" * 64)]
     assert not facts_mod._source(tmp_path / "m", shipped).dirty
     (tmp_path / "m" / "w.bin").write_bytes(b"not committed")
     assert not facts_mod._source(tmp_path / "m", shipped).dirty  # not shipped: does not count
-    shipped.append(ContextFile("model/files/w.bin", Layer.weights, 13, 0o644, "0" * 64))
+    shipped.append(ContextFile("model/files/w.bin", LayerClass.weights, 13, 0o644, "0" * 64))
     src = facts_mod._source(tmp_path / "m", shipped)
     assert src.dirty and src.commit and src.path == "m"

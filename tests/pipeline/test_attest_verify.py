@@ -31,7 +31,8 @@ def _base(registry: str, repo: str) -> str:
     config["rootfs"]["diff_ids"] = [str(layer.descriptor.digest)]
     ref = f"{registry}/{repo}/base:1"
     with RegistryClient(registry, insecure=True) as c:
-        push_image(c, parse_reference(ref), Image.assemble(ImageConfig(config), [layer]), moving_tags=["1"])
+        image = Image.assemble(ImageConfig(config), [layer])
+        push_image(c, parse_reference(f"{registry}/{repo}/base"), image, moving_tags=["1"])
     return ref
 
 
