@@ -119,7 +119,7 @@ def main() -> int:
         built = result.image
         timed("write layout", t, lambda: layout.write_layout(tmp / "layout", {"1.0.0": built}))
         image = layout.read_layout(tmp / "layout", "1.0.0")
-        ours_ref = parse_reference(f"{args.registry}/bench/layout-ours-{run_id}:1.0.0")
+        ours_ref = parse_reference(f"{args.registry}/bench/layout-ours-{run_id}")
         client = client_for(args.registry, Keychain(creds))
         timed("ours (layout)", t,
               lambda: remote.push_image(client, ours_ref, image, immutable_tags=["1.0.0"]))
