@@ -93,11 +93,20 @@ def test_two_declarations_name_a_record_a_record(tmp_path: Path) -> None:
 
 def test_the_pipeline_reports_write_shapes_the_same_way() -> None:
     """The release plan and the summary wrote "dynamic" for what every comparison calls any rank."""
+    from hydro_ci.build import BaseRecord
+    from hydro_ci.contract.model import Contract, DType, Field, Signature
+    from hydro_ci.pipeline.records import ContractChoice, ReleasePlan, Summary
     from hydro_ci.pipeline.report import plan_text
     from hydro_ci.pipeline.summary import markdown
+    from hydro_ci.version.tags import TagSet
 
-    fields = [{"name": "x", "dtype": "float32", "shape": None}, {"name": "s", "dtype": "int64", "shape": []}]
-    contract = {"source": "declared", "contract": {"signatures": [{"name": "p", "inputs": fields}]}}
-    assert "x: float32 any rank" in plan_text({"model": "m", "contract": contract})
-    assert "s: int64 scalar" in plan_text({"model": "m", "contract": contract})
-    assert "| any rank |" in markdown({"model": "m", "contract": contract})
+    fields = (Field("x", DType.float32, None), Field("s", DType.int64, ()))
+    chosen = ContractChoice("declared", Contract("m", (Signature("p", fields, fields),)))
+    plan = ReleasePlan(model="m", image="m", builder="oci", push=False, contract=chosen, version="1.0.0",
+                       tags=TagSet.given("1.0.0"), bump="given", bump_reason="--version",
+                       base=BaseRecord("scratch"))
+    assert "x: float32 any rank" in plan_text(plan)
+    assert "s: int64 scalar" in plan_text(plan)
+    summary = Summary(model="m", model_dir="m", output=None, dry_run=False, builder="oci", image="m",
+                      contract=chosen)
+    assert "| any rank |" in markdown(summary)
