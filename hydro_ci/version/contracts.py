@@ -10,16 +10,24 @@
 
 from __future__ import annotations
 
+import io
 import re
+import tarfile
 import tempfile
 from pathlib import Path
 
 from hydro_ci import git
+from hydro_ci.contract import yamlfile
+from hydro_ci.contract.formats import from_json, read_contract_section
 from hydro_ci.contract.jsonform import CONTRACT_LABEL
 from hydro_ci.contract.model import Contract
-from hydro_ci.errors import HydroCIError, NotFoundError, UsageError
+from hydro_ci.contract.prototxt import parse_prototxt
+from hydro_ci.contract.rules.signature import check_signature
+from hydro_ci.errors import HydroCIError, ModelFileError, NotFoundError, ProblemsError, UsageError
 from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, SERVING_FILES
 from hydro_ci.image.remote import read_labels
+from hydro_ci.infer import folder_contract, infer_folder
+from hydro_ci.infer.check import load_model_folder
 from hydro_ci.reference import ImageReference, parse_reference
 from hydro_ci.registry.client import RegistryClient, client_for
 from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
@@ -32,25 +40,18 @@ class ContractSourceError(HydroCIError):
 
 
 def contract_from_json_text(text: str, where: str) -> Contract:
-    from hydro_ci.contract.formats import from_json
-
     return from_json(text, where)
 
 
 def contract_from_folder(path: Path) -> Contract:
     """The contract of a model folder: declared (serving.yaml and/or contract.prototxt), else read
     from its model files, as the image built from it would carry."""
-    from hydro_ci.infer import folder_contract
-    from hydro_ci.infer.check import load_model_folder
-
     return folder_contract(load_model_folder(path))
 
 
 def contract_from_file(path: Path, display: str | None = None) -> Contract:
     """The contract in a serving.yaml, contract.prototxt or .json file (``display``: its name for
     messages, as the user wrote it)."""
-    from hydro_ci.contract import yamlfile
-
     shown = display or str(path)
     if path.suffix not in (".json", ".yaml", ".yml", ".prototxt", ".pbtxt"):
         raise UsageError(f"{shown}: not a contract file",
@@ -67,8 +68,6 @@ def contract_from_file(path: Path, display: str | None = None) -> Contract:
 
 
 def _contract_from_files(files: dict[str, bytes], where: str) -> Contract | None:
-    from hydro_ci.contract import yamlfile
-
     return _contract_from_texts(
         {file: yamlfile.decode(data, _display(where, file)) for file, data in files.items()}, where)
 
@@ -81,12 +80,6 @@ def _contract_from_texts(files: dict[str, str], where: str) -> Contract | None:
     """The contract declared by serving.yaml and/or contract.prototxt texts (prototxt first: the
     folder loader makes the two agree, and the prototxt is the exact v3 signature), checked by the
     same rules as a folder's (an empty contract.prototxt is an error, not a contract without fields)."""
-    from hydro_ci.contract import yamlfile
-    from hydro_ci.contract.formats import read_contract_section
-    from hydro_ci.contract.prototxt import parse_prototxt
-    from hydro_ci.contract.rules.signature import check_signature
-    from hydro_ci.errors import ProblemsError
-
     name, signature = None, None
     for file, text in files.items():
         display = _display(where, file)
@@ -119,11 +112,9 @@ def contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | None:
     path = path.strip("/") if path not in ("", ".") else ""
     prefix = f"{path}/" if path else ""
     if path.endswith(".json"):
-        from hydro_ci.contract.yamlfile import decode
-
         data = git.show_file(repo, ref, path)
         where = f"{ref}:{path}"
-        return None if data is None else contract_from_json_text(decode(data, where), where)
+        return None if data is None else contract_from_json_text(yamlfile.decode(data, where), where)
     if path.endswith((".yaml", ".yml", ".prototxt", ".pbtxt")):
         data = git.show_file(repo, ref, path)
         return None if data is None else _contract_from_files({Path(path).name: data}, f"{ref}:{path}")
@@ -142,11 +133,6 @@ def inferred_contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | 
     ``git archive`` streams that one folder of the commit into a scratch directory (no checkout of
     the work tree); None when there is no model file to read there (or only a Git LFS pointer).
     """
-    import io
-    import tarfile
-
-    from hydro_ci.errors import ModelFileError
-    from hydro_ci.infer import infer_folder
 
     proc = git.run_git(["archive", "--format=tar", ref, "--", path or "."], repo, check=False)
     if proc.returncode != 0:
