@@ -212,8 +212,8 @@ def _remembered(cache: Path, diff_id: Digest) -> FileBlob | None:
 
 
 def _remember(cache: Path, diff_id: Digest, blob: FileBlob) -> None:
-    write_file(_record(cache, diff_id),
-               json.dumps({"digest": str(blob.descriptor.digest), "size": blob.descriptor.size}), within=cache)
+    record = {"digest": str(blob.descriptor.digest), "size": blob.descriptor.size}
+    write_file(_record(cache, diff_id), json.dumps(record), within=cache)
 
 
 def tag_in_daemon(engine_id: str, repository: str, tags: Sequence[str], *, client: Any = None) -> list[str]:
