@@ -94,7 +94,8 @@ def _field_rows(direction: str, fields: tuple[Field, ...], prefix: str = "") -> 
     for f in fields:
         name = prefix + f.name
         dtype = "record" if f.subfields else (f.dtype.name if f.dtype is not None else "")
-        rows.append([direction, _code(name), _cell(dtype), _cell(shape_text(f.shape)), _cell(f.profile.name)])
+        # a shape is the model's numbers in the one vocabulary: nothing of the folder's to escape
+        rows.append([direction, _code(name), _cell(dtype), shape_text(f.shape), _cell(f.profile.name)])
         if f.subfields:
             rows += _field_rows(direction, f.subfields, name + ".")
     return rows

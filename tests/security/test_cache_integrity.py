@@ -16,17 +16,19 @@ from typing import Any
 
 import pytest
 
-from hydro_ci.build import BuildRequest
+from hydro_ci.build import BuildRequest, OCIOptions
 from hydro_ci.build.oci import OCIBuilder
 from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Signature
 from hydro_ci.errors import RegistryError
 from hydro_ci.image import layout
 from hydro_ci.image.model import OCI_LAYER_GZIP
 from hydro_ci.image.remote import push_image
+from hydro_ci.publish import LayoutPublisher
 from hydro_ci.reference import ImageReference
 from hydro_ci.registry import RegistryClient
 from hydro_ci.render.assemble import RenderOptions, render_folder
 from hydro_ci.render.context import BuildContext
+from hydro_ci.version.tags import TagSet
 
 CONTRACT = Contract("demo", (Signature("infer", (Field("x", DType.float32, (-1, 3)),), ()),))
 
@@ -42,9 +44,10 @@ def context(tmp_path: Path) -> BuildContext:
 
 
 def _build(context: BuildContext, cache: Path, out: Path) -> Any:
-    builder = OCIBuilder(cache=cache, base_from="scratch", output_layout=out)
-    result = builder.build(BuildRequest(context, "demo", "1.0.0"))
-    return builder, result
+    builder = OCIBuilder(OCIOptions(cache=cache, base_from="scratch"))
+    built = builder.build(BuildRequest(context, "demo", "1.0.0"))
+    LayoutPublisher(out, "demo").publish(built.image, TagSet.given("1.0.0"))
+    return builder, built.result
 
 
 def _flip(path: Path) -> None:

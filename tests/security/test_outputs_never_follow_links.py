@@ -92,13 +92,15 @@ def test_a_linked_json_file_is_refused(checkout: Path, victim: Path) -> None:
     _refused(_hydro_ci(["pipeline", MODEL, "--json", "summary-out.json"], checkout), victim)
 
 
-def test_the_default_render_output_in_the_model_folder_is_not_followed(
-        checkout: Path, victim: Path, tmp_path: Path) -> None:
-    """The model folder named by an absolute path, run from elsewhere: its .hydro-ci is still its own."""
+def test_the_default_render_output_is_not_followed(checkout: Path, victim: Path, tmp_path: Path) -> None:
+    """The model folder named by an absolute path, run from elsewhere: render writes to that
+    working directory's .hydro-ci/<model>/context (as the pipeline does), never into the model
+    folder, and follows a link there no more than one in the model folder."""
     model = checkout / MODEL
     (model / ".hydro-ci").symlink_to(victim.parent, target_is_directory=True)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
+    (elsewhere / ".hydro-ci").symlink_to(victim.parent, target_is_directory=True)
     _refused(_hydro_ci(["render", str(model)], elsewhere), victim)
 
 

@@ -22,13 +22,16 @@ from pathlib import Path
 import pytest
 
 from hydro_ci.integrations.github import CommandSafeStream, outputs, write_command, write_outputs
+from hydro_ci.pipeline.records import Summary
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "iris-sklearn"
 TOKEN = "tok3n"
 HOSTILE = f"feat\\n::stop-commands::{TOKEN}\\r::add-mask::x ##[set-output name=version;]6.6.6 <img src=x> `|"
 _LINES = re.compile(r"\r\n|\r|\n")
 OURS = re.compile(r"::(error|warning|notice) file=[^,:\r\n]*(,line=\d+,col=\d+)?,title=[a-z0-9-]+::[^\r\n]*")
-OUTPUTS = set(outputs({}))  # the Action's outputs, and nothing else may be set
+# the Action's outputs, and nothing else may be set
+NOTHING = Summary(model=None, model_dir="", output=None, dry_run=False, builder="oci", image=None)
+OUTPUTS = set(outputs(NOTHING))
 
 
 def runner_commands(text: str) -> list[str]:
