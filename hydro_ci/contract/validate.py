@@ -55,7 +55,6 @@ ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # what render (dockerfile
 CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # no line breaks in an ENV value
 MAX_INT64 = 2**63 - 1
 DIM_RANGE = f"must be -1 (unknown) or a size from 0 to {MAX_INT64}"  # dims are int64 in the proto
-MAX_SCANNED_FILES = 20_000  # payload folders walked for escaping symlinks
 FUNC_MAIN = ("src", "func_main.py")
 
 # Where each part of a declared signature is written: ("inputs", 0, 2, "shape") is the shape of the
@@ -433,11 +432,32 @@ def check_install_command(d: Declared) -> list[Problem]:
 def check_payload(d: Declared) -> list[Problem]:
     problems: list[Problem] = []
     root = d.root.resolve()
+    fine: list[str] = []
     for entry, where in d.payload:
         problem = _payload_problem(d.root, root, entry)
         if problem is not None:
             problems.append(Problem(where, *problem))
-    return problems
+        else:
+            fine.append(entry)
+    if d.payload and not fine:
+        return problems
+    return problems + _shipped_problems(d, fine)
+
+
+def _shipped_problems(d: Declared, entries: list[str]) -> list[Problem]:
+    """What render would refuse among the files the folder ships (hydro_ci.payload): links leaving
+    the folder, to devices or FIFOs, dangling or looping; unreadable or too deep folders; odd names."""
+    from hydro_ci import payload
+    from hydro_ci.errors import ContextError
+
+    if not payload.needs_walk(d.root):  # the common case: no link, nothing odd (no docker SDK import)
+        return []
+    try:
+        shipped = payload.shipped(d.root)
+    except ContextError as exc:  # a .hydroignore that cannot be read
+        return [Problem(Location(f"{d.display}/{payload.IGNORE_FILE}"), exc.message, "payload-ignore-file")]
+    return [Problem(Location(f"{d.display}/{r.rel}" if r.rel != "." else d.display), f"{r.message}; {r.hint}",
+                    r.rule) for r in payload.problems_in(shipped, entries)]
 
 
 def _payload_problem(folder: Path, root: Path, entry: str) -> tuple[str, str] | None:
@@ -462,31 +482,6 @@ def _payload_problem(folder: Path, root: Path, entry: str) -> tuple[str, str] | 
     if not target.is_relative_to(root):
         return (f"payload entry {entry!r} resolves outside the model folder (to {target})",
                 "payload-escapes")
-    if full.is_dir():
-        escaping = _escaping_link(full, root)
-        if escaping is not None:
-            return (f"payload entry {entry!r} holds a symlink leaving the model folder: "
-                    f"{escaping.relative_to(folder)}", "payload-escapes")
-    return None
-
-
-def _escaping_link(top: Path, root: Path) -> Path | None:
-    """The first symlink under ``top`` that resolves outside ``root`` (bounded walk)."""
-    seen = 0
-    for dirpath, dirnames, filenames in os.walk(top):  # does not follow links
-        for name in (*dirnames, *filenames):
-            seen += 1
-            path = Path(dirpath, name)
-            if not path.is_symlink():
-                continue
-            try:
-                target = path.resolve()
-            except (OSError, RuntimeError):  # a symlink loop (RuntimeError on 3.11) leads nowhere
-                continue
-            if not target.is_relative_to(root):
-                return path
-        if seen > MAX_SCANNED_FILES:
-            return None
     return None
 
 

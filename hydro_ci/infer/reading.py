@@ -11,6 +11,7 @@ from typing import Any
 
 from hydro_ci.contract.model import Signature
 from hydro_ci.errors import ModelFileError
+from hydro_ci.payload import read_bounded
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,21 @@ def unreadable(path: Path, what: str) -> ModelFileError:
         f"{path}: {what}",
         hint="fix or remove the file, or declare the contract in serving.yaml / contract.prototxt",
     )
+
+
+PROTOBUF_MAX_BYTES = 2 << 30  # protobuf cannot parse a larger message (ONNX, SavedModel)
+
+
+def read_model_file(path: Path, limit: int = PROTOBUF_MAX_BYTES) -> bytes:
+    """A model file's bytes: a regular file only (a FIFO or a link to /dev/zero would block or
+    never end), at most ``limit`` bytes; every failure is one located error."""
+    try:
+        data = read_bounded(path, limit)
+    except OSError as exc:
+        raise unreadable(path, f"cannot read: {exc.strerror or exc}") from None
+    if data is None:
+        raise unreadable(path, f"larger than {limit} bytes")
+    return data
 
 
 MAX_MEMBER_BYTES = 256 << 20  # a model config or exported graph; more is a zip bomb, not a model

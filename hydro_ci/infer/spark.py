@@ -9,11 +9,13 @@ partial (noted), and its dtypes are not held against a declared contract.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
-from hydro_ci.infer.reading import ModelReading, unreadable
+from hydro_ci.infer.reading import ModelReading, read_model_file, unreadable
+from hydro_ci.payload import Refusal, resolve_inside
 
 Column = tuple[DType, Shape]
 SCALAR_DOUBLE: Column = (DType.float64, ())
@@ -22,6 +24,7 @@ STRINGS: Column = (DType.string, (-1,))  # array<string>
 STRING: Column = (DType.string, ())
 UNKNOWN: Column = (DType.string, None)
 
+MAX_METADATA_BYTES = 16 << 20  # one line of JSON per stage: a few kilobytes
 _INPUT_KEYS = ("inputCol", "inputCols", "featuresCol")
 _OUTPUT_KEYS = ("outputCol", "outputCols", "predictionCol", "probabilityCol", "rawPredictionCol",
                 "varianceCol", "leafCol")
@@ -57,11 +60,12 @@ _PREDICTION_COLUMNS: dict[str, Column] = {
 
 
 def read_spark(folder: Path) -> ModelReading:
-    root = _metadata(folder / "metadata" / "part-00000")
+    real = os.path.realpath(folder)
+    root = _metadata(folder / "metadata" / "part-00000", real)
     stages_dir = folder / "stages"
     if stages_dir.is_dir():
         dirs = sorted((d for d in stages_dir.iterdir() if d.is_dir()), key=_stage_index)
-        stages = [_metadata(d / "metadata" / "part-00000") for d in dirs]
+        stages = [_metadata(d / "metadata" / "part-00000", real) for d in dirs]
     else:
         stages = [root]  # a single saved stage, not a pipeline
     produced: dict[str, Column] = {}
@@ -111,12 +115,13 @@ def _stage_index(d: Path) -> tuple[int, str]:
     return (int(head) if head.isdigit() else 1 << 30, d.name)
 
 
-def _metadata(path: Path) -> dict[str, Any]:
+def _metadata(path: Path, real_folder: str) -> dict[str, Any]:
+    if isinstance(refused := resolve_inside(real_folder, str(path), path.name), Refusal):
+        raise unreadable(path, refused.message.replace("payload file ", "", 1))  # a link out: never read
+    raw = read_model_file(path, MAX_METADATA_BYTES)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
         data = json.loads(text.splitlines()[0] if text.strip() else "")
-    except OSError as exc:
-        raise unreadable(path, f"cannot read: {exc.strerror}") from None
     except (ValueError, IndexError, UnicodeDecodeError, RecursionError) as exc:
         raise unreadable(path, f"not Spark ML metadata JSON: {exc}") from None
     if not isinstance(data, dict) or "class" not in data:

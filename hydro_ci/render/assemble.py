@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from hydro_ci import git
+from hydro_ci import git, payload
 from hydro_ci.contract.proto import to_protobin
 from hydro_ci.contract.serving import load_model_folder
 from hydro_ci.epoch import source_date_epoch
@@ -29,7 +29,6 @@ from hydro_ci.render.context import (
     write_context,
 )
 from hydro_ci.render.dockerfile import DockerfileInputs, render_dockerfile
-from hydro_ci.render.ignore import included_files
 from hydro_ci.render.install import parse_pip_install, reads_only
 from hydro_ci.render.labels import image_labels
 
@@ -49,63 +48,48 @@ class RenderOptions:
 
 
 def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tuple[str, Path]]:
-    """(path under /model/files, source file) for every shipped file; the whole folder without payload."""
+    """(path under /model/files, real source file) for every shipped file; the whole folder without
+    payload. Every file is a regular file inside the folder (hydro_ci.payload): anything else that
+    would ship is refused here, with its path."""
     root = folder.root
     extra: tuple[str, ...] = ()
     if output is not None and output.resolve().is_relative_to(root.resolve()):
         extra = (output.resolve().relative_to(root.resolve()).as_posix(),)  # never ship our own output
-    kept = _follow_dir_links(root, included_files(root, extra))
-    if not kept:  # an image without the model's files would build, push and then fail to serve
+    everything = payload.shipped(root, extra)
+    if not everything.files and not everything.refusals:
+        # an image without the model's files would build, push and then fail to serve
         raise ContextError(f"nothing to ship: every file of {root} is ignored",
                            hint="check .hydroignore (a '*' line needs '!' exceptions for the model files)")
-    if not folder.payload:
-        return [(rel, root / rel) for rel in kept]
-    chosen: set[str] = set()
+    chosen = everything if not folder.payload else _chosen(folder, everything)
+    if chosen.refusals:
+        first = chosen.refusals[0]
+        raise ContextError(f"{first.message} (in {root})", hint=first.hint)
+    return list(chosen.files)
+
+
+def _chosen(folder: ModelFolder, everything: payload.Payload) -> payload.Payload:
+    root = folder.root
+    files: dict[str, Path] = {}
+    refusals: dict[str, payload.Refusal] = {}
     for entry in folder.payload:
         rel = entry.strip().strip("/")
+        if rel in ("", "."):
+            return everything
         target = (root / rel).resolve()
-        if not target.is_relative_to(root.resolve()) or rel in ("", "."):
-            if rel in ("", "."):
-                chosen.update(kept)
-                continue
+        if not target.is_relative_to(root.resolve()):
             raise ContextError(f"payload entry {entry!r} points outside the model folder {root}",
                                hint="payload paths are relative to the folder that holds serving.yaml")
-        if not (root / rel).exists():
+        if not os.path.lexists(root / rel):
             raise ContextError(f"payload entry {entry!r} does not exist in {root}",
                                hint="fix the payload list in serving.yaml")
-        prefix = rel + "/"
-        found = {k for k in kept if k == rel or k.startswith(prefix)}
-        if not found:
+        found = everything.under(rel)
+        if not found.files and not found.refusals:
             raise ContextError(f"payload entry {entry!r} holds no file that is not ignored in {root}",
                                hint="check .hydroignore and the default ignores (.git, __pycache__, "
                                     "*.pyc, dist, .hydro-ci)")
-        chosen.update(found)
-    return [(rel, root / rel) for rel in sorted(chosen)]
-
-
-def _follow_dir_links(root: Path, kept: list[str]) -> list[str]:
-    """Symlinks to folders become the (kept) files under them, as a copy would make them; a
-    dangling link is an error rather than a traceback halfway through writing the context."""
-    real_root = root.resolve()
-    out: list[str] = []
-    for rel in kept:
-        path = root / rel
-        if not path.is_symlink():
-            out.append(rel)
-            continue
-        if not path.exists():
-            raise ContextError(f"payload file {rel} is a symlink to missing {os.readlink(path)}",
-                               hint="remove the link, or leave it out with a line in .hydroignore")
-        if not path.is_dir():
-            out.append(rel)
-            continue
-        target = path.resolve()
-        if not target.is_relative_to(real_root) or target == real_root:
-            raise ContextError(f"payload folder link {rel} points outside the model folder (or at it)",
-                               hint="copy the files in, or leave the link out with .hydroignore")
-        prefix = target.relative_to(real_root).as_posix() + "/"
-        out.extend(rel + "/" + k[len(prefix):] for k in kept if k.startswith(prefix))
-    return sorted(set(out))
+        files.update(found.files)
+        refusals.update((r.rel, r) for r in found.refusals)
+    return payload.Payload(tuple(sorted(files.items())), tuple(v for _, v in sorted(refusals.items())))
 
 
 # Environment that changes where pip looks (its options, config files, home): set by the user, it may
@@ -148,7 +132,7 @@ def copy_order(install_command: str | None, sources: list[tuple[str, Path]], cla
         if classes[rel] is not Layer.deps:
             continue
         try:
-            data = src.read_bytes() if src.stat().st_size <= _DEPS_TEXT_LIMIT else None
+            data = payload.read_bounded(src, _DEPS_TEXT_LIMIT)
         except OSError:
             return dirs, []  # the render reports it while copying
         deps[rel] = None if data is None or b"\0" in data else data.decode("utf-8", "replace")

@@ -38,6 +38,7 @@ from typing import Any
 
 from hydro_ci.epoch import file_time
 from hydro_ci.errors import ContextError, HydroCIError
+from hydro_ci.payload import check_name, open_regular
 
 PLAN_FILE = "plan.json"
 DOCKERIGNORE = ".dockerignore"
@@ -293,7 +294,7 @@ def _copy_hashing(src: Path, dst: Path) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
     # "x": never write through something already at dst (a link left there would reach the model folder).
-    with src.open("rb") as fin, dst.open("xb") as fout:
+    with open_regular(src) as fin, dst.open("xb") as fout:
         while chunk := fin.read(1 << 20):
             digest.update(chunk)
             fout.write(chunk)
@@ -306,7 +307,7 @@ def _link_hashing(src: Path, dst: Path) -> tuple[int, str, LinkedSource]:
     real = src.resolve()
     digest = hashlib.sha256()
     size = 0
-    with real.open("rb") as fin:
+    with open_regular(real) as fin:
         before = os.fstat(fin.fileno())
         while chunk := fin.read(1 << 20):
             digest.update(chunk)
@@ -388,21 +389,6 @@ def write_context(
         # Never leave a half context behind: the next render would refuse the directory.
         _remove_ours(root)
         raise
-
-
-def check_name(rel: str) -> None:
-    """A payload path must be UTF-8 without control characters: plan.json, tar headers and
-    Dockerfile tools cannot carry anything else faithfully."""
-    try:
-        rel.encode("utf-8")
-    except UnicodeEncodeError:
-        pass
-    else:
-        if not any(ord(c) < 0x20 or c == "\x7f" for c in rel):
-            return
-    shown = repr(rel.encode("utf-8", "surrogateescape"))[1:]  # escaped, on one line
-    raise ContextError(f"payload file name {shown} is not UTF-8 text without control characters",
-                       hint="rename the file, or leave it out with a line in .hydroignore")
 
 
 def _remove_ours(root: Path) -> None:

@@ -1,0 +1,392 @@
+"""Which files of a model folder ship in its image, and how each one is opened.
+
+The model folder is hostile input (a pull request's, read on a machine that holds registry
+credentials), so the list of shipped files is made here, once, for ``render`` and ``contract check``:
+
+- Ignore rules: the defaults (VCS data, caches, our own outputs), then the folder's ``.hydroignore``
+  (``.dockerignore`` syntax, matched by the docker SDK's own matcher: ``**``, ``!`` exceptions, last
+  match wins).
+- ``.git``, ``.hg`` and ``.svn`` folders are never shipped, at any depth, whatever ``.hydroignore``
+  says: a nested clone's config can hold a token.
+- Every shipped file is resolved and must be a regular file inside the folder. A symlink that leaves
+  it (``/proc/self/environ``, ``~/.docker/config.json``), points into a VCS folder, at a device or a
+  FIFO (a link to ``/dev/zero`` would copy forever), nowhere, or round in a loop is refused, named.
+  A link that stays inside ships its target's bytes; a link to a folder inside, that folder's files.
+  FIFOs, sockets and devices that are not links are skipped (never opened), as before.
+- The walk is iterative and at most ``MAX_DEPTH`` folders deep; a folder that cannot be listed is
+  refused rather than silently shipped without its files.
+
+``open_regular`` is how a shipped file is read: it never follows a last-moment link and never
+blocks on (or streams forever from) anything but a regular file.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from hydro_ci.errors import ContextError
+
+IGNORE_FILE = ".hydroignore"
+VCS_DIRS = frozenset({".git", ".hg", ".svn"})  # never shipped, at any depth
+MAX_DEPTH = 100  # folders; model folders need < 15, and paths stay far below PATH_MAX
+MAX_SCANNED = 20_000  # entries the quick scan (``needs_walk``) looks at before handing over
+
+DEFAULT_IGNORES: tuple[str, ...] = (
+    ".git",
+    ".hg",
+    ".svn",
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/.ipynb_checkpoints",
+    "**/.DS_Store",
+    ".hydro-ci",  # our own previous outputs
+    "dist",
+    ".pytest_cache",
+    ".mypy_cache",
+    IGNORE_FILE,
+)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A path in the folder that would ship but cannot: ``rel`` is printable (escaped), one line."""
+
+    rel: str
+    message: str  # names the path: "payload file notes.txt is a symlink to …"
+    rule: str
+    hint: str = "copy the file into the folder, or leave it out with a line in .hydroignore"
+
+
+@dataclass(frozen=True)
+class Payload:
+    """The folder's shipped files: (path under /model/files, the real file read) sorted, and what
+    would ship but is refused."""
+
+    files: tuple[tuple[str, Path], ...]
+    refusals: tuple[Refusal, ...]
+
+    def under(self, entry: str) -> Payload:
+        """What a ``payload:`` entry (a file or folder, relative; ``""`` the whole folder) ships, and
+        the refusals in it (or of a folder holding it, which could not be listed)."""
+        if entry in ("", "."):
+            return self
+        prefix = entry + "/"
+        files = tuple(f for f in self.files if f[0] == entry or f[0].startswith(prefix))
+        refusals = tuple(r for r in self.refusals if r.rel in (entry, ".") or r.rel.startswith(prefix)
+                         or prefix.startswith(r.rel + "/"))
+        return Payload(files, refusals)
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+
+def printable(rel: str) -> str:
+    """``rel`` as it can be shown on one line: escaped when it is not UTF-8 or holds a control
+    character (a newline in a file name must not start a new line, or a workflow command, in a log)."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        if not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" for c in rel):
+            return rel
+    return repr(rel.encode("utf-8", "surrogateescape"))[2:-1]
+
+
+def name_refusal(rel: str) -> Refusal | None:
+    """A payload path must be UTF-8 without control characters: plan.json, tar headers and
+    Dockerfile tools cannot carry anything else faithfully."""
+    shown = printable(rel)
+    if shown == rel:
+        return None
+    return Refusal(shown, f"payload file name {shown} is not UTF-8 text without control characters",
+                   "payload-name", f"rename the file, or leave it out with a line in {IGNORE_FILE}")
+
+
+def check_name(rel: str) -> None:
+    refused = name_refusal(rel)
+    if refused is not None:
+        raise ContextError(refused.message, hint=refused.hint)
+
+
+# --- ignore rules --------------------------------------------------------------------------------
+
+
+def read_ignore_file(folder: Path) -> list[str]:
+    """Patterns from ``folder/.hydroignore`` (comments and blank lines dropped), as Docker reads them."""
+    path = folder / IGNORE_FILE
+    if not path.is_file():
+        return []
+    try:
+        with open_regular(path) as fh:
+            data = fh.read(1 << 20)
+    except OSError as exc:
+        raise ContextError(f"{path}: cannot read: {exc.strerror or exc}",
+                           hint=f"make {IGNORE_FILE} a readable file, not a symlink") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_no = data[: exc.start].count(b"\n") + 1
+        raise ContextError(f"{path}:{line_no}: not UTF-8 text",
+                           hint=".hydroignore must be UTF-8 (patterns use .dockerignore syntax)") from None
+    return [line for line in (raw.strip() for raw in text.splitlines()) if line and not line.startswith("#")]
+
+
+def ignore_patterns(folder: Path, extra: tuple[str, ...] = ()) -> list[str]:
+    """Defaults first, so the user's ``!pattern`` lines can bring an ignored file back."""
+    return [*DEFAULT_IGNORES, *extra, *read_ignore_file(folder)]
+
+
+class IgnoreRules:
+    """The folder's ignore patterns, matched as Docker matches ``.dockerignore``."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        # The docker SDK takes 0.3 s to import: only when a folder is walked (never by a clean check).
+        from docker.utils.build import PatternMatcher
+
+        self._matcher = PatternMatcher(patterns)
+
+    def ignored(self, rel: str) -> bool:
+        return bool(self._matcher.matches(rel))
+
+    def may_hold_exceptions(self, rel: str) -> bool:
+        """Whether an ignored folder must still be walked: a ``!`` pattern may keep a file in it."""
+        return any(p.exclusion and p.cleaned_pattern.startswith(rel) for p in self._matcher.patterns)
+
+
+def rules_for(folder: Path, extra: tuple[str, ...] = ()) -> IgnoreRules:
+    return IgnoreRules(ignore_patterns(folder, extra))
+
+
+def ignored_by(folder: Path) -> Callable[[str], bool]:
+    """Whether a path relative to ``folder`` is left out of its build context (a parent folder
+    ignored counts, as the walk never descends into it; so does a VCS folder at any depth).
+    ``.hydroignore`` itself is not shipped but decides what is, so it never counts as ignored."""
+    rules = rules_for(folder)
+
+    def ignored(rel: str) -> bool:
+        if rel == IGNORE_FILE:
+            return False
+        return any(part in VCS_DIRS for part in rel.split("/")[:-1]) or rules.ignored(rel)
+
+    return ignored
+
+
+# --- the walk ------------------------------------------------------------------------------------
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent else name
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _short(rel: str, limit: int = 80) -> str:
+    return rel if len(rel) <= limit else rel[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class _Folder:
+    ship: str  # its path under /model/files ("" for the model folder)
+    real: str  # its real path on disk
+    match: str  # its real path relative to the model folder: what the ignore rules see
+    above: tuple[str, ...]  # the real paths of the folders it was reached through (loops)
+
+
+def resolve_inside(real_root: str, path: str, rel: str) -> tuple[str, os.stat_result] | Refusal:
+    """A symlink ``path`` (shipped as ``rel``) resolved: its real target and that target's stat,
+    or why it cannot ship (outside the folder, into a VCS folder, dangling, a loop)."""
+    shown = printable(rel)
+    try:
+        target = os.path.realpath(path, strict=True)
+        st = os.stat(target)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Refusal(shown, f"payload file {shown} is a symlink loop", "payload-loop",
+                           "remove the link, or leave it out with a line in .hydroignore")
+        try:
+            where = printable(os.readlink(path))
+        except OSError:
+            where = "?"
+        return Refusal(shown, f"payload file {shown} is a symlink to missing {where}", "payload-missing",
+                       "remove the link, or leave it out with a line in .hydroignore")
+    if not (target == real_root or target.startswith(real_root.rstrip("/") + "/")):
+        try:
+            written = os.readlink(path)  # as the folder wrote it (/proc/self/…, not /proc/1234/…)
+        except OSError:
+            written = target
+        return Refusal(shown, f"payload file {shown} is a symlink to {printable(written)}, which leads "
+                              "outside the model folder", "payload-escapes")
+    inside = os.path.relpath(target, real_root).split("/")
+    if any(part in VCS_DIRS for part in inside):
+        return Refusal(shown, f"payload file {shown} is a symlink into {printable('/'.join(inside))}: "
+                              "version control data is never shipped", "payload-escapes")
+    return target, st
+
+
+def walk(root: Path, rules: IgnoreRules) -> Payload:
+    """Every file of ``root`` its rules keep, resolved (see the module docstring), and every refusal."""
+    real_root = os.path.realpath(root)
+    files: list[tuple[str, Path]] = []
+    refusals: list[Refusal] = []
+    stack = [_Folder("", real_root, "", (real_root,))]
+    while stack:
+        here = stack.pop()
+        try:
+            with os.scandir(here.real) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            shown = printable(here.ship or ".")
+            refusals.append(Refusal(shown, f"payload folder {shown} cannot be listed: {exc.strerror or exc}",
+                                    "payload-unreadable",
+                                    "make it readable, or leave it out with a line in .hydroignore"))
+            continue
+        for entry in entries:
+            if entry.name in VCS_DIRS:
+                continue
+            rel, match = _join(here.ship, entry.name), _join(here.match, entry.name)
+            ignored = rules.ignored(match)
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue  # gone since it was listed
+            if stat.S_ISDIR(st.st_mode):
+                if not ignored or rules.may_hold_exceptions(match):
+                    _descend(stack, refusals, here, rel, entry.path, match)
+                continue
+            if ignored:
+                continue
+            if (bad := name_refusal(rel)) is not None:
+                refusals.append(bad)
+                continue
+            if stat.S_ISREG(st.st_mode):
+                files.append((rel, Path(entry.path)))
+            elif stat.S_ISLNK(st.st_mode):
+                _follow(stack, files, refusals, here, rel, entry.path, real_root)
+            # FIFOs, sockets and devices: skipped, never opened
+    files.sort()
+    refusals.sort(key=lambda r: r.rel)
+    return Payload(tuple(files), tuple(refusals))
+
+
+def _descend(stack: list[_Folder], refusals: list[Refusal], here: _Folder, rel: str, real: str,
+             match: str) -> None:
+    if rel.count("/") + 1 > MAX_DEPTH:
+        shown = printable(_short(rel))
+        refusals.append(Refusal(shown, f"payload folder {shown} is nested more than {MAX_DEPTH} folders deep",
+                                "payload-too-deep", "flatten it, or leave it out with .hydroignore"))
+        return
+    stack.append(_Folder(rel, real, match, (*here.above, real)))
+
+
+def _follow(stack: list[_Folder], files: list[tuple[str, Path]], refusals: list[Refusal], here: _Folder,
+            rel: str, path: str, real_root: str) -> None:
+    resolved = resolve_inside(real_root, path, rel)
+    if isinstance(resolved, Refusal):
+        refusals.append(resolved)
+        return
+    target, st = resolved
+    if stat.S_ISREG(st.st_mode):
+        files.append((rel, Path(target)))
+    elif stat.S_ISDIR(st.st_mode):
+        if target in here.above:
+            shown = printable(rel)
+            refusals.append(Refusal(shown, f"payload folder {shown} is a symlink to a folder holding it "
+                                           "(a loop)", "payload-loop",
+                                    "remove the link, or leave it out with a line in .hydroignore"))
+            return
+        # Its files as the ignore rules see them where they really are, shipped under the link's name.
+        _descend(stack, refusals, here, rel, target, os.path.relpath(target, real_root))
+    else:
+        shown = printable(rel)
+        refusals.append(Refusal(shown, f"payload file {shown} is a symlink to {_kind(st.st_mode)} "
+                                       f"({printable(target)}), not a regular file", "payload-special"))
+
+
+def shipped(root: Path, extra: tuple[str, ...] = ()) -> Payload:
+    """The files ``root`` ships (before any ``payload:`` selection) and what is refused."""
+    return walk(root, rules_for(root, extra))
+
+
+def needs_walk(root: Path) -> bool:
+    """Whether ``walk`` may refuse anything in ``root``: a quick look (no ignore rules, so no docker
+    SDK import) for links, special files, unreadable or very deep folders and odd names. False means
+    every entry is a plain file or folder with a good name, which the walk cannot refuse."""
+    stack = [(str(root), 0)]
+    seen = 0
+    while stack:
+        path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        try:
+            with os.scandir(path) as it:
+                entries = list(it)
+        except OSError:
+            return True
+        for entry in entries:
+            seen += 1
+            if seen > MAX_SCANNED or printable(entry.name) != entry.name:
+                return True
+            if entry.name in VCS_DIRS:
+                continue
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError:
+                return True
+            if stat.S_ISDIR(mode):
+                stack.append((entry.path, depth + 1))
+            elif not stat.S_ISREG(mode):
+                return True
+    return False
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def open_regular(path: Path | str) -> IO[bytes]:
+    """``path`` opened for reading if it is a regular file: never through a link put there since it
+    was listed (O_NOFOLLOW), never blocking on a FIFO or streaming from a device (checked on the
+    opened file). OSError otherwise, with ELOOP for a link and EINVAL for anything not regular."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"{_kind(mode)}, not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bounded(path: Path | str, limit: int) -> bytes | None:
+    """The bytes of the regular file ``path``, or None when it holds more than ``limit``."""
+    with open_regular(path) as fh:
+        data = fh.read(limit + 1)
+    return None if len(data) > limit else data
+
+
+def problems_in(payload: Payload, entries: Iterable[str]) -> list[Refusal]:
+    """The refusals of the files ``entries`` ship (every refusal when there is no entry)."""
+    chosen = [e.strip().strip("/") for e in entries] or [""]
+    seen: dict[str, Refusal] = {}
+    for entry in chosen:
+        for refusal in payload.under(entry).refusals:
+            seen.setdefault(refusal.rel, refusal)
+    return sorted(seen.values(), key=lambda r: r.rel)
