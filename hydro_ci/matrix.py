@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hydro_ci import git
-from hydro_ci.errors import UsageError
+from hydro_ci.contract import yamlfile
+from hydro_ci.errors import ProblemsError, UsageError
 from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE
 
 # Never model folders, and never worth walking into.
@@ -50,9 +49,9 @@ def find_model_folders(root: Path, paths: Sequence[Path] = ()) -> list[Path]:
 
 def _serving(folder: Path) -> dict[str, Any]:
     """serving.yaml as plain data, or {} (a broken file is the check's business, not the matrix's)."""
-    try:
-        data = yaml.safe_load((folder / SERVING_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError):
+    try:  # the one bounded reader: PyYAML's own recursion crashed on a deeply nested file
+        data = yamlfile.to_python(yamlfile.load(folder / SERVING_FILE, SERVING_FILE))
+    except ProblemsError:
         return {}
     return data if isinstance(data, dict) else {}
 

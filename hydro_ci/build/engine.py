@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from hydro_ci import boundedjson
 from hydro_ci.build import (
     BuildRequest,
     BuildResult,
@@ -369,8 +370,6 @@ def remote_config_digest(image: str, tag: str, credentials: Credentials | None) 
     The engine's image id is its config digest, so comparing configs tells "same image" without
     pushing. Uses our registry client with the same credentials the push will use.
     """
-    import json
-
     from hydro_ci.errors import NotFoundError
     from hydro_ci.registry.client import client_for
 
@@ -385,7 +384,7 @@ def remote_config_digest(image: str, tag: str, credentials: Credentials | None) 
         except NotFoundError:
             return None
     try:
-        config = json.loads(data)["config"]["digest"]
+        config = boundedjson.loads(data)["config"]["digest"]
     except (ValueError, KeyError, TypeError):
         config = ""  # an index or foreign manifest: certainly not our engine image
     return digest, str(config)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hydro_ci import boundedjson
 from hydro_ci.build import (
     BuildRequest,
     BuildResult,
@@ -173,7 +174,7 @@ def level_of(compression: str) -> int:
 
 def _cached_layer(cache: Path, key: str, entries: Sequence[LayerEntry], epoch: int) -> Layer | None:
     try:
-        rec = json.loads((cache / "layers" / f"{key}.json").read_text())
+        rec = boundedjson.loads((cache / "layers" / f"{key}.json").read_text())
         desc = Descriptor(rec["media_type"], Digest.parse(rec["digest"]), int(rec["size"]))
         diff_id, usize = Digest.parse(rec["diff_id"]), int(rec["uncompressed_size"])
     except (OSError, ValueError, KeyError):

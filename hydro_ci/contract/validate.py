@@ -35,6 +35,7 @@ from hydro_ci.errors import ProblemsError
 from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE, ModelFolder
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+MAX_NAME = 128  # a file name holds it with a version (255 bytes), as does a repository path
 EXTRA_KEYS = ("training-data", "monitoring", "monitoring-configuration")
 SERVING_KEYS = ("kind", "name", "runtime", "install-command", "payload", "contract", "metadata",
                 *EXTRA_KEYS, CONFIG_KEY)
@@ -395,9 +396,12 @@ Rule = Callable[[Declared], list[Problem]]
 
 
 def check_name(d: Declared) -> list[Problem]:
+    where = "" if d.serving else " (the folder name; set name: in serving.yaml)"
+    if len(d.name) > MAX_NAME:  # it names files (.hydro-ci/NAME/, dist/NAME-VERSION.oci) and a repository
+        return [Problem(d.name_location, f"model name {d.name[:40]!r}…{where} is {len(d.name)} characters "
+                        f"long; at most {MAX_NAME}", "bad-name")]
     if NAME_RE.match(d.name):
         return []
-    where = "" if d.serving else " (the folder name; set name: in serving.yaml)"
     return [Problem(d.name_location, f"model name {d.name!r}{where} must match {NAME_RE.pattern}",
                     "bad-name")]
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import posixpath
 import tarfile
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from hydro_ci import boundedjson
 from hydro_ci.errors import HydroCIError
 from hydro_ci.image.model import (
     ANNOTATION_REF_NAME,
@@ -218,7 +218,7 @@ def read_tarball(path: Path | str, tag: str | None = None) -> Image:
     except (OSError, tarfile.TarError) as exc:
         raise TarballError(f"cannot read docker-archive {path}: {exc}") from None
     try:
-        entries = json.loads(_member_bytes(path, _resolve(members, "manifest.json")))
+        entries = boundedjson.loads(_member_bytes(path, _resolve(members, "manifest.json")))
         entry = _choose(entries, tag, path)
         config_bytes = _member_bytes(path, _resolve(members, str(entry["Config"])))
         layer_names = [str(x) for x in entry["Layers"]]  # type: ignore[attr-defined]

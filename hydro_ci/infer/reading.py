@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hydro_ci import boundedjson
 from hydro_ci.contract.model import Signature
 from hydro_ci.errors import ModelFileError
 from hydro_ci.payload import read_bounded
@@ -53,7 +53,10 @@ def read_model_file(path: Path, limit: int = PROTOBUF_MAX_BYTES) -> bytes:
     return data
 
 
-MAX_MEMBER_BYTES = 256 << 20  # a model config or exported graph; more is a zip bomb, not a model
+# A model config or exported graph (JSON: Keras' config.json is a few MB for the largest models).
+# Parsed JSON takes up to ~28 times its size in memory (``[],[],…``): 16 MiB keeps a read under
+# ~500 MB; a 250 MB config.json inside a 255 KB .keras once took 3.9 GB.
+MAX_MEMBER_BYTES = 16 << 20
 
 
 def zip_member(path: Path, archive: zipfile.ZipFile, name: str) -> bytes:
@@ -72,6 +75,6 @@ def zip_member(path: Path, archive: zipfile.ZipFile, name: str) -> bytes:
 def load_json(path: Path, raw: bytes | str, what: str) -> Any:
     """JSON from a model file; nesting deep enough to exhaust the parser is an error like any other."""
     try:
-        return json.loads(raw)
+        return boundedjson.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise unreadable(path, f"{what} is not JSON: {exc}") from None

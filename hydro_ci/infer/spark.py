@@ -8,11 +8,11 @@ partial (noted), and its dtypes are not held against a declared contract.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+from hydro_ci import boundedjson
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
 from hydro_ci.infer.reading import ModelReading, read_model_file, unreadable
 from hydro_ci.payload import Refusal, resolve_inside
@@ -121,7 +121,7 @@ def _metadata(path: Path, real_folder: str) -> dict[str, Any]:
     raw = read_model_file(path, MAX_METADATA_BYTES)
     try:
         text = raw.decode("utf-8")
-        data = json.loads(text.splitlines()[0] if text.strip() else "")
+        data = boundedjson.loads(text.splitlines()[0] if text.strip() else "")
     except (ValueError, IndexError, UnicodeDecodeError, RecursionError) as exc:
         raise unreadable(path, f"not Spark ML metadata JSON: {exc}") from None
     if not isinstance(data, dict) or "class" not in data:

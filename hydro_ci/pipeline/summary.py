@@ -7,17 +7,17 @@ bytes uploaded and skipped (when the builder counts them: the engine's push does
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from hydro_ci import boundedjson
 from hydro_ci.pipeline import state as files
 from hydro_ci.pipeline.state import PipelineState
 
 
 def _load(state: PipelineState, name: str) -> Any:
     try:
-        return json.loads(state.path(name).read_text(encoding="utf-8"))
+        return boundedjson.loads(state.path(name).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from hydro_ci import boundedjson
 from hydro_ci.epoch import file_time
 from hydro_ci.errors import ContextError, HydroCIError
 from hydro_ci.payload import check_name, open_regular
@@ -206,7 +207,7 @@ def load_context(root: Path | str) -> BuildContext:
     """Read a rendered context directory back (what ``hydro-ci render`` wrote)."""
     root = Path(root)
     try:
-        plan = json.loads((root / PLAN_FILE).read_text())
+        plan = boundedjson.loads((root / PLAN_FILE).read_text())
     except FileNotFoundError:
         raise PlanError(f"{root} is not a rendered build context (no {PLAN_FILE})",
                         hint="create one with: hydro-ci render MODEL_DIR --output DIR") from None
@@ -222,7 +223,7 @@ def load_context(root: Path | str) -> BuildContext:
 def _read_links(root: Path) -> dict[str, LinkedSource]:
     path = root / LINKS_FILE
     try:
-        data = json.loads(path.read_text())
+        data = boundedjson.loads(path.read_text())
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
@@ -341,7 +342,7 @@ def _write_bytes(dst: Path, data: bytes) -> tuple[int, str]:
 def _is_our_plan(path: Path) -> bool:
     """A plan.json we wrote (any plan.json would let a render delete the folder's model/)."""
     try:
-        plan = json.loads(path.read_bytes())
+        plan = boundedjson.loads(path.read_bytes())
     except (OSError, ValueError):
         return False
     return isinstance(plan, dict) and plan.get("dockerfile") == DOCKERFILE and "schema" in plan \
@@ -350,6 +351,15 @@ def _is_our_plan(path: Path) -> bool:
 
 def prepare_output(root: Path) -> None:
     """An empty directory, or a previous context (which is replaced). Anything else is refused."""
+    try:
+        _prepare_output(root)
+    except OSError as exc:  # a read-only model folder (the default output is inside it), a full disk
+        raise ContextError(f"cannot write the build context to {root}: {exc.strerror or exc}",
+                           hint="pass --output DIR on a writable file system (the default is "
+                                "MODEL_DIR/.hydro-ci/context)") from None
+
+
+def _prepare_output(root: Path) -> None:
     if root.exists() and not root.is_dir():
         raise ContextError(f"output {root} is a file, not a directory",
                            hint="choose an empty or new directory for --output")
@@ -385,6 +395,11 @@ def write_context(
     try:
         return _write_all(root, sources, contract_bytes, dockerfile_text, context, link_min_size,
                           classes or {})
+    except OSError as exc:  # the disk filled up, a name too long for its file system
+        _remove_ours(root)
+        raise ContextError(f"cannot write the build context to {root}: {exc.strerror or exc}"
+                           + (f" ({exc.filename})" if exc.filename else ""),
+                           hint="free space, or pass --output DIR on another file system") from None
     except BaseException:
         # Never leave a half context behind: the next render would refuse the directory.
         _remove_ours(root)

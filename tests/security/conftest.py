@@ -81,3 +81,22 @@ def files_holding(root: Path, needle: bytes) -> list[Path]:
             if path.is_file() and not path.is_symlink() and needle in path.read_bytes():
                 found.append(path)
     return found
+
+
+def remove_deep(top: Path) -> None:
+    """Remove a folder tree however deep, without recursion: pytest's own clean-up of its temporary
+    folders recurses, and would crash (in whichever session cleans up next) on a tree 1 100 deep."""
+    path = str(top)
+    while os.path.lexists(top):
+        subdirs = []
+        with os.scandir(path) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    subdirs.append(entry.path)
+                else:
+                    os.unlink(entry.path)
+        if subdirs:
+            path = subdirs[0]
+            continue
+        os.rmdir(path)
+        path = os.path.dirname(path)
