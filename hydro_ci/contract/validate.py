@@ -222,7 +222,7 @@ class ServingReader:
             if isinstance(value, Scalar) and value.is_null:
                 d.config = {}
             elif (section := self.mapping(value, f"the {CONFIG_KEY} section")) is not None:
-                d.config, d.config_node = yamlfile.to_python(section), section
+                d.config, d.config_node = _config(section), section
         else:
             d.extra[key] = yamlfile.to_python(value)
 
@@ -363,6 +363,18 @@ class ServingReader:
                      "unknown-profile")
             return Profile.none
         return profile
+
+
+def _config(section: Mapping) -> dict[str, Any]:
+    """The hydro-ci: section as data; ``env:`` keeps each name and value as written (its source text:
+    YAML 1.1 would read 3.10 as 3.1, 0022 as 18, yes as true and 1:30 as 90)."""
+    config: dict[str, Any] = yamlfile.to_python(section)
+    for key, value in section.pairs:
+        if isinstance(key, Scalar) and key.text == "env" and isinstance(value, Mapping):
+            config["env"] = {k.text if isinstance(k, Scalar) else str(yamlfile.to_python(k)):
+                             v.text if isinstance(v, Scalar) and not v.is_null else yamlfile.to_python(v)
+                             for k, v in value.pairs}
+    return config
 
 
 def read_serving(root: Node | None, declared: Declared, display: str) -> list[Problem]:
