@@ -244,11 +244,24 @@ class ServingReader:
         if m is None:
             return {}
         out = {}
-        for key, _, value in self.entries(m, None, "metadata"):
-            if isinstance(value, Scalar):
-                out[key] = "" if value.is_null else value.text
-            else:
+        for key, key_node, value in self.entries(m, None, "metadata"):
+            # Keys become image labels and annotations: a `=` or a blank splits a LABEL instruction,
+            # a line break starts a new one (or a CI workflow command where it is printed).
+            why = ("is empty" if not key
+                   else "appears twice (the second would replace the first)" if key in out
+                   else "holds a control character" if CONTROL_RE.search(key)
+                   else "holds a blank: label names are single words" if any(c.isspace() for c in key)
+                   else "holds '=', which would split the label" if "=" in key else None)
+            if why is not None:
+                self.add(key_node.location, f"metadata key {key!r} {why}", "bad-metadata")
+                continue
+            if not isinstance(value, Scalar):
                 self.add(value.location, f"metadata {key!r} must be a string, not a {value.kind}", "bad-type")
+            elif CONTROL_RE.search(value.text):
+                self.add(value.location, f"metadata {key!r}: the value must be single-line text without "
+                         "control characters", "bad-metadata")
+            else:
+                out[key] = "" if value.is_null else value.text
         return out
 
     # The contract section: {name, inputs: {field: spec}, outputs: {field: spec}}.
@@ -509,6 +522,9 @@ def check_signature(source: Source) -> list[Problem]:
     """Rules on the contract itself, the same for serving.yaml and contract.prototxt."""
     problems = []
     sig = source.signature
+    if CONTROL_RE.search(sig.name):  # printed in logs and CI annotations, where a newline is a command
+        problems.append(Problem(source.locate(("signature",)), f"signature name {sig.name!r} holds a control "
+                                "character", "control-character"))
     for section, fields in (("inputs", sig.inputs), ("outputs", sig.outputs)):
         if not fields:
             problems.append(Problem(source.locate((section,)), f"the contract has no {section}",
@@ -524,6 +540,9 @@ def _check_fields(fields: tuple[Field, ...], key: Key, source: Source) -> list[P
         here = (*key, index)
         if not f.name:
             problems.append(Problem(source.locate((*here, "name")), "a field has an empty name", "bad-field"))
+        elif CONTROL_RE.search(f.name):
+            problems.append(Problem(source.locate((*here, "name")), f"field name {f.name!r} holds a control "
+                                    "character", "control-character"))
         elif f.name in seen:
             problems.append(Problem(source.locate((*here, "name")), f"field {f.name!r} is declared twice",
                                     "duplicate-field"))
