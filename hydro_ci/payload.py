@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -135,7 +136,35 @@ def read_ignore_file(folder: Path) -> list[str]:
         line_no = data[: exc.start].count(b"\n") + 1
         raise ContextError(f"{path}:{line_no}: not UTF-8 text",
                            hint=".hydroignore must be UTF-8 (patterns use .dockerignore syntax)") from None
-    return [line for line in (raw.strip() for raw in text.splitlines()) if line and not line.startswith("#")]
+    patterns = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            if (why := _pattern_problem(line)) is not None:
+                raise ContextError(f"{path}:{number}: {why}",
+                                   hint="patterns as in .dockerignore: *.csv, **/*.tmp, !keep.md")
+            patterns.append(line)
+    return patterns
+
+
+MAX_PATTERN = 1024  # characters
+MAX_WILDCARDS = 4  # runs of * in one pattern: each is a regex loop, and a file name can be long
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    """Why Docker's matcher cannot take ``pattern`` (it would raise, or backtrack for minutes)."""
+    if len(pattern) > MAX_PATTERN:
+        return f"a pattern longer than {MAX_PATTERN} characters"
+    if len(re.findall(r"\*+", pattern)) > MAX_WILDCARDS:
+        return f"more than {MAX_WILDCARDS} wildcards (* or **) in one pattern"
+    from docker.utils.build import Pattern  # only when there is a .hydroignore to read
+    from docker.utils.fnmatch import translate
+
+    try:
+        re.compile(translate(Pattern(pattern.removeprefix("!")).cleaned_pattern.lower()))
+    except re.error as exc:
+        return f"{pattern!r} is not a valid pattern ({exc})"
+    return None
 
 
 def ignore_patterns(folder: Path, extra: tuple[str, ...] = ()) -> list[str]:

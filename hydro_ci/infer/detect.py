@@ -152,7 +152,8 @@ def _sniff_zip(path: Path) -> Format | None:
     try:
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile):  # a damaged directory: not a zip model
+    # a damaged directory, a zip version or compression zipfile does not know: not a zip model
+    except (OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zipfile.BadZipFile):
         return None
     base = {n.rsplit("/", 1)[-1] for n in names}
     if "config.json" in names and ("metadata.json" in names or "model.weights.h5" in names):

@@ -214,3 +214,44 @@ def test_a_template_that_never_ends_is_stopped(tmp_path: Path, monkeypatch: pyte
                                  "{% endfor %}")
     with pytest.raises(TemplateError, match="used more than 1 s of CPU"):
         render_folder(load_folder(folder), RenderOptions(output=tmp_path / "ctx", epoch=0))
+
+
+# --- model structures: long graphs and deep nesting walked without recursion ----------------------------
+
+
+def test_a_keras_2_graph_of_1500_chained_layers_is_read(tmp_path: Path) -> None:
+    """Keras 2 records no shapes, so outputs are propagated through the graph; a long chain (big real
+    models have hundreds of layers) used to recurse once per layer."""
+    import json
+
+    layers = [{"class_name": "InputLayer", "name": "in", "inbound_nodes": [],
+               "config": {"name": "in", "batch_input_shape": [None, 4], "dtype": "float32"}}]
+    for i in range(1500):
+        layers.append({"class_name": "Dense", "name": f"d{i}", "config": {"name": f"d{i}", "units": 4},
+                       "inbound_nodes": [[[layers[-1]["name"], 0, 0, {}]]]})
+    config = {"class_name": "Functional", "config": {"name": "m", "layers": layers,
+                                                      "input_layers": [["in", 0, 0]],
+                                                      "output_layers": [["d1499", 0, 0]]}}
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as z:
+        z.writestr("metadata.json", "{}")
+        z.writestr("config.json", json.dumps(config))
+    proc = run(["contract", "infer", "model.keras", "--format", "json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["signatures"][0]["outputs"][0]["shape"] == [-1, 4]
+    # a graph that feeds a layer its own output is one error, not an endless loop
+    layers[1]["inbound_nodes"] = [[["d1499", 0, 0, {}]]]
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as z:
+        z.writestr("metadata.json", "{}")
+        z.writestr("config.json", json.dumps(config))
+    assert "a cycle in the graph" in one_error(run(["contract", "infer", "model.keras"], tmp_path))
+
+
+def test_pipelines_nested_thousands_deep_are_one_error(tmp_path: Path) -> None:
+    # Pipeline(steps=[("s", Pipeline(steps=[("s", …)]))]) 5 000 deep, built by the unpickler's stack
+    # per level: Pipeline() {} "steps" [ "s" <inner> (…) append setitem build
+    opening = b"csklearn.pipeline\nPipeline\n)\x81}X\x05\x00\x00\x00steps]X\x01\x00\x00\x00s"
+    ridge = b"csklearn.linear_model\nRidge\n)\x81}X\x0e\x00\x00\x00n_features_in_K\x03sb"
+    data = b"\x80\x02" + opening * 5000 + ridge + b"\x86asb" * 5000 + b"."
+    _write(tmp_path / "model.pkl", data)
+    assert "estimators nested deeper than 100 levels" in one_error(run(["contract", "infer", "model.pkl"],
+                                                                       tmp_path))
