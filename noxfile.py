@@ -1,4 +1,5 @@
-"""Developer sessions: `nox -s tests`, `tests-min`, `tests-upstream`, `lint`, `proto`, `bench`, `fuzz`, `lock`.
+"""Developer sessions: `nox -s tests`, `tests-min`, `tests-upstream`, `lint`, `proto`, `bench`, `fuzz`,
+`lock`.
 
 `nox -s tests` is the test command the README and CI use. Every environment a session creates
 installs from a lock under `locks/` (exact versions, direct and transitive), so a new upstream
