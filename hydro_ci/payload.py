@@ -357,10 +357,15 @@ def needs_walk(root: Path) -> bool:
     """Whether ``walk`` may refuse anything in ``root``: a quick look (no ignore rules, so no docker
     SDK import) for links, special files, unreadable or very deep folders and odd names. False means
     every entry is a plain file or folder with a good name, which the walk cannot refuse."""
+    # Our own outputs (.hydro-ci/: a context links large files) are ignored unless .hydroignore says
+    # otherwise: skipping them keeps a check after a local build from loading the matcher.
+    skip = set() if os.path.lexists(root / IGNORE_FILE) else {os.path.join(root, ".hydro-ci")}
     stack = [(str(root), 0)]
     seen = 0
     while stack:
         path, depth = stack.pop()
+        if path in skip:
+            continue
         if depth > MAX_DEPTH:
             return True
         try:
