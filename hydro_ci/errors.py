@@ -63,6 +63,10 @@ class ModelFileError(HydroCIError):
     """A model file cannot be read to infer a contract."""
 
 
+class NoModelInFileError(ModelFileError):
+    """A file of a model format that holds no model (a Keras `.h5` of weights only)."""
+
+
 class RegistryError(HydroCIError):
     """A registry answered with an error or could not be reached (after retries)."""
 

@@ -14,6 +14,7 @@ from typing import Any
 from hydro_ci.contract.model import Contract
 
 SERVING_FILE = "serving.yaml"
+SERVING_FILES = (SERVING_FILE, "serving.yml")  # hs 2.x read both extensions
 PROTOTXT_FILE = "contract.prototxt"
 CONFIG_KEY = "hydro-ci"  # our own section in serving.yaml (template, tag format, …)
 

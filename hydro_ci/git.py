@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hydro_ci.errors import HydroCIError
@@ -14,9 +14,9 @@ class GitError(HydroCIError):
     """A git command failed or git is missing."""
 
 
-def run_git(args: Sequence[str], cwd: Path | str, *, check: bool = True,
-            input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+def run_git(args: Sequence[str], cwd: Path | str, *, check: bool = True, input: bytes | None = None,
+            env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
     try:
         proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, input=input, env=env)
     except FileNotFoundError:
@@ -179,3 +179,22 @@ def changed_files(path: Path | str, since: str) -> list[str]:
     # os.fsdecode: a file name that is not UTF-8 maps back to the same bytes (surrogateescape)
     names = {os.fsdecode(n) for n in (diff + untracked).split(b"\0") if n}
     return sorted(names)
+
+
+# Transports a URL read from elsewhere (a provenance statement) may use: never ext:: (runs commands).
+SAFE_PROTOCOLS = "file:git:http:https:ssh"
+
+
+def clone_at(source: str, commit: str, into: Path) -> None:
+    """Clone ``source`` (a URL or a directory) into ``into`` and check out ``commit`` (detached).
+
+    ``source`` and ``commit`` may come from untrusted data: only the transports in SAFE_PROTOCOLS
+    are allowed, and neither can be taken for an option.
+    """
+    if source.startswith("-") or commit.startswith("-"):
+        raise GitError(f"refusing to clone {source!r} at {commit!r}: looks like an option")
+    env = {"GIT_ALLOW_PROTOCOL": SAFE_PROTOCOLS}
+    run_git(["clone", "--quiet", "--no-checkout", "--", source, str(into)], into.parent, env=env)
+    if run_git(["cat-file", "-e", f"{commit}^{{commit}}"], into, check=False).returncode != 0:
+        run_git(["fetch", "--quiet", "origin", commit], into, env=env)
+    run_git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit], into)

@@ -15,12 +15,14 @@ from pathlib import Path
 WHEEL_MAGIC = "hydro-tiny-installed-ok"  # the module's MAGIC, for checking the install took effect
 
 
-def write_wheel(directory: Path, name: str = "hydrotiny", version: str = "1.0") -> Path:
-    """``directory/NAME-VERSION-py3-none-any.whl`` with a module ``NAME`` (``MAGIC``, ``VERSION``)."""
+def write_wheel(directory: Path, name: str = "hydrotiny", version: str = "1.0", *,
+                metadata: str = "") -> Path:
+    """``directory/NAME-VERSION-py3-none-any.whl`` with a module ``NAME`` (``MAGIC``, ``VERSION``);
+    ``metadata``: more METADATA header lines (``License-Expression: MIT``)."""
     files = {
         f"{name}/__init__.py": f"MAGIC = {WHEEL_MAGIC!r}\nVERSION = {version!r}\n".encode(),
         f"{name}-{version}.dist-info/METADATA":
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{metadata}".encode(),
         f"{name}-{version}.dist-info/WHEEL":
             b"Wheel-Version: 1.0\nGenerator: hydro-ci-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }

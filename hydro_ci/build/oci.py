@@ -41,6 +41,7 @@ from hydro_ci.build import (
     PushResult,
     no_progress,
 )
+from hydro_ci.contract.payload import read_bounded
 from hydro_ci.epoch import file_time, rfc3339
 from hydro_ci.errors import HydroCIError, UsageError
 from hydro_ci.image import layer as layers
@@ -59,7 +60,6 @@ from hydro_ci.image.model import (
     Platform,
     canonical_json,
 )
-from hydro_ci.payload import read_bounded
 from hydro_ci.render.context import FILES_DIR, LAYER_ORDER, BuildContext, ContextFile, check_links
 from hydro_ci.render.context import Layer as LayerClass
 from hydro_ci.render.install import PipInstall, host_install_refusal, parse_pip_install
@@ -130,11 +130,17 @@ def pip_platforms(platform: Platform, glibc: str = DEFAULT_GLIBC) -> list[str]:
 
 
 def pip_install(spec: PipInstall, files_dir: Path, target: Path, *, python_version: str,
-                platforms: Sequence[str]) -> None:
-    """Run pip (this interpreter's) for the runtime's platform into ``target``."""
+                platforms: Sequence[str], report: Path | None = None) -> None:
+    """Run pip (this interpreter's) for the runtime's platform into ``target``.
+
+    ``report``: where pip writes its installation report (each wheel's URL and hash), which the
+    SBOM and the provenance read.
+    """
     cmd = [sys.executable, "-m", "pip", "install", "--target", str(target), "--only-binary=:all:",
            "--python-version", python_version, "--implementation", "cp", "--no-compile",
            "--disable-pip-version-check", "--no-warn-script-location", "--quiet"]
+    if report is not None:
+        cmd += ["--report", str(report)]
     for p in platforms:
         cmd += ["--platform", p]
     if spec.no_deps:
@@ -265,11 +271,22 @@ class LayerPlan:
                 "reason": self.reason, "cached": self.cached}
 
 
+@dataclass(frozen=True)
+class DepsInstall:
+    """What pip put into the deps layer, for the SBOM and the provenance."""
+
+    site: Path  # the cached site-packages tree
+    python_version: str
+    platforms: tuple[str, ...]
+    requirement_files: tuple[str, ...]  # relative to /model/files
+
+
 @dataclass
 class BuiltImage:
     image: Image
     base: Base
     plan: list[LayerPlan] = field(default_factory=list)
+    deps: DepsInstall | None = None
 
 
 def _entries_for(context: BuildContext, files: Sequence[ContextFile]) -> list[tuple[LayerEntry, str]]:
@@ -310,9 +327,12 @@ def installed_deps(spec: PipInstall, context: BuildContext, cache: Path, *, pyth
     done.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".pip-", dir=done.parent) as tmp:
         target = Path(tmp) / "site-packages"
+        report = Path(tmp) / "report.json"
         pip_install(spec, context.root / "model" / "files", target, python_version=python_version,
-                    platforms=platforms)
+                    platforms=platforms, report=report)
         target.mkdir(exist_ok=True)  # requirements that install nothing still make a (empty) dir
+        if report.is_file():  # beside the tree, never in it: the report is no part of the layer
+            os.replace(report, pip_report_path(done))
         try:
             os.replace(target, done)
         except OSError:  # another build finished the same install first
@@ -344,6 +364,11 @@ class _PayloadText(Mapping[str, "str | None"]):
 
     def __len__(self) -> int:
         return len(self._paths)
+
+
+def pip_report_path(site: Path) -> Path:
+    """Where pip's installation report for the cached tree ``site`` is kept (may be missing)."""
+    return site.with_name(site.name + ".report.json")
 
 
 def _tree_entries_keyed(root: Path, prefix: str, key: str) -> list[tuple[LayerEntry, str]]:
@@ -395,6 +420,7 @@ def build_image(context: BuildContext, base: Base, *, cache: Path, python_versio
     mtime = file_time(context.source_date_epoch)  # entries' times: fixed, so layers outlive commits
     pip = parse_install_command(context.install_command)
     plan: list[LayerPlan] = []
+    deps: DepsInstall | None = None
     env = dict(context.env)
     for klass in LAYER_ORDER:
         entries = _entries_for(context, context.files_in(klass))
@@ -405,6 +431,7 @@ def build_image(context: BuildContext, base: Base, *, cache: Path, python_versio
             site, key = installed_deps(pip, context, cache, python_version=pyver, platforms=plats,
                                        progress=progress)
             entries += _tree_entries_keyed(site, DEPS_DIR, key)
+            deps = DepsInstall(site, pyver, tuple(plats), tuple(pip.requirement_files))
             existing = base.image.config.env_value("PYTHONPATH")
             env["PYTHONPATH"] = "/" + DEPS_DIR + (f":{existing}" if existing else "")
         if not entries:
@@ -429,7 +456,7 @@ def build_image(context: BuildContext, base: Base, *, cache: Path, python_versio
     if base.name:
         annotations[ANNOTATION_BASE_NAME] = base.name
     image = mutate.with_annotations(mutate.with_config(image, config), annotations, replace=True)
-    return BuiltImage(image, base, plan)
+    return BuiltImage(image, base, plan, deps)
 
 
 class OCIBuilder:
@@ -501,6 +528,10 @@ class OCIBuilder:
             tarball.write_tarball(self.output_tar, {r: built.image for r in request.refs()})
             extra["tar"] = str(self.output_tar)
         return BuildResult(request.image, digest, request.tags, self.name, digest=digest, extra=extra)
+
+    def built(self, result: BuildResult) -> BuiltImage | None:
+        """What this builder made for ``result`` (base, layer plan, deps), for the SBOM and provenance."""
+        return self._built.get(result.id)
 
     def image_of(self, result: BuildResult) -> Image:
         """The built image: from this builder's memory, else from the layout the build wrote."""

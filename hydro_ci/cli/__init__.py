@@ -33,6 +33,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(("contract", "show"), "hydro_ci.cli.contract_show", "print the declared contract"),
     Command(("contract", "infer"), "hydro_ci.cli.contract_infer",
             "read the contract from the model files (no framework needed)"),
+    Command(("contract", "migrate"), "hydro_ci.cli.contract_migrate",
+            "rewrite a folder of an older Hydrosphere format to today's (prints the diff; --write saves)"),
     Command(("contract", "verify"), "hydro_ci.cli.contract_verify",
             "run the model once with its framework and check its outputs against the contract"),
     Command(("render",), "hydro_ci.cli.render", "write the build context (Dockerfile, payload, contract)"),
@@ -43,6 +45,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(("pipeline",), "hydro_ci.cli.pipeline",
             "the whole job: check, contract, version, render, build, push, summary"),
     Command(("matrix",), "hydro_ci.cli.matrix", "model folders changed since a git ref, as a CI matrix"),
+    Command(("verify",), "hydro_ci.cli.verify",
+            "check an image's signature and provenance, and rebuild it to compare digests"),
     Command(("contract", "breaking"), "hydro_ci.cli.contract_breaking",
             "fail on a breaking contract change against a git ref (pre-commit hook)"),
 )

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     from hydro_ci.cli.build import read_credentials
     from hydro_ci.contract.diff import RULES, ChangeClass, DiffConfig, diff_contracts
-    from hydro_ci.contract.validate import did_you_mean
+    from hydro_ci.diagnostics import did_you_mean
     from hydro_ci.errors import UsageError
     from hydro_ci.version.contracts import load_contract
 

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from hydro_ci.contract.jsonform import contract_to_dict
     from hydro_ci.errors import UsageError
     from hydro_ci.folder import PROTOTXT_FILE
-    from hydro_ci.infer import infer_folder
+    from hydro_ci.infer import hydrosphere_name_note, infer_folder
 
     root = Path(args.model_dir)
     if args.force and not args.write:
@@ -46,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
     if args.write:
         _check_writable_here(root)
     result = infer_folder(root, signature=args.signature)
-    for note in result.notes:
+    notes = list(result.notes)
+    name_note = hydrosphere_name_note(result)
+    for note in notes:
         print(f"note: {note}", file=sys.stderr)
     if args.write:
         from hydro_ci.contract.formats import to_prototxt
@@ -65,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         _write_replacing(target, text)
         print(f"wrote {target} (signature {result.contract.primary.name!r} from {result.source})",
               file=sys.stderr)
+        if name_note:
+            print(f"note: {name_note}", file=sys.stderr)
         return 0
     if args.format in ("prototxt", "yaml"):
         from hydro_ci.contract import formats  # YAML/text-format writers: only when asked for
@@ -74,7 +78,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         data = contract_to_dict(result.contract)
         data["framework"] = result.framework
+        for sig in data["signatures"]:  # a value that is not a plain tensor says what it is
+            for side in ("inputs", "outputs"):
+                for f in sig[side]:
+                    kind = result.kinds.get((sig["name"], side, f["name"]))
+                    if kind is not None:
+                        f["kind"] = kind
         print(json.dumps(data, indent=2))
+    if name_note:
+        print(f"note: {name_note}", file=sys.stderr)
     return 0
 
 

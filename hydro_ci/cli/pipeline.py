@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 # The names of hydro_ci.pipeline.stages.STAGES, repeated here so `--help` imports nothing heavy
 # (a test checks the two agree).
-STAGES = ("check", "contract", "version", "render", "plan", "build", "push", "summary")
+STAGES = ("check", "contract", "version", "render", "plan", "build", "push", "attest", "summary")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +53,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="oci builder: read the base from oci:DIR[:TAG], docker-archive:FILE, "
                              "docker-daemon:REF or scratch instead of its registry")
     parser.add_argument("--template", type=Path, metavar="DIR", help="templates extending ours")
+    parser.add_argument("--sbom", action="store_true",
+                        help="write SPDX and CycloneDX SBOMs beside the image; attach them when "
+                             "pushing (oci)")
+    parser.add_argument("--provenance", action="store_true",
+                        help="write in-toto/SLSA provenance; attach it when pushing (oci)")
+    parser.add_argument("--sign-key", type=Path, metavar="FILE",
+                        help="sign the pushed image (cosign's format) and the provenance with this key: "
+                             "PEM PKCS#8 ECDSA P-256, or cosign's encrypted key with $COSIGN_PASSWORD")
     parser.add_argument("--only", action="append", choices=STAGES, default=[], metavar="STAGE",
                         help="run only this stage (repeatable), reading earlier results from --output; "
                              "stages: " + ", ".join(STAGES))
@@ -99,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run, output=args.output, dist=args.dist, base_image=args.base_image,
         base_from=args.base_from,
         template=args.template, credentials=_credentials(args), insecure=args.insecure,
-        only=tuple(args.only),
+        only=tuple(args.only), sbom=args.sbom, provenance=args.provenance, sign_key=args.sign_key,
     )
     try:
         with _display() as progress:

@@ -94,7 +94,7 @@ class DiffConfig:
             raise DiffConfigError(f"{where}.ignore must be a list of rule ids")
         bad = sorted(set(ignore) - set(RULES))
         if bad:
-            from hydro_ci.contract.validate import did_you_mean
+            from hydro_ci.diagnostics import did_you_mean
 
             raise DiffConfigError(f"{where}.ignore: unknown rule {bad[0]!r}{did_you_mean(bad[0], RULES)}",
                                   hint="rule ids are listed in docs/versioning.md")

@@ -119,6 +119,12 @@ def signature_to_yaml_dict(sig: Signature) -> dict[str, Any]:
     }
 
 
+def serving_to_yaml(document: dict[str, Any]) -> str:
+    """A serving.yaml document (keys in the order given; fields one per line, shapes inline)."""
+    return str(yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                         allow_unicode=True, width=100))
+
+
 def to_yaml(sig: Signature) -> str:
     """A YAML document ``contract: {...}``, ready to paste into serving.yaml."""
     return str(yaml.dump({"contract": signature_to_yaml_dict(sig)}, Dumper=_Dumper, sort_keys=False,

@@ -52,14 +52,30 @@ class DType(enum.Enum):
         return DTYPE_ALIASES.get(key)
 
 
-# Names accepted in serving.yaml, after Hydrosphere's CLI and TF's DT_* names.
+# Names accepted only by hydrosdk (hydrosdk/data/types.py ALIAS_TO_DTYPE), with its meaning; the hs
+# CLIs refused them, so `contract check` warns (docs/contract.md, "dtype names").
+HYDROSDK_DTYPE_ALIASES: dict[str, DType] = {
+    "int": DType.int64,
+    "byte": DType.int8,
+    "short": DType.int16,
+    "single": DType.float32,
+    "ubyte": DType.uint8,
+    "ushort": DType.uint16,
+    "complex": DType.complex128,
+}
+# `float`: float32 here (TensorFlow's DT_FLOAT, and hydro-ci's meaning since its start), DT_DOUBLE in
+# hydrosdk ("as Numpy does"), refused by the hs CLIs: always warned about as ambiguous.
+AMBIGUOUS_DTYPE = "float"
+
+# Names accepted in serving.yaml, after Hydrosphere's CLI, hydrosdk and TF's DT_* names.
 DTYPE_ALIASES: dict[str, DType] = {
     **{d.name: d for d in DType},
-    "float": DType.float32,
+    AMBIGUOUS_DTYPE: DType.float32,
     "double": DType.float64,
     "half": DType.float16,
     "str": DType.string,
     "boolean": DType.bool,
+    **HYDROSDK_DTYPE_ALIASES,
 }
 
 

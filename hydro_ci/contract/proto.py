@@ -13,6 +13,7 @@ from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from hydro_ci._proto import contract_pb2 as pb
+from hydro_ci._proto import legacy_contract_pb2 as legacy_pb
 from hydro_ci.contract.model import DType, Field, Profile, Signature
 from hydro_ci.errors import ContractError
 
@@ -98,3 +99,70 @@ def from_protobin(data: bytes) -> Signature:
 def to_prototxt(sig: Signature) -> str:
     """``contract.prototxt``: the protobuf text format of the v3 ``ModelSignature``."""
     return str(text_format.MessageToString(to_message(sig)))
+
+
+# --- the contracts of older Hydrosphere releases (contract.prototxt text only) --------------------
+
+# (what it is, message) in the order tried: the top-level keys tell them apart (v2 `predict {`,
+# 0.1.x and v1 `signatures {` with `name`/`dtype` or `field_name`/`info` fields).
+LEGACY_CONTRACTS: tuple[tuple[str, type[Any]], ...] = (
+    ("a Hydrosphere 2.x ModelContract (predict { ... })", legacy_pb.ModelContractV2),
+    ("a Hydrosphere 0.1.x ModelContract (signatures { ... })", legacy_pb.ModelContractV01),
+    ("a Hydrosphere 0.0.x ModelContract (signatures { field_name, info })", legacy_pb.ModelContractV1),
+)
+_LEGACY_DTYPES = {"DT_BFLOAT16": "bfloat16", "DT_RESOURCE": "resource", "DT_VARIANT": "variant"}
+
+
+def parse_legacy_text(text: str) -> tuple[str, list[Signature]] | None:
+    """The signatures of an older release's contract.prototxt, with what it is; None when the text
+    is none of them. A value v3 cannot hold (DT_VARIANT, …) raises ContractError."""
+    for what, message in LEGACY_CONTRACTS:
+        msg = message()
+        try:
+            text_format.Parse(text, msg)
+        except (text_format.ParseError, ValueError, TypeError, RecursionError):
+            continue
+        if isinstance(msg, legacy_pb.ModelContractV2):
+            return what, [_legacy_signature(msg.predict)] if msg.HasField("predict") else []
+        if isinstance(msg, legacy_pb.ModelContractV01):
+            return what, [_legacy_signature(s) for s in msg.signatures]
+        return what, [_v1_signature(s) for s in msg.signatures]
+    return None
+
+
+def _legacy_signature(msg: Any) -> Signature:
+    return Signature(msg.signature_name, tuple(_legacy_field(f) for f in msg.inputs),
+                     tuple(_legacy_field(f) for f in msg.outputs))
+
+
+def _legacy_shape(msg: Any) -> tuple[int, ...] | None:
+    return None if msg.unknown_rank else tuple(d.size for d in msg.dim)
+
+
+def _legacy_dtype(name: str, number: int) -> DType:
+    dtype_name = legacy_pb.DataType.Name(number)
+    if dtype_name in _LEGACY_DTYPES or number == 0:
+        raise ContractError(f"field {name!r} has dtype {dtype_name}, which a v3 contract cannot hold")
+    return DType(pb.DataType.Value(dtype_name))
+
+
+def _legacy_field(msg: Any) -> Field:
+    shape = _legacy_shape(msg.shape) if msg.HasField("shape") else None
+    profile = Profile(msg.profile)
+    if msg.WhichOneof("type_or_subfields") == "subfields":
+        return Field(msg.name, shape=shape, profile=profile,
+                     subfields=tuple(_legacy_field(f) for f in msg.subfields.data))
+    return Field(msg.name, dtype=_legacy_dtype(msg.name, msg.dtype), shape=shape, profile=profile)
+
+
+def _v1_signature(msg: Any) -> Signature:
+    return Signature(msg.signature_name, tuple(_v1_field(f) for f in msg.inputs),
+                     tuple(_v1_field(f) for f in msg.outputs))
+
+
+def _v1_field(msg: Any) -> Field:
+    if msg.WhichOneof("info_or_subfields") == "subfields":
+        return Field(msg.field_name, subfields=tuple(_v1_field(f) for f in msg.subfields.data))
+    info = msg.info
+    shape = _legacy_shape(info.tensor_shape) if info.HasField("tensor_shape") else None
+    return Field(msg.field_name, dtype=_legacy_dtype(msg.field_name, info.dtype), shape=shape)

@@ -16,12 +16,12 @@ from google.protobuf import text_format
 
 from hydro_ci.contract import proto, yamlfile
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, Field, Signature
-from hydro_ci.contract.validate import Key, Source, did_you_mean
-from hydro_ci.diagnostics import Location, Problem
-from hydro_ci.errors import ProblemsError
+from hydro_ci.contract.validate import Key, Source
+from hydro_ci.diagnostics import Location, Problem, did_you_mean
+from hydro_ci.errors import ContractError, ProblemsError
 
 MAX_DEPTH = 64
-_REPEATED = ("inputs", "outputs", "data")  # message fields that get an index in a Key
+_REPEATED = ("inputs", "outputs", "data", "signatures")  # message fields that get an index in a Key
 _TOKEN = re.compile(
     r"""(?P<space>\s+|\#[^\n]*)
       | (?P<string>"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?)
@@ -51,6 +51,9 @@ def parse_prototxt(text: str, display: str) -> Source:
     try:
         text_format.Parse(text, msg)
     except text_format.ParseError as exc:
+        legacy = _legacy(text, display, locations)
+        if legacy is not None:
+            return legacy
         raise ProblemsError([_parse_problem(exc, display)]) from None
     except (ValueError, TypeError, RecursionError) as exc:  # odd inputs the parser does not wrap
         raise ProblemsError([Problem(Location(display, 1, 1), f"invalid prototxt: {exc}",
@@ -65,6 +68,35 @@ def parse_prototxt(text: str, display: str) -> Source:
     if problems:
         source.valid = False
         raise ProblemsError(problems)
+    return source
+
+
+# Where an older format's keys sit, in today's terms: the first `signatures` block is the signature
+# (`predict {` adds nothing to a key: it is not repeated), and v1's names are today's.
+_LEGACY_PREFIXES = (("signatures", 0),)
+_V1_NAMES = {"field_name": "name", "tensor_shape": "shape"}
+
+
+def _legacy(text: str, display: str, positions: dict[Key, Location]) -> Source | None:
+    """A contract.prototxt of an older release (hs 2.x, 0.1.x, 0.0.x), read as today's signature."""
+    try:
+        found = proto.parse_legacy_text(text)
+    except ContractError as exc:
+        raise ProblemsError([Problem(Location(display, 1, 1), str(exc), "unknown-dtype")]) from None
+    if found is None:
+        return None
+    what, signatures = found
+    if not signatures:
+        raise ProblemsError([Problem(Location(display, 1, 1), f"{what} without a signature",
+                                     "empty-inputs")])
+    locations: dict[Key, Location] = {("contract",): Location(display, 1, 1)}
+    for key, where in positions.items():
+        prefix = next((p for p in _LEGACY_PREFIXES if key[:len(p)] == p), ())
+        rest = tuple(_V1_NAMES.get(k, k) if isinstance(k, str) else k for k in key[len(prefix):])
+        locations.setdefault(rest or ("contract",), where)
+    source = Source(signatures[0], display, locations, legacy=what)
+    if len(signatures) > 1:
+        source.legacy = f"{what}, with {len(signatures)} signatures of which the first is built"
     return source
 
 

@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 
 from hydro_ci.contract import validate, yamlfile
-from hydro_ci.diagnostics import Location, Problem
+from hydro_ci.diagnostics import Location, Problem, Severity
 from hydro_ci.errors import ProblemsError
-from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, ModelFolder
+from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, SERVING_FILES, ModelFolder
 
-MODEL_FILES = (SERVING_FILE, PROTOTXT_FILE)
+MODEL_FILES = (*SERVING_FILES, PROTOTXT_FILE)
 # Never searched for model folders: tooling and environments, not models.
 _SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", "env"}
 
@@ -86,35 +86,138 @@ def read_model_folder(
     declared = validate.Declared(root, shown, root.name, Location(shown))
     problems: list[Problem] = []
     readable = True
-    serving = folder / SERVING_FILE
-    if serving.is_file():
+    models: list[validate.Declared] = []
+    serving = serving_file(folder)
+    if serving is not None:
         declared.serving = display_path(serving)
+        both = [name for name in SERVING_FILES if (folder / name).is_file()]
+        if len(both) > 1:
+            problems.append(Problem(Location(declared.serving), f"both {' and '.join(both)} are here; keep "
+                                    "one (which one is meant cannot be told)", "two-serving-files"))
         try:
-            document = yamlfile.load(serving, declared.serving)
+            documents = yamlfile.load_all(serving, declared.serving)
         except ProblemsError as exc:
             problems += exc.problems
             readable = False
         else:
-            problems += validate.read_serving(document, declared, declared.serving)
+            found, doc_problems = _model_documents(documents, declared.serving)
+            problems += doc_problems
+            for node in found:
+                model = validate.Declared(root, shown, root.name, Location(shown), serving=declared.serving)
+                problems += validate.read_serving(node, model, declared.serving)
+                models.append(model)
+            readable = bool(found)
     prototxt = folder / PROTOTXT_FILE
+    prototxt_contract = None
     if prototxt.is_file():
         from hydro_ci.contract.prototxt import read_prototxt  # protobuf only when needed: fast start
 
         try:
-            declared.prototxt_contract = read_prototxt(prototxt, display_path(prototxt))
+            prototxt_contract = read_prototxt(prototxt, display_path(prototxt))
         except ProblemsError as exc:
             problems += exc.problems
+    if not models:
+        models = [declared]
+    for model in models:
+        model.prototxt_contract = model.prototxt_contract or prototxt_contract
+        if model.legacy_contract_file is not None:  # hs 0.0.x: serving.yaml names its contract file
+            problems += _read_legacy_contract(model)
     if readable:
-        for rule in validate.FOLDER_RULES + (validate.BUILD_RULES if build else ()):
-            problems += rule(declared)
-    return (declared if readable else None), sort_problems(problems)
+        for model in models:
+            for rule in validate.FOLDER_RULES + (validate.BUILD_RULES if build else ()):
+                problems += rule(model)
+        problems += _several_models(models)
+    chosen = _chosen(models, root.name)
+    return (chosen if readable else None), sort_problems(list(dict.fromkeys(problems)))
+
+
+def _read_legacy_contract(model: validate.Declared) -> list[Problem]:
+    from hydro_ci.contract.prototxt import read_prototxt  # protobuf only when needed: fast start
+
+    assert model.legacy_contract_file is not None
+    name, where = model.legacy_contract_file
+    path = model.root / name
+    if not path.is_file() or not path.resolve().is_relative_to(model.root.resolve()):
+        return [Problem(where, f"the contract file {name!r} is not a file in the model folder",
+                        "payload-missing")]
+    try:
+        model.prototxt_contract = read_prototxt(path, display_path(path))
+    except ProblemsError as exc:
+        return exc.problems
+    return []
+
+
+def serving_file(folder: Path) -> Path | None:
+    """The folder's serving.yaml, else its serving.yml (hs 2.x read both)."""
+    return next((folder / name for name in SERVING_FILES if (folder / name).is_file()), None)
+
+
+# Kinds ``hs apply`` created on a cluster besides models: hydro-ci builds images, so it notes them.
+OTHER_KINDS = ("Application", "DeploymentConfiguration", "Config", "Runtime", "Environment")
+
+
+def _model_documents(documents: list[tuple[yamlfile.Node | None, Location]],
+                     display: str) -> tuple[list[yamlfile.Node | None], list[Problem]]:
+    """The Model documents of a serving file (hs apply reads every ``---`` document, one resource
+    each), and a problem for each document that is not one."""
+    present = [(node, where) for node, where in documents if node is not None]
+    if len(present) <= 1:  # one document: kind is optional, and checked by the reader
+        return [node for node, _ in present] or [None], []
+    found: list[yamlfile.Node | None] = []
+    problems: list[Problem] = []
+    for index, (node, _) in enumerate(present, 1):
+        kind = _kind_of(node)
+        if kind == "Model" or (kind is None and _is_legacy_model(node)):
+            found.append(node)
+        elif kind in OTHER_KINDS:
+            problems.append(Problem(node.location, f"document {index} is a kind: {kind}; hydro-ci builds the "
+                                    "Model documents and leaves the others to Hydrosphere's hs apply",
+                                    "other-kind", Severity.WARNING))
+        else:
+            what = f"kind {kind!r}" if kind else "no kind"
+            problems.append(Problem(node.location, f"document {index} has {what}; each document of a "
+                                    "several-document file needs one (Model, Application, …)", "bad-kind"))
+    if not found:
+        problems.append(Problem(Location(display, 1, 1), f"{display} has no kind: Model document",
+                                "bad-kind"))
+    return found, problems
+
+
+def _kind_of(node: yamlfile.Node) -> str | None:
+    if isinstance(node, yamlfile.Mapping):
+        for key, value in node.pairs:
+            if isinstance(key, yamlfile.Scalar) and key.text == "kind" and isinstance(value, yamlfile.Scalar):
+                return value.text
+    return None
+
+
+def _is_legacy_model(node: yamlfile.Node) -> bool:
+    """hs 0.0.x's serving.yaml: a top-level ``model:`` section and no kind."""
+    return isinstance(node, yamlfile.Mapping) and any(
+        isinstance(k, yamlfile.Scalar) and k.text == "model" for k, _ in node.pairs)
+
+
+def _chosen(models: list[validate.Declared], folder_name: str) -> validate.Declared:
+    """The model a folder's image is built from: the one named like the folder, else the first."""
+    return next((m for m in models if m.name == folder_name), models[0])
+
+
+def _several_models(models: list[validate.Declared]) -> list[Problem]:
+    if len(models) < 2:
+        return []
+    chosen = _chosen(models, models[0].root.name)
+    names = ", ".join(repr(m.name) for m in models)
+    where = chosen.serving_location or chosen.name_location
+    return [Problem(where, f"{len(models)} Model documents ({names}): each is checked; a folder builds one "
+                    f"image, {chosen.name!r} (named like the folder, else the first); give the others "
+                    "folders of their own to build them", "several-models", Severity.WARNING)]
 
 
 def serving_contract_key(folder: Path) -> Location | None:
     """Where the folder's serving.yaml writes its ``contract:`` key; None when it has none (or the
     file does not parse: ``contract check`` reports that)."""
-    serving = folder / SERVING_FILE
-    if not serving.is_file():
+    serving = serving_file(folder)
+    if serving is None:
         return None
     shown = display_path(serving)
     try:

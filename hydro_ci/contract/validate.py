@@ -10,18 +10,19 @@ signature function, the two declarations agreeing. A new rule is one more functi
 from __future__ import annotations
 
 import ast
-import difflib
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Any
 
 from hydro_ci.contract import yamlfile
 from hydro_ci.contract.model import (
+    AMBIGUOUS_DTYPE,
     DEFAULT_SIGNATURE,
     DTYPE_ALIASES,
+    HYDROSDK_DTYPE_ALIASES,
     Contract,
     DType,
     Field,
@@ -29,18 +30,43 @@ from hydro_ci.contract.model import (
     Shape,
     Signature,
 )
+from hydro_ci.contract.payload import (
+    IGNORE_FILE,
+    PayloadItem,
+    Refusal,
+    func_main_source,
+    item_payload,
+    layout,
+    needs_walk,
+    shipped,
+)
 from hydro_ci.contract.yamlfile import Mapping, Node, Scalar, Sequence
-from hydro_ci.diagnostics import Location, Problem
-from hydro_ci.errors import ProblemsError
+from hydro_ci.diagnostics import Location, Problem, Severity, did_you_mean
+from hydro_ci.errors import ContextError, ProblemsError
 from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE, ModelFolder
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MAX_NAME = 128  # a file name holds it with a version (255 bytes), as does a repository path
 EXTRA_KEYS = ("training-data", "monitoring", "monitoring-configuration")
+# Keys some released Hydrosphere read in a Model document that hydro-ci does not use: accepted with
+# an `ignored-key` warning saying what they were for (docs/contract.md).
+IGNORED_KEYS = {
+    "host-selector": "hs 2.0 placed the model's servables on these cluster nodes",
+    "description": "hs 0.x showed it in the model list",
+    "version": "Hydrosphere numbered versions itself; hydro-ci's come from git tags (version next)",
+}
+# hs 3 read these snake_case spellings too (pydantic, allow_population_by_field_name): the key's value
+# is read, with a `key-alias` warning naming the spelling of the docs.
+KEY_ALIASES = {"install_command": "install-command", "training_data": "training-data",
+               "monitoring_configuration": "monitoring-configuration"}
+LEGACY_01_KEYS = ("model-type",)  # hs 0.1.x: the runtime came from the model type
 SERVING_KEYS = ("kind", "name", "runtime", "install-command", "payload", "contract", "metadata",
-                *EXTRA_KEYS, CONFIG_KEY)
-CONTRACT_KEYS = ("name", "inputs", "outputs")
-FIELD_KEYS = ("shape", "type", "profile", "subfields")
+                *EXTRA_KEYS, CONFIG_KEY, *IGNORED_KEYS, *KEY_ALIASES, *LEGACY_01_KEYS)
+# hs 0.0.x: `model: {name, type, contract: <prototxt file>, payload, description}` and `local_deploy:`
+LEGACY_00_KEYS = ("name", "type", "contract", "payload", "description")
+LEGACY_00_TOP = ("model", "local_deploy")
+CONTRACT_KEYS = ("name", "inputs", "outputs", "metadata")  # contract.metadata: ignored by every hs
+FIELD_KEYS = ("shape", "type", "profile", "subfields", "fields")  # fields: hs 2.x / hydrosdk's subfields
 SECTIONS = ("inputs", "outputs")
 # The hydro-ci: section; each key is read by the feature named (a new key is added here too).
 CONFIG_KEYS = (
@@ -51,21 +77,16 @@ CONFIG_KEYS = (
     "version",  # version next (VersionPolicy)
     "diff",  # contract diff / version bump (DiffConfig)
     "breaking-change",  # the breaking-change pre-commit hook
+    "signature-name",  # the contract's signature name where the folder writes none (declared or inferred)
 )
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # what render (dockerfile.check_env) accepts
 CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # no line breaks in an ENV value
 MAX_INT64 = 2**63 - 1
 DIM_RANGE = f"must be -1 (unknown) or a size from 0 to {MAX_INT64}"  # dims are int64 in the proto
-FUNC_MAIN = ("src", "func_main.py")
 
 # Where each part of a declared signature is written: ("inputs", 0, 2, "shape") is the shape of the
 # third subfield of the first input; ("signature",) the signature name; ("contract",) the whole.
 Key = tuple[str | int, ...]
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 @dataclass
@@ -76,6 +97,7 @@ class Source:
     path: str  # the file, as shown to the user
     locations: dict[Key, Location] = field(default_factory=dict)
     valid: bool = True  # False when reading it found problems (values may be placeholders)
+    legacy: str | None = None  # an older Hydrosphere format, read as today's: what it is
 
     def locate(self, key: Key) -> Location:
         k = key
@@ -112,6 +134,8 @@ class Declared:
     extra: dict[str, Any] = field(default_factory=dict)
     yaml_contract: Source | None = None
     prototxt_contract: Source | None = None
+    legacy: list[str] = field(default_factory=list)  # older Hydrosphere formats read as today's
+    legacy_contract_file: tuple[str, Location] | None = None  # hs 0.0.x: contract: names a file
 
     @property
     def contract_source(self) -> Source | None:
@@ -122,9 +146,21 @@ class Declared:
     def is_python_runtime(self) -> bool:
         return self.runtime is not None and "python" in self.runtime.split("@")[0].lower()
 
-    def model_folder(self) -> ModelFolder:
+    @property
+    def signature(self) -> Signature | None:
+        """The declared signature, named by ``hydro-ci: signature-name`` when the contract names none
+        (hs 2.x called such a signature `Predict`, hs 3 and hydro-ci `predict`)."""
         source = self.contract_source
-        contract = Contract(self.name, (source.signature,)) if source is not None else None
+        if source is None:
+            return None
+        setting = self.config.get("signature-name")
+        if isinstance(setting, str) and setting and ("signature",) not in source.locations:
+            return Signature(setting, source.signature.inputs, source.signature.outputs)
+        return source.signature
+
+    def model_folder(self) -> ModelFolder:
+        signature = self.signature
+        contract = Contract(self.name, (signature,)) if signature is not None else None
         return ModelFolder(
             root=self.root,
             name=self.name,
@@ -150,6 +186,9 @@ class ServingReader:
 
     def add(self, where: Location, message: str, rule: str) -> None:
         self.problems.append(Problem(where, message, rule))
+
+    def warn(self, where: Location, message: str, rule: str) -> None:
+        self.problems.append(Problem(where, message, rule, Severity.WARNING))
 
     def mapping(self, node: Node, what: str) -> Mapping | None:
         if isinstance(node, Mapping):
@@ -195,10 +234,45 @@ class ServingReader:
         if top is None:
             return
         declared.serving_location = top.location
+        if any(isinstance(k, Scalar) and k.text == "model" for k, _ in top.pairs) and not any(
+                isinstance(k, Scalar) and k.text == "kind" for k, _ in top.pairs):
+            self.read_legacy_00(top, declared)
+            return
         for key, key_node, value in self.entries(top, SERVING_KEYS, SERVING_FILE):
             self.read_key(key, key_node, value, declared)
 
+    def read_legacy_00(self, top: Mapping, d: Declared) -> None:
+        """hs 0.0.x's serving.yaml, read as today's (``contract migrate`` rewrites it)."""
+        d.legacy.append("hs 0.0.x serving.yaml (a top-level model: section)")
+        for key, key_node, value in self.entries(top, LEGACY_00_TOP, SERVING_FILE):
+            if key == "local_deploy":
+                self.warn(key_node.location, "local_deploy is ignored: hs 0.0.x ran the model locally "
+                          "with it", "ignored-key")
+                continue
+            model = self.mapping(value, "model")
+            for k, knode, v in self.entries(model, LEGACY_00_KEYS, "model") if model else ():
+                if k == "contract":
+                    path = self.text(v, "model.contract (the contract file)")
+                    if path is not None:
+                        d.contract_written = True
+                        d.legacy_contract_file = (path, v.location)
+                elif k == "type":
+                    self.warn(knode.location, "model.type is ignored: hs 0.0.x chose the runtime from it; "
+                              "set runtime: (contract migrate asks for it)", "ignored-key")
+                else:
+                    self.read_key(k, knode, v, d)
+
     def read_key(self, key: str, key_node: Node, value: Node, d: Declared) -> None:
+        if key in KEY_ALIASES:
+            self.warn(key_node.location, f"{key!r} is hs 3's other spelling of {KEY_ALIASES[key]!r}; read "
+                      f"as {KEY_ALIASES[key]!r}", "key-alias")
+            key = KEY_ALIASES[key]
+        if key in IGNORED_KEYS:
+            self.warn(key_node.location, f"{key!r} is ignored: {IGNORED_KEYS[key]}", "ignored-key")
+            return
+        if key in LEGACY_01_KEYS:  # the runtime was chosen from it; `contract migrate` asks for one
+            d.legacy.append("hs 0.1.x serving.yaml (model-type)")
+            return
         if key == "kind":
             d.kind = self.text(value, "kind")
             if d.kind is not None and d.kind != "Model":
@@ -215,7 +289,14 @@ class ServingReader:
             d.payload = self.payload(value)
         elif key == "contract":
             d.contract_written = True
-            d.yaml_contract = self.contract(key_node, value)
+            legacy = self.legacy_signatures(value)
+            if legacy is not None:
+                first, others = legacy
+                d.legacy.append("hs 0.1.x contract (contract: {<signature>: {inputs, outputs}})" + (
+                    f" with {len(others) + 1} signatures, of which the first is built" if others else ""))
+                d.yaml_contract = self.contract(key_node, first[1], name=first[0])
+            else:
+                d.yaml_contract = self.contract(key_node, value)
         elif key == "metadata":
             d.metadata = self.metadata(value)
         elif key == CONFIG_KEY:
@@ -266,22 +347,43 @@ class ServingReader:
 
     # The contract section: {name, inputs: {field: spec}, outputs: {field: spec}}.
 
-    def contract(self, key_node: Node, node: Node) -> Source | None:
+    @staticmethod
+    def legacy_signatures(node: Node) -> tuple[tuple[Scalar, Node], list[str]] | None:
+        """hs 0.1.x's ``contract: {<signature name>: {inputs, outputs}}``: the first signature (its
+        name node and section) and the other names; None for today's contract section."""
+        if not isinstance(node, Mapping) or not node.pairs:
+            return None
+        pairs = node.pairs
+        if any(isinstance(k, Scalar) and k.text in CONTRACT_KEYS for k, _ in pairs):
+            return None
+        if not all(isinstance(k, Scalar) and isinstance(v, Mapping) and any(
+                isinstance(kk, Scalar) and kk.text in SECTIONS for kk, _ in v.pairs) for k, v in pairs):
+            return None
+        first_key, first_value = pairs[0]
+        assert isinstance(first_key, Scalar)
+        return (first_key, first_value), [k.text for k, _ in pairs[1:] if isinstance(k, Scalar)]
+
+    def contract(self, key_node: Node, node: Node, name: Scalar | None = None) -> Source | None:
         before = len(self.problems)
         locations: dict[Key, Location] = {("contract",): key_node.location}
         m = self.mapping(node, "contract")
         if m is None:
             return None
-        name = DEFAULT_SIGNATURE
+        signature_name = DEFAULT_SIGNATURE
+        if name is not None:  # hs 0.1.x: the signature's name is its key
+            signature_name, locations[("signature",)] = name.text, name.location
         sections: dict[str, tuple[Field, ...]] = {"inputs": (), "outputs": ()}
         for key, knode, value in self.entries(m, CONTRACT_KEYS, "contract"):
-            if key == "name":
-                name = self.text(value, "the signature name") or DEFAULT_SIGNATURE
+            if key == "metadata":
+                self.warn(knode.location, "contract.metadata is ignored (no Hydrosphere release read it); "
+                          "put labels under the top-level metadata:", "ignored-key")
+            elif key == "name":
+                signature_name = self.text(value, "the signature name") or DEFAULT_SIGNATURE
                 locations[("signature",)] = value.location
             else:
                 locations[(key,)] = knode.location
                 sections[key] = self.fields(value, (key,), locations, key)
-        sig = Signature(name, sections["inputs"], sections["outputs"])
+        sig = Signature(signature_name, sections["inputs"], sections["outputs"])
         return Source(sig, self.display, locations, valid=len(self.problems) == before)
 
     def fields(self, node: Node, key: Key, locations: dict[Key, Location], what: str) -> tuple[Field, ...]:
@@ -308,7 +410,14 @@ class ServingReader:
         profile = Profile.none
         subfields: tuple[Field, ...] | None = None
         type_node: Node | None = None
-        for k, _, value in self.entries(m, FIELD_KEYS, f"field {name!r}"):
+        sub_key: str | None = None
+        for k, knode, value in self.entries(m, FIELD_KEYS, f"field {name!r}"):
+            if k in ("subfields", "fields"):
+                if sub_key is not None:
+                    self.add(knode.location, f"field {name!r} has both subfields and fields (one name for "
+                             "the same thing); keep one", "duplicate-key")
+                    continue
+                sub_key, k = k, "subfields"
             locations[(*key, "dtype" if k == "type" else k)] = value.location
             if k == "shape":
                 shape = self.shape(value, name)
@@ -360,9 +469,18 @@ class ServingReader:
         if text is None:
             return None
         dtype = DType.parse(text)
+        key = text.strip().lower()
         if dtype is None:
-            self.add(node.location, f"unknown type {text!r} of {name!r}{did_you_mean(text, DTYPE_ALIASES)}",
-                     "unknown-dtype")
+            why = " (Hydrosphere 2's DT_VARIANT has no v3 equivalent)" if key in ("variant", "dt_variant") \
+                else did_you_mean(text, DTYPE_ALIASES)
+            self.add(node.location, f"unknown type {text!r} of {name!r}{why}", "unknown-dtype")
+        elif key == AMBIGUOUS_DTYPE:
+            self.warn(node.location, f"type 'float' of {name!r} is ambiguous: hydro-ci reads float32, "
+                      "hydrosdk read double and the hs CLI refused it; write float32 or double",
+                      "ambiguous-dtype")
+        elif key in HYDROSDK_DTYPE_ALIASES:
+            self.warn(node.location, f"type {text!r} of {name!r} is hydrosdk's name for {dtype.name} (the hs "
+                      f"CLI refused it); write {dtype.name}", "dtype-alias")
         return dtype
 
     def profile(self, node: Node, name: str) -> Profile:
@@ -370,10 +488,10 @@ class ServingReader:
         if text is None:
             return Profile.none
         profile = Profile.parse(text)
-        if profile is None:
+        if profile is None:  # hs 2.x and hydrosdk used NONE for an unknown profile, hs 2 with a warning
             choices = Profile.__members__
-            self.add(node.location, f"unknown profile {text!r} of {name!r}{did_you_mean(text, choices)}",
-                     "unknown-profile")
+            self.warn(node.location, f"unknown profile {text!r} of {name!r}, read as none (as Hydrosphere "
+                      f"did){did_you_mean(text, choices)}", "unknown-profile")
             return Profile.none
         return profile
 
@@ -459,59 +577,35 @@ def check_install_command(d: Declared) -> list[Problem]:
 
 
 def check_payload(d: Declared) -> list[Problem]:
-    problems: list[Problem] = []
-    root = d.root.resolve()
-    fine: list[str] = []
-    for entry, where in d.payload:
-        problem = _payload_problem(d.root, root, entry)
-        if problem is not None:
-            problems.append(Problem(where, *problem))
-        else:
-            fine.append(entry)
-    if d.payload and not fine:
-        return problems
-    return problems + _shipped_problems(d, fine)
+    """Each entry resolved and laid out as Hydrosphere did (hydro_ci.contract.payload), and every file
+    it ships one render can ship (a regular file inside its boundary): located at the file."""
+    if not d.payload:
+        return _shipped_problems(d, None)
+    items, problems = layout(d.root, d.payload)
+    return problems + (_shipped_problems(d, items) if items else [])
 
 
-def _shipped_problems(d: Declared, entries: list[str]) -> list[Problem]:
-    """What render would refuse among the files the folder ships (hydro_ci.payload): links leaving
-    the folder, to devices or FIFOs, dangling or looping; unreadable or too deep folders; odd names."""
-    from hydro_ci import payload
-    from hydro_ci.errors import ContextError
-
-    if not payload.needs_walk(d.root):  # the common case: no link, nothing odd (no docker SDK import)
+def _shipped_problems(d: Declared, items: list[PayloadItem] | None) -> list[Problem]:
+    """What render would refuse among the files the folder ships: links leaving the folder (or the
+    repository, for an entry elsewhere in it), to devices or FIFOs, dangling or looping; unreadable or
+    too deep folders; odd names."""
+    real_root = os.path.realpath(d.root)
+    inside = real_root.rstrip("/") + "/"
+    outside = [i for i in items or () if os.path.realpath(i.source) != real_root
+               and not os.path.realpath(i.source).startswith(inside)]
+    if not outside and not needs_walk(d.root):  # the common case: no docker SDK import
         return []
     try:
-        shipped = payload.shipped(d.root)
+        folder = shipped(d.root)
+        found = [folder] if items is None else [item_payload(d.root, i, folder) for i in items]
     except ContextError as exc:  # a .hydroignore that cannot be read
-        return [Problem(Location(f"{d.display}/{payload.IGNORE_FILE}"), exc.message, "payload-ignore-file")]
+        return [Problem(Location(f"{d.display}/{IGNORE_FILE}"), exc.message, "payload-ignore-file")]
+    seen: dict[str, Refusal] = {}
+    for part in found:
+        for refusal in part.refusals:
+            seen.setdefault(refusal.rel, refusal)
     return [Problem(Location(f"{d.display}/{r.rel}" if r.rel != "." else d.display), f"{r.message}; {r.hint}",
-                    r.rule) for r in payload.problems_in(shipped, entries)]
-
-
-def _payload_problem(folder: Path, root: Path, entry: str) -> tuple[str, str] | None:
-    parts = PurePosixPath(entry.replace("\\", "/")).parts
-    if not entry.strip():
-        return "empty payload entry; name a file or folder (or '.' for the whole folder)", "payload-missing"
-    if entry.startswith(("/", "\\", "~")) or PureWindowsPath(entry).is_absolute():
-        return f"payload entry {entry!r} is absolute; use a path inside the model folder", "payload-absolute"
-    if ".." in parts:
-        return f"payload entry {entry!r} contains '..'; use a path inside the model folder", "payload-parent"
-    full = folder / entry
-    try:
-        if not full.exists():
-            if full.is_symlink():
-                return f"payload entry {entry!r} is a broken symlink (or a loop)", "payload-missing"
-            names = [p.name for p in folder.iterdir()]
-            return (f"payload entry {entry!r} does not exist{did_you_mean(entry.rstrip('/'), names)}",
-                    "payload-missing")
-        target = full.resolve()
-    except (OSError, ValueError, RuntimeError) as exc:
-        return f"payload entry {entry!r} cannot be read: {exc}", "payload-missing"
-    if not target.is_relative_to(root):
-        return (f"payload entry {entry!r} resolves outside the model folder (to {target})",
-                "payload-escapes")
-    return None
+                    r.rule) for _, r in sorted(seen.items())]
 
 
 def check_signatures(d: Declared) -> list[Problem]:
@@ -622,13 +716,14 @@ def _show(value: object) -> str:
 
 
 def check_signature_function(d: Declared) -> list[Problem]:
-    source = d.contract_source
-    if source is None or not d.is_python_runtime:
+    source, signature = d.contract_source, d.signature
+    if source is None or signature is None or not d.is_python_runtime:
         return []
-    name = source.signature.name
+    name = signature.name
     where = source.locate(("signature",))
-    path = d.root.joinpath(*FUNC_MAIN)
-    shown = os.path.join(d.display, *FUNC_MAIN)
+    # /model/files/src/func_main.py comes from the payload entry that lands at src/ (e.g. calculator/src/)
+    path = func_main_source(d.root, layout(d.root, d.payload)[0] if d.payload else None)
+    shown = os.path.join(d.display, os.path.relpath(path, d.root))
     if not path.is_file():
         return [Problem(where, f"python runtime: {shown} with a function {name!r} is missing",
                         "signature-not-function")]
@@ -706,6 +801,10 @@ def check_settings(d: Declared) -> list[Problem]:
                            "is relative to the model folder)", "bad-setting")
         elif key == "env":
             _check_env_setting(reader, value)
+        elif key == "signature-name":
+            text = _setting_text(reader, key, value)
+            if text is not None and not text.strip():
+                reader.add(value.location, f"{CONFIG_KEY}.signature-name is empty", "bad-setting")
         elif key == "breaking-change":
             text = _setting_text(reader, key, value)
             if text is not None and text.strip().lower() != "intended":
@@ -801,7 +900,27 @@ def _refusal(policy: Any, config: dict[str, Any]) -> str | None:
     return None
 
 
+def check_legacy_format(d: Declared) -> list[Problem]:
+    """One warning for a folder in an older Hydrosphere format: what it is, and the verb that
+    rewrites it (the folder is read as today's meanwhile)."""
+    whats = list(d.legacy)
+    if d.prototxt_contract is not None and d.prototxt_contract.legacy:
+        whats.append(f"{PROTOTXT_FILE}: {d.prototxt_contract.legacy}")
+    if not whats:
+        return []
+    nested = [e for e, _ in d.payload if "/" in e.strip().rstrip("/")]
+    if nested and any(w.startswith("hs 0.0.x") for w in whats):
+        whats.append(f"hs 0.0.x shipped {', '.join(map(repr, nested))} at their paths under /model/files, "
+                     "today's layout (and this build) under their basenames")
+    where = d.serving_location or (d.prototxt_contract.locate(("contract",)) if d.prototxt_contract
+                                   else d.name_location)
+    return [Problem(where, f"older Hydrosphere format, read as today's: {'; '.join(whats)}; "
+                    f"`hydro-ci contract migrate {d.display}` rewrites it (shows the diff, --write saves)",
+                    "legacy-format", Severity.WARNING)]
+
+
 FOLDER_RULES: tuple[Rule, ...] = (
+    check_legacy_format,
     check_name,
     check_runtime,
     check_install_command,

@@ -266,6 +266,8 @@ class _Composer:
         self.root: Node | None = None
         self.documents = 0
         self.problems: list[Problem] = []
+        self.several = False  # compose_all: every document, each root kept in ``roots``
+        self.roots: list[tuple[Node | None, Location]] = []
 
     def fail(self, location: Location, message: str, rule: str) -> ProblemsError:
         return ProblemsError([*self.problems, Problem(location, message, rule)])
@@ -283,12 +285,18 @@ class _Composer:
     def on_event(self, event: Any) -> None:
         if isinstance(event, yaml.DocumentStartEvent):
             self.documents += 1
-            if self.documents > 1:
+            self.start_location = _location(self.display, event.end_mark)
+            if self.several:
+                self.root = None
+                self.anchors.clear()  # anchors do not reach across documents
+            elif self.documents > 1:
                 raise self.fail(
                     _location(self.display, event.start_mark),
                     "more than one YAML document ('---'); a model file holds exactly one",
                     "yaml-syntax",
                 )
+        elif isinstance(event, yaml.DocumentEndEvent) and self.several:
+            self.roots.append((self.root, self.start_location))
         elif isinstance(event, yaml.AliasEvent):
             self.on_alias(event)
         elif isinstance(event, yaml.ScalarEvent):
@@ -422,6 +430,21 @@ def compose(text: str, display: str) -> Node | None:
     """Compose ``text`` (one YAML document) into located nodes; ``ProblemsError`` on any problem."""
     _check_flow_nesting(text, display)
     return _Composer(text, display).run()
+
+
+def compose_all(text: str, display: str) -> list[tuple[Node | None, Location]]:
+    """Every document of ``text`` (``---`` separated, as ``yaml.safe_load_all`` reads them), each
+    with where it starts; an empty document is None. Limits apply to the file as a whole."""
+    _check_flow_nesting(text, display)  # as compose: before the parser's own 1 000-level limit
+    composer = _Composer(text, display)
+    composer.several = True
+    composer.run()
+    return composer.roots
+
+
+def load_all(path: Path, display: str) -> list[tuple[Node | None, Location]]:
+    """Read and compose every document of ``path``."""
+    return compose_all(read_text(path, display), display)
 
 
 def to_python(node: Node | None) -> Any:

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hydro_ci.contract.model import Contract, Signature
 from hydro_ci.contract.validate import Source, check_signature
 from hydro_ci.diagnostics import Location, Problem, Severity
-from hydro_ci.errors import HydroCIError, ModelFileError
+from hydro_ci.errors import HydroCIError, ModelFileError, NoModelInFileError
 from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, ModelFolder
 from hydro_ci.infer.compare import Key, Locate, compare_signature, signature_problem
 from hydro_ci.infer.detect import Format, ModelFile, find_model_files, has_python_entry
-from hydro_ci.infer.reading import ModelReading
+from hydro_ci.infer.reading import HYDROSPHERE_SIGNATURE, FieldKinds, ModelReading
 
-__all__ = ["InferResult", "folder_contract", "folder_problems", "infer_file", "infer_folder",
-           "undeclared_problem"]
+__all__ = ["InferResult", "folder_contract", "folder_problems", "hydrosphere_name_note", "infer_file",
+           "infer_folder", "undeclared_problem"]
 
 # Reader of each format: (module, function), imported only when a file of that format is read.
 _READERS: dict[Format, tuple[str, str]] = {
@@ -44,6 +44,7 @@ class InferResult:
     source: Path  # the model file (or Spark pipeline folder) read
     named_signatures: bool = False  # signature names come from the model (TF)
     exact_dtypes: bool = True  # false when the format does not record every dtype (Spark)
+    kinds: FieldKinds = field(default_factory=dict)  # fields that are not plain tensors (ONNX)
 
 
 def infer_file(model: ModelFile) -> ModelReading:
@@ -70,10 +71,22 @@ def infer_folder(path: Path, signature: str | None = None) -> InferResult:
             "*.joblib/*.pkl, Spark metadata/)",
             hint="declare the contract in serving.yaml or contract.prototxt",
         )
-    chosen = models[0]
-    reading = infer_file(chosen)
+    # The most important format first; within one, top-level files before nested ones, then by name
+    # (Hydrosphere's manager read the first top-level .h5 in directory order, i.e. any of them). A
+    # file of weights only (an .h5 without model_config) is passed over when another model follows.
+    skipped: list[str] = []
+    for index, chosen in enumerate(models):
+        try:
+            reading = infer_file(chosen)
+            break
+        except NoModelInFileError:
+            if index == len(models) - 1:
+                raise
+            skipped.append(_shown(chosen.path, path))
     notes = list(reading.notes)
-    others = [str(m.path.relative_to(path)) for m in models[1:]] if path.is_dir() else []
+    if skipped:
+        notes.append(f"no model in {', '.join(skipped)} (weights only?): read {_shown(chosen.path, path)}")
+    others = [_shown(m.path, path) for m in models[index + 1:]] if path.is_dir() else []
     if others:
         notes.append(f"read {chosen.path.name}; also found and ignored: {', '.join(others)}")
     contract = Contract(_contract_name(path), reading.signatures)
@@ -88,7 +101,22 @@ def infer_folder(path: Path, signature: str | None = None) -> InferResult:
     return InferResult(
         contract, chosen.format.framework, tuple(notes), chosen.path,
         named_signatures=reading.named_signatures, exact_dtypes=reading.exact_dtypes,
+        kinds=reading.kinds,
     )
+
+
+def hydrosphere_name_note(result: InferResult) -> str | None:
+    """A note when Hydrosphere's manager named this inferred signature otherwise (docs/infer.md)."""
+    name = HYDROSPHERE_SIGNATURE.get(result.framework)
+    if name is None or result.contract.primary.name == name:
+        return None
+    return (f"Hydrosphere's manager named the signature it read from a {result.framework} model {name!r}; "
+            f"clients of such a deployment call that name: keep it with `hydro-ci: {{signature-name: "
+            f"{name}}}` in serving.yaml")
+
+
+def _shown(model: Path, root: Path) -> str:
+    return str(model.relative_to(root)) if root.is_dir() else str(model)
 
 
 def folder_contract(folder: ModelFolder) -> Contract:
@@ -96,7 +124,13 @@ def folder_contract(folder: ModelFolder) -> Contract:
     files, named after the model (ModelFileError when there is nothing to read)."""
     if folder.contract is not None:
         return folder.contract
-    return Contract(folder.name, infer_folder(folder.root).contract.signatures)
+    result = infer_folder(folder.root)
+    signatures = result.contract.signatures
+    setting = folder.config.get("signature-name")
+    if isinstance(setting, str) and setting and not result.named_signatures:
+        # one unnamed entry point: the name Hydrosphere's manager gave it, say (docs/infer.md)
+        signatures = (Signature(setting, signatures[0].inputs, signatures[0].outputs),)
+    return Contract(folder.name, signatures)
 
 
 def _contract_name(path: Path) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, ClassVar, Protocol
 
-from hydro_ci.payload import open_regular
+from hydro_ci.contract.payload import open_regular
 
 MAX_KEPT_BYTES = 1 << 20  # values of numeric arrays larger than this are skipped, not decoded
 # What a hostile file can make us hold or do (a 3 MB gzip once held a 3 GB bytes object, an 18-byte
@@ -187,6 +187,9 @@ _WEIGHT = [1] * 256
 for _op in (pickle.REDUCE, pickle.NEWOBJ, pickle.NEWOBJ_EX, pickle.OBJ, pickle.INST, pickle.BUILD):
     _WEIGHT[_op[0]] = 8
 
+# Modules only Python 2 had (Python 3 renamed them): a pickle naming them was written by Python 2.
+_PYTHON2_MODULES = frozenset({"copy_reg", "__builtin__", "exceptions", "Queue", "cPickle"})
+
 
 class SafeUnpickler(pickle._Unpickler):  # the pure-Python unpickler: its opcodes can be overridden
     dispatch = pickle._Unpickler.dispatch.copy()
@@ -194,6 +197,7 @@ class SafeUnpickler(pickle._Unpickler):  # the pure-Python unpickler: its opcode
     def __init__(self, file: BudgetStream) -> None:
         super().__init__(file)  # read/readline is all it reads
         self.stream = file
+        self.python2: str | None = None  # what shows the stream was written by Python 2
 
     def load(self) -> Any:
         """pickle._Unpickler.load, counting every opcode against the stream's budget."""
@@ -267,7 +271,7 @@ class SafeUnpickler(pickle._Unpickler):  # the pure-Python unpickler: its opcode
     def load_binunicode8(self) -> None:
         self._text("<Q")
 
-    def load_binstring(self) -> None:
+    def _binstring(self) -> None:
         value = self._value(self._length("<i"))
         self.append(self._decode_string(value) if isinstance(value, bytes) else value)  # type: ignore[attr-defined]
 
@@ -280,10 +284,12 @@ class SafeUnpickler(pickle._Unpickler):  # the pure-Python unpickler: its opcode
     for _op, _load in ((pickle.FRAME, load_frame), (pickle.BINBYTES, load_binbytes),
                        (pickle.BINBYTES8, load_binbytes8), (pickle.BYTEARRAY8, load_bytearray8),
                        (pickle.BINUNICODE, load_binunicode), (pickle.BINUNICODE8, load_binunicode8),
-                       (pickle.BINSTRING, load_binstring), (pickle.LONG4, load_long4)):
+                       (pickle.LONG4, load_long4)):
         dispatch[_op[0]] = _load  # type: ignore[assignment]
 
     def find_class(self, module: str, name: str) -> type[Stub]:
+        if module in _PYTHON2_MODULES:
+            self._mark_python2(f"it names {module}.{name}")
         return stub_class(module, name)
 
     def persistent_load(self, pid: Any) -> Any:
@@ -319,6 +325,27 @@ class SafeUnpickler(pickle._Unpickler):  # the pure-Python unpickler: its opcode
             stack[-1] = Array(info, tuple(int(d) for d in inst.args[2]), values)
 
     dispatch[pickle.REDUCE[0]] = load_reduce  # type: ignore[assignment]
+
+    # STRING, BINSTRING, SHORT_BINSTRING hold Python 2's `str`: Python 3 never writes them.
+    def load_string(self) -> None:
+        self._mark_python2("it holds Python 2 strings")
+        pickle._Unpickler.load_string(self)  # type: ignore[attr-defined]
+
+    def load_binstring(self) -> None:
+        self._mark_python2("it holds Python 2 strings")
+        self._binstring()  # its length checked, as every length is
+
+    def load_short_binstring(self) -> None:
+        self._mark_python2("it holds Python 2 strings")
+        pickle._Unpickler.load_short_binstring(self)  # type: ignore[attr-defined]
+
+    dispatch[pickle.STRING[0]] = load_string  # type: ignore[assignment]
+    dispatch[pickle.BINSTRING[0]] = load_binstring  # type: ignore[assignment]
+    dispatch[pickle.SHORT_BINSTRING[0]] = load_short_binstring  # type: ignore[assignment]
+
+    def _mark_python2(self, why: str) -> None:
+        if self.python2 is None:
+            self.python2 = why
 
     def _as_array(self, inst: Stub) -> Array | None:
         if inst.qualname == "NumpyArrayWrapper" and inst.module.startswith("joblib"):
@@ -450,9 +477,15 @@ class _ZlibReader(io.RawIOBase):
 
 def load(path: Path) -> Any:
     """The object tree of a pickle/joblib file, made of stubs, arrays and plain Python values."""
+    return load_marked(path)[0]
+
+
+def load_marked(path: Path) -> tuple[Any, str | None]:
+    """``load``, plus what shows the pickle was written by Python 2 (None when nothing does)."""
     with open_pickle_stream(path) as stream:
+        unpickler = SafeUnpickler(stream)
         try:
-            return SafeUnpickler(stream).load()
+            return unpickler.load(), unpickler.python2
         except UnsafePickleError:
             raise
         except EOFError:
@@ -460,4 +493,11 @@ def load(path: Path) -> Any:
         except (pickle.UnpicklingError, OSError, lzma.LZMAError, zlib.error, struct.error) as exc:
             raise UnsafePickleError(f"not a readable pickle (truncated or corrupt?): {exc}") from None
         except (IndexError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            if unpickler.python2 is not None:  # Python 3 cannot decode its strings and arrays as written
+                raise UnsafePickleError(python2_message(unpickler.python2)) from None
             raise UnsafePickleError(f"pickle stream is malformed: {type(exc).__name__}: {exc}") from None
+
+
+def python2_message(why: str) -> str:
+    return (f"a Python 2 pickle ({why}): written by Python 2, which no Python 3 runtime loads as it is; "
+            "re-save the model with Python 3")

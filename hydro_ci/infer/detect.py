@@ -14,7 +14,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from hydro_ci.payload import Refusal, open_regular, resolve_inside
+from hydro_ci.contract.payload import Refusal, open_regular, resolve_inside
 
 
 class Format(enum.Enum):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
-from hydro_ci.errors import HydroCIError, MissingExtraError
+from hydro_ci.errors import HydroCIError, MissingExtraError, NoModelInFileError
 from hydro_ci.infer.reading import ModelReading, load_json, unreadable, zip_member
 
 Json = Any
@@ -46,7 +46,9 @@ def read_keras_h5(path: Path) -> ModelReading:
     except OSError as exc:
         raise unreadable(path, f"not an HDF5 file (truncated or corrupt?): {exc}") from None
     if raw is None:
-        raise unreadable(path, "HDF5 file without a 'model_config' attribute (weights only, or not Keras)")
+        raise NoModelInFileError(
+            f"{path}: HDF5 file without a 'model_config' attribute (weights only, or not Keras)",
+            hint="fix or remove the file, or declare the contract in serving.yaml / contract.prototxt")
     return _read_config(path, _json(path, raw))
 
 
@@ -89,7 +91,11 @@ def model_io(config: Json, notes: list[str]) -> tuple[list[tuple[str, Tensor]], 
 
 
 def _sequential(config: Json, notes: list[str]) -> tuple[list[tuple[str, Tensor]], list[tuple[str, Tensor]]]:
-    layers = config["config"]["layers"]
+    # Keras <= 2.2 wrote a Sequential's config as the bare list of its layers; later ones as
+    # {"name", "layers"}. Hydrosphere's manager read only the list form, and named the input after
+    # the first layer (its test: flatten_1 [-1,28,28] -> dense_3 [-1,10]); that name is kept here.
+    legacy = isinstance(config["config"], list)
+    layers = config["config"] if legacy else config["config"]["layers"]
     first = layers[0]
     if first["class_name"] == "InputLayer":
         name, current = first["config"]["name"], _input_layer(first["config"])
@@ -97,7 +103,8 @@ def _sequential(config: Json, notes: list[str]) -> tuple[list[tuple[str, Tensor]
     else:  # no InputLayer: the first layer (Keras 2) or the model build config records the input
         shape = first["config"].get("batch_input_shape") or (first.get("build_config") or {}).get(
             "input_shape") or (config.get("build_config") or {}).get("input_shape")
-        name, current = f"{first['config']['name']}_input", (_shape(shape), _input_dtype(first["config"]))
+        name = first["config"]["name"] if legacy else f"{first['config']['name']}_input"
+        current = (_shape(shape), _input_dtype(first["config"]))
     inputs = [(name, current)]
     for layer in layers:
         recorded = (layer.get("build_config") or {}).get("input_shape")
@@ -218,6 +225,8 @@ def _apply(layer: Json, ins: list[Tensor], notes: list[str]) -> Tensor:
     if kind in ("Functional", "Sequential", "Model"):
         _, outs = model_io(layer, notes)
         return outs[0][1] if len(outs) == 1 else (None, dtype)
+    if kind == "TimeDistributed":
+        return _time_distributed(config, ins, notes)
     shapes = [s for s, _ in ins]
     rule = _RULES.get(kind)
     if kind in _IDENTITY:
@@ -229,6 +238,18 @@ def _apply(layer: Json, ins: list[Tensor], notes: list[str]) -> Tensor:
     if shape is None and kind not in _IDENTITY:
         notes.append(f"layer {config.get('name', kind)!r} ({kind}): output shape not inferred")
     return shape, dtype
+
+
+def _time_distributed(config: Json, ins: list[Tensor], notes: list[str]) -> Tensor:
+    """The wrapped layer applied to each step: its rule on (batch, *step), the time axis put back."""
+    shape, dtype = ins[0] if ins else (None, "float32")
+    inner = config["layer"]
+    if shape is None or len(shape) < 2:
+        notes.append(f"layer {config.get('name', 'TimeDistributed')!r} (TimeDistributed): output shape "
+                     "not inferred")
+        return None, _compute_dtype(inner["config"])
+    step, out_dtype = _apply(inner, [((shape[0], *shape[2:]), dtype)], notes)
+    return (None if step is None else (shape[0], shape[1], *step[1:])), out_dtype
 
 
 _IDENTITY = frozenset({

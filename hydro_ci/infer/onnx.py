@@ -11,7 +11,7 @@ from google.protobuf.message import DecodeError
 
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
 from hydro_ci.infer._pb import onnx_pb
-from hydro_ci.infer.reading import ModelReading, read_model_file, unreadable
+from hydro_ci.infer.reading import FieldKinds, ModelReading, read_model_file, unreadable
 
 # onnx.TensorProto.DataType → ours. Missing ones (bfloat16, float8*, int4, …) have no v3 equivalent.
 ELEM_TYPES: dict[int, DType] = {
@@ -50,9 +50,27 @@ def read_onnx(path: Path) -> ModelReading:
     graph = model.graph
     weights = {t.name for t in graph.initializer} | {s.values.name for s in graph.sparse_initializer}
     notes: list[str] = []
+    name = DEFAULT_SIGNATURE
+    kinds: FieldKinds = {}
     inputs = tuple(_field(path, "input", v, notes) for v in graph.input if v.name not in weights)
     outputs = tuple(_field(path, "output", v, notes) for v in graph.output)
-    return ModelReading((Signature(DEFAULT_SIGNATURE, inputs, outputs),), tuple(notes), source=path)
+    for side, values in (("inputs", graph.input), ("outputs", graph.output)):
+        for v in values:
+            kind = value_kind(v.type) if v.name not in weights else "tensor"
+            if kind != "tensor":
+                kinds[(name, side, v.name)] = kind
+    return ModelReading((Signature(name, inputs, outputs),), tuple(notes), source=path, kinds=kinds)
+
+
+def value_kind(t: onnx_pb.TypeProto) -> str:
+    """What an ONNX value is, in words: ``tensor``, ``map``, ``sequence of tensor``, ``optional of
+    sequence of map``, … (the contract keeps only a dtype and a shape of it)."""
+    kind = t.WhichOneof("value")
+    if kind == "sequence_type":
+        return f"sequence of {value_kind(t.sequence_type.elem_type)}"
+    if kind == "optional_type":
+        return f"optional of {value_kind(t.optional_type.elem_type)}"
+    return {"tensor_type": "tensor", "map_type": "map"}.get(kind or "", kind or "none")
 
 
 def _field(path: Path, side: str, value: onnx_pb.ValueInfoProto, notes: list[str]) -> Field:

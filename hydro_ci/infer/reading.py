@@ -10,8 +10,18 @@ from typing import Any
 
 from hydro_ci import boundedjson
 from hydro_ci.contract.model import Signature
+from hydro_ci.contract.payload import read_bounded
 from hydro_ci.errors import ModelFileError
-from hydro_ci.payload import read_bounded
+
+# The name Hydrosphere's manager gave the one signature it inferred from each format (its fetchers).
+# hydro-ci names it `predict`, as it always has (renaming would break the images it already built, and
+# `contract diff` would call every such model's next version breaking); `contract infer` notes the
+# manager's name, and `hydro-ci: {signature-name: …}` in serving.yaml keeps it (docs/infer.md).
+HYDROSPHERE_SIGNATURE = {"keras": "Predict", "onnx": "Predict", "spark": "default_spark"}
+
+# What an inferred field holds when it is not a plain tensor (ONNX sequence, map, optional): a
+# contract only has tensors, so `contract infer --format json` says it per field.
+FieldKinds = dict[tuple[str, str, str], str]  # (signature, "inputs"/"outputs", field) -> kind
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,7 @@ class ModelReading:
     named_signatures: bool = False
     exact_dtypes: bool = True  # false when the format does not record every dtype (Spark)
     source: Path | None = field(default=None, compare=False)
+    kinds: FieldKinds = field(default_factory=dict)  # fields that are not plain tensors
 
 
 def unreadable(path: Path, what: str) -> ModelFileError:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
-from hydro_ci.infer._safepickle import Array, Stub, UnsafePickleError, load
+from hydro_ci.infer._safepickle import Array, Stub, UnsafePickleError, load_marked, python2_message
 from hydro_ci.infer.reading import ModelReading, unreadable
 
 # Wrappers whose behaviour (and inputs) are those of an inner estimator.
@@ -35,11 +35,13 @@ _SIZED_DTYPES = {("i", 8): DType.int64, ("i", 4): DType.int32, ("i", 2): DType.i
 
 def read_sklearn(path: Path) -> ModelReading:
     try:
-        root = load(path)
+        root, python2 = load_marked(path)
     except OSError as exc:
         raise unreadable(path, f"cannot read: {exc.strerror}") from None
     except UnsafePickleError as exc:
         raise unreadable(path, f"cannot be read safely: {exc}") from None
+    if python2 is not None:  # scikit-learn of the Python 2 era recorded no n_features_in_ either
+        raise unreadable(path, python2_message(python2))
     if not isinstance(root, Stub) or not root.module.startswith("sklearn"):
         what = root.fullname if isinstance(root, Stub) else type(root).__name__
         raise unreadable(path, f"holds a {what}, not a scikit-learn estimator")

@@ -44,6 +44,7 @@ def annotate(problems: Iterable[Problem]) -> list[str]:
 def outputs(summary: Mapping[str, Any]) -> dict[str, str]:
     """The Action's outputs, from summary.json."""
     bump = summary.get("bump") or {}
+    attested = summary.get("attest") or {}
     return {
         "version": str(summary.get("version") or ""),
         "image": str(summary.get("image") or ""),
@@ -55,6 +56,9 @@ def outputs(summary: Mapping[str, Any]) -> dict[str, str]:
         "summary": f"{summary['output']}/summary.json" if summary.get("output") else "",
         "layout": str(summary.get("layout") or ""),
         "archive": str(summary.get("archive") or ""),
+        # kind → digest of each attestation attached as a referrer; the signature manifest's digest
+        "referrers": json.dumps({r["kind"]: r["digest"] for r in attested.get("referrers") or []}),
+        "signature": str((attested.get("signature") or {}).get("digest") or ""),
     }
 
 

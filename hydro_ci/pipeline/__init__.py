@@ -1,7 +1,7 @@
 """``hydro-ci pipeline``: a model folder to a versioned image, as visible stages.
 
 ``STAGES`` (in ``stages``) is the whole flow: check → contract → version → render → plan → build →
-push → summary. Each stage writes its result into the output folder (``state``), so any stage can
+push → attest → summary. Each stage writes its result into the output folder (``state``), so any stage can
 be re-run alone from the files the earlier ones wrote.
 """
 

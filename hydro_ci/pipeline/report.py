@@ -66,6 +66,13 @@ def summary_text(data: dict[str, Any]) -> str:
         else:
             rows.append(("pushed", f"{pushed['bytes_uploaded']} bytes uploaded, "
                                    f"{pushed.get('bytes_skipped')} skipped{same}"))
+    attested = data.get("attest") or {}
+    for r in attested.get("referrers") or []:
+        rows.append(("attached", f"{r.get('kind')} {r.get('digest')} ({r.get('via')})"))
+    if not attested.get("referrers"):
+        rows += [("wrote", str(path)) for path in (attested.get("files") or {}).values()]
+    if attested.get("signature"):
+        rows.append(("signed", f"{attested['signature'].get('tag')} {attested['signature'].get('digest')}"))
     if data.get("output"):
         rows.append(("summary", f"{data['output']}/summary.md"))
     lines += [f"  {key:<8} {value}" for key, value in rows if value]

@@ -215,6 +215,7 @@ def build(state: PipelineState) -> None:
     request = BuildRequest(_context(state), image_repository(state), tags[0], tuple(tags[1:]),
                            push_follows=state.options.push)
     state.build = builder.build(request, state.progress)
+    state.builder = builder
     state.write_json(files.BUILD_FILE, state.build.to_dict())
     _say(state, "build", f"{state.build.image}@{state.build.id}")
 
@@ -236,6 +237,9 @@ def push(state: PipelineState) -> None:
         state.record("push", "skipped", "dry run" if state.options.dry_run else "no --push")
         return
     from hydro_ci.build import make_builder
+    from hydro_ci.pipeline.attestation import signing_key
+
+    signing_key(state)  # a wrong key or password fails before anything is pushed
 
     result = _build(state)
     builder = make_builder(result.builder, insecure=state.options.insecure)
@@ -259,12 +263,23 @@ def summary(state: PipelineState) -> None:
     state.path(files.SUMMARY_MD).write_text(report.markdown(data), encoding="utf-8")
 
 
+def attest(state: PipelineState) -> None:
+    """SBOM and provenance beside the image; attached to the pushed digest, and signed (opt-in)."""
+    from hydro_ci.pipeline.attestation import attest as run_attest
+
+    run_attest(state)
+
+
 # The pipeline, in order. `--only NAME` runs a subset; each stage loads what it needs from files.
-STAGES: tuple[Stage, ...] = (check, contract, version, render, plan, build, push, summary)
+STAGES: tuple[Stage, ...] = (check, contract, version, render, plan, build, push, attest, summary)
 STAGE_NAMES: tuple[str, ...] = tuple(s.__name__ for s in STAGES)
 
 
 def run(state: PipelineState) -> PipelineState:
+    if state.options.sign_key is not None and not state.options.dry_run:
+        from hydro_ci.pipeline.attestation import start_loading_key
+
+        start_loading_key(state)  # scrypt of an encrypted key runs while the image builds
     chosen = set(state.options.only) or set(STAGE_NAMES)
     unknown = chosen - set(STAGE_NAMES)
     if unknown:

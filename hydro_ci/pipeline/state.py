@@ -8,6 +8,7 @@ Every stage writes its result as a file in the output folder (default ``.hydro-c
     context/          the rendered build context (Dockerfile, plan.json…)   ← stage render
     build.json        image digest, layers, OCI layout and docker-archive   ← stage build
     push.json         digest in the registry, tags, bytes uploaded/skipped  ← stage push
+    attest.json       SBOM/provenance files, referrers' digests, signature  ← stage attest
     release-plan.json the dry-run release plan                              ← --dry-run
     summary.json      everything above in one document                      ← stage summary
     summary.md        the same as Markdown (the GitHub job summary)
@@ -68,6 +69,10 @@ class PipelineOptions:
     credentials: Credentials | None = field(default=None, repr=False)
     insecure: bool | None = None
     only: tuple[str, ...] = ()  # run just these stages (their inputs come from the output folder)
+    sbom: bool = False  # attest: SPDX + CycloneDX SBOMs (oci builder)
+    provenance: bool = False  # attest: in-toto/SLSA provenance
+    sign_key: Path | None = None  # attest: cosign-format signature (and a signed provenance)
+    sign_key_password_env: str = "COSIGN_PASSWORD"
 
 
 @dataclass
@@ -94,6 +99,9 @@ class PipelineState:
     context: BuildContext | None = None  # render
     build: BuildResult | None = None  # build
     push: PushResult | None = None  # push
+    builder: Any = None  # build (the builder itself: the attest stage asks it what it built)
+    attest: dict[str, Any] | None = None  # attest (what attest.json holds)
+    signing_key: Any = None  # attest: a Future of the loaded --sign-key (started with the run)
     plan: dict[str, Any] | None = None  # plan (dry run)
     summary: dict[str, Any] | None = None  # summary
     stages: list[StageRecord] = field(default_factory=list)

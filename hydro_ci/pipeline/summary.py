@@ -22,6 +22,11 @@ def _load(state: PipelineState, name: str) -> Any:
         return None
 
 
+def _attesting(state: PipelineState) -> bool:
+    o = state.options
+    return o.sbom or o.provenance or o.sign_key is not None
+
+
 def collect(state: PipelineState) -> dict[str, Any]:
     contract = state.contract_info or _load(state, files.CONTRACT_FILE)
     version = state.version or _load(state, files.VERSION_FILE)
@@ -60,6 +65,8 @@ def collect(state: PipelineState) -> dict[str, Any]:
         "base": (plan or {}).get("base") or extra.get("base"),
         "build": built,
         "push": pushed,
+        "attest": state.attest if state.attest is not None else (
+            _load(state, "attest.json") if _attesting(state) and not dry else None),
         "notes": [*((contract or {}).get("notes") or []), *((plan or {}).get("notes") or [])],
         "stages": [s.to_dict() for s in state.stages],
         "failed": next(({"stage": s.name, "error": s.detail} for s in state.stages if s.status == "failed"),
@@ -185,6 +192,22 @@ def markdown(data: dict[str, Any]) -> str:
             rows += [["uploaded", _human(pushed.get("bytes_uploaded"))],
                      ["skipped (already there)", _human(pushed.get("bytes_skipped"))]]
         rows.append(["unchanged", "yes" if pushed.get("unchanged") or pushed.get("skipped") else "no"])
+        lines += _table(["", ""], rows)
+    attested = data.get("attest")
+    if attested:
+        lines += ["### Attestations", ""]
+        if attested.get("dry_run"):
+            rows = [["would write", _cell(", ".join(attested.get("write") or []) or "nothing")],
+                    ["would attach", _cell(", ".join(attested.get("attach") or []) or "nothing")],
+                    ["would sign with", _cell(attested.get("sign") or "no key")]]
+        else:
+            rows = [[_cell(r.get("kind")), f"{_code(r.get('digest'))} ({_cell(r.get('via'))})"]
+                    for r in attested.get("referrers") or []]
+            rows += [[_cell(k), _code(v)] for k, v in (attested.get("files") or {}).items()
+                     if not attested.get("referrers")]
+            sig = attested.get("signature")
+            if sig:
+                rows.append(["signature", f"{_code(sig.get('tag'))} {_code(sig.get('digest'))}"])
         lines += _table(["", ""], rows)
     notes = data.get("notes") or []
     if notes:

@@ -40,6 +40,8 @@ MANIFEST_ACCEPT = (
 MONOLITHIC_MAX = 16 << 20
 CHUNK_SIZE = 64 << 20
 SMALL_BLOB_MAX = 64 << 20  # get_blob() reads into memory; larger blobs must use open_blob()
+_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MAX_MANIFEST = 4 << 20  # the size registries must accept (distribution spec); a larger one is refused
 _PROGRESS_STEP = 1 << 20
 TIMEOUT = (10.0, 300.0)  # connect, read (a registry may take long to commit a big blob)
 _CONNECTION_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
@@ -138,9 +140,9 @@ class RegistryClient:
                      accept: Sequence[str] = MANIFEST_ACCEPT) -> tuple[bytes, str, str]:
         """(bytes, media type, digest) of a manifest or index; the digest is checked, not trusted."""
         r = self._request("GET", self._url(repository, f"manifests/{reference}"), scopes=_pull(repository),
-                          headers={"Accept": ", ".join(accept)})
+                          headers={"Accept": ", ".join(accept)}, stream=True)
         self._check(r, (200,), f"manifest {repository}:{reference}")
-        data = r.content
+        data = _read_bounded(r, MAX_MANIFEST, f"manifest {repository}:{reference} from {self.registry}")
         digest = _sha256(data)
         claimed = r.headers.get("Docker-Content-Digest")
         if (reference.startswith("sha256:") and reference != digest) or (
@@ -198,6 +200,12 @@ class RegistryClient:
 
     def put_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> str:
         """Store a manifest under a tag or its digest; returns the digest (checked)."""
+        return self.put_manifest_subject(repository, reference, data, media_type)[0]
+
+    def put_manifest_subject(self, repository: str, reference: str, data: bytes,
+                             media_type: str) -> tuple[str, str | None]:
+        """``put_manifest``, plus the ``OCI-Subject`` header: a registry with the referrers API
+        names the subject it indexed the manifest under (then no fallback tag is needed)."""
         r = self._request("PUT", self._url(repository, f"manifests/{reference}"), scopes=_push(repository),
                           headers={"Content-Type": media_type}, body=data)
         self._check(r, (200, 201), f"pushing manifest {repository}:{reference}")
@@ -207,7 +215,23 @@ class RegistryClient:
             raise RegistryError(f"registry {self.registry} stored manifest {repository}:{reference} "
                                 f"as {claimed}, expected {digest}",
                                 hint="the registry rewrote the manifest; it may not support this media type")
-        return digest
+        return digest, r.headers.get("OCI-Subject")
+
+    def get_referrers(self, repository: str, digest: str, artifact_type: str | None = None) -> bytes | None:
+        """The referrers API's index of manifests whose subject is ``digest``; None when the
+        registry has no such API (404: use the tag fallback)."""
+        params = {"artifactType": artifact_type} if artifact_type else None
+        r = self._request("GET", self._url(repository, f"referrers/{digest}"), scopes=_pull(repository),
+                          headers={"Accept": _OCI_INDEX}, params=params,
+                          stream=True)
+        if r.status_code in (404, 405):  # no referrers API (2.8 answers 404 to the unknown route)
+            r.close()
+            return None
+        self._check(r, (200,), f"referrers of {repository}@{digest}")
+        if r.headers.get("Content-Type", "").split(";")[0].strip() != _OCI_INDEX:
+            r.close()
+            return None  # a registry that answers some other page here has no referrers API
+        return _read_bounded(r, MAX_MANIFEST, f"referrers of {repository}@{digest} from {self.registry}")
 
     def upload_blob(self, repository: str, digest: str, size: int, opener: Callable[[], BinaryIO], *,
                     mount_from: str | None = None, progress: Progress | None = None,
@@ -496,6 +520,25 @@ def client_for(image_ref_or_registry: str, *, username: str | None = None, passw
     registry = text if bare_host else parse_reference(text).registry
     creds = resolve(registry, username=username, password=password)
     return RegistryClient(registry, credentials=creds, insecure=insecure, retries=retries)
+
+
+def _read_bounded(r: requests.Response, limit: int, what: str) -> bytes:
+    """The response body, refused past ``limit`` bytes (a registry's answer is not trusted)."""
+    out = bytearray()
+    try:
+        for block in r.iter_content(64 << 10):
+            out += block
+            if len(out) > limit:
+                break
+    except _CONNECTION_ERRORS as e:
+        raise RegistryError(f"{what}: the connection broke ({_reason(e)})", hint="try again") from None
+    finally:
+        r.close()
+    data = bytes(out)
+    if len(data) > limit:
+        raise RegistryError(f"{what} is larger than {limit} bytes",
+                            hint="check the registry; this is not a manifest")
+    return data
 
 
 def _check_cancel(cancel: Cancel | None) -> None:

@@ -6,14 +6,15 @@ renderer and the context writer.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from hydro_ci import git, payload
+from hydro_ci import git
+from hydro_ci.contract import payload
 from hydro_ci.contract.proto import to_protobin
 from hydro_ci.contract.serving import load_model_folder
+from hydro_ci.diagnostics import Location
 from hydro_ci.epoch import source_date_epoch
 from hydro_ci.errors import ContextError
 from hydro_ci.folder import ModelFolder
@@ -49,8 +50,9 @@ class RenderOptions:
 
 def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tuple[str, Path]]:
     """(path under /model/files, real source file) for every shipped file; the whole folder without
-    payload. Every file is a regular file inside the folder (hydro_ci.payload): anything else that
-    would ship is refused here, with its path."""
+    payload. Each payload entry lands where Hydrosphere put it: under its basename; every file is a
+    regular file inside its boundary (hydro_ci.contract.payload), anything else is refused here.
+    """
     root = folder.root
     extra: tuple[str, ...] = ()
     if output is not None and output.resolve().is_relative_to(root.resolve()):
@@ -69,27 +71,24 @@ def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tup
 
 def _chosen(folder: ModelFolder, everything: payload.Payload) -> payload.Payload:
     root = folder.root
-    files: dict[str, Path] = {}
+    items, problems = payload.layout(root, [(entry, Location(str(root))) for entry in folder.payload])
+    if problems:
+        raise ContextError(problems[0].message, hint="fix the payload list in serving.yaml")
+    chosen: dict[str, Path] = {}
     refusals: dict[str, payload.Refusal] = {}
-    for entry in folder.payload:
-        rel = entry.strip().strip("/")
-        if rel in ("", "."):
-            return everything
-        target = (root / rel).resolve()
-        if not target.is_relative_to(root.resolve()):
-            raise ContextError(f"payload entry {entry!r} points outside the model folder {root}",
-                               hint="payload paths are relative to the folder that holds serving.yaml")
-        if not os.path.lexists(root / rel):
-            raise ContextError(f"payload entry {entry!r} does not exist in {root}",
-                               hint="fix the payload list in serving.yaml")
-        found = everything.under(rel)
+    for item in items:
+        found = payload.item_payload(root, item, everything)
         if not found.files and not found.refusals:
-            raise ContextError(f"payload entry {entry!r} holds no file that is not ignored in {root}",
+            raise ContextError(f"payload entry {item.entry!r} holds no file that is not ignored in {root}",
                                hint="check .hydroignore and the default ignores (.git, __pycache__, "
                                     "*.pyc, dist, .hydro-ci)")
-        files.update(found.files)
         refusals.update((r.rel, r) for r in found.refusals)
-    return payload.Payload(tuple(sorted(files.items())), tuple(v for _, v in sorted(refusals.items())))
+        for target, source in found.files:
+            if chosen.setdefault(target, source) != source:  # e.g. '.' and 'sub/src/' both give src/…
+                raise ContextError(f"two payload entries ship /model/files/{target}: {chosen[target]} and "
+                                   f"{source}", hint="Hydrosphere ships each entry under its basename: "
+                                                     "rename one, or ship their common folder")
+    return payload.Payload(tuple(sorted(chosen.items())), tuple(v for _, v in sorted(refusals.items())))
 
 
 # Environment that changes where pip looks (its options, config files, home): set by the user, it may

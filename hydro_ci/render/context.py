@@ -37,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from hydro_ci import boundedjson
+from hydro_ci.contract.payload import check_name, open_regular
 from hydro_ci.epoch import file_time
 from hydro_ci.errors import ContextError, HydroCIError
-from hydro_ci.payload import check_name, open_regular
 
 PLAN_FILE = "plan.json"
 DOCKERIGNORE = ".dockerignore"

@@ -17,7 +17,6 @@ SERVING_CASES = [
     ("unknown-field-key", "profile: numerical", "profil: numerical", "unknown-key", "profil:"),
     ("unknown-contract-key", "  name: infer", "  name: infer\n  input: {}", "unknown-key", "input:"),
     ("unknown-dtype", "float32", "float33", "unknown-dtype", "float33"),
-    ("unknown-profile", "numerical", "numeric", "unknown-profile", "numeric"),
     ("shape-string", "[-1, 3]", "vector", "bad-shape", "vector"),
     ("shape-capitalised", "[-1, 3]", "Scalar", "bad-shape", "Scalar"),
     ("shape-float-dim", "[-1, 3]", "[-1, 3.5]", "bad-shape", "3.5"),
@@ -38,10 +37,12 @@ SERVING_CASES = [
     ("payload-missing", '"requirements.txt"]', '"requirements.txt", "model.pkl"]', "payload-missing",
      '"model.pkl"'),
     ("payload-empty", '"requirements.txt"]', '"requirements.txt", ""]', "payload-missing", '""]'),
-    ("payload-absolute", '"requirements.txt"]', '"requirements.txt", "/etc/hosts"]', "payload-absolute",
+    # absolute paths and '..' resolve as Hydrosphere resolved them; outside the repository is refused
+    ("payload-absolute", '"requirements.txt"]', '"requirements.txt", "/etc/hosts"]', "payload-escapes",
      '"/etc/hosts"'),
-    ("payload-parent", '"requirements.txt"]', '"requirements.txt", "src/../../x"]', "payload-parent",
+    ("payload-parent", '"requirements.txt"]', '"requirements.txt", "src/../../x"]', "payload-missing",
      '"src/../../x"'),
+
     ("install-newline", '"pip install -r requirements.txt"', '"pip install -r\\nrequirements.txt"',
      "install-command", '"pip install'),
     ("install-folded-block", 'install-command: "pip install -r requirements.txt"',
@@ -59,7 +60,8 @@ SERVING_CASES = [
     ("metadata-nested", "kind: Model", "kind: Model\nmetadata: {a: {b: c}}", "bad-type", "{b: c}"),
     ("yaml-syntax", "payload: [", "payload: [[", "yaml-syntax", None),
     ("yaml-tag", "name: demo", "name: !secret demo", "yaml-tag", "!secret"),
-    ("two-documents", "kind: Model", "kind: Model\n---\nkind: Model", "yaml-syntax", "---"),
+    # several documents are read as hs apply reads them; each needs a kind
+    ("document-without-kind", "kind: Model", "kind: Model\n---\nname: other", "bad-kind", "name: other"),
 ]
 
 
@@ -131,7 +133,7 @@ def test_non_utf8_file_is_located(tmp_path: Path) -> None:
 
 def test_every_problem_is_collected(tmp_path: Path) -> None:
     text = (SERVING.replace("float32", "float33").replace("name: demo", "name: Demo")
-            .replace("scalar", "vector").replace("install-command:", "install_command:"))
+            .replace("scalar", "vector").replace("install-command:", "install-comand:"))
     rules = sorted(p.rule for p in check_model_folder(make_folder(tmp_path, text)))
     assert rules == ["bad-name", "bad-shape", "unknown-dtype", "unknown-key"]
 

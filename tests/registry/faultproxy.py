@@ -7,7 +7,10 @@ as an expired token would, flip a bit in the registry's answer, or stall: stop r
 body after ``after`` bytes (``reached`` is set) until the test sets ``resume`` (a registry that has
 stopped taking an upload, without any clock). It can also serve tag lists in
 ``n=``/``last=`` pages with a ``Link`` header, as distribution v3, GHCR and Docker Hub do but the
-2.8 registry here does not.
+2.8 registry here does not. With ``referrers=True`` it adds the OCI 1.1 referrers API the 2.8
+registry lacks: a pushed manifest with a ``subject`` is indexed (the answer carries ``OCI-Subject``)
+and ``GET /v2/<name>/referrers/<digest>`` lists them (``?artifactType=`` filtered), as zot, Harbor
+and distribution v3 do; blobs and manifests themselves stay in the real registry.
 """
 
 from __future__ import annotations
@@ -53,11 +56,13 @@ class Fault:
 class FaultProxy:
     upstream: str  # host:port of the real registry (plain HTTP)
     paginate_tags: bool = False
+    referrers: bool = False  # serve the referrers API (index kept here, in memory)
     faults: list[Fault] = field(default_factory=list)
     log: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, what happened)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self.referrer_index: dict[tuple[str, str], dict[str, dict[str, object]]] = {}
         proxy = self
 
         class Handler(_Handler):
@@ -185,7 +190,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.owner.paginate_tags and method == "GET" and re.match(r"^/v2/.+/tags/list", path):
             self._paginated_tags(path)
             return
+        if self.owner.referrers and method == "GET" and re.match(r"^/v2/.+/referrers/", path):
+            self._referrers(path)
+            return
         status, headers, data = self._forward(method, path, body)
+        if self.owner.referrers and method == "PUT" and status == 201:
+            headers.update(self._index_referrer(path, body))
         if fault is not None and fault.action == "corrupt" and data:
             data = data[:-1] + bytes([data[-1] ^ 0x01])  # one flipped bit, same length
         self._reply(status, data, headers, head=method == "HEAD")
@@ -236,6 +246,45 @@ class _Handler(BaseHTTPRequestHandler):
             extra["Link"] = f'<{parts.path}?{urlencode({"n": n, "last": tags[-1]})}>; rel="next"'
         self._reply(200, json.dumps({"name": doc.get("name"), "tags": tags}).encode(),
                     {"Content-Type": "application/json", **extra})
+
+    def _index_referrer(self, path: str, body: bytes) -> dict[str, str]:
+        m = re.match(r"^/v2/(.+)/manifests/[^/]+$", urlsplit(path).path)
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return {}
+        subject = doc.get("subject") if isinstance(doc, dict) else None
+        if not m or not isinstance(subject, dict):
+            return {}
+        import hashlib
+
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        entry: dict[str, object] = {"mediaType": doc.get("mediaType", self.headers.get("Content-Type")),
+                                    "digest": digest, "size": len(body),
+                                    "artifactType": doc.get("artifactType") or doc["config"]["mediaType"]}
+        if doc.get("annotations"):
+            entry["annotations"] = doc["annotations"]
+        with self.owner._lock:
+            self.owner.referrer_index.setdefault((m.group(1), subject["digest"]), {})[digest] = entry
+        return {"OCI-Subject": subject["digest"]}
+
+    def _referrers(self, path: str) -> None:
+        parts = urlsplit(path)
+        m = re.match(r"^/v2/(.+)/referrers/(sha256:[0-9a-f]{64})$", parts.path)
+        if not m:
+            self._reply(400, _error_json(400), {"Content-Type": "application/json"})
+            return
+        wanted = parse_qs(parts.query).get("artifactType", [None])[0]
+        with self.owner._lock:
+            entries = list(self.owner.referrer_index.get((m.group(1), m.group(2)), {}).values())
+        extra = {}
+        if wanted:
+            entries = [e for e in entries if e["artifactType"] == wanted]
+            extra["OCI-Filters-Applied"] = "artifactType"
+        doc = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+               "manifests": entries}
+        self._reply(200, json.dumps(doc).encode(),
+                    {"Content-Type": "application/vnd.oci.image.index.v1+json", **extra})
 
     def _reply(self, status: int, data: bytes, headers: dict[str, str], *, head: bool = False) -> None:
         self.send_response(status)

@@ -138,7 +138,7 @@ def test_payload_selects_paths(make_folder: MakeFolder, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("entry", "words"), [("missing.bin", "does not exist"),
-                                              ("../outside", "outside the model folder")])
+                                              ("../outside", "resolves outside the repository")])
 def test_bad_payload_entries(make_folder: MakeFolder, tmp_path: Path, entry: str, words: str) -> None:
     (tmp_path / "outside").write_text("secret")
     folder = make_folder(payload=(entry,))

@@ -161,7 +161,7 @@ def run_json_contract(data: bytes, work: Path) -> object:
 
 
 def run_hydroignore(data: bytes, work: Path) -> object:
-    from hydro_ci import payload
+    from hydro_ci.contract import payload
 
     folder = work / "folder"
     if not folder.exists():

@@ -127,3 +127,27 @@ def test_inference_never_reads_a_model_file_linked_out_of_the_folder(tmp_path: P
     proc = run(["contract", "infer", "model"], tmp_path)
     assert proc.returncode == 1 and "no model file" in proc.stderr, proc.stderr  # it was never opened
     assert "model.onnx" not in proc.stderr
+
+
+def test_an_entry_elsewhere_in_the_repository_keeps_its_links_inside_it(tmp_path: Path) -> None:
+    """Hydrosphere's layout lets a payload entry name shared code elsewhere in the repository
+    (hydro_ci.contract.payload); its files, too, must be regular files, inside the repository."""
+    (tmp_path / ".git").mkdir()  # the repository's root
+    folder = make_model(tmp_path, payload=True)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "util.py").write_text("x = 1\n")
+    os.symlink("../model/requirements.txt", shared / "reqs.txt")  # inside the repository: fine
+    text = (folder / "serving.yaml").read_text()
+    (folder / "serving.yaml").write_text(text.replace('  - "src/"\n', '  - "src/"\n  - "../shared/"\n'))
+    assert run(["render", "model", "--output", "ctx"], tmp_path).returncode == 0
+    shipped = tmp_path / "ctx/model/files/shared/reqs.txt"
+    assert shipped.read_bytes() == (folder / "requirements.txt").read_bytes()
+    os.symlink("/proc/self/environ", shared / "env.txt")
+    check = run(["contract", "check", "model"], tmp_path, env={"HYDRO_CI_TEST_PASSWORD": SECRET})
+    assert check.returncode == 1, check.stdout
+    assert ("payload file ../shared/env.txt is a symlink to /proc/self/environ, which leads outside the "
+            "repository") in check.stdout
+    line = one_error(run(["render", "model", "--output", "ctx2"], tmp_path))
+    assert "payload file ../shared/env.txt" in line
+    assert not (tmp_path / "ctx2").exists() or files_holding(tmp_path / "ctx2", SECRET.encode()) == []

@@ -1,18 +1,34 @@
-"""Which files of a model folder ship in its image, and how each one is opened.
+"""Where each ``payload:`` entry comes from and where it lands in the image: Hydrosphere's layout.
 
-The model folder is hostile input (a pull request's, read on a machine that holds registry
-credentials), so the list of shipped files is made here, once, for ``render`` and ``contract check``:
+hs 2.x (every release) resolved an entry with ``expandvars(expanduser(normpath(entry)))``, joined a
+relative one to the model folder, expanded it with ``glob``, and put each match into the upload
+under its basename (``tar.add(path, arcname=os.path.basename(path))``); the manager unpacked the
+upload into ``/model/files/``. So ``calculator/src/`` lands at ``/model/files/src/`` and
+``../requirements.txt`` at ``/model/files/requirements.txt``. This module is that layout, computed
+once for ``contract check`` (the rules) and for ``render`` (the files it copies).
+
+Differences, on purpose: a pattern or path that matches nothing is an error (hs dropped it
+silently); two entries that land on one name are an error naming both (hs kept the last); ``.``
+(or ``./``) ships the folder's files at ``/model/files/`` itself, as hydro-ci always did (hs 2 put
+them under a folder named after the model folder, hs 3 at the root). And a model folder is
+untrusted input: a shipped file must lie inside the repository that holds the folder (the git work
+tree; the folder itself outside git) unless whoever runs hydro-ci trusts it, with
+``HYDRO_CI_TRUST_PAYLOAD_OUTSIDE=1`` — never the folder itself.
+
+Which files ship, and how each is opened, is here too (a model folder is hostile input):
 
 - Ignore rules: the defaults (VCS data, caches, our own outputs), then the folder's ``.hydroignore``
   (``.dockerignore`` syntax, matched by the docker SDK's own matcher: ``**``, ``!`` exceptions, last
   match wins).
 - ``.git``, ``.hg`` and ``.svn`` folders are never shipped, at any depth, whatever ``.hydroignore``
   says: a nested clone's config can hold a token.
-- Every shipped file is resolved and must be a regular file inside the folder. A symlink that leaves
-  it (``/proc/self/environ``, ``~/.docker/config.json``), points into a VCS folder, at a device or a
-  FIFO (a link to ``/dev/zero`` would copy forever), nowhere, or round in a loop is refused, named.
-  A link that stays inside ships its target's bytes; a link to a folder inside, that folder's files.
-  FIFOs, sockets and devices that are not links are skipped (never opened), as before.
+- Every shipped file is resolved and must be a regular file inside its boundary: the model folder
+  for its own files, the repository for an entry elsewhere in it (anything with the trust variable).
+  A symlink that leaves it (``/proc/self/environ``, ``~/.docker/config.json``), points into a VCS
+  folder, at a device or a FIFO (a link to ``/dev/zero`` would copy forever), nowhere, or round in
+  a loop is refused, named. A link that stays inside ships its target's bytes; a link to a folder
+  inside, that folder's files. FIFOs, sockets and devices that are not links are skipped (never
+  opened), as before.
 - The walk is iterative and at most ``MAX_DEPTH`` folders deep; a folder that cannot be listed is
   refused rather than silently shipped without its files.
 
@@ -23,6 +39,7 @@ blocks on (or streams forever from) anything but a regular file.
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import re
 import stat
@@ -31,7 +48,131 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from hydro_ci.diagnostics import Location, Problem, did_you_mean
 from hydro_ci.errors import ContextError
+
+TRUST_ENV = "HYDRO_CI_TRUST_PAYLOAD_OUTSIDE"
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class PayloadItem:
+    """One file or folder shipped: ``source`` (absolute, links not resolved) lands at
+    ``/model/files/<target>``; ``target`` is ``""`` for ``.``, the model folder itself."""
+
+    entry: str  # as written in serving.yaml
+    location: Location
+    source: Path
+    target: str
+
+
+def trusted_outside() -> bool:
+    return os.environ.get(TRUST_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def expand(root: Path, entry: str) -> list[Path]:
+    """The paths an entry names, as hs 2.x resolved them: ``~`` and ``$VARS`` expanded, relative
+    entries joined to ``root``, normalised (``..`` folded), globs expanded (sorted)."""
+    text = os.path.expandvars(os.path.expanduser(os.path.normpath(entry.strip())))
+    path = os.path.normpath(text if os.path.isabs(text) else os.path.join(root, text))
+    if _GLOB_CHARS & set(path):
+        return [Path(p) for p in sorted(glob.glob(path))]
+    return [Path(path)] if os.path.lexists(path) else []
+
+
+def target_of(root: Path, source: Path) -> str:
+    """The name under /model/files/: the basename, or "" for the model folder itself."""
+    return "" if os.path.normpath(source) == os.path.normpath(root) else source.name
+
+
+def repository_root(folder: Path) -> Path:
+    """The git work tree holding ``folder`` (nearest ancestor with ``.git``), else ``folder``."""
+    absolute = Path(os.path.abspath(folder))
+    for candidate in (absolute, *absolute.parents):
+        if os.path.lexists(candidate / ".git"):
+            return candidate
+    return absolute
+
+
+def layout(root: Path, entries: list[tuple[str, Location]]) -> tuple[list[PayloadItem], list[Problem]]:
+    """Every shipped item with its target, and every problem: missing, colliding, outside."""
+    items: list[PayloadItem] = []
+    problems: list[Problem] = []
+    by_target: dict[str, PayloadItem] = {}
+    boundary: Path | None = None
+    real_root = _real(root)
+    for entry, where in entries:
+        if not entry.strip():
+            problems.append(Problem(where, "empty payload entry; name a file or folder (or '.' for the "
+                                    "whole folder)", "payload-missing"))
+            continue
+        found = expand(root, entry)
+        if not found:
+            problems.append(Problem(where, _missing(root, entry), "payload-missing"))
+            continue
+        for source in found:
+            item = PayloadItem(entry, where, source, target_of(root, source))
+            real = _real(source)
+            if real is None:
+                what = f"payload entry {entry!r}" + ("" if len(found) == 1 else f": {source}")
+                problems.append(Problem(where, f"{what} is a broken symlink (or a loop)", "payload-missing"))
+                continue
+            inside_folder = real_root is not None and real.is_relative_to(real_root)
+            if not inside_folder:
+                boundary = boundary or _real(repository_root(root)) or root
+                if not real.is_relative_to(boundary) and not trusted_outside():
+                    problems.append(Problem(where, f"payload entry {entry!r} resolves outside the repository "
+                                            f"{boundary} (to {real}); hydro-ci ships no file from outside "
+                                            f"unless {TRUST_ENV}=1 is set where it runs",
+                                            "payload-escapes"))
+                    continue
+            earlier = by_target.get(item.target)
+            if earlier is not None and earlier.source != item.source:
+                shown, first = item.target or ".", earlier.location.render()
+                problems.append(Problem(where, f"payload entries {earlier.entry!r} ({first}) and {entry!r} "
+                                        f"both land at /model/files/{shown}; Hydrosphere "
+                                        "ships each entry under its basename: rename one, or ship their "
+                                        "common folder", "payload-collision"))
+                continue
+            if earlier is None:
+                by_target[item.target] = item
+                items.append(item)
+    return items, problems
+
+
+def func_main_source(root: Path, items: list[PayloadItem] | None) -> Path:
+    """Where ``/model/files/src/func_main.py`` comes from: the shipped item that lands at ``src``."""
+    if items:
+        for item in items:
+            if item.target == "src" and item.source.is_dir():
+                return item.source / "func_main.py"
+            if item.target == "" and item.source.is_dir():
+                return item.source / "src" / "func_main.py"
+    return root / "src" / "func_main.py"
+
+
+def _missing(root: Path, entry: str) -> str:
+    if _GLOB_CHARS & set(entry):
+        return f"payload pattern {entry!r} matches no file"
+    try:
+        names = sorted(p.name for p in root.iterdir())
+    except OSError:
+        names = []
+    return f"payload entry {entry!r} does not exist{did_you_mean(entry.rstrip('/'), names)}"
+
+
+def _real(path: Path) -> Path | None:
+    try:
+        if not path.exists():
+            return None
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+# -----------------------------------------------------------------------------------------------
+# Which files ship: ignore rules, the walk, opening a file
+# -----------------------------------------------------------------------------------------------
 
 IGNORE_FILE = ".hydroignore"
 VCS_DIRS = frozenset({".git", ".hg", ".svn"})  # never shipped, at any depth
@@ -238,7 +379,8 @@ class _Folder:
     above: tuple[str, ...]  # the real paths of the folders it was reached through (loops)
 
 
-def resolve_inside(real_root: str, path: str, rel: str) -> tuple[str, os.stat_result] | Refusal:
+def resolve_inside(real_root: str, path: str, rel: str,
+                   what: str = "the model folder") -> tuple[str, os.stat_result] | Refusal:
     """A symlink ``path`` (shipped as ``rel``) resolved: its real target and that target's stat,
     or why it cannot ship (outside the folder, into a VCS folder, dangling, a loop)."""
     shown = printable(rel)
@@ -261,7 +403,7 @@ def resolve_inside(real_root: str, path: str, rel: str) -> tuple[str, os.stat_re
         except OSError:
             written = target
         return Refusal(shown, f"payload file {shown} is a symlink to {printable(written)}, which leads "
-                              "outside the model folder", "payload-escapes")
+                              f"outside {what}", "payload-escapes")
     inside = os.path.relpath(target, real_root).split("/")
     if any(part in VCS_DIRS for part in inside):
         return Refusal(shown, f"payload file {shown} is a symlink into {printable('/'.join(inside))}: "
@@ -269,9 +411,12 @@ def resolve_inside(real_root: str, path: str, rel: str) -> tuple[str, os.stat_re
     return target, st
 
 
-def walk(root: Path, rules: IgnoreRules) -> Payload:
-    """Every file of ``root`` its rules keep, resolved (see the module docstring), and every refusal."""
+def walk(root: Path, rules: IgnoreRules, boundary: str | None = None,
+         what: str = "the model folder") -> Payload:
+    """Every file of ``root`` its rules keep, resolved (see the module docstring), and every refusal;
+    links must stay inside ``boundary`` (a real path; default ``root`` itself)."""
     real_root = os.path.realpath(root)
+    limit = boundary or real_root
     files: list[tuple[str, Path]] = []
     refusals: list[Refusal] = []
     stack = [_Folder("", real_root, "", (real_root,))]
@@ -307,7 +452,7 @@ def walk(root: Path, rules: IgnoreRules) -> Payload:
             if stat.S_ISREG(st.st_mode):
                 files.append((rel, Path(entry.path)))
             elif stat.S_ISLNK(st.st_mode):
-                _follow(stack, files, refusals, here, rel, entry.path, real_root)
+                _follow(stack, files, refusals, here, rel, entry.path, real_root, (limit, what))
             # FIFOs, sockets and devices: skipped, never opened
     files.sort()
     refusals.sort(key=lambda r: r.rel)
@@ -325,8 +470,8 @@ def _descend(stack: list[_Folder], refusals: list[Refusal], here: _Folder, rel: 
 
 
 def _follow(stack: list[_Folder], files: list[tuple[str, Path]], refusals: list[Refusal], here: _Folder,
-            rel: str, path: str, real_root: str) -> None:
-    resolved = resolve_inside(real_root, path, rel)
+            rel: str, path: str, real_root: str, limit: tuple[str, str]) -> None:
+    resolved = resolve_inside(limit[0], path, rel, limit[1])
     if isinstance(resolved, Refusal):
         refusals.append(resolved)
         return
@@ -340,8 +485,10 @@ def _follow(stack: list[_Folder], files: list[tuple[str, Path]], refusals: list[
                                            "(a loop)", "payload-loop",
                                     "remove the link, or leave it out with a line in .hydroignore"))
             return
-        # Its files as the ignore rules see them where they really are, shipped under the link's name.
-        _descend(stack, refusals, here, rel, target, os.path.relpath(target, real_root))
+        # Its files as the ignore rules see them where they really are, shipped under the link's name
+        # (outside the walked folder, inside the boundary: under its own name).
+        inside = target.startswith(real_root.rstrip("/") + "/")
+        _descend(stack, refusals, here, rel, target, os.path.relpath(target, real_root) if inside else rel)
     else:
         shown = printable(rel)
         refusals.append(Refusal(shown, f"payload file {shown} is a symlink to {_kind(st.st_mode)} "
@@ -424,3 +571,37 @@ def problems_in(payload: Payload, entries: Iterable[str]) -> list[Refusal]:
         for refusal in payload.under(entry).refusals:
             seen.setdefault(refusal.rel, refusal)
     return sorted(seen.values(), key=lambda r: r.rel)
+
+
+def item_payload(root: Path, item: PayloadItem, folder: Payload) -> Payload:
+    """The files one payload item ships (paths under /model/files) and what it would ship but cannot.
+
+    An item inside the model folder takes its part of the folder's own walk (``folder``: its ignore
+    rules, links kept inside the folder); an item elsewhere in the repository is walked with its own
+    (default and .hydroignore) rules, its links kept inside the repository (anywhere, but still
+    regular files, when whoever runs hydro-ci set the trust variable).
+    """
+    real_root, real = os.path.realpath(root), os.path.realpath(item.source)
+    if real == real_root:
+        return folder
+    if real.startswith(real_root.rstrip("/") + "/"):
+        # a link listed by its own name in the folder's walk; anything else by where it really is
+        rel = Path(os.path.relpath(item.source if item.source.is_symlink() else real, root)).as_posix()
+        part = folder.under(rel)
+        return Payload(tuple(sorted((item.target + f[len(rel):], src) for f, src in part.files)),
+                       part.refusals)
+    boundary = "/" if trusted_outside() else os.path.realpath(repository_root(root))
+    shown = Path(os.path.relpath(item.source, root)).as_posix()
+    if os.path.isdir(real):
+        sub = walk(Path(real), rules_for(Path(real)), boundary, "the repository")
+        refusals = tuple(Refusal(f"{shown}/{r.rel}", r.message.replace(f" {r.rel} ", f" {shown}/{r.rel} ", 1),
+                                 r.rule, r.hint) for r in sub.refusals)
+        return Payload(tuple(sorted((f"{item.target}/{f}", src) for f, src in sub.files)), refusals)
+    resolved = resolve_inside(boundary, str(item.source), shown, "the repository")
+    if isinstance(resolved, Refusal):
+        return Payload((), (resolved,))
+    target, st = resolved
+    if not stat.S_ISREG(st.st_mode):
+        return Payload((), (Refusal(shown, f"payload file {shown} is {_kind(st.st_mode)}, not a regular "
+                                           "file", "payload-special"),))
+    return Payload(((item.target, Path(target)),), ())
