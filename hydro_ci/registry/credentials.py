@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hydro_ci import boundedjson
+import hydro_ci.boundedjson as boundedjson
 from hydro_ci.errors import CredentialsError
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hydro_ci import boundedjson
+import hydro_ci.boundedjson as boundedjson
 from hydro_ci.errors import NotFoundError, RegistryError
 from hydro_ci.registry.client import RegistryClient
 

@@ -368,8 +368,9 @@ def fuzz(target: Target, count: int, work: Path, crashes: Path) -> Result:
                 path.write_bytes(data)
                 (path.with_suffix(".txt")).write_text("".join(traceback.format_exception(exc)))
                 result.crashes[sig] = path
-        if time.monotonic() - start > SLOW_SECONDS:
+        if time.monotonic() - start > SLOW_SECONDS:  # kept to look at (a loaded machine is slow too)
             result.slow += 1
+            (crashes / f"{target.name}-slow-{hashlib.sha256(data).hexdigest()[:12]}.bin").write_bytes(data)
 
     start = time.monotonic()
     while result.inputs < count:  # Hypothesis may stop a little short of max_examples
