@@ -85,10 +85,12 @@ def tests_min(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff and mypy (strict) over the library, tests and this file."""
+    """ruff and mypy (strict) over the library, tests and this file; import-linter's contracts
+    (pyproject.toml [tool.importlinter]: which package may import which)."""
     session.install("-e", ".[dev]", "-c", DEV_LOCK, silent=False)
     session.run("ruff", "check", "hydro_ci", "tests", "benchmarks", "noxfile.py")
     session.run("mypy", "hydro_ci")
+    session.run("lint-imports")
 
 
 @nox.session(python=PYTHON)

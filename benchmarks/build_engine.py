@@ -30,8 +30,7 @@ from typing import TypeVar
 
 from hydro_ci.build import BuildRequest, Credentials
 from hydro_ci.build.engine import EngineBuilder
-from hydro_ci.contract.model import Contract, DType, Field, Signature
-from hydro_ci.folder import ModelFolder
+from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Signature
 from hydro_ci.render.assemble import RenderOptions, render_folder
 
 BASE = "hydro-ci-bench/busybox:1"

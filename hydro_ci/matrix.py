@@ -1,8 +1,9 @@
 """Which model folders of a repository changed: the input of a CI build matrix.
 
-A model folder is a directory holding ``serving.yaml`` or ``contract.prototxt``. It changed when a
-file changed inside it, or anything it pulls in from elsewhere: a payload entry that is a symbolic
-link into another part of the repository, or its ``hydro-ci: template:`` directory. Without a ref (or
+A model folder is a directory holding ``serving.yaml`` or ``contract.prototxt``, found as every
+command finds them (``hydro_ci.folder``). It changed when a file changed inside it, or anything it
+pulls in from elsewhere: a payload entry in another part of the repository (``../shared``, or a
+symbolic link), or its ``hydro-ci: template:`` directory. Without a ref (or
 with the all-zero commit GitHub reports for a branch's first push), every model folder is listed.
 """
 
@@ -12,16 +13,12 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hydro_ci import git
-from hydro_ci.contract import yamlfile
-from hydro_ci.errors import ProblemsError, UsageError
-from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE
-
-# Never model folders, and never worth walking into.
-SKIP_DIRS = frozenset({".git", ".hydro-ci", ".nox", ".tox", ".venv", "venv", "node_modules", "dist",
-                       "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"})
+from hydro_ci.contract.payload import layout
+from hydro_ci.contract.serving import read_folder
+from hydro_ci.errors import UsageError
+from hydro_ci.folder import find_model_folders
 
 
 @dataclass(frozen=True)
@@ -34,45 +31,26 @@ class ModelEntry:
         return {"model": self.path, "name": self.name}
 
 
-def find_model_folders(root: Path, paths: Sequence[Path] = ()) -> list[Path]:
-    """Model folders under ``paths`` (default: ``root``), sorted."""
-    found: set[Path] = set()
-    for start in paths or (root,):
-        if not start.exists():
-            raise UsageError(f"{start} does not exist", hint="name folders inside the repository")
-        for here, dirs, names in os.walk(start):
-            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-            if SERVING_FILE in names or PROTOTXT_FILE in names:
-                found.add(Path(here).resolve())
-    return sorted(found)
-
-
-def _serving(folder: Path) -> dict[str, Any]:
-    """serving.yaml as plain data, or {} (a broken file is the check's business, not the matrix's)."""
-    try:  # the one bounded reader: PyYAML's own recursion crashed on a deeply nested file
-        data = yamlfile.to_python(yamlfile.load(folder / SERVING_FILE, SERVING_FILE))
-    except ProblemsError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def model_entry(root: Path, folder: Path) -> ModelEntry:
-    data = _serving(folder)
+    """The folder's entry: its model name and what its image is made of, read by the reader every
+    command uses (serving.yml, several Model documents, older formats; our YAML limits); a folder
+    that does not read is listed under its own name (a broken file is the check's business)."""
+    declared, _ = read_folder(folder, ())
     rel = folder.relative_to(root).as_posix() or "."
-    name = data.get("name") if isinstance(data.get("name"), str) else None
     inputs = {rel}
-    payload = data.get("payload")
-    for entry in payload if isinstance(payload, list) else []:
-        target = (folder / str(entry)).resolve()
+    if declared is None:
+        return ModelEntry(rel, folder.name, (rel,))
+    items, _ = layout(declared.root, declared.payload)  # where each entry comes from, as render ships it
+    for item in items:
+        target = Path(os.path.realpath(item.source))
         if target.is_relative_to(root) and not target.is_relative_to(folder):
-            inputs.add(target.relative_to(root).as_posix())  # a symlink into shared code
-    config = data.get(CONFIG_KEY)
-    template = config.get("template") if isinstance(config, dict) else None
+            inputs.add(target.relative_to(root).as_posix())  # shared code: a link or a ../ entry
+    template = declared.config.get("template")
     if isinstance(template, str):
         target = (folder / template).resolve()
         if target.is_relative_to(root):
             inputs.add(target.relative_to(root).as_posix())
-    return ModelEntry(rel, name or folder.name, tuple(sorted(inputs)))
+    return ModelEntry(rel, declared.name, tuple(sorted(inputs)))
 
 
 def _touches(inputs: Iterable[str], changed: Iterable[str]) -> bool:
@@ -81,15 +59,30 @@ def _touches(inputs: Iterable[str], changed: Iterable[str]) -> bool:
     return any(c in exact or any(c.startswith(p) for p in prefixes) for c in changed)
 
 
+def _repository(paths: Sequence[Path]) -> Path:
+    """The one repository holding every path (git's answer for each, not the working directory's)."""
+    roots = {git.repo_root(p if p.is_dir() else p.parent).resolve() for p in paths}
+    if len(roots) > 1:
+        raise UsageError(f"the paths are in {len(roots)} repositories: {', '.join(sorted(map(str, roots)))}",
+                         hint="run hydro-ci matrix once per repository")
+    return roots.pop()
+
+
 def _is_null_commit(ref: str) -> bool:
     """GitHub's ``github.event.before`` on the first push of a branch: no previous commit, build all."""
     return len(ref) >= 7 and set(ref) == {"0"}
 
 
 def changed_models(start: Path, since: str | None = None, paths: Sequence[Path] = ()) -> list[ModelEntry]:
-    """The model folders changed since ``since`` (all of them when None)."""
-    root = git.repo_root(start).resolve()
-    entries = [model_entry(root, f) for f in find_model_folders(root, [p.resolve() for p in paths])]
+    """The model folders under ``paths`` (default: the repository ``start`` is in) changed since
+    ``since`` (all of them when None). The repository is the one the paths are in."""
+    starts = [p.resolve() for p in paths]
+    missing = [p for p in starts if not p.exists()]
+    if missing:
+        raise UsageError(f"{missing[0]} does not exist", hint="name folders inside the repository")
+    root = _repository(starts or [start.resolve()])
+    folders = {f.resolve() for s in starts or [root] for f in find_model_folders(s)}
+    entries = [model_entry(root, f) for f in sorted(folders) if f.is_relative_to(root)]
     if since is None or _is_null_commit(since):
         return entries
     changed = git.changed_files(root, since)

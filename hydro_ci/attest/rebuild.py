@@ -54,7 +54,7 @@ def rebuild(
     """The image the provenance ``rec`` describes, built again in ``workdir``."""
     from hydro_ci.build import BuildRequest
     from hydro_ci.build.oci import OCIBuilder
-    from hydro_ci.contract.serving import load_model_folder
+    from hydro_ci.infer.check import load_model_folder
     from hydro_ci.render.assemble import RenderOptions, render_folder
 
     if rec.dirty:

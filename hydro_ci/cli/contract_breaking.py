@@ -11,7 +11,12 @@ import argparse
 import json
 from pathlib import Path
 
+from hydro_ci import git
 from hydro_ci.cli import output
+from hydro_ci.errors import UsageError
+from hydro_ci.integrations.breaking import check_folder, default_ref, model_folders, problems, shown
+from hydro_ci.integrations.github import annotate
+from hydro_ci.version.contracts import is_git_ref
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,11 +28,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci import git
-    from hydro_ci.errors import UsageError
-    from hydro_ci.integrations.breaking import check_folder, default_ref, model_folders, problems, shown
-    from hydro_ci.version.contracts import is_git_ref
-
     fmt = output.problem_format(args.format)
     against = args.against or default_ref()
     cwd = Path.cwd()
@@ -49,8 +49,6 @@ def run(args: argparse.Namespace) -> int:
                 for c in v.changes:
                     print(f"{shown(v.folder)}: {c['class']:<8} {c['path']}: {c['message']} [{c['rule']}]")
         if fmt == "github":
-            from hydro_ci.integrations.github import annotate
-
             for line in annotate(found):
                 print(line)
         else:

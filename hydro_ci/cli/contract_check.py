@@ -10,7 +10,11 @@ import os
 from pathlib import Path
 
 from hydro_ci.cli import output
+from hydro_ci.contract.serving import sort_problems
+from hydro_ci.diagnostics import Location, Problem
 from hydro_ci.errors import UsageError
+from hydro_ci.folder import display_path, find_model_folders, not_a_model_folder
+from hydro_ci.infer.check import read_model_folder
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,15 +26,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.contract.serving import (
-        display_path,
-        find_model_folders,
-        not_a_model_folder,
-        read_model_folder,
-        sort_problems,
-    )
-    from hydro_ci.diagnostics import Location, Problem
-
     missing = [p for p in args.paths if not os.path.lexists(p)]
     if missing:
         raise UsageError(f"no such file or directory: {missing[0]}")

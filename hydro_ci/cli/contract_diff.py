@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+
+from hydro_ci.cli.build import add_credential_options, read_credentials
+from hydro_ci.contract.diff import RULES, ChangeClass, DiffConfig, diff_contracts
+from hydro_ci.diagnostics import did_you_mean
+from hydro_ci.errors import UsageError
+from hydro_ci.infer.check import load_model_folder
+from hydro_ci.version.contracts import load_contract
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from hydro_ci.cli.build import add_credential_options
-
     parser.add_argument("old", metavar="OLD", help="folder, contract file, GIT_REF:path or image")
     parser.add_argument("new", metavar="NEW", help="folder, contract file, GIT_REF:path or image")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
@@ -29,14 +35,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from hydro_ci.cli.build import read_credentials
-    from hydro_ci.contract.diff import RULES, ChangeClass, DiffConfig, diff_contracts
-    from hydro_ci.diagnostics import did_you_mean
-    from hydro_ci.errors import UsageError
-    from hydro_ci.version.contracts import load_contract
-
     for rule in args.ignore:  # checked here: DiffConfig would blame serving.yaml for a flag's typo
         if rule not in RULES:
             raise UsageError(f"--ignore {rule}: unknown rule{did_you_mean(rule, RULES)}",
@@ -47,8 +45,6 @@ def run(args: argparse.Namespace) -> int:
     new, new_from = load_contract(args.new, username=user, password=password, insecure=args.insecure)
     config = DiffConfig()
     if Path(args.new).is_dir():
-        from hydro_ci.contract.serving import load_model_folder
-
         config = DiffConfig.from_config(load_model_folder(Path(args.new)).config)
     config = DiffConfig.from_config({"diff": {
         "ignore": sorted(config.ignore | set(args.ignore)),

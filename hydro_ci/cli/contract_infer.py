@@ -11,7 +11,18 @@ declaration would only disagree with it, and ``--force`` is about replacing cont
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+import tempfile
 from pathlib import Path
+
+from hydro_ci.contract import formats
+from hydro_ci.contract.jsonform import contract_to_dict
+from hydro_ci.contract.serving import serving_contract_key
+from hydro_ci.errors import HydroCIError, UsageError
+from hydro_ci.folder import PROTOTXT_FILE
+from hydro_ci.infer import hydrosphere_name_note, infer_folder
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,15 +39,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    import os
-    import sys
-
-    from hydro_ci.contract.jsonform import contract_to_dict
-    from hydro_ci.errors import UsageError
-    from hydro_ci.folder import PROTOTXT_FILE
-    from hydro_ci.infer import hydrosphere_name_note, infer_folder
-
     root = Path(args.model_dir)
     if args.force and not args.write:
         raise UsageError("--force only goes with --write (it replaces a differing contract.prototxt)",
@@ -51,16 +53,12 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     if args.write:
-        from hydro_ci.contract.formats import to_prototxt
-
         target = root / PROTOTXT_FILE
-        text = to_prototxt(result.contract.primary)
+        text = formats.to_prototxt(result.contract.primary)
         if _current_text(target) == text:
             print(f"{target} already holds the inferred contract", file=sys.stderr)
             return 0
         if os.path.lexists(target) and not target.is_dir() and not args.force:  # a dir: cannot write
-            from hydro_ci.errors import HydroCIError
-
             raise HydroCIError(f"{target} exists and differs from the contract inferred from {result.source}",
                                hint="compare with: hydro-ci contract infer --format prototxt; "
                                     "replace it with --write --force")
@@ -71,8 +69,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {name_note}", file=sys.stderr)
         return 0
     if args.format in ("prototxt", "yaml"):
-        from hydro_ci.contract import formats  # YAML/text-format writers: only when asked for
-
         write = formats.to_prototxt if args.format == "prototxt" else formats.to_yaml
         sys.stdout.write(write(result.contract.primary))
     else:
@@ -93,9 +89,6 @@ def run(args: argparse.Namespace) -> int:
 def _check_writable_here(root: Path) -> None:
     """--write needs a folder whose serving.yaml does not declare the contract already: a second
     declaration in contract.prototxt would win over it and, once either changes, contradict it."""
-    from hydro_ci.contract.serving import serving_contract_key
-    from hydro_ci.errors import HydroCIError, UsageError
-
     if not root.is_dir():
         raise UsageError(f"{root}: --write needs a model folder, not a file")
     declared = serving_contract_key(root)
@@ -121,11 +114,6 @@ def _current_text(target: Path) -> str | None:
 def _write_replacing(target: Path, text: str) -> None:
     """Write ``target`` through a temporary file and a rename: a symlink there is replaced, never
     followed (it could point out of the folder), and a failed write leaves the old file intact."""
-    import os
-    import tempfile
-
-    from hydro_ci.errors import HydroCIError
-
     tmp: str | None = None
     try:
         if target.is_dir():

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 from hydro_ci.cli import output
+from hydro_ci.contract.migrate import migrate_folder, write_migration
 from hydro_ci.errors import ProblemsError, UsageError
+from hydro_ci.infer.check import folder_rules
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,12 +24,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.contract.migrate import migrate_folder, write_migration
-
     if not os.path.lexists(args.model_dir):
         raise UsageError(f"no such file or directory: {args.model_dir}")
     try:
-        migration = migrate_folder(Path(args.model_dir), runtime=args.runtime)
+        migration = migrate_folder(Path(args.model_dir), folder_rules(), runtime=args.runtime)
     except ProblemsError as exc:
         output.print_problems(exc.problems, "text", stream=sys.stderr)
         return 1

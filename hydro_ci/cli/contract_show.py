@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from hydro_ci.cli import output
+from hydro_ci.contract import formats, jsonform
 from hydro_ci.errors import ContractError, ProblemsError, UsageError
+from hydro_ci.infer.check import load_model_folder
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -18,9 +20,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.contract import formats, jsonform
-    from hydro_ci.contract.serving import load_model_folder
-
     if not os.path.lexists(args.model_dir):
         raise UsageError(f"no such file or directory: {args.model_dir}")
     try:

@@ -9,6 +9,14 @@ code, runs the model's code. A missing framework exits 2 naming the pip extra.
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from hydro_ci.errors import UsageError
+from hydro_ci.folder import is_model_folder
+from hydro_ci.infer import infer_folder
+from hydro_ci.infer.check import load_model_folder
+from hydro_ci.infer.verify import verify_folder
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -17,13 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-    from pathlib import Path
 
-    from hydro_ci.contract.serving import is_model_folder, load_model_folder
-    from hydro_ci.errors import UsageError
-    from hydro_ci.infer import infer_folder
-    from hydro_ci.infer.verify import verify_folder
 
     root = Path(args.model_dir)
     if not root.is_dir():

@@ -7,6 +7,9 @@ import json
 import os
 from pathlib import Path
 
+from hydro_ci.integrations.github import write_outputs
+from hydro_ci.matrix import changed_models, github_matrix
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
@@ -19,9 +22,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hydro_ci.integrations.github import write_outputs
-    from hydro_ci.matrix import changed_models, github_matrix
-
     entries = changed_models(Path.cwd(), args.since, args.paths)
     if args.format == "lines":
         for e in entries:

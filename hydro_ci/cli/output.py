@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from hydro_ci.diagnostics import Problem
 from hydro_ci.integrations.github import annotation as github_annotation
+from hydro_ci.integrations.github import in_github_actions
 
 PROBLEM_FORMATS = ("text", "json", "github")
 
@@ -29,7 +30,7 @@ def problem_format(requested: str | None) -> str:
     """The requested format, else GitHub annotations inside GitHub Actions, else text."""
     if requested:
         return requested
-    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    return "github" if in_github_actions(os.environ) else "text"
 
 
 def problem_to_dict(p: Problem) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hydro_ci.cli.output import problem_format
+
 if TYPE_CHECKING:
     from hydro_ci.build import Credentials, Progress, ProgressEvent
     from hydro_ci.pipeline import PipelineState
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from hydro_ci.errors import HydroCIError, ProblemsError, UsageError
     from hydro_ci.pipeline import PipelineOptions, PipelineState, run_pipeline
 
-    github = (args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")) == "github"
+    github = problem_format(args.format) == "github"
     from hydro_ci.cli.render import check_model_dir
 
     check_model_dir(args.model_dir)

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--reserve needs --source git or both: the registry has no atomic create",
                          hint="version from git tags (docs/versioning.md explains the guarantee)")
     from hydro_ci.cli.build import read_credentials
-    from hydro_ci.contract.serving import load_model_folder
+    from hydro_ci.infer.check import load_model_folder
     from hydro_ci.version.decision import context_for, decide
 
     credentials = read_credentials(args)

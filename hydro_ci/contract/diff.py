@@ -8,7 +8,8 @@ Callers send inputs and read outputs, so the two directions are mirrored: a call
 input starts accepting *less* (narrowed dims, a new required input) or an output starts returning
 *more* (widened dims, unknown rank). Names are a field's identity (Hydrosphere matches request
 tensors by name); ``renames-by-position`` pairs a removed and an added field at the same index as
-one rename instead. A single signature replaced by a single other one is always a rename.
+one rename instead. A single signature replaced by a single other one is always a rename. The
+pairing is ``contract.pairing``'s (the walker every comparison shares); this module is its rules.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hydro_ci.contract.model import Contract, Field, Shape, Signature
+from hydro_ci.contract.model import Contract, Shape, Signature, shape_text
+from hydro_ci.contract.pairing import FieldPair, pair_contracts, walk
+from hydro_ci.diagnostics import did_you_mean
 from hydro_ci.errors import HydroCIError
 
 
@@ -94,8 +97,6 @@ class DiffConfig:
             raise DiffConfigError(f"{where}.ignore must be a list of rule ids")
         bad = sorted(set(ignore) - set(RULES))
         if bad:
-            from hydro_ci.diagnostics import did_you_mean
-
             raise DiffConfigError(f"{where}.ignore: unknown rule {bad[0]!r}{did_you_mean(bad[0], RULES)}",
                                   hint="rule ids are listed in docs/versioning.md")
         by_position = section.get("renames-by-position", False)
@@ -144,22 +145,23 @@ DEFAULT_CONFIG = DiffConfig()
 
 
 def diff_contracts(old: Contract, new: Contract, config: DiffConfig = DEFAULT_CONFIG) -> ContractDiff:
-    """Every change from ``old`` to ``new``, signatures paired by name."""
+    """Every change from ``old`` to ``new``: the pairing walker's tree, read by the rules above."""
+    single = len(old.signatures) == len(new.signatures) == 1  # one replaced by one: a rename
+    pairs = pair_contracts(old, new, signatures_by_position=config.renames_by_position or single,
+                           fields_by_position=config.renames_by_position)
     changes: list[Change] = []
-    old_names = [s.name for s in old.signatures]
-    new_names = [s.name for s in new.signatures]
-    pairs = _pair([*old_names], [*new_names],
-                  by_position=config.renames_by_position or (len(old_names) == len(new_names) == 1))
-    for old_name, new_name in pairs:
-        if new_name is None:
-            changes.append(Change("signature-removed", old_name or "", "signature removed"))
-        elif old_name is None:
-            changes.append(Change("signature-added", new_name, "signature added"))
+    for pair in pairs:
+        if pair.new is None:
+            assert pair.old is not None
+            changes.append(Change("signature-removed", pair.old.name, "signature removed"))
+        elif pair.old is None:
+            changes.append(Change("signature-added", pair.new.name, "signature added"))
         else:
-            if old_name != new_name:
-                changes.append(Change("signature-renamed", new_name,
-                                      f"signature renamed from {old_name!r} to {new_name!r}"))
-            changes += _diff_signature(_sig(old, old_name), _sig(new, new_name), config)
+            if pair.old.name != pair.new.name:
+                changes.append(Change("signature-renamed", pair.new.name,
+                                      f"signature renamed from {pair.old.name!r} to {pair.new.name!r}"))
+            for field_pair in walk([*pair.inputs, *pair.outputs]):
+                changes += _field_changes(field_pair)
     return _apply(changes, config)
 
 
@@ -168,92 +170,39 @@ def diff_signatures(old: Signature, new: Signature, config: DiffConfig = DEFAULT
     return diff_contracts(Contract("old", (old,)), Contract("new", (new,)), config)
 
 
-def _sig(contract: Contract, name: str) -> Signature:
-    sig = contract.signature(name)
-    assert sig is not None
-    return sig
-
-
 def _apply(changes: Iterable[Change], config: DiffConfig) -> ContractDiff:
     kept = tuple(c for c in changes if c.rule not in config.ignore)
     ignored = tuple(c for c in changes if c.rule in config.ignore)
     return ContractDiff(kept, ignored)
 
 
-def _pair(old: list[str], new: list[str], *, by_position: bool) -> list[tuple[str | None, str | None]]:
-    """Match names; unmatched ones at the same index pair up as renames when ``by_position``."""
-    old_names, new_names = set(old), set(new)  # sets: a frame model has thousands of columns
-    removed = {i: n for i, n in enumerate(old) if n not in new_names}
-    added = {i: n for i, n in enumerate(new) if n not in old_names}
-    pairs: list[tuple[str | None, str | None]] = [(n, n) for n in old if n in new_names]
-    if by_position:
-        for i in sorted(set(removed) & set(added)):
-            pairs.append((removed.pop(i), added.pop(i)))
-    pairs += [(n, None) for n in removed.values()]
-    pairs += [(None, n) for n in added.values()]
-    return pairs
-
-
-def _diff_signature(old: Signature, new: Signature, config: DiffConfig) -> list[Change]:
-    prefix = new.name
-    return [
-        *_diff_fields(old.inputs, new.inputs, f"{prefix}.inputs", "input", config, top=True),
-        *_diff_fields(old.outputs, new.outputs, f"{prefix}.outputs", "output", config, top=True),
-    ]
-
-
-def _diff_fields(old: tuple[Field, ...], new: tuple[Field, ...], prefix: str, side: str,
-                 config: DiffConfig, *, top: bool) -> list[Change]:
-    by_old = {f.name: f for f in old}
-    by_new = {f.name: f for f in new}
+def _field_changes(pair: FieldPair) -> list[Change]:
+    """The changes of one pair of fields (its subfields are pairs of their own)."""
+    kind, path, old, new = pair.side if pair.top else "subfield", pair.path, pair.old, pair.new
+    if new is None:
+        assert old is not None
+        return [Change(f"{kind}-removed", path, f"{kind} {old.name!r} removed")]
+    if old is None:
+        rule = f"{pair.side}-added" if pair.top else f"{pair.side}-subfield-added"
+        return [Change(rule, path, f"{kind} {new.name!r} added")]
     changes: list[Change] = []
-    kind = side if top else "subfield"
-    for old_name, new_name in _pair([f.name for f in old], [f.name for f in new],
-                                    by_position=config.renames_by_position):
-        path = f"{prefix}.{new_name or old_name}"
-        if new_name is None:
-            changes.append(Change(f"{kind}-removed", path, f"{kind} {old_name!r} removed"))
-        elif old_name is None:
-            rule = f"{side}-added" if top else f"{side}-subfield-added"
-            changes.append(Change(rule, path, f"{kind} {new_name!r} added"))
-        else:
-            if old_name != new_name:
-                changes.append(Change(f"{kind}-renamed", path,
-                                      f"{kind} renamed from {old_name!r} to {new_name!r}"))
-            changes += _diff_field(by_old[old_name], by_new[new_name], path, side, config)
-    return changes
-
-
-def _diff_field(old: Field, new: Field, path: str, side: str, config: DiffConfig) -> list[Change]:
-    changes: list[Change] = []
+    if pair.renamed:
+        changes.append(Change(f"{kind}-renamed", path, f"{kind} renamed from {old.name!r} to {new.name!r}"))
     if old.dtype != new.dtype:
-        changes.append(Change("dtype-changed", path,
-                              f"type changed from {_type_name(old)} to {_type_name(new)}"))
-    if (old.subfields is None) != (new.subfields is None):
+        changes.append(Change("dtype-changed", path, f"type changed from {old.type_text} to {new.type_text}"))
+    if pair.kind_changed:
         return changes  # tensor ↔ record: one change says it; their shapes are not comparable
-    changes += _diff_shape(old.shape, new.shape, path, side)
+    changes += _shape_changes(old.shape, new.shape, path, pair.side)
     if old.profile != new.profile:
         changes.append(Change("profile-changed", path,
                               f"profile changed from {old.profile.name} to {new.profile.name}"))
-    if old.subfields is not None and new.subfields is not None:
-        changes += _diff_fields(old.subfields, new.subfields, path, side, config, top=False)
     return changes
 
 
-def _type_name(f: Field) -> str:
-    return f.dtype.name if f.dtype is not None else "a record (subfields)"
-
-
-def _shape_text(shape: Shape) -> str:
-    if shape is None:
-        return "any rank"
-    return "scalar" if shape == () else "[" + ", ".join(str(d) for d in shape) + "]"
-
-
-def _diff_shape(old: Shape, new: Shape, path: str, side: str) -> list[Change]:
+def _shape_changes(old: Shape, new: Shape, path: str, side: str) -> list[Change]:
     if old == new:
         return []
-    what = f"shape changed from {_shape_text(old)} to {_shape_text(new)}"
+    what = f"shape changed from {shape_text(old)} to {shape_text(new)}"
     if old is None or new is None:
         narrowed = new is not None  # any rank → a fixed rank
         rule = f"{side}-rank-{'narrowed' if narrowed else 'widened'}"

@@ -16,12 +16,12 @@ from typing import Any
 import yaml
 
 from hydro_ci import boundedjson
-from hydro_ci.contract import jsonform, yamlfile
+from hydro_ci.contract import jsonform, proto, prototxt, yamlfile
 from hydro_ci.contract.model import Contract, Field, Profile, Signature
-from hydro_ci.contract.validate import Source, check_signature, read_contract_section
+from hydro_ci.contract.reader import ServingReader, Source
+from hydro_ci.contract.rules.signature import check_signature
+from hydro_ci.diagnostics import Location
 from hydro_ci.errors import ContractError, ProblemsError
-
-# protobuf is imported only by the protobin/prototxt functions: YAML and JSON users start faster.
 
 
 class _FlowMap(dict[str, Any]):
@@ -45,26 +45,18 @@ _Dumper.add_representer(
 
 
 def to_protobin(sig: Signature) -> bytes:
-    from hydro_ci.contract import proto
-
     return proto.to_protobin(sig)
 
 
 def from_protobin(data: bytes) -> Signature:
-    from hydro_ci.contract import proto
-
     return proto.from_protobin(data)
 
 
 def to_prototxt(sig: Signature) -> str:
-    from hydro_ci.contract import prototxt
-
     return prototxt.to_prototxt(sig)
 
 
 def from_prototxt(text: str, display: str = "<prototxt>") -> Signature:
-    from hydro_ci.contract import prototxt
-
     source = prototxt.parse_prototxt(text, display)
     problems = check_signature(source)
     if problems:
@@ -135,3 +127,20 @@ def from_yaml(text: str, display: str = "<yaml>") -> Signature:
     """The signature of a ``contract:`` YAML document (what ``to_yaml`` writes)."""
     return read_contract_section(yamlfile.compose(text, display), display).signature
 
+
+def read_contract_section(root: yamlfile.Node | None, display: str) -> Source:
+    """The signature of a YAML document ``contract: {...}`` (what ``formats.to_yaml`` writes)."""
+    reader = ServingReader(display)
+    source = None
+    top = reader.mapping(root, display) if root is not None else None
+    if top is not None:
+        for _, key_node, value in reader.entries(top, ("contract",), display):
+            source = reader.contract(key_node, value)
+    if source is None and not reader.problems:
+        reader.add(Location(display, 1, 1), "no contract: section", "bad-type")
+    if source is not None:
+        reader.problems.extend(check_signature(source))
+    if reader.problems:
+        raise ProblemsError(reader.problems)
+    assert source is not None
+    return source

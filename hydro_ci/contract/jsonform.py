@@ -12,6 +12,10 @@ from typing import Any
 from hydro_ci.contract.model import Contract, DType, Field, Profile, Signature
 from hydro_ci.errors import ContractError
 
+# The image label holding a contract in this form (compact, sorted keys): render writes it, and
+# contract diff / version next read it from a registry's image config without pulling a layer.
+CONTRACT_LABEL = "io.hydro-ci.contract"
+
 
 def field_to_dict(f: Field) -> dict[str, Any]:
     out: dict[str, Any] = {

@@ -12,14 +12,16 @@ from __future__ import annotations
 import difflib
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hydro_ci.contract import formats, validate
-from hydro_ci.contract.serving import read_model_folder, serving_file
+from hydro_ci.contract import formats
+from hydro_ci.contract.reader import Declared, Rule
+from hydro_ci.contract.serving import read_folder
 from hydro_ci.errors import HydroCIError, ProblemsError
-from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE
+from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE, serving_file
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,11 @@ class Migration:
         return "".join(line if line.endswith("\n") else line + "\n" for line in out)
 
 
-def migrate_folder(path: Path, runtime: str | None = None) -> Migration:
-    """What ``path`` becomes in today's format; no change when it already is in it.
+def migrate_folder(path: Path, rules: Sequence[Rule], runtime: str | None = None) -> Migration:
+    """What ``path`` becomes in today's format; no change when it already is in it. ``rules``: what
+    the folder must pass first (``infer.check.folder_rules()``: every rule of a load).
     ``runtime``: the runtime image to write (hs 0.x chose it from the model type)."""
-    declared, problems = read_model_folder(path)
+    declared, problems = read_folder(path, rules)
     errors = [p for p in problems if p.is_error]
     if errors or declared is None:
         raise ProblemsError(errors or problems)
@@ -70,7 +73,7 @@ def migrate_folder(path: Path, runtime: str | None = None) -> Migration:
     return Migration(declared.root, changes, tuple(notes))
 
 
-def _serving_document(d: validate.Declared, runtime: str | None, with_contract: bool) -> dict[str, Any]:
+def _serving_document(d: Declared, runtime: str | None, with_contract: bool) -> dict[str, Any]:
     doc: dict[str, Any] = {"kind": "Model", "name": d.name}
     if runtime or d.runtime:
         doc["runtime"] = runtime or d.runtime

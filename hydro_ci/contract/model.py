@@ -1,9 +1,11 @@
 """The contract as plain, immutable Python data: what every other part of hydro-ci uses.
 
 Pure: no I/O, no protobuf. Conversions to and from the wire format live in ``contract.proto``;
-text formats (YAML, JSON, prototxt) in ``contract.formats``.
+text formats (YAML, JSON, prototxt) in ``contract.formats``. ``ModelFolder`` is what a model folder
+declares, as the loader (``contract.serving``, with ``infer.check``) produces it.
 
-Shapes: ``None`` is unknown rank (dynamic), ``()`` a scalar, ``-1`` a dimension of unknown size.
+Shapes: ``None`` is any rank (unknown), ``()`` a scalar, ``-1`` a dimension of any size. Every
+message writes them one way, ``shape_text``: ``any rank``, ``scalar``, ``[-1, 3]``.
 A field holds either a ``dtype`` or ``subfields`` (a nested record), never both.
 """
 
@@ -12,9 +14,18 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 Shape = tuple[int, ...] | None
 UNKNOWN_DIM = -1
+
+
+def shape_text(shape: Shape) -> str:
+    """A shape as every message and report writes it: ``any rank``, ``scalar`` or ``[-1, 3]``."""
+    if shape is None:
+        return "any rank"
+    return "scalar" if shape == () else "[" + ", ".join(str(d) for d in shape) + "]"
 
 
 class DType(enum.Enum):
@@ -123,6 +134,15 @@ class Field:
     def rank(self) -> int | None:
         return None if self.shape is None else len(self.shape)
 
+    @property
+    def type_text(self) -> str:
+        """The dtype's name, or ``record`` for a field of subfields."""
+        return self.dtype.name if self.dtype is not None else "record"
+
+    def describe(self) -> str:
+        """``float32 [-1, 3]``, ``record any rank``: type and shape, as messages write them."""
+        return f"{self.type_text} {shape_text(self.shape)}"
+
 
 @dataclass(frozen=True)
 class Signature:
@@ -178,3 +198,30 @@ def walk_fields(fields: tuple[Field, ...], prefix: str = "") -> Iterator[tuple[s
         yield path, f
         if f.subfields is not None:
             yield from walk_fields(f.subfields, path + ".")
+
+
+def is_python_runtime(runtime: str | None) -> bool:
+    """A runtime image that runs ``src/func_main.py`` (its name, not its tag, says python)."""
+    return runtime is not None and "python" in runtime.split("@")[0].lower()
+
+
+@dataclass(frozen=True)
+class ModelFolder:
+    """A model folder as data: what ``serving.yaml`` (and ``contract.prototxt``) declare."""
+
+    root: Path
+    name: str
+    runtime: str | None = None
+    install_command: str | None = None
+    payload: tuple[str, ...] = ()
+    metadata: dict[str, str] = field(default_factory=dict)
+    # Declared contract (serving.yaml and/or contract.prototxt), None when only inference can tell.
+    contract: Contract | None = None
+    # The `hydro-ci:` section of serving.yaml, as written.
+    config: dict[str, Any] = field(default_factory=dict)
+    # Hydrosphere platform keys we accept and carry but do not build on (training-data, monitoring…).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_python_runtime(self) -> bool:
+        return is_python_runtime(self.runtime)

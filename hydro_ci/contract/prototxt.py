@@ -2,7 +2,7 @@
 
 ``google.protobuf.text_format`` parses it and locates syntax errors. It does not say where a
 parsed value was written, so a small tokenizer records the position of every field (keyed like
-``validate.Key``) for the rules that run after parsing. It also caps nesting before parsing, because
+``pairing.Key``) for the rules that run after parsing. It also caps nesting before parsing, because
 the text-format parser recurses.
 """
 
@@ -16,7 +16,8 @@ from google.protobuf import text_format
 
 from hydro_ci.contract import proto, yamlfile
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, Field, Signature
-from hydro_ci.contract.validate import Key, Source
+from hydro_ci.contract.pairing import Key
+from hydro_ci.contract.reader import Source
 from hydro_ci.diagnostics import Location, Problem, did_you_mean
 from hydro_ci.errors import ContractError, ProblemsError
 
@@ -130,7 +131,7 @@ class _Frame:
 
 
 def _positions(text: str, display: str) -> dict[Key, Location]:
-    """Where each field is written, keyed like ``validate.Key``; first occurrence wins."""
+    """Where each field is written, keyed like ``pairing.Key``; first occurrence wins."""
     out: dict[Key, Location] = {}
     stack = [_Frame(())]
     line, line_start = 1, 0

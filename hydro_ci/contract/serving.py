@@ -1,80 +1,37 @@
-"""A model folder on disk → ``ModelFolder``: reads serving.yaml and contract.prototxt, runs the rules.
+"""A model folder on disk → ``Declared``: reads serving.yaml and contract.prototxt, runs the rules.
 
-``load_model_folder`` raises ``ProblemsError`` with every problem; ``check_model_folder`` returns
-them. Both accept the folder or a file inside it. The flow reads top to bottom: read the files
-(``yamlfile``/``prototxt``), read their values (``validate.read_serving``), then apply each of
-``validate.FOLDER_RULES``.
+The flow reads top to bottom: read the files (``yamlfile``/``prototxt``; every Model document of a
+serving file), read their values (``reader.read_serving``), then apply each rule given. The caller
+chooses the rules: ``infer.check`` (``load_model_folder``, ``check_model_folder``) passes every rule,
+the model-file ones included, which need inference and so cannot be named from here.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
-from hydro_ci.contract import validate, yamlfile
+from hydro_ci.contract import yamlfile
+from hydro_ci.contract.reader import Declared, Rule, read_serving
 from hydro_ci.diagnostics import Location, Problem, Severity
 from hydro_ci.errors import ProblemsError
-from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, SERVING_FILES, ModelFolder
-
-MODEL_FILES = (*SERVING_FILES, PROTOTXT_FILE)
-# Never searched for model folders: tooling and environments, not models.
-_SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", "env"}
-
-
-def display_path(path: Path) -> str:
-    """``path`` as shown to the user: relative to the working directory when inside it."""
-    absolute = os.path.abspath(path)
-    try:
-        relative = os.path.relpath(absolute)
-    except ValueError:  # another drive on Windows
-        return absolute
-    return absolute if relative.startswith("..") else relative
+from hydro_ci.folder import (
+    PROTOTXT_FILE,
+    SERVING_FILE,
+    SERVING_FILES,
+    display_path,
+    folder_of,
+    is_model_folder,
+    not_a_model_folder,
+    serving_file,
+)
 
 
-def folder_of(path: Path) -> Path:
-    """The model folder ``path`` names: itself, or the folder of a file inside it."""
-    return path.parent if path.is_file() else path
-
-
-def is_model_folder(path: Path) -> bool:
-    return any((path / name).is_file() for name in MODEL_FILES)
-
-
-def not_a_model_folder(path: Path, otherwise: str) -> str:
-    """Why ``path`` is not a model folder when a serving.yaml is there but not a file, else ``otherwise``."""
-    odd = next((name for name in MODEL_FILES if os.path.lexists(path / name)), None)
-    if odd is None:
-        return otherwise
-    return f"not a model folder: {odd} is {'a broken link' if not (path / odd).exists() else 'not a file'}"
-
-
-def find_model_folders(path: Path) -> list[Path]:
-    """Model folders at or below ``path`` (hidden and tool folders skipped, no nesting), sorted.
-
-    A file names its own folder only: it is never a reason to search the tree around it.
-    """
-    if path.is_file():
-        return [path.parent] if is_model_folder(path.parent) else []
-    if is_model_folder(path):
-        return [path]
-    found = []
-    for dirpath, dirnames, filenames in os.walk(path):
-        if any(name in filenames for name in MODEL_FILES):
-            found.append(Path(dirpath))
-            dirnames[:] = []  # a model's payload is not searched for more models
-        else:
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS)
-    return sorted(found)
-
-
-def read_model_folder(
-    path: Path, *, build: bool = False
-) -> tuple[validate.Declared | None, list[Problem]]:
-    """What the folder declares (None when unreadable) and every problem found, sorted by place.
-
-    ``build`` adds ``validate.BUILD_RULES``: what building an image needs beyond a folder that loads
-    (a contract, declared or read from the model files).
-    """
+def read_folder(path: Path, rules: Sequence[Rule]) -> tuple[Declared | None, list[Problem]]:
+    """What the folder at ``path`` (or holding the file ``path``) declares, None when unreadable,
+    and every problem found by reading it and by ``rules``, sorted by place. A serving file with
+    several Model documents: each is checked, the one named like the folder (else the first) returned."""
     folder = folder_of(Path(path))
     shown = display_path(folder)
     if not folder.is_dir():
@@ -83,10 +40,10 @@ def read_model_folder(
         why = not_a_model_folder(folder, f"not a model folder: no {SERVING_FILE} or {PROTOTXT_FILE}")
         return None, [Problem(Location(shown), why, "no-model-folder")]
     root = Path(os.path.abspath(folder))  # absolute, so a later chdir cannot break it; links kept
-    declared = validate.Declared(root, shown, root.name, Location(shown))
+    declared = Declared(root, shown, root.name, Location(shown))
     problems: list[Problem] = []
     readable = True
-    models: list[validate.Declared] = []
+    models: list[Declared] = []
     serving = serving_file(folder)
     if serving is not None:
         declared.serving = display_path(serving)
@@ -103,8 +60,8 @@ def read_model_folder(
             found, doc_problems = _model_documents(documents, declared.serving)
             problems += doc_problems
             for node in found:
-                model = validate.Declared(root, shown, root.name, Location(shown), serving=declared.serving)
-                problems += validate.read_serving(node, model, declared.serving)
+                model = Declared(root, shown, root.name, Location(shown), serving=declared.serving)
+                problems += read_serving(node, model, declared.serving)
                 models.append(model)
             readable = bool(found)
     prototxt = folder / PROTOTXT_FILE
@@ -124,14 +81,14 @@ def read_model_folder(
             problems += _read_legacy_contract(model)
     if readable:
         for model in models:
-            for rule in validate.FOLDER_RULES + (validate.BUILD_RULES if build else ()):
+            for rule in rules:
                 problems += rule(model)
         problems += _several_models(models)
     chosen = _chosen(models, root.name)
     return (chosen if readable else None), sort_problems(list(dict.fromkeys(problems)))
 
 
-def _read_legacy_contract(model: validate.Declared) -> list[Problem]:
+def _read_legacy_contract(model: Declared) -> list[Problem]:
     from hydro_ci.contract.prototxt import read_prototxt  # protobuf only when needed: fast start
 
     assert model.legacy_contract_file is not None
@@ -145,11 +102,6 @@ def _read_legacy_contract(model: validate.Declared) -> list[Problem]:
     except ProblemsError as exc:
         return exc.problems
     return []
-
-
-def serving_file(folder: Path) -> Path | None:
-    """The folder's serving.yaml, else its serving.yml (hs 2.x read both)."""
-    return next((folder / name for name in SERVING_FILES if (folder / name).is_file()), None)
 
 
 # Kinds ``hs apply`` created on a cluster besides models: hydro-ci builds images, so it notes them.
@@ -197,12 +149,12 @@ def _is_legacy_model(node: yamlfile.Node) -> bool:
         isinstance(k, yamlfile.Scalar) and k.text == "model" for k, _ in node.pairs)
 
 
-def _chosen(models: list[validate.Declared], folder_name: str) -> validate.Declared:
+def _chosen(models: list[Declared], folder_name: str) -> Declared:
     """The model a folder's image is built from: the one named like the folder, else the first."""
     return next((m for m in models if m.name == folder_name), models[0])
 
 
-def _several_models(models: list[validate.Declared]) -> list[Problem]:
+def _several_models(models: list[Declared]) -> list[Problem]:
     if len(models) < 2:
         return []
     chosen = _chosen(models, models[0].root.name)
@@ -234,19 +186,3 @@ def serving_contract_key(folder: Path) -> Location | None:
 
 def sort_problems(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.location, p.rule, p.message))
-
-
-def check_model_folder(path: Path | str, *, build: bool = False) -> list[Problem]:
-    """Every problem of the model folder at ``path`` (a folder or a file inside it); with ``build``
-    also what an image build needs (what ``hydro-ci contract check`` reports)."""
-    return read_model_folder(Path(path), build=build)[1]
-
-
-def load_model_folder(path: Path | str, *, build: bool = False) -> ModelFolder:
-    """The validated model folder at ``path``; ``ProblemsError`` listing every problem otherwise.
-    ``build``: also what an image build needs (``validate.BUILD_RULES``), as ``contract check`` does."""
-    declared, problems = read_model_folder(Path(path), build=build)
-    errors = [p for p in problems if p.is_error]
-    if errors or declared is None:
-        raise ProblemsError(errors or problems)
-    return declared.model_folder()

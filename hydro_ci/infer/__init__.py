@@ -1,7 +1,9 @@
 """Contracts read from model files, parsing their bytes: no ML framework is ever imported.
 
 ``infer_folder`` reads the most important model file of a folder; ``folder_problems`` compares a
-folder's declared contract with that reading (the check ``hydro-ci contract check`` runs).
+folder's declared contract with that reading and ``undeclared_problem`` says when a folder has no
+contract at all: the two halves of ``contract.rules.ModelFiles``, which ``infer.check`` passes to
+the contract rules (the full loader every command uses).
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hydro_ci.contract.model import Contract, Signature
-from hydro_ci.contract.validate import Source, check_signature
+from hydro_ci.contract.model import Contract, ModelFolder, Signature
+from hydro_ci.contract.pairing import Key
+from hydro_ci.contract.reader import Source
+from hydro_ci.contract.rules.signature import check_signature
 from hydro_ci.diagnostics import Location, Problem, Severity
 from hydro_ci.errors import HydroCIError, ModelFileError, NoModelInFileError
-from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, ModelFolder
-from hydro_ci.infer.compare import Key, Locate, compare_signature, signature_problem
+from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILES
+from hydro_ci.infer.compare import Locate, compare_signature, signature_problem
 from hydro_ci.infer.detect import Format, ModelFile, find_model_files, has_python_entry
 from hydro_ci.infer.reading import HYDROSPHERE_SIGNATURE, FieldKinds, ModelReading
 
@@ -196,7 +200,7 @@ def undeclared_problem(root: Path, where: Location) -> Problem | None:
 
 
 def _declaration_file(root: Path) -> str:
-    for name in (PROTOTXT_FILE, SERVING_FILE):  # contract.prototxt wins when both declare one
+    for name in (PROTOTXT_FILE, *SERVING_FILES):  # contract.prototxt wins when both declare one
         if (root / name).is_file():
             return str(root / name)
     return str(root)

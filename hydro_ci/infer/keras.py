@@ -4,7 +4,7 @@ file (its ``model_config`` attribute), without importing Keras.
 Keras 3 records the shape and dtype of every tensor flowing INTO a layer, so an output's shape
 is one shape rule away (the output layer's, applied to its recorded input). Keras 2 configs record
 only the input layers, so there we propagate through the graph with the same rules. Layers we have
-no rule for leave the output shape dynamic, with a note.
+no rule for leave the output shape as any rank, with a note.
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def _type(path: Path, where: str, t: onnx_pb.TypeProto, notes: list[str]) -> tup
         if elem.WhichOneof("value") == "map_type":
             return DType.map, (-1,)  # e.g. skl2onnx's ZipMap: a list of {label: probability}
         dtype, _ = _type(path, where, elem, notes)
-        notes.append(f"{where} is a sequence of tensors: its shape is left dynamic")
+        notes.append(f"{where} is a sequence of tensors: its shape is left as any rank")
         return dtype, None
     if kind == "optional_type":
         notes.append(f"{where} is optional in the model")

@@ -3,7 +3,7 @@
 Inputs are the columns stages read that no earlier stage writes; outputs the columns stages write
 that no later stage reads; a stage that writes a predictor's label is training-only (its columns are
 neither). Types come from what we know of the stage classes, as Hydrosphere's manager gave them; a
-column we know nothing about is a string of dynamic shape. Spark does not record column types, so
+column we know nothing about is a string of any rank. Spark does not record column types, so
 the result is partial (noted), and its dtypes are not held against a declared contract.
 """
 
@@ -95,7 +95,7 @@ def read_spark(folder: Path) -> ModelReading:
     outputs = tuple(Field(c, dtype=t[0], shape=t[1]) for c, t in sorted(produced.items())
                     if c not in read_later and c not in labels)
     note = (f"Spark ML metadata does not record column types: {folder} gives a partial contract "
-            "(types from known stage classes, string/dynamic otherwise)")
+            "(types from known stage classes, a string of any rank otherwise)")
     sig = Signature(DEFAULT_SIGNATURE, inputs, outputs)
     return ModelReading((sig,), (note,), source=folder, exact_dtypes=False)
 

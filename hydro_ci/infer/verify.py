@@ -12,10 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hydro_ci.contract.model import DType, Field, Shape, Signature
+from hydro_ci.contract.model import DType, Field, Shape, Signature, shape_text
 from hydro_ci.diagnostics import Location, Problem
 from hydro_ci.errors import HydroCIError, MissingExtraError, ModelFileError, UsageError
-from hydro_ci.infer.compare import render_shape, shapes_compatible
+from hydro_ci.infer.compare import shapes_compatible
 from hydro_ci.infer.detect import PYTHON_ENTRY, Format, ModelFile, find_model_files, has_python_entry
 
 BATCH = 2  # the size given to the first unknown dimension
@@ -82,8 +82,8 @@ def check_outputs(np: Any, signature: Signature, outputs: dict[str, Any], where:
                                     f"returned {dtype.name if dtype else value.dtype}", "verify-dtype"))
         shape: Shape = tuple(int(d) for d in value.shape)
         if not shapes_compatible(f.shape, shape):
-            problems.append(Problem(where, f"output {f.name!r}: declared shape {render_shape(f.shape)}, "
-                                    f"the model returned {render_shape(shape)}", "verify-shape"))
+            problems.append(Problem(where, f"output {f.name!r}: declared shape {shape_text(f.shape)}, "
+                                    f"the model returned {shape_text(shape)}", "verify-shape"))
     return problems
 
 

@@ -17,14 +17,15 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hydro_ci import git
+from hydro_ci.contract.diff import DiffConfig, diff_contracts
+from hydro_ci.contract.rules.settings import BREAKING_CHANGE, INTENDED, breaking_change_intended
 from hydro_ci.diagnostics import Location, Problem, Severity
-from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE
+from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE, find_model_folders, serving_file
+from hydro_ci.infer.check import load_model_folder
+from hydro_ci.version.contracts import contract_at_git_ref
 
-MARKER_KEY = "breaking-change"
-MARKER_VALUE = "intended"
 RULE = "contract-breaking"
 
 
@@ -47,35 +48,17 @@ def default_ref(env: Mapping[str, str] | None = None) -> str:
 
 
 def model_folders(files: Iterable[Path]) -> list[Path]:
-    """The model folders (holding serving.yaml or contract.prototxt) the given files belong to."""
-    found: set[Path] = set()
-    for f in files:
-        here = f.resolve()
-        for d in [here, *here.parents] if here.is_dir() else here.parents:
-            if (d / SERVING_FILE).is_file() or (d / PROTOTXT_FILE).is_file():
-                found.add(d)
-                break
-            if (d / ".git").exists():
-                break
-    return sorted(found)
-
-
-def intended(config: Mapping[str, Any]) -> bool:
-    value = config.get(MARKER_KEY)
-    return isinstance(value, str) and value.strip().lower() == MARKER_VALUE
+    """The model folders the given files (or folders) name, found as every command finds them."""
+    return sorted({folder.resolve() for f in files for folder in find_model_folders(f)})
 
 
 def check_folder(folder: Path, against: str) -> FolderVerdict:
-    from hydro_ci.contract.diff import DiffConfig, diff_contracts
-    from hydro_ci.contract.serving import load_model_folder
-    from hydro_ci.version.contracts import contract_at_git_ref
-
     repo = git.repo_root(folder).resolve()
     rel = folder.relative_to(repo).as_posix()
     old = contract_at_git_ref(repo, against, rel)
     loaded = load_model_folder(folder)
     config = loaded.config or {}
-    marked = intended(config)
+    marked = breaking_change_intended(config)
     if old is None or loaded.contract is None:
         return FolderVerdict(folder, against, None, marked, ())
     result = diff_contracts(old, loaded.contract, DiffConfig.from_config(config))
@@ -96,8 +79,9 @@ def problems(verdicts: Iterable[FolderVerdict]) -> list[Problem]:
     for v in verdicts:
         if v.summary != "breaking":
             continue
-        where = shown(v.folder / SERVING_FILE if (v.folder / SERVING_FILE).is_file()
-                       else v.folder / PROTOTXT_FILE)
+        serving = serving_file(v.folder)
+        where = shown(serving or v.folder / PROTOTXT_FILE)
+        to = serving.name if serving else SERVING_FILE
         rules = ", ".join(sorted({c["rule"] for c in v.changes if c.get("class") == "breaking"}))
         if v.intended:
             out.append(Problem(Location(str(where)), f"breaking contract change against {v.against} "
@@ -106,7 +90,7 @@ def problems(verdicts: Iterable[FolderVerdict]) -> list[Problem]:
         out.append(Problem(
             Location(str(where)),
             f"breaking contract change against {v.against} ({rules}); if it is intended, add "
-            f"'{CONFIG_KEY}: {{{MARKER_KEY}: {MARKER_VALUE}}}' to {SERVING_FILE}",
+            f"'{CONFIG_KEY}: {{{BREAKING_CHANGE}: {INTENDED}}}' to {to}",
             RULE,
         ))
     return out

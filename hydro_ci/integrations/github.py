@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from hydro_ci.pipeline import PipelineState
 
 
+def in_github_actions(env: Mapping[str, str]) -> bool:
+    """Whether we run as a GitHub Actions step: then GitHub's formats are the default output."""
+    return env.get("GITHUB_ACTIONS") == "true"
+
+
 def _escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 

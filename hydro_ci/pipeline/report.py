@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from hydro_ci.contract.model import shape_text
+
 
 def _shape(shape: Any) -> str:
-    if shape is None:
-        return "dynamic"
-    return "scalar" if shape == [] else "[" + ", ".join(str(d) for d in shape) + "]"
+    return shape_text(None if shape is None else tuple(shape))  # the JSON form holds a list
 
 
 def _fields(direction: str, fields: list[dict[str, Any]]) -> list[str]:

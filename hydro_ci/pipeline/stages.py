@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from hydro_ci.build import BuildResult, ProgressEvent
-from hydro_ci.contract.model import Contract
+from hydro_ci.contract.model import Contract, ModelFolder
 from hydro_ci.errors import HydroCIError, UsageError
-from hydro_ci.folder import ModelFolder
 from hydro_ci.pipeline import state as files
 from hydro_ci.pipeline.state import PipelineState, StageInputError, default_output
 from hydro_ci.render.context import BuildContext
@@ -40,7 +39,7 @@ def _say(state: PipelineState, stage: str, message: str) -> None:
 
 def check(state: PipelineState) -> None:
     """Load and validate the model folder (every problem, located)."""
-    from hydro_ci.contract.serving import load_model_folder
+    from hydro_ci.infer.check import load_model_folder
 
     root = state.options.model_dir
     if not root.is_dir():
@@ -59,7 +58,7 @@ def check(state: PipelineState) -> None:
 
 def _folder(state: PipelineState) -> ModelFolder:
     if state.folder is None:
-        from hydro_ci.contract.serving import load_model_folder
+        from hydro_ci.infer.check import load_model_folder
 
         state.folder = load_model_folder(state.options.model_dir)
         if state.out is None:

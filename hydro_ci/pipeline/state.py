@@ -29,8 +29,7 @@ from hydro_ci.errors import HydroCIError
 
 if TYPE_CHECKING:
     from hydro_ci.build import BuildResult, Credentials, Progress, PushResult
-    from hydro_ci.contract.model import Contract
-    from hydro_ci.folder import ModelFolder
+    from hydro_ci.contract.model import Contract, ModelFolder
     from hydro_ci.render.context import BuildContext
 
 OUTPUT_ROOT = Path(".hydro-ci")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hydro_ci import boundedjson
+from hydro_ci.contract.model import shape_text
 from hydro_ci.pipeline import state as files
 from hydro_ci.pipeline.state import PipelineState
 
@@ -93,11 +94,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _shape(shape: Any) -> str:
-    if shape is None:
-        return "dynamic"
-    if shape == []:
-        return "scalar"
-    return "[" + ", ".join(str(d) for d in shape) + "]"
+    return shape_text(None if shape is None else tuple(shape))  # the JSON form holds a list
 
 
 def _field_rows(direction: str, fields: list[dict[str, Any]], prefix: str = "") -> list[list[str]]:

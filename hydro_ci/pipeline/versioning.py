@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hydro_ci import git
-from hydro_ci.folder import ModelFolder
+from hydro_ci.contract.model import ModelFolder
 from hydro_ci.pipeline.state import PipelineOptions
 
 
@@ -80,7 +80,7 @@ def decide_version(options: PipelineOptions, folder: ModelFolder) -> dict[str, A
 
 def _first_version(folder: ModelFolder) -> dict[str, Any]:
     """Nothing to read versions from: the policy's initial version, tagged like a release."""
-    from hydro_ci.version.policy import VersionPolicy
+    from hydro_ci.contract.version_policy import VersionPolicy
     from hydro_ci.version.tags import tag_set
 
     policy = VersionPolicy.from_config(folder.config)

@@ -12,13 +12,13 @@ from pathlib import Path
 
 from hydro_ci import git
 from hydro_ci.contract import payload
+from hydro_ci.contract.model import ModelFolder
 from hydro_ci.contract.proto import to_protobin
-from hydro_ci.contract.serving import load_model_folder
 from hydro_ci.diagnostics import Location
 from hydro_ci.epoch import source_date_epoch
 from hydro_ci.errors import ContextError
-from hydro_ci.folder import ModelFolder
 from hydro_ci.infer import folder_contract
+from hydro_ci.infer.check import load_model_folder
 from hydro_ci.render.context import (
     LAYER_ORDER,
     LINK_MIN_SIZE,
@@ -221,7 +221,7 @@ def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> 
 
 
 def load_folder(path: Path) -> ModelFolder:
-    """The model folder at ``path``, through the one serving.yaml loader (hydro_ci.contract.serving)."""
+    """The model folder at ``path``, through the one serving.yaml loader (hydro_ci.infer.check)."""
     if not path.is_dir():
         raise ContextError(f"model folder {path} does not exist or is not a directory",
                            hint="pass the folder that holds serving.yaml")

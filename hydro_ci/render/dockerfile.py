@@ -24,14 +24,11 @@ from hydro_ci import boundedjson
 from hydro_ci.errors import HydroCIError, TemplateError, UnsafeValueError
 from hydro_ci.image.reference import parse_reference
 from hydro_ci.render.context import LAYER_DIRS
+from hydro_ci.text import CONTROL_CHARS, ENV_NAME
 
 BASE_TEMPLATE = "Dockerfile.j2"
 OURS = "hydro-ci"  # prefix under which our templates stay reachable from a user's template dir
-# C0/C1 controls and Unicode line/paragraph separators: nothing a label or an env value needs,
-# and several tools (Python's splitlines among them) read some of them as line breaks.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _LINE_BREAK = re.compile("[\n\r\x00\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def templates_dir() -> Path:
@@ -81,7 +78,7 @@ def check_install_command(command: str | None) -> str | None:
 
 
 def check_label(key: str, value: str) -> None:
-    if not key or _CONTROL.search(key) or _CONTROL.search(value):
+    if not key or CONTROL_CHARS.search(key) or CONTROL_CHARS.search(value):
         raise UnsafeValueError(
             f"label {key!r}: keys and values must be non-empty single-line text without control characters",
             hint="remove newlines and tabs from metadata values in serving.yaml",
@@ -89,10 +86,10 @@ def check_label(key: str, value: str) -> None:
 
 
 def check_env(key: str, value: str) -> None:
-    if not _ENV_KEY.match(key):
+    if not ENV_NAME.match(key):
         raise UnsafeValueError(f"environment variable name {key!r} is not valid",
                                hint="use letters, digits and _, not starting with a digit")
-    if _CONTROL.search(value):
+    if CONTROL_CHARS.search(value):
         raise UnsafeValueError(f"environment variable {key}: value must be single-line text")
 
 
@@ -108,7 +105,7 @@ def check_base_image(ref: str) -> str:
 def dockerfile_quote(value: object) -> str:
     """A Dockerfile double-quoted word: backslash, quote and ``$`` escaped (no variable expansion)."""
     text = str(value)
-    if _CONTROL.search(text):
+    if CONTROL_CHARS.search(text):
         raise UnsafeValueError(f"value {text[:40]!r} contains a control character and cannot be quoted")
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 

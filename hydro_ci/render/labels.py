@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 
-from hydro_ci.contract.jsonform import contract_to_dict
+from hydro_ci.contract.jsonform import CONTRACT_LABEL, contract_to_dict
 from hydro_ci.contract.model import Contract
 from hydro_ci.epoch import rfc3339
 
-CONTRACT_LABEL = "io.hydro-ci.contract"
 OCI = "org.opencontainers.image."
 
 

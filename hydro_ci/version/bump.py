@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import semver
 
 from hydro_ci.contract.diff import ChangeClass
-from hydro_ci.version.policy import VersionPolicy
+from hydro_ci.contract.version_policy import VersionPolicy
 
 
 class Bump(enum.Enum):

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hydro_ci import git
+from hydro_ci.contract.jsonform import CONTRACT_LABEL
 from hydro_ci.contract.model import Contract
 from hydro_ci.errors import HydroCIError, NotFoundError, UsageError
-from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE
+from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, SERVING_FILES
 
 if TYPE_CHECKING:
     from hydro_ci.registry.client import RegistryClient
 
-CONTRACT_LABEL = "io.hydro-ci.contract"  # same as hydro_ci.render.labels.CONTRACT_LABEL
 MAX_CONTRACT_FILE = 64 << 20
 
 
@@ -40,8 +40,8 @@ def contract_from_json_text(text: str, where: str) -> Contract:
 def contract_from_folder(path: Path) -> Contract:
     """The contract of a model folder: declared (serving.yaml and/or contract.prototxt), else read
     from its model files, as the image built from it would carry."""
-    from hydro_ci.contract.serving import load_model_folder
     from hydro_ci.infer import folder_contract
+    from hydro_ci.infer.check import load_model_folder
 
     return folder_contract(load_model_folder(path))
 
@@ -82,8 +82,9 @@ def _contract_from_texts(files: dict[str, str], where: str) -> Contract | None:
     folder loader makes the two agree, and the prototxt is the exact v3 signature), checked by the
     same rules as a folder's (an empty contract.prototxt is an error, not a contract without fields)."""
     from hydro_ci.contract import yamlfile
+    from hydro_ci.contract.formats import read_contract_section
     from hydro_ci.contract.prototxt import parse_prototxt
-    from hydro_ci.contract.validate import check_signature, read_contract_section
+    from hydro_ci.contract.rules.signature import check_signature
     from hydro_ci.errors import ProblemsError
 
     name, signature = None, None
@@ -126,9 +127,12 @@ def contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | None:
     if path.endswith((".yaml", ".yml", ".prototxt", ".pbtxt")):
         data = git.show_file(repo, ref, path)
         return None if data is None else _contract_from_files({Path(path).name: data}, f"{ref}:{path}")
-    # contract.prototxt last, so it wins over serving.yaml's section (the name comes from serving.yaml)
-    files = {name: data for name in (SERVING_FILE, PROTOTXT_FILE)
+    # contract.prototxt last, so it wins over serving.yaml's section (the name comes from serving.yaml);
+    # serving.yml only where there is no serving.yaml, as the folder loader reads them
+    files = {name: data for name in (*SERVING_FILES, PROTOTXT_FILE)
              if (data := git.show_file(repo, ref, prefix + name)) is not None}
+    if SERVING_FILE in files:
+        files.pop(SERVING_FILES[1], None)
     return _contract_from_files(files, f"{ref}:{path or '.'}") if files else None
 
 

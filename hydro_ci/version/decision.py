@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import semver
 
 from hydro_ci.contract.diff import ContractDiff, DiffConfig, diff_contracts
-from hydro_ci.contract.model import Contract
+from hydro_ci.contract.model import Contract, ModelFolder
+from hydro_ci.contract.version_policy import VersionPolicy
 from hydro_ci.errors import HydroCIError, UsageError
-from hydro_ci.folder import ModelFolder
 from hydro_ci.version import sources
 from hydro_ci.version.bump import (
     Bump,
@@ -27,7 +27,6 @@ from hydro_ci.version.bump import (
     prerelease_of,
     with_build,
 )
-from hydro_ci.version.policy import VersionPolicy
 from hydro_ci.version.tags import SkippedTag, Tag, tag_set
 
 if TYPE_CHECKING:

@@ -18,8 +18,7 @@ from hydro_ci.attest import provenance, sbom
 from hydro_ci.attest.artifact import make_attachments
 from hydro_ci.build import BuildRequest
 from hydro_ci.build.oci import OCIBuilder
-from hydro_ci.contract.model import Contract, DType, Field, Signature
-from hydro_ci.folder import ModelFolder
+from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Signature
 from hydro_ci.render.assemble import RenderOptions, render_folder
 from hydro_ci.sign import keys
 from hydro_ci.sign.dsse import open_envelope

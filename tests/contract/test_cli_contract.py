@@ -13,7 +13,7 @@ import pytest
 from hydro_ci.cli import main
 from hydro_ci.contract import formats
 from hydro_ci.contract.jsonform import contract_from_dict
-from hydro_ci.contract.serving import load_model_folder
+from hydro_ci.infer.check import load_model_folder
 from tests.contract.helpers import SERVING, make_folder, position
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -178,12 +178,12 @@ def test_check_imports_no_framework_and_nothing_slow() -> None:
 def test_internal_bug_is_exit_3_not_a_traceback_for_users(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from hydro_ci.contract import validate
+    from hydro_ci.contract import rules
 
     def broken(d: object) -> list[object]:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(validate, "FOLDER_RULES", (broken,))
+    monkeypatch.setattr(rules, "FOLDER_RULES", (broken,))
     code, _, err = run(capsys, "contract", "check", str(make_folder(tmp_path)))
     assert code == 3 and "internal error" in err
 
@@ -201,7 +201,7 @@ def test_a_dimension_beyond_int64_is_called_too_large_not_negative(tmp_path: Pat
     (folder / "serving.yaml").write_text(
         'kind: Model\nruntime: "a/b:1"\ncontract:\n  inputs:\n    x: {shape: [99999999999999999999], '
         'type: int32}\n  outputs:\n    y: {shape: scalar, type: int32}\n')
-    from hydro_ci.contract.serving import check_model_folder
+    from hydro_ci.infer.check import check_model_folder
 
     [problem] = check_model_folder(folder)
     assert problem.message == ("shape of 'x': dimension 99999999999999999999 must be -1 (unknown) or a size "
@@ -222,7 +222,7 @@ def test_output_does_not_depend_on_the_order_of_the_paths(
 
 def test_version_and_diff_settings_are_checked_where_they_are_written(tmp_path: Path) -> None:
     """They were read first by version next / contract diff: a typo passed check and the pre-commit hook."""
-    from hydro_ci.contract.serving import check_model_folder
+    from hydro_ci.infer.check import check_model_folder
 
     text = SERVING + "hydro-ci:\n  diff:\n    ignore: [profile-chnged]\n  version:\n    tags: ['{version']\n"
     folder = make_folder(tmp_path, text)
@@ -253,7 +253,7 @@ def test_a_serving_yaml_that_is_not_a_file_is_named(
 def test_a_wide_contract_is_not_taken_for_an_alias_bomb(tmp_path: Path) -> None:
     """16 000 columns (a data-frame model) were refused: 'more than 100000 nodes ... (an alias bomb?)';
     and the contract.prototxt hydro-ci writes for them (over 1 MiB) was refused as too large."""
-    from hydro_ci.contract.serving import check_model_folder
+    from hydro_ci.infer.check import check_model_folder
 
     fields = [f"    column_{i}: {{shape: [-1], type: float64}}" for i in range(16_000)]
     text = SERVING.split("contract:")[0] + "contract:\n  name: infer\n  inputs:\n" + "\n".join(fields) \

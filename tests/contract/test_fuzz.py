@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hydro_ci.contract import formats, yamlfile
-from hydro_ci.contract.serving import check_model_folder, load_model_folder
-from hydro_ci.contract.validate import Declared, read_serving
+from hydro_ci.contract.reader import Declared, read_serving
 from hydro_ci.diagnostics import Location
 from hydro_ci.errors import HydroCIError
+from hydro_ci.infer.check import check_model_folder, load_model_folder
 from tests.contract.helpers import PROTOTXT, SERVING, make_folder
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

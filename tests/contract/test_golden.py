@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hydro_ci.contract.serving import check_model_folder, load_model_folder
 from hydro_ci.errors import ProblemsError
+from hydro_ci.infer.check import check_model_folder, load_model_folder
 from tests.contract.helpers import PROTOTXT, SERVING, make_folder, position
 
 # (id, text replaced in serving.yaml, replacement, rule, where the problem is: text in the new file)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from hydro_ci.contract.model import DType, Profile
-from hydro_ci.contract.serving import check_model_folder, load_model_folder
 from hydro_ci.diagnostics import Problem
+from hydro_ci.infer.check import check_model_folder, load_model_folder
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hydrosphere"
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from hydro_ci import text
 from hydro_ci.cli import main
-from hydro_ci.contract import validate
 from hydro_ci.contract.diff import DiffConfig
-from hydro_ci.contract.serving import check_model_folder, load_model_folder
+from hydro_ci.contract.version_policy import VersionPolicy
 from hydro_ci.errors import HydroCIError, ProblemsError
-from hydro_ci.version.policy import VersionPolicy
+from hydro_ci.infer.check import check_model_folder, load_model_folder
 from tests.contract.helpers import SERVING, make_folder, position
 
 
@@ -151,11 +151,11 @@ def test_env_rules_match_what_render_accepts() -> None:
             render_ok = True
         except UnsafeValueError:
             render_ok = False
-        assert bool(validate.ENV_NAME_RE.match(name)) == render_ok, name
+        assert bool(text.ENV_NAME.match(name)) == render_ok, name
     for value in ("plain", "a b", "line\nbreak", "tab\there", "\u2028", "é"):
         try:
             check_env("A", value)
             render_ok = True
         except UnsafeValueError:
             render_ok = False
-        assert (validate.CONTROL_RE.search(value) is None) == render_ok, repr(value)
+        assert (text.CONTROL_CHARS.search(value) is None) == render_ok, repr(value)

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from hydro_ci.contract.model import Contract, DType, Field, Profile, Signature
-from hydro_ci.folder import ModelFolder
+from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Profile, Signature
 
 from .pybase import ensure_python_base
 

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from hydro_ci.contract.model import Contract, DType, Field, Signature
-from hydro_ci.folder import ModelFolder
+from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Signature
 from hydro_ci.render.assemble import RenderOptions, render_folder
 from hydro_ci.render.context import BuildContext
 

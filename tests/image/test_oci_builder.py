@@ -129,7 +129,7 @@ _REPRO = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, sys.argv[3])
     from tests.image.conftest import CONTRACT, demo_files, write_tree
-    from hydro_ci.folder import ModelFolder
+    from hydro_ci.contract.model import ModelFolder
     from hydro_ci.render.assemble import RenderOptions, render_folder
     from hydro_ci.build import BuildRequest, make_builder
     root = Path(sys.argv[1])

@@ -131,7 +131,7 @@ def test_a_declared_contract_needs_no_model_file(tmp_path: Path) -> None:
 def test_loading_a_folder_without_contract_still_works(tmp_path: Path) -> None:
     """Only `contract check` (what a build needs) reports it: show, version next --bump X and the
     breaking hook load folders that need no contract."""
-    from hydro_ci.contract.serving import check_model_folder, load_model_folder
+    from hydro_ci.infer.check import check_model_folder, load_model_folder
 
     (tmp_path / "serving.yaml").write_text(UNDECLARED)
     assert load_model_folder(tmp_path).contract is None

@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from hydro_ci.contract.model import Contract, DType, Field, Signature
+from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Signature
 from hydro_ci.diagnostics import Location, Severity
-from hydro_ci.folder import ModelFolder
 from hydro_ci.infer import folder_problems
 from hydro_ci.infer.compare import compare_signature, shapes_compatible
 from tests.infer.helpers import FIXTURES

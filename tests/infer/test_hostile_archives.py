@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from hydro_ci.cli import main
-from hydro_ci.contract.serving import check_model_folder
 from hydro_ci.errors import ModelFileError
 from hydro_ci.infer import infer_folder
+from hydro_ci.infer.check import check_model_folder
 
 SEQUENTIAL = json.dumps({"class_name": "Sequential", "config": {"layers": []}})
 

@@ -9,9 +9,9 @@ from typing import Any
 from hydro_ci._proto import contract_pb2 as pb
 from hydro_ci.contract.model import Field, Signature
 from hydro_ci.contract.proto import to_protobin
-from hydro_ci.contract.serving import load_model_folder
 from hydro_ci.errors import HydroCIError
 from hydro_ci.infer import folder_contract
+from hydro_ci.infer.check import load_model_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVING_NAMES = ("serving.yaml", "serving.yml")

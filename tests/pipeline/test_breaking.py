@@ -86,3 +86,17 @@ def test_through_pre_commit_try_repo(models: Path, tmp_path: Path) -> None:
     assert "hydro-ci-contract-breaking" in out and "Failed" in out
     assert f"{Path('iris-sklearn/serving.yaml')}:" in out  # the unmarked folder fails, located
     assert "marked intended" in out  # the marked one only warns
+
+
+def test_a_folder_with_serving_yml(models: Path) -> None:
+    """hs 2.x read serving.yml too, and so does the folder loader; the hook looked for serving.yaml
+    only, at the ref and in the work tree, so a breaking change there passed unseen."""
+    folder = models / "iris-sklearn"
+    git(["mv", "serving.yaml", "serving.yml"], folder)
+    git(["commit", "-qm", "serving.yml"], models)
+    serving = folder / "serving.yml"
+    edit(serving, "type: float64", "type: float32")
+    proc = hydro_ci(["contract", "breaking", str(serving)], models, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "iris-sklearn/serving.yml: error: breaking contract change against HEAD" in proc.stdout
+    assert "to serving.yml [contract-breaking]" in proc.stdout

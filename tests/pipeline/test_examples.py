@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from packaging.markers import Marker
 
-from hydro_ci.contract.serving import load_model_folder
+from hydro_ci.infer.check import load_model_folder
 
 from .conftest import EXAMPLES, copy_example, hydro_ci, read_json
 

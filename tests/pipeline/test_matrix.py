@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,59 @@ def test_unknown_ref_is_one_line(monorepo: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: git ref 'no-such-ref' does not exist")
     assert "Traceback" not in proc.stderr
+
+
+def test_paths_in_another_repository(monorepo: Path, tmp_path: Path) -> None:
+    """`matrix PATH` run from another repository exited 3 (a path outside the working directory's
+    repository): the repository is the one the paths are in."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    init_repo_with_a_file(elsewhere)
+    proc = hydro_ci(["matrix", str(monorepo / "models")], elsewhere)
+    assert json.loads(proc.stdout)["include"] == [{"model": "models/iris-sklearn", "name": "iris-sklearn"},
+                                                  {"model": "models/onnx-linear", "name": "onnx-linear"}]
+    (monorepo / "models/onnx-linear/model.onnx").write_bytes(b"new weights")
+    proc = hydro_ci(["matrix", "--since", "HEAD", str(monorepo / "models")], tmp_path)  # not a repository
+    assert [m["name"] for m in json.loads(proc.stdout)["include"]] == ["onnx-linear"]
+    proc = hydro_ci(["matrix", str(monorepo), str(elsewhere)], tmp_path, check=False)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: the paths are in 2 repositories")
+
+
+def init_repo_with_a_file(root: Path) -> None:
+    (root / "README.md").write_text("another repository\n")
+    init_repo(root)
+
+
+def test_serving_yaml_is_read_within_our_yaml_limits(monorepo: Path) -> None:
+    """An alias bomb of 400 bytes kept `matrix` busy for tens of seconds (yaml.safe_load, then str()
+    of every payload entry); our reader refuses it at once, and the folder is still listed."""
+    from hydro_ci.matrix import changed_models
+
+    lines = ["kind: Model", "name: bomb", 'a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    bomb = monorepo / "models" / "bomb"
+    bomb.mkdir()
+    (bomb / "serving.yaml").write_text("\n".join([*lines, "payload: *a8"]) + "\n")
+    started = time.monotonic()
+    entries = changed_models(monorepo, None, [bomb])
+    assert time.monotonic() - started < 5  # ~0.1 s; main needed minutes for this one
+    assert [(e.path, e.name) for e in entries] == [("models/bomb", "bomb")]
+
+
+def test_every_command_finds_the_same_model_folders(tmp_path: Path) -> None:
+    """matrix, contract check and the breaking-change hook each walked the tree their own way:
+    matrix looked inside a model's payload and under env/ and site-packages/, check under dist/,
+    and `contract breaking` with no FILE (default .) at a repository's root found nothing; matrix and
+    the hook did not know serving.yml."""
+    root = tmp_path / "repo"
+    for folder in ("a", "a/src/nested", "env/m", "site-packages/m", "dist/m", ".hidden/m", "b/c", "yml"):
+        (root / folder).mkdir(parents=True)
+        serving = "serving.yml" if folder == "yml" else "serving.yaml"  # hs 2.x read both
+        (root / folder / serving).write_text(f"kind: Model\nname: {folder.split('/')[-1]}\n")
+    init_repo(root)
+    listed = hydro_ci(["matrix", "--format", "lines"], root).stdout.split()
+    assert listed == ["a", "b/c", "yml"]
+    check = json.loads(hydro_ci(["contract", "check", "--format", "json"], root, check=False).stdout)
+    assert check["folders"] == listed
+    breaking = json.loads(hydro_ci(["contract", "breaking", "--format", "json"], root).stdout)
+    assert [Path(v["folder"]).relative_to(root.resolve()).as_posix() for v in breaking] == listed

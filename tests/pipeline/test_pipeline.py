@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from hydro_ci.contract.proto import from_protobin
-from hydro_ci.contract.serving import load_model_folder
+from hydro_ci.infer.check import load_model_folder
 
 from .conftest import copy_example, git, hydro_ci, init_repo, need_tool, read_json
 

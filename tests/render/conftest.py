@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from hydro_ci.contract.model import Contract, DType, Field, Profile, Signature
-from hydro_ci.folder import ModelFolder
+from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Profile, Signature
 
 CONTRACT = Contract("titanic", (Signature(
     "infer",

@@ -200,7 +200,7 @@ def test_labels_from_git_and_epoch(make_folder: MakeFolder, tmp_path: Path,
 
 
 def test_inferred_contract_and_configured_base(tmp_path: Path) -> None:
-    from hydro_ci.folder import ModelFolder
+    from hydro_ci.contract.model import ModelFolder
     from hydro_ci.infer import infer_folder
 
     example = Path(__file__).resolve().parents[2] / "examples" / "onnx-linear"

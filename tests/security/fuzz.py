@@ -139,7 +139,7 @@ def _model_folder(work: Path) -> Path:
 
 
 def run_serving(data: bytes, work: Path) -> object:
-    from hydro_ci.contract.serving import read_model_folder
+    from hydro_ci.infer.check import read_model_folder
 
     folder = _model_folder(work)
     _write(folder, "serving.yaml", data)
@@ -273,7 +273,7 @@ def _pt2_models() -> list[bytes]:
 
 def _contract_jsons() -> list[bytes]:
     from hydro_ci.contract.formats import to_json
-    from hydro_ci.contract.serving import load_model_folder
+    from hydro_ci.infer.check import load_model_folder
     from hydro_ci.infer import folder_contract
 
     out = []

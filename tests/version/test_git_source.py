@@ -8,8 +8,7 @@ import pytest
 from semver import Version
 
 from hydro_ci import git
-from hydro_ci.contract.model import Contract, DType, Field, Signature
-from hydro_ci.folder import ModelFolder
+from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Signature
 from hydro_ci.version.decision import Context, Decision, decide, detect_branch
 from hydro_ci.version.reserve import reserve
 from hydro_ci.version.sources import IncompleteCloneError, git_versions, tag_name, tag_pattern

@@ -6,6 +6,7 @@ import pytest
 from semver import Version
 
 from hydro_ci.contract.diff import ChangeClass
+from hydro_ci.contract.version_policy import VersionConfigError, VersionPolicy
 from hydro_ci.version.bump import (
     Bump,
     bump_version,
@@ -15,7 +16,6 @@ from hydro_ci.version.bump import (
     prerelease_of,
     with_build,
 )
-from hydro_ci.version.policy import VersionConfigError, VersionPolicy
 from hydro_ci.version.tags import tag_set
 
 V = Version.parse

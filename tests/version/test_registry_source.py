@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from hydro_ci.contract.model import Contract, DType, Field, Signature
-from hydro_ci.folder import ModelFolder
+from hydro_ci.contract.model import Contract, DType, Field, ModelFolder, Signature
 from hydro_ci.version.contracts import contract_from_image
 from hydro_ci.version.decision import Context, decide
 from hydro_ci.version.sources import registry_versions

@@ -1,5 +1,8 @@
 """Versioning settings: the ``version:`` key of serving.yaml's ``hydro-ci:`` section, with defaults.
 
+Read by ``version/`` to decide versions and by ``contract check`` (``contract.rules.settings``) to
+report a bad setting where it is written; it lives here because ``contract/`` imports nothing above it.
+
 ```yaml
 hydro-ci:
   version:
