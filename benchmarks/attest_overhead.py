@@ -85,7 +85,7 @@ def run_once(folder: Path, image: str, tmp: Path, attest: bool, key: Path) -> tu
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--size", default="1GiB")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--registry", default=os.environ.get("HYDRO_CI_BENCH_REGISTRY", "127.0.0.1:5001"))

@@ -66,7 +66,7 @@ def goal(ok: bool) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--size", default="1GiB", help="weights file size (default 1GiB)")
     parser.add_argument("--registry", default=os.environ.get("HYDRO_CI_BENCH_REGISTRY", "127.0.0.1:5001"))
     parser.add_argument("--username", default=os.environ.get("HYDRO_CI_BENCH_USER"))

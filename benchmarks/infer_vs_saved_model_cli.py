@@ -132,7 +132,7 @@ def human(n: float) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--repeat", type=int, default=3, help="runs per command, best time kept")
     parser.add_argument("--write-models", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()

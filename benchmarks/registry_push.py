@@ -65,7 +65,7 @@ def make_layout(root: Path, size: int, layers: int) -> Image:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--size", default="512MiB")
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)

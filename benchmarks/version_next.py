@@ -92,7 +92,7 @@ def fill_registry(host: str, user: str | None, password: str | None, repository:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("--git-tags", type=int, default=10_000)
     parser.add_argument("--registry-tags", type=int, default=2_000)
     args = parser.parse_args()

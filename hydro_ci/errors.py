@@ -132,3 +132,7 @@ class InstallCommandError(EngineError):
         super().__init__(message, hint=hint)
         self.command_exit_code = exit_code
         self.output_tail = output_tail
+
+
+class OutputPathError(HydroCIError):
+    """An output path is, or passes through, a symbolic link (hydro-ci never writes through one)."""

@@ -60,6 +60,7 @@ from hydro_ci.image.model import (
     Platform,
     canonical_json,
 )
+from hydro_ci.output_files import write_file
 from hydro_ci.render.context import FILES_DIR, LAYER_ORDER, BuildContext, ContextFile, check_links
 from hydro_ci.render.context import Layer as LayerClass
 from hydro_ci.render.install import PipInstall, host_install_refusal, parse_pip_install
@@ -188,19 +189,45 @@ def _cached_layer(cache: Path, key: str, entries: Sequence[LayerEntry], epoch: i
     if desc.media_type == OCI_LAYER:
         return Layer(desc, diff_id, usize, segments=tuple(layers._segments(entries, epoch)))
     path = cache / "blobs" / "sha256" / desc.digest.hex
-    if not path.is_file() or path.stat().st_size != desc.size:
+    if not _blob_is_sound(path, desc, rec.get("verified")):
         return None
+    if rec.get("verified") != _stat_mark(path):  # verified in full just now: remember that
+        _remember_layer(cache, key, Layer(desc, diff_id, usize, path=path))
     return Layer(desc, diff_id, usize, path=path)
+
+
+def _stat_mark(path: Path) -> list[int] | None:
+    """What changes whenever a file's bytes may have: inode, size, mtime, and ctime (which any
+    write, link or chmod moves on, and nothing can set back)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _blob_is_sound(path: Path, desc: Descriptor, mark: Any) -> bool:
+    """A cached blob holds the bytes its digest names: taken on its stat mark when that is the one
+    recorded when it was last hashed, else hashed in full; a damaged blob is removed (and rebuilt)."""
+    now = _stat_mark(path)
+    if now is None or path.is_symlink() or now[2] != desc.size:
+        return False
+    if now == mark:
+        return True
+    if Digest.of_file(path) == desc.digest:
+        return True
+    log.warning("cached layer %s is damaged (its bytes do not match); building it again", desc.digest)
+    path.unlink(missing_ok=True)
+    return False
 
 
 def _remember_layer(cache: Path, key: str, layer: Layer) -> None:
     rec = {"media_type": layer.descriptor.media_type, "digest": str(layer.descriptor.digest),
            "size": layer.descriptor.size, "diff_id": str(layer.diff_id),
-           "uncompressed_size": layer.uncompressed_size}
-    (cache / "layers").mkdir(parents=True, exist_ok=True)
-    tmp = cache / "layers" / f".{key}.{os.getpid()}"
-    tmp.write_text(json.dumps(rec))
-    os.replace(tmp, cache / "layers" / f"{key}.json")
+           "uncompressed_size": layer.uncompressed_size,
+           # The blob was hashed as it was written (or just now): this stat says "unchanged since".
+           "verified": _stat_mark(layer.path) if layer.path is not None else None}
+    write_file(cache / "layers" / f"{key}.json", json.dumps(rec), within=cache)
 
 
 # --- base images -------------------------------------------------------------------------------

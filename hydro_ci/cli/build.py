@@ -98,6 +98,21 @@ def read_credentials(args: argparse.Namespace) -> Credentials | None:
     return Credentials(args.username, password)
 
 
+def check_version(version: str) -> None:
+    """--version is a tag (and names files in --dist): refuse anything else before it is used."""
+    from hydro_ci.errors import UsageError
+    from hydro_ci.image.reference import ImageReference, ReferenceError
+
+    try:
+        if version != version.strip():
+            raise ReferenceError(version, "white space")
+        ImageReference("localhost", "version").with_tag(version)
+    except ReferenceError:
+        raise UsageError(f"--version {version!r} is not a valid version",
+                         hint="a version is an image tag: letters, digits, '_', '.' and '-', starting with "
+                              "a letter or digit (e.g. 1.2.0)") from None
+
+
 def check_image(image: str, version: str, tags: list[str], insecure: bool | None = None) -> None:
     from hydro_ci.errors import UsageError
     from hydro_ci.image.reference import parse_reference
@@ -160,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
     from hydro_ci.errors import UsageError
     from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
 
+    check_version(args.model_version)
     check_image(args.image, args.model_version, args.tags, args.insecure)
     check_model_dir(args.model_dir)
     builder_options = oci_options(args)
@@ -170,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = render_folder(folder, RenderOptions(
         output=args.output, version=args.model_version, base_image=args.base_image,
         template_dir=args.template, link_large_files=args.builder == "oci",
+        exclude=tuple(p for p in (args.output_layout, args.output_tar) if p is not None),
     ))
     builder = make_builder(args.builder, insecure=args.insecure, **builder_options)
     request = BuildRequest(ctx, args.image, args.model_version, tuple(args.tags), push_follows=args.push)

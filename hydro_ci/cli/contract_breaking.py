@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from hydro_ci import git
 from hydro_ci.cli import output
 from hydro_ci.errors import UsageError
 from hydro_ci.integrations.breaking import check_folder, default_ref, model_folders, problems, shown
-from hydro_ci.integrations.github import annotate
+from hydro_ci.integrations.github import annotate, write_command
 from hydro_ci.version.contracts import is_git_ref
 
 
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
                     print(f"{shown(v.folder)}: {c['class']:<8} {c['path']}: {c['message']} [{c['rule']}]")
         if fmt == "github":
             for line in annotate(found):
-                print(line)
+                write_command(sys.stdout, line)
         else:
             for p in found:
                 print(p.render())

@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from hydro_ci.contract import formats
@@ -23,6 +22,7 @@ from hydro_ci.contract.serving import serving_contract_key
 from hydro_ci.errors import HydroCIError, UsageError
 from hydro_ci.folder import PROTOTXT_FILE
 from hydro_ci.infer import hydrosphere_name_note, infer_folder
+from hydro_ci.output_files import write_file
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -114,20 +114,11 @@ def _current_text(target: Path) -> str | None:
 def _write_replacing(target: Path, text: str) -> None:
     """Write ``target`` through a temporary file and a rename: a symlink there is replaced, never
     followed (it could point out of the folder), and a failed write leaves the old file intact."""
-    tmp: str | None = None
     try:
         if target.is_dir():
             raise IsADirectoryError(21, "is a directory")
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-        tmp = None
+        write_file(target, text, within=target.parent, replace_link=True)
     except OSError as exc:
         raise HydroCIError(f"{target}: cannot write ({exc.strerror or exc})",
                            hint="make the model folder writable, or print the contract "
                                 "(--format prototxt) and save it yourself") from None
-    finally:
-        if tmp is not None:
-            os.unlink(tmp)

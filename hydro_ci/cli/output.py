@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from hydro_ci.diagnostics import Problem
 from hydro_ci.integrations.github import annotation as github_annotation
-from hydro_ci.integrations.github import in_github_actions
+from hydro_ci.integrations.github import in_github_actions, write_command
 
 PROBLEM_FORMATS = ("text", "json", "github")
 
@@ -51,9 +51,11 @@ def print_problems(problems: Iterable[Problem], fmt: str, *, stream: TextIO | No
     if fmt == "json":
         print_json({**(extra or {}), "problems": [problem_to_dict(p) for p in problems]}, stream=out)
         return
-    render = github_annotation if fmt == "github" else Problem.render
     for p in problems:
-        out.write(render(p) + "\n")
+        if fmt == "github":
+            write_command(out, github_annotation(p))
+        else:
+            out.write(p.render() + "\n")
 
 
 def print_json(data: Any, *, stream: TextIO | None = None) -> None:

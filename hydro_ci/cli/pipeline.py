@@ -99,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--push needs --image REGISTRY/REPOSITORY", hint="e.g. --image ghcr.io/acme/iris")
     if "push" in args.only and not args.push:  # else the stage skips itself and nothing says so
         raise UsageError("--only push needs --push", hint="add --push (and --image) to push the built image")
+    if args.model_version is not None:
+        from hydro_ci.cli.build import check_version
+
+        check_version(args.model_version)
     if args.image:
         from hydro_ci.cli.build import check_image
 
@@ -121,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
 
             if isinstance(exc, ProblemsError):
                 for line in gh.annotate(exc.problems):
-                    print(line)
+                    gh.write_command(sys.stdout, line)
             gh.publish(state, os.environ)  # the summary of what was done, and where it stopped
         raise
     data = state.summary or {}
@@ -135,7 +139,9 @@ def run(args: argparse.Namespace) -> int:
         if args.json_file == "-":
             sys.stdout.write(text)
             return 0
-        Path(args.json_file).write_text(text, encoding="utf-8")
+        from hydro_ci.output_files import write_file
+
+        write_file(Path(args.json_file), text)
     _print(state, args.dry_run)
     return 0
 

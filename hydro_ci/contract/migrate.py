@@ -10,8 +10,6 @@ same before and after (tests/contract/test_migrate.py builds both).
 from __future__ import annotations
 
 import difflib
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from hydro_ci.contract.reader import Declared, Rule
 from hydro_ci.contract.serving import read_folder
 from hydro_ci.errors import HydroCIError, ProblemsError
 from hydro_ci.folder import CONFIG_KEY, PROTOTXT_FILE, SERVING_FILE, serving_file
+from hydro_ci.output_files import write_file
 
 
 @dataclass(frozen=True)
@@ -99,13 +98,9 @@ def write_migration(migration: Migration) -> list[Path]:
         target = migration.root / name
         if target.is_dir():
             raise HydroCIError(f"{target} is a folder; cannot write the migrated {name} there")
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=migration.root)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(new)
-            os.replace(tmp, target)
+            write_file(target, new, within=migration.root, replace_link=True)
         except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
             raise HydroCIError(f"cannot write {target}: {exc.strerror or exc}") from None
         written.append(target)
     return written

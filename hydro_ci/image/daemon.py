@@ -8,7 +8,6 @@ file, so ``workdir`` must outlive the returned ``Image``.
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 from hydro_ci.errors import HydroCIError
 from hydro_ci.image.model import Image, PushableImage
 from hydro_ci.image.tarball import read_tarball, write_tarball
+from hydro_ci.output_files import atomic_writer
 
 
 class DaemonError(HydroCIError):
@@ -54,16 +54,12 @@ def read_daemon(ref: str, workdir: Path, *, client: Any | None = None) -> Image:
     # Named by image ID (content-addressed): the same base is saved once, not once per build.
     saved = workdir / f"docker-save-{str(image.id).replace(':', '-')}-{_tag_key(ref)}.tar"
     if not saved.is_file():
-        fd, name = tempfile.mkstemp(dir=workdir, prefix=".docker-save-", suffix=".tar")
         try:
-            with open(fd, "wb") as out:
+            with atomic_writer(saved, within=workdir) as out:
                 for chunk in image.save(chunk_size=1 << 20, named=True):
                     out.write(chunk)
-            os.replace(name, saved)
         except docker.errors.APIError as exc:
             raise DaemonError(f"docker save {ref} failed: {exc.explanation}") from None
-        finally:
-            Path(name).unlink(missing_ok=True)
     tags = list(image.tags)
     return read_tarball(saved, ref if ref in tags else (tags[0] if tags else None))
 

@@ -31,6 +31,7 @@ from typing import BinaryIO, Literal
 
 from hydro_ci.errors import HydroCIError
 from hydro_ci.image.model import OCI_LAYER, OCI_LAYER_GZIP, Descriptor, Digest
+from hydro_ci.output_files import ensure_dir
 
 CHUNK = 1 << 20
 GZIP_LEVEL = 6
@@ -344,8 +345,9 @@ def write_layer(entries: Sequence[LayerEntry], spool_dir: Path, *, epoch: int,
         diff_id = Digest("sha256", tar_sha.hexdigest())
         return Layer(Descriptor(OCI_LAYER, diff_id, tar_size), diff_id, tar_size,
                      segments=tuple(segments))
-    out_dir = spool_dir / "sha256"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = ensure_dir(spool_dir / "sha256", within=spool_dir)
+    # Named by its digest once written, so not through atomic_writer; mkstemp and the rename
+    # follow no link all the same.
     fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".spool-")
     try:
         with os.fdopen(fd, "wb") as raw:
@@ -361,7 +363,7 @@ def write_layer(entries: Sequence[LayerEntry], spool_dir: Path, *, epoch: int,
                         progress(len(block))
         digest = Digest("sha256", sink.sha.hexdigest())
         final = out_dir / digest.hex
-        os.chmod(tmp, 0o644)  # mkstemp made it 0600; layouts hard-link this file
+        os.chmod(tmp, 0o644)  # mkstemp made it 0600
         os.replace(tmp, final)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

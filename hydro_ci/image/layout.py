@@ -13,7 +13,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +37,7 @@ from hydro_ci.image.model import (
     canonical_json,
     manifest_media_type_of,
 )
+from hydro_ci.output_files import atomic_writer, check_output_path, ensure_dir, write_file
 
 OCI_LAYOUT_FILE = "oci-layout"
 OCI_LAYOUT_VERSION = "1.0.0"
@@ -77,54 +77,32 @@ def _read_index(root: Path) -> Index:
         raise LayoutError(f"{root / INDEX_FILE}: {exc}") from None
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_blob(root: Path, blob: Blob, progress: BlobProgress | None = None) -> bool:
-    """Copy ``blob`` into the layout unless present; False when it was already there."""
+    """Copy ``blob`` into the layout unless it is there already; False when it was.
+
+    Always a copy, hashed on the way: a hard link into the layer cache would let an edit of the
+    layout damage the cache (and the next image built from it). A blob already in the layout is
+    only kept when its bytes match its digest.
+    """
     desc = blob.descriptor
     final = blob_path(root, desc.digest)
-    if final.is_file() and final.stat().st_size == desc.size:
+    if (final.is_file() and not final.is_symlink() and final.stat().st_size == desc.size
+            and Digest.of_file(final) == desc.digest):
         return False
-    final.parent.mkdir(parents=True, exist_ok=True)
-    src_path = getattr(blob, "path", None)
-    if isinstance(src_path, Path):
-        # A spooled file with a known digest: a hard link (same filesystem) costs nothing.
-        try:
-            os.link(src_path, final)
-            return True
-        except FileExistsError:
-            return False
-        except OSError:
-            pass
+    ensure_dir(final.parent, within=root)
     sha = hashlib.sha256()
     size = 0
-    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".blob-")
-    try:
-        with os.fdopen(fd, "wb") as out, blob.open() as src:
-            while block := src.read(CHUNK):
-                sha.update(block)
-                size += len(block)
-                out.write(block)
-                if progress:
-                    progress(desc, len(block))
+    with atomic_writer(final, within=root) as out, blob.open() as src:
+        while block := src.read(CHUNK):
+            sha.update(block)
+            size += len(block)
+            out.write(block)
+            if progress:
+                progress(desc, len(block))
         if sha.hexdigest() != desc.digest.hex or size != desc.size:
             raise LayoutError(f"blob {desc.digest} read back as sha256:{sha.hexdigest()} "
-                              f"({size} bytes, expected {desc.size})")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+                              f"({size} bytes, expected {desc.size})",
+                              hint="its source changed since the image was built; build again")
     return True
 
 
@@ -133,6 +111,7 @@ def check_layout_target(root: Path) -> None:
 
     Checked before a build, so a typo fails at once and a user's directory never gets blobs mixed in.
     """
+    check_output_path(root, within=root)
     if root.exists() and not root.is_dir():
         raise LayoutError(f"{root} is a file, not an OCI image layout directory",
                           hint="give --output-layout a new, empty or existing layout directory")
@@ -156,7 +135,7 @@ def write_layout(root: Path | str, images: Mapping[str, PushableImage],
     """
     root = Path(root)
     check_layout_target(root)
-    root.mkdir(parents=True, exist_ok=True)
+    ensure_dir(root, within=root)
     fixed = set(immutable_tags)
     with _locked(root):
         existing = list(_read_index(root).manifests) if (root / INDEX_FILE).exists() else []
@@ -166,7 +145,7 @@ def write_layout(root: Path | str, images: Mapping[str, PushableImage],
                 raise LayoutTagExistsError(root, tag, d.digest, images[tag].manifest_digest)
         layout_file = root / OCI_LAYOUT_FILE
         if not layout_file.exists():
-            _write_atomic(layout_file, canonical_json({"imageLayoutVersion": OCI_LAYOUT_VERSION}))
+            write_file(layout_file, canonical_json({"imageLayoutVersion": OCI_LAYOUT_VERSION}))
         entries: list[Descriptor] = []
         replaced: list[Descriptor] = []
         placed: set[str] = set()
@@ -187,11 +166,10 @@ def write_layout(root: Path | str, images: Mapping[str, PushableImage],
                 write_blob(root, blob, progress)
             path = blob_path(root, image.manifest_digest)
             if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                _write_atomic(path, image.manifest_bytes)
+                write_file(path, image.manifest_bytes, within=root)
         index = Index(tuple(entries))
         if entries != existing or not (root / INDEX_FILE).exists():
-            _write_atomic(root / INDEX_FILE, index.to_bytes())
+            write_file(root / INDEX_FILE, index.to_bytes(), within=root)
         if replaced:
             _remove_unreferenced(root, replaced, entries)
     return index

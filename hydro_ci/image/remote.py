@@ -288,9 +288,15 @@ def _upload_blobs(client: RegistryClient, ref: ImageReference, blobs: list[Blob]
 
         existed = client.blob_exists(ref.repository, digest)
         mount = None if existed else _mount_source(client, blob, mount_from, ref.repository)
-        sent = 0 if existed else client.upload_blob(ref.repository, digest, size, blob.open,
-                                                    mount_from=mount, progress=report, check_exists=False,
-                                                    cancel=stopped)
+        try:
+            sent = 0 if existed else client.upload_blob(ref.repository, digest, size, blob.open,
+                                                        mount_from=mount, progress=report, check_exists=False,
+                                                        cancel=stopped)
+        except RegistryError as exc:
+            path = getattr(blob, "path", None)
+            if "DIGEST_INVALID" not in exc.message or path is None:
+                raise
+            raise RegistryError(f"{exc.message} (read from {path})", hint=exc.hint) from None
         with lock:
             totals["up" if sent else "skip"] += size
             totals["n_up" if sent else "n_skip"] += 1

@@ -11,12 +11,11 @@ Their digests are computed while indexing (``docker save`` gives only paths).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
-import os
 import posixpath
 import tarfile
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from hydro_ci.image.model import (
     PushableImage,
     canonical_json,
 )
+from hydro_ci.output_files import atomic_writer, check_output_path
 
 CHUNK = 1 << 20
 
@@ -93,24 +93,19 @@ def write_tarball(dest: Path | str | BinaryIO, images: Mapping[str, PushableImag
         # truncated archive under the name `docker load` will be given.
         final = Path(dest)
         check_tar_target(final)
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
-        except OSError as exc:
-            raise TarballError(f"cannot write {final}: {exc.strerror or exc}") from None
-        try:
-            with os.fdopen(fd, "wb") as f:
-                _write_archive(f, blobs, index, manifest_json)
-            os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the archive from other users
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with contextlib.ExitStack() as stack:
+            try:
+                f = stack.enter_context(atomic_writer(final))
+            except OSError as exc:
+                raise TarballError(f"cannot write {final}: {exc.strerror or exc}") from None
+            _write_archive(f, blobs, index, manifest_json)
         return
     _write_archive(dest, blobs, index, manifest_json)
 
 
 def check_tar_target(path: Path) -> None:
     """``path`` can be written as a new archive: its directory exists and it is not a directory."""
+    check_output_path(path)
     if path.is_dir():
         raise TarballError(f"{path} is a directory; --output-tar needs a file name",
                            hint="e.g. --output-tar out/model.tar")

@@ -1,16 +1,27 @@
 """GitHub Actions: workflow-command annotations, step outputs and the job summary.
 
-Files and formats are GitHub's: ``$GITHUB_OUTPUT`` takes ``name=value`` lines (a multi-line value
-uses a random heredoc delimiter), ``$GITHUB_STEP_SUMMARY`` takes Markdown, and ``::error
+Files and formats are GitHub's: ``$GITHUB_OUTPUT`` takes ``name<<DELIMITER`` heredocs with a
+random delimiter, ``$GITHUB_STEP_SUMMARY`` takes Markdown, and ``::error
 file=…,line=…,col=…::message`` lines on stdout become annotations on the pull request's files.
+
+The runner reads every line a step prints: one starting with ``::`` (after blanks), or holding
+``##[`` anywhere (the legacy syntax), is a command — ``::stop-commands::``, ``::add-mask::``,
+``::error::``… A model folder's names reach our output (a field name with a newline in it, a
+folder called ``::warning::x``), so under ``GITHUB_ACTIONS=true`` the CLI writes through
+``CommandSafeStream``: every line it did not mean as a command is defused, whatever printed it;
+the annotations it does mean go through ``write_command`` with their values escaped.
 """
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Iterable, Mapping
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from hydro_ci.diagnostics import Problem
 
@@ -23,12 +34,105 @@ def in_github_actions(env: Mapping[str, str]) -> bool:
     return env.get("GITHUB_ACTIONS") == "true"
 
 
-def _escape_data(text: str) -> str:
+def escape_data(text: str) -> str:
+    """A command's message, as GitHub's toolkit escapes it: no line break can end the command."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+def escape_property(text: str) -> str:
+    """A command's property value (``file=…``): also no ``:`` or ``,`` that would end it."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+_escape_data, _escape_property = escape_data, escape_property
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the runner splits lines on each of these
+
+
+def defuse(line: str) -> str:
+    """A log line the runner will not read as a workflow command: a leading ``::`` becomes
+    ``%3A:`` and ``##[`` becomes ``%23#[`` (GitHub's own percent escapes, readable in the log)."""
+    stripped = line.lstrip()
+    if stripped.startswith("::"):
+        at = len(line) - len(stripped)
+        line = line[:at] + "%3A" + line[at + 1:]
+    return line.replace("##[", "%23#[")
+
+
+class CommandSafeStream(io.TextIOBase):
+    """A text stream that passes whole lines on, each defused (see ``defuse``), except what is
+    written with ``write_command``. A partial line is held until its line break (or ``close``),
+    as only a whole line can be judged."""
+
+    def __init__(self, inner: TextIO) -> None:
+        super().__init__()
+        self.inner = inner
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        parts = _LINE_BREAK.split(self._pending)
+        breaks = _LINE_BREAK.findall(self._pending)
+        self._pending = parts.pop()
+        if breaks:
+            self.inner.write("".join(defuse(line) + brk for line, brk in zip(parts, breaks, strict=True)))
+        return len(text)
+
+    def write_command(self, line: str) -> None:
+        """One workflow command we mean (its values already escaped), on a line of its own."""
+        if self._pending:
+            self._release()
+            self.inner.write("\n")  # ends the partial line, so nothing can continue it
+        self.inner.write(line.replace("\r", " ").replace("\n", " ") + "\n")
+
+    def _release(self) -> None:
+        self.inner.write(defuse(self._pending))
+        self._pending = ""
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def close(self) -> None:
+        self._release()
+        self.inner.flush()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.inner.encoding
+
+
+def write_command(stream: TextIO, line: str) -> None:
+    """Print a workflow command we mean; through a ``CommandSafeStream`` it is let pass."""
+    if isinstance(stream, CommandSafeStream):
+        stream.write_command(line)
+    else:
+        stream.write(line + "\n")
+
+
+@contextmanager
+def command_safe_output(env: Mapping[str, str]) -> Iterator[None]:
+    """Under GitHub Actions, sys.stdout and sys.stderr defuse every line (see the module docstring)."""
+    if not in_github_actions(env) or isinstance(sys.stdout, CommandSafeStream):
+        yield
+        return
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = CommandSafeStream(saved[0]), CommandSafeStream(saved[1])
+    try:
+        yield
+    finally:
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = saved
+        for stream in (out, err):
+            if isinstance(stream, CommandSafeStream):
+                stream.close()
 
 
 def annotation(problem: Problem) -> str:
@@ -68,15 +172,22 @@ def outputs(summary: Mapping[str, Any]) -> dict[str, str]:
 
 
 def write_outputs(values: Mapping[str, str], path: Path) -> None:
+    """Append step outputs to the runner's ``$GITHUB_OUTPUT``: ``name=value``, or, for a value with
+    a line break, a heredoc whose random delimiter is in neither name nor value (as actions/toolkit
+    does): a value can hold any line, ``name=…`` or a delimiter of its own, and set nothing else."""
     import uuid  # only here: `contract check` imports this module for annotations and starts fast
 
     with path.open("a", encoding="utf-8") as fh:
         for name, value in values.items():
-            if "\n" in value:
-                delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
-                fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-            else:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name):
+                raise ValueError(f"unsafe step output name {name!r}")  # ours: a bug if it fires
+            if "\n" not in value and "\r" not in value:
                 fh.write(f"{name}={value}\n")
+                continue
+            delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
+            if delimiter in value:
+                raise ValueError(f"step output {name!r} holds its own delimiter")  # uuid4: never
+            fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
 
 
 def publish(state: PipelineState, env: Mapping[str, str]) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from hydro_ci.build import ProgressEvent
 from hydro_ci.errors import UsageError
+from hydro_ci.output_files import write_file
 from hydro_ci.pipeline.state import PipelineState, StageInputError
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def attest(state: PipelineState) -> None:
     record: dict[str, Any] = {"digest": found.digest, "files": {}, "referrers": [], "signature": None}
     for a in attachments:
         for folder in (layout.parent, state.path("")):
-            (folder / a.filename).write_bytes(a.data)
+            write_file(folder / a.filename, a.data, within=folder)
         record["files"][a.kind] = str(layout.parent / a.filename)
     if o.push and state.push is not None:
         from hydro_ci.image.reference import parse_reference

@@ -19,6 +19,7 @@ from typing import Any
 from hydro_ci.build import BuildResult, ProgressEvent
 from hydro_ci.contract.model import Contract, ModelFolder
 from hydro_ci.errors import HydroCIError, UsageError
+from hydro_ci.output_files import ensure_dir
 from hydro_ci.pipeline import state as files
 from hydro_ci.pipeline.state import PipelineState, StageInputError, default_output
 from hydro_ci.render.context import BuildContext
@@ -145,9 +146,11 @@ def render(state: PipelineState) -> None:
     from hydro_ci.render.assemble import RenderOptions, render_folder
 
     output = state.path(files.CONTEXT_DIR)
+    assert state.out is not None
     state.context = render_folder(_folder_with_contract(state), RenderOptions(
         output=output, version=_version(state)["version"], base_image=state.options.base_image,
         template_dir=state.options.template, link_large_files=state.options.builder == "oci",
+        exclude=(state.out, state.options.dist),
     ))
     ctx = state.context
     size = sum(f.size for f in ctx.files)
@@ -189,6 +192,9 @@ def dist_paths(state: PipelineState) -> tuple[Path, Path]:
     """Where the daemonless build writes: an OCI layout directory and a docker-archive tarball."""
     v = _version(state)
     name = f"{_folder(state).name}-{v['version']}"
+    if "/" in name or "\\" in name or ".." in name or name != name.strip():  # never a path out of --dist
+        raise UsageError(f"version {v['version']!r} of {_folder(state).name} cannot name a file in "
+                         f"{state.options.dist}", hint="versions are tags such as 1.2.0")
     dist = state.options.dist
     return dist / f"{name}.oci", dist / f"{name}.tar"
 
@@ -204,7 +210,7 @@ def build(state: PipelineState) -> None:
     opts: dict[str, Any] = {"insecure": state.options.insecure}
     if state.options.builder == "oci":
         layout_dir, tar = dist_paths(state)
-        layout_dir.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(layout_dir.parent)
         # dist/ is this run's output, written afresh: its tags may be replaced.
         opts.update(output_layout=layout_dir, output_tar=tar, base_from=state.options.base_from,
                     replace_layout_tags=True)
@@ -259,7 +265,7 @@ def summary(state: PipelineState) -> None:
     data = report.collect(state)
     state.summary = data
     state.write_json(files.SUMMARY_JSON, data)
-    state.path(files.SUMMARY_MD).write_text(report.markdown(data), encoding="utf-8")
+    state.write_text(files.SUMMARY_MD, report.markdown(data))
 
 
 def attest(state: PipelineState) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from hydro_ci import boundedjson
 from hydro_ci.errors import HydroCIError
+from hydro_ci.output_files import write_file
 
 if TYPE_CHECKING:
     from hydro_ci.build import BuildResult, Credentials, Progress, PushResult
@@ -116,11 +117,12 @@ class PipelineState:
         return self.out / name
 
     def write_json(self, name: str, data: Any) -> Path:
-        path = self.path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
-        return path
+        return self.write_text(name, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+    def write_text(self, name: str, text: str) -> Path:
+        """Write a result file atomically; a symlink there (or on the way) is refused, never followed."""
+        assert self.out is not None
+        return write_file(self.path(name), text, within=self.out)
 
     def read_json(self, name: str, writer: str) -> Any:
         """A file an earlier stage (``writer``) wrote; missing → say which stage to run first."""

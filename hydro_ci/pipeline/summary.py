@@ -7,6 +7,7 @@ bytes uploaded and skipped (when the builder counts them: the engine's push does
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +78,29 @@ def collect(state: PipelineState) -> dict[str, Any]:
 
 # --- Markdown ----------------------------------------------------------------------------------
 
+# Markdown that could change the page: a table cell's end, code, emphasis, links and images, HTML.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>|!&~])")
+
+
+def _one_line(value: object) -> str:
+    return " ".join(("" if value is None else str(value)).splitlines())
+
+
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text from the model folder, shown as itself: one line, every Markdown/HTML character escaped
+    (a field name must not close the table, link somewhere or inject HTML into the job summary)."""
+    return _MARKDOWN.sub(r"\\\1", _one_line(value))
 
 
 def _code(value: object) -> str:
-    text = _cell(value)
-    return f"`{text}`" if text else ""
+    """A code span that no backtick in the value can close (CommonMark: a longer fence), with the
+    table's ``|`` escaped (GitHub splits cells before it reads code spans)."""
+    text = _one_line(value).replace("|", "\\|")
+    if not text:
+        return ""
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -94,6 +110,10 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _shape(shape: Any) -> str:
+    """Markdown for a shape: numbers in the one shape vocabulary; anything else (read from a planted
+    state file) escaped."""
+    if shape is not None and not (isinstance(shape, list) and all(type(d) is int for d in shape)):
+        return _cell(shape)
     return shape_text(None if shape is None else tuple(shape))  # the JSON form holds a list
 
 
@@ -103,7 +123,7 @@ def _field_rows(direction: str, fields: list[dict[str, Any]], prefix: str = "") 
         name = prefix + str(f.get("name"))
         sub = f.get("subfields")
         dtype = "record" if sub else f.get("dtype")
-        rows.append([direction, _code(name), _cell(dtype), _cell(_shape(f.get("shape"))),
+        rows.append([direction, _code(name), _cell(dtype), _shape(f.get("shape")),
                      _cell(f.get("profile") or "")])
         if sub:
             rows += _field_rows(direction, sub, name + ".")
@@ -123,7 +143,7 @@ def _human(n: int | None) -> str:
 
 def markdown(data: dict[str, Any]) -> str:
     lines: list[str] = []
-    title = f"hydro-ci: {data.get('model')} {data.get('version') or ''}".rstrip()
+    title = f"hydro-ci: {_cell(data.get('model'))} {_cell(data.get('version') or '')}".rstrip()
     lines += [f"## {title}" + (" (dry run)" if data.get("dry_run") else ""), ""]
     failed = data.get("failed")
     if failed:
@@ -144,16 +164,16 @@ def markdown(data: dict[str, Any]) -> str:
     sigs = (contract.get("contract") or {}).get("signatures") or []
     if sigs:
         sig = sigs[0]
-        lines += [f"### Contract: signature `{_cell(sig.get('name'))}` ({contract.get('source')}"
-                  + (f", {contract['framework']}" if contract.get("framework") else "") + ")", ""]
+        lines += [f"### Contract: signature {_code(sig.get('name'))} ({_cell(contract.get('source'))}"
+                  + (f", {_cell(contract['framework'])}" if contract.get("framework") else "") + ")", ""]
         rows = _field_rows("input", sig.get("inputs") or []) + _field_rows("output", sig.get("outputs") or [])
         lines += _table(["", "field", "dtype", "shape", "profile"], rows)
 
     bump = data.get("bump") or {}
     previous = data.get("previous") or {}
     lines += ["### Version", ""]
-    lines.append(f"**{_cell(bump.get('kind'))}** → `{_cell(data.get('version'))}`"
-                 + (f", previous `{_cell(previous.get('version'))}` ({_cell(previous.get('ref'))})"
+    lines.append(f"**{_cell(bump.get('kind'))}** → {_code(data.get('version'))}"
+                 + (f", previous {_code(previous.get('version'))} ({_cell(previous.get('ref'))})"
                     if previous else ", no previous version")
                  + (f". Why: {_cell(bump['reason'])}" if bump.get("reason") else ""))
     lines.append("")
@@ -176,7 +196,7 @@ def markdown(data: dict[str, Any]) -> str:
         rows = []
         for la in layers:
             present = la.get("in_registry")
-            rows.append([_cell(la.get("class")), str(la.get("files", "")), _human(la.get("size")),
+            rows.append([_cell(la.get("class")), _cell(la.get("files", "")), _human(la.get("size")),
                          _cell(la.get("compression") or ""), _code(str(la.get("digest") or "")[:19]),
                          "yes" if present else "no" if present is False else ""])
         lines += _table(["layer", "files", "size", "compression", "digest", "in registry"], rows)

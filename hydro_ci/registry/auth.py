@@ -3,6 +3,9 @@
 The distribution spec's token flow: a request without a (valid) token gets 401 with
 ``Bearer realm=…,service=…,scope=…``; we GET the realm with those parameters (basic auth with the
 user's credentials, or a POST with an identity token) and send ``Authorization: Bearer <token>``.
+Only challenges from the registry's own origin reach this class (the client checks), the realm must
+be HTTPS (plain HTTP on loopback only), a redirect from it is refused rather than followed, and the
+header this class makes is only ever attached to requests to the registry's own origin.
 Tokens are cached per scope set until shortly before they expire; a 401 on a token we thought was
 valid (revoked, clock skew) drops it and fetches a fresh one once.
 """
@@ -197,6 +200,13 @@ class Authenticator:
         else:
             headers = {"Authorization": _basic(creds)} if creds else {}
             response = self._transport("GET", realm, params=params, headers=headers)
+        if response.is_redirect:
+            response.close()
+            raise AuthError(
+                f"token server of {self.registry} ({parts.hostname}) answered with a redirect; "
+                "hydro-ci sends credentials only to the realm the registry's challenge names",
+                hint="configure the registry's token realm with the token server's final URL",
+            )
         if response.status_code in (401, 403):
             raise self._refused(scopes)
         try:

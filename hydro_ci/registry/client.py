@@ -2,7 +2,10 @@
 
 One ``RegistryClient`` per registry, safe to share between threads (parallel blob uploads). Every
 request goes through ``_request``: authentication (``auth.Authenticator``), then retries with backoff
-on connection errors, 429 and 5xx (``retry.RetryPolicy``, honouring ``Retry-After``). Blob uploads
+on connection errors, 429 and 5xx (``retry.RetryPolicy``, honouring ``Retry-After``). Credentials
+and tokens go only to the registry's own origin (scheme, host and port): an upload ``Location``, a
+next-page ``Link`` or a redirect elsewhere is requested without them, and a challenge from there
+is refused rather than answered. Blob uploads
 stream from the opener in windows, so memory stays bounded whatever the blob's size, and a lost
 upload session is started again. An upload given ``cancel`` stops at its next block once ``cancel()``
 is true, raising ``UploadCancelledError``. Digests are strings (``sha256:…``) here: this module knows
@@ -25,7 +28,7 @@ from requests.adapters import HTTPAdapter
 from hydro_ci.errors import AuthError, NotFoundError, RegistryError
 from hydro_ci.registry.auth import Authenticator
 from hydro_ci.registry.credentials import Credentials, resolve
-from hydro_ci.registry.endpoint import endpoint_for
+from hydro_ci.registry.endpoint import endpoint_for, origin_of, show_origin
 from hydro_ci.registry.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,8 @@ _OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MAX_MANIFEST = 4 << 20  # the size registries must accept (distribution spec); a larger one is refused
 _PROGRESS_STEP = 1 << 20
 TIMEOUT = (10.0, 300.0)  # connect, read (a registry may take long to commit a big blob)
+MAX_REDIRECTS = 10
+LONG_WAIT = 5.0  # seconds: a wait this long is said in a line
 _CONNECTION_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 Progress = Callable[[int, int], None]  # (bytes sent of this blob so far, blob size)
@@ -93,7 +98,11 @@ class RegistryClient:
             self._session.mount("http://", adapter)
             self._session.mount("https://", adapter)
         self._session.headers["User-Agent"] = "hydro-ci"
+        # An auth of our own (that adds nothing) keeps requests from adding ~/.netrc credentials,
+        # which it matches by host alone (any port) and which would even replace our header.
+        self._session.auth = _as_is
         self.auth = Authenticator(registry, credentials, self._send)
+        self._origin = self.endpoint.origin
 
     def __repr__(self) -> str:
         return f"RegistryClient({self.endpoint.base_url!r}, user={self.auth.username!r})"
@@ -141,8 +150,9 @@ class RegistryClient:
         """(bytes, media type, digest) of a manifest or index; the digest is checked, not trusted."""
         r = self._request("GET", self._url(repository, f"manifests/{reference}"), scopes=_pull(repository),
                           headers={"Accept": ", ".join(accept)}, stream=True)
-        self._check(r, (200,), f"manifest {repository}:{reference}")
-        data = _read_bounded(r, MAX_MANIFEST, f"manifest {repository}:{reference} from {self.registry}")
+        what = f"manifest {_named(repository, reference)}"
+        self._check(r, (200,), what)
+        data = _read_bounded(r, MAX_MANIFEST, f"{what} from {self.registry}")
         digest = _sha256(data)
         claimed = r.headers.get("Docker-Content-Digest")
         if (reference.startswith("sha256:") and reference != digest) or (
@@ -160,7 +170,7 @@ class RegistryClient:
                           headers={"Accept": ", ".join(MANIFEST_ACCEPT)})
         if r.status_code == 404:
             return None
-        self._check(r, (200,), f"manifest {repository}:{reference}")
+        self._check(r, (200,), f"manifest {_named(repository, reference)}")
         digest = r.headers.get("Docker-Content-Digest")
         if digest:
             return digest
@@ -208,11 +218,11 @@ class RegistryClient:
         names the subject it indexed the manifest under (then no fallback tag is needed)."""
         r = self._request("PUT", self._url(repository, f"manifests/{reference}"), scopes=_push(repository),
                           headers={"Content-Type": media_type}, body=data)
-        self._check(r, (200, 201), f"pushing manifest {repository}:{reference}")
+        self._check(r, (200, 201), f"pushing manifest {_named(repository, reference)}")
         digest = _sha256(data)
         claimed = r.headers.get("Docker-Content-Digest")
         if claimed and claimed != digest:
-            raise RegistryError(f"registry {self.registry} stored manifest {repository}:{reference} "
+            raise RegistryError(f"registry {self.registry} stored manifest {_named(repository, reference)} "
                                 f"as {claimed}, expected {digest}",
                                 hint="the registry rewrote the manifest; it may not support this media type")
         return digest, r.headers.get("OCI-Subject")
@@ -266,7 +276,7 @@ class RegistryClient:
                              "(blobs already uploaded are skipped)",
                     ) from None
                 log.info("upload of %s to %s lost (%s); starting again", digest[:19], repository, lost.reason)
-                self.retries.wait(attempt, lost.retry_after)
+                self._wait(f"upload of {digest[:19]} to {repository}", attempt, lost.retry_after)
                 attempt += 1
                 _check_cancel(cancel)
                 if self.blob_exists(repository, digest):  # the lost request may have completed it
@@ -331,8 +341,13 @@ class RegistryClient:
         return urljoin(r.url, loc)
 
     def _send(self, method: str, url: str, **kw: Any) -> requests.Response:
-        """A request with retries on transient faults, no registry auth (used for token servers)."""
-        return self._with_retries(lambda: self._session.request(method, url, timeout=self.timeout, **kw),
+        """A request with retries on transient faults, no registry auth (used for token servers).
+
+        Redirects are not followed: whatever it carries (credentials, a refresh token in a POST body,
+        which a 307 would resend) goes to the URL the registry's challenge named and nowhere else.
+        """
+        return self._with_retries(lambda: self._session.request(method, url, timeout=self.timeout,
+                                                                allow_redirects=False, **kw),
                                   url, retry=True)
 
     def _request(self, method: str, url: str, *, scopes: Iterable[str], headers: dict[str, str] | None = None,
@@ -347,16 +362,50 @@ class RegistryClient:
             for final in (False, True):
                 if isinstance(body, _Window):
                     body.rewind()  # a retry after a 401 sends the same bytes again
-                h = {**(headers or {}), **self.auth.header(scopes)}
-                r = self._session.request(method, url, headers=h, params=params, data=body, stream=stream,
-                                          timeout=self.timeout, allow_redirects=method == "GET")
+                r = self._session.request(method, url, headers=self._headers(url, headers, scopes),
+                                          params=params, data=body, stream=stream, timeout=self.timeout,
+                                          allow_redirects=False)
+                if method == "GET":
+                    r = self._follow_redirects(r, headers, scopes, stream)
                 if r.status_code != 401:
                     return r
                 r.close()
+                if origin_of(r.url) != self._origin:
+                    raise self._foreign_challenge(r.url)
                 self.auth.challenge(r, scopes, final=final)
             raise AssertionError("unreachable")
 
         return self._with_retries(attempt, url, retry=retry)
+
+    def _headers(self, url: str, headers: dict[str, str] | None, scopes: tuple[str, ...]) -> dict[str, str]:
+        """The request's headers, with Authorization only for the registry's own origin."""
+        if origin_of(url) != self._origin:
+            return dict(headers or {})
+        return {**(headers or {}), **self.auth.header(scopes)}
+
+    def _follow_redirects(self, r: requests.Response, headers: dict[str, str] | None, scopes: tuple[str, ...],
+                          stream: bool) -> requests.Response:
+        """Follow a GET's redirects here rather than in requests, so that one rule (``_headers``)
+        decides what each hop gets: a blob store on another host gets no registry credentials."""
+        for _ in range(MAX_REDIRECTS):
+            if not r.is_redirect:
+                return r
+            target = urljoin(r.url, r.headers["Location"])
+            r.close()
+            r = self._session.request("GET", target, headers=self._headers(target, headers, scopes),
+                                      stream=stream, timeout=self.timeout, allow_redirects=False)
+        r.close()
+        raise RegistryError(f"registry {self.registry} redirected more than {MAX_REDIRECTS} times",
+                            hint="the registry or a proxy in front of it loops; check its configuration")
+
+    def _foreign_challenge(self, url: str) -> AuthError:
+        where = show_origin(url)
+        return AuthError(
+            f"registry {self.registry} sent hydro-ci to {where}, which asks for credentials; they are "
+            f"only ever sent to {show_origin(self.endpoint.base_url)}",
+            hint="the registry's upload, redirect or next-page URLs must be on its own host and port, "
+                 "or accept requests without credentials (as pre-signed storage URLs do)",
+        )
 
     def _with_retries(self, send: Callable[[], requests.Response], url: str, *,
                       retry: bool) -> requests.Response:
@@ -378,17 +427,28 @@ class RegistryClient:
                              " (plain HTTP for registries on this machine, HTTPS otherwise)",
                     ) from None
                 log.info("%s: %s; retrying", _path(url), reason)
-                self.retries.wait(n)
+                self._wait(_path(url), n, None)
                 continue
             if r.status_code in RETRY_STATUSES and retry and not last:
                 wait = parse_retry_after(r.headers.get("Retry-After"))
                 log.info("%s: HTTP %d; retrying%s", _path(url), r.status_code,
                          f" after {wait:.0f}s as asked" if wait is not None else "")
                 r.close()
-                self.retries.wait(n, wait)
+                self._wait(f"{_path(url)} (HTTP {r.status_code})", n, wait)
                 continue
             return r
         raise AssertionError("unreachable")
+
+    def _wait(self, what: str, attempt: int, retry_after: float | None) -> None:
+        """Back off before another try; a long wait (or a Retry-After beyond the cap) gets a line,
+        so a CI log never sits silent for minutes."""
+        delay = self.retries.delay(attempt, retry_after)
+        if retry_after is not None and retry_after > delay:
+            log.warning("registry %s asked to wait %.0f s before retrying %s; waiting %.0f s (the most "
+                        "hydro-ci waits)", self.registry, retry_after, what, delay)
+        elif delay >= LONG_WAIT:
+            log.warning("registry %s: waiting %.0f s before retrying %s", self.registry, delay, what)
+        self.retries.sleep(delay)
 
     def _check(self, r: requests.Response, ok: tuple[int, ...], what: str) -> None:
         if r.status_code in ok:
@@ -406,6 +466,10 @@ class RegistryClient:
                                 hint="log in (anonymous pulls have lower limits) or try again later")
         if r.status_code in RETRY_STATUSES:
             raise RegistryError(text + " (gave up after retries)", hint="the registry is failing; try later")
+        if code == "DIGEST_INVALID":
+            raise RegistryError(text, hint="the bytes sent are not the ones their digest names: the local "
+                                           "copy (layer cache, OCI layout or build context) changed since "
+                                           "the image was built; build it again, then push")
         raise RegistryError(text, hint="the registry refused the request")
 
 
@@ -541,9 +605,18 @@ def _read_bounded(r: requests.Response, limit: int, what: str) -> bytes:
     return data
 
 
+def _as_is(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
+
+
 def _check_cancel(cancel: Cancel | None) -> None:
     if cancel is not None and cancel():
         raise UploadCancelledError("upload")  # upload_blob names the blob
+
+
+def _named(repository: str, reference: str) -> str:
+    """``repo:tag``, or ``repo@sha256:…`` for a digest (a tag never holds a colon)."""
+    return f"{repository}{'@' if ':' in reference else ':'}{reference}"
 
 
 def _pull(repository: str) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from hydro_ci.errors import InsecureRegistryError
 
@@ -45,6 +46,34 @@ class Endpoint:
     @property
     def insecure(self) -> bool:
         return self.base_url.startswith("http://")
+
+    @property
+    def origin(self) -> Origin:
+        return origin_of(self.base_url)
+
+
+# (scheme, host, port): the unit credentials are scoped to, as browsers scope cookies and tokens.
+Origin = tuple[str, str, int]
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> Origin:
+    """The scheme, lower-case host and port (explicit or the scheme's default) of ``url``."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:  # a port that is no number: matches no registry
+        port = -1
+    if port is None:
+        port = _DEFAULT_PORTS.get(scheme, -1)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def show_origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``, for messages (never its path, query or user info)."""
+    scheme, host, port = origin_of(url)
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def endpoint_for(registry: str, *, insecure: bool | None = None) -> Endpoint:

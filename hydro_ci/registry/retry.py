@@ -1,8 +1,8 @@
 """When and how long to wait before trying a registry request again.
 
 Exponential backoff with full jitter (AWS's recommendation: spreads parallel clients apart), and a
-server's ``Retry-After`` honoured over our own guess, within a cap so a confused server cannot park
-a CI job for an hour.
+server's ``Retry-After`` honoured over our own guess, within a cap (30 s) so a confused or hostile
+server cannot park a CI job for an hour; the client says so in a line whenever it waits that long.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class RetryPolicy:
     attempts: int = 5
     base: float = 0.5
     cap: float = 30.0
-    max_retry_after: float = 120.0
+    max_retry_after: float = 30.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
     jitter: Callable[[], float] = field(default=random.random, repr=False, compare=False)
 

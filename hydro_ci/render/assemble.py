@@ -6,7 +6,8 @@ renderer and the context writer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,30 +47,46 @@ class RenderOptions:
     # Link large payload files instead of copying them: for the daemonless builder, which reads the
     # plan; ``docker build`` cannot follow the links (see hydro_ci.render.context).
     link_large_files: bool = False
+    # Our other outputs (--dist, the pipeline's output folder, --output-layout/-tar): never shipped,
+    # whatever .hydroignore says, when they lie inside the model folder (earlier images, stage files).
+    exclude: tuple[Path, ...] = ()
 
 
-def payload_sources(folder: ModelFolder, output: Path | None = None) -> list[tuple[str, Path]]:
+def payload_sources(folder: ModelFolder, output: Path | None = None,
+                    exclude: tuple[Path, ...] = ()) -> list[tuple[str, Path]]:
     """(path under /model/files, real source file) for every shipped file; the whole folder without
     payload. Each payload entry lands where Hydrosphere put it: under its basename; every file is a
     regular file inside its boundary (hydro_ci.contract.payload), anything else is refused here.
+    ``output`` and ``exclude`` are our own outputs: nothing under them is shipped, whatever
+    .hydroignore or the payload list say (earlier images in --dist, stage files).
     """
     root = folder.root
     extra: tuple[str, ...] = ()
     if output is not None and output.resolve().is_relative_to(root.resolve()):
         extra = (output.resolve().relative_to(root.resolve()).as_posix(),)  # never ship our own output
-    everything = payload.shipped(root, extra)
+    ours = [p.resolve() for p in (*([output] if output is not None else []), *exclude)]
+
+    def not_ours(source: Path) -> bool:
+        real, given = source.resolve(), source.absolute()
+        return not any(real.is_relative_to(o) or given.is_relative_to(o) for o in ours)
+
+    walked = payload.shipped(root, extra)
+    everything = payload.Payload(
+        tuple((rel, src) for rel, src in walked.files if not_ours(root / rel) and not_ours(src)),
+        tuple(r for r in walked.refusals if not_ours(root / r.rel)))
     if not everything.files and not everything.refusals:
         # an image without the model's files would build, push and then fail to serve
         raise ContextError(f"nothing to ship: every file of {root} is ignored",
                            hint="check .hydroignore (a '*' line needs '!' exceptions for the model files)")
-    chosen = everything if not folder.payload else _chosen(folder, everything)
+    chosen = everything if not folder.payload else _chosen(folder, everything, not_ours)
     if chosen.refusals:
         first = chosen.refusals[0]
         raise ContextError(f"{first.message} (in {root})", hint=first.hint)
     return list(chosen.files)
 
 
-def _chosen(folder: ModelFolder, everything: payload.Payload) -> payload.Payload:
+def _chosen(folder: ModelFolder, everything: payload.Payload,
+            not_ours: Callable[[Path], bool]) -> payload.Payload:
     root = folder.root
     items, problems = payload.layout(root, [(entry, Location(str(root))) for entry in folder.payload])
     if problems:
@@ -84,6 +101,8 @@ def _chosen(folder: ModelFolder, everything: payload.Payload) -> payload.Payload
                                     "*.pyc, dist, .hydro-ci)")
         refusals.update((r.rel, r) for r in found.refusals)
         for target, source in found.files:
+            if not not_ours(source):  # an entry outside the model folder that holds our outputs
+                continue
             if chosen.setdefault(target, source) != source:  # e.g. '.' and 'sub/src/' both give src/…
                 raise ContextError(f"two payload entries ship /model/files/{target}: {chosen[target]} and "
                                    f"{source}", hint="Hydrosphere ships each entry under its basename: "
@@ -198,7 +217,7 @@ def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> 
     if folder.root.resolve().is_relative_to(output.resolve()):
         raise ContextError(f"--output {output} is the model folder or holds it",
                            hint="write the context to a new directory, e.g. the default .hydro-ci/context")
-    sources = payload_sources(folder, output)
+    sources = payload_sources(folder, output, opts.exclude)
     classes = payload_classes(sources)
     before, after = copy_order(folder.install_command, sources, classes, env)
     inputs = DockerfileInputs(
@@ -215,9 +234,12 @@ def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> 
         install_command=inputs.install_command and inputs.install_command.strip(),
         env=env, workdir=WORKDIR, template=template_name,
     )
+    # Inside the model folder (the default), no directory on the way may be a link it planted.
+    inside = Path(os.path.abspath(output)).is_relative_to(os.path.abspath(folder.root))
     return write_context(output, sources=sources,
                          contract_bytes=to_protobin(contract.primary), dockerfile_text=text, context=plan,
-                         link_min_size=LINK_MIN_SIZE if opts.link_large_files else None, classes=classes)
+                         link_min_size=LINK_MIN_SIZE if opts.link_large_files else None, classes=classes,
+                         within=folder.root if inside else None)
 
 
 def load_folder(path: Path) -> ModelFolder:

@@ -40,6 +40,7 @@ from hydro_ci import boundedjson
 from hydro_ci.contract.payload import check_name, open_regular
 from hydro_ci.epoch import file_time
 from hydro_ci.errors import ContextError, HydroCIError
+from hydro_ci.output_files import check_output_path, ensure_dir, write_file
 
 PLAN_FILE = "plan.json"
 DOCKERIGNORE = ".dockerignore"
@@ -334,8 +335,8 @@ def _symlinks_work(directory: Path) -> bool:
     return True
 
 
-def _write_bytes(dst: Path, data: bytes) -> tuple[int, str]:
-    dst.write_bytes(data)
+def _write_bytes(dst: Path, data: bytes, root: Path) -> tuple[int, str]:
+    write_file(dst, data, within=root)
     return len(data), hashlib.sha256(data).hexdigest()
 
 
@@ -349,17 +350,19 @@ def _is_our_plan(path: Path) -> bool:
         and isinstance(plan.get("files"), list)
 
 
-def prepare_output(root: Path) -> None:
-    """An empty directory, or a previous context (which is replaced). Anything else is refused."""
+def prepare_output(root: Path, within: Path | None = None) -> None:
+    """An empty directory, or a previous context (which is replaced). Anything else is refused, and
+    so is a symlink at ``root`` or on its way below ``within`` (see hydro_ci.output_files)."""
     try:
-        _prepare_output(root)
+        _prepare_output(root, within)
     except OSError as exc:  # a read-only model folder (the default output is inside it), a full disk
         raise ContextError(f"cannot write the build context to {root}: {exc.strerror or exc}",
                            hint="pass --output DIR on a writable file system (the default is "
                                 "MODEL_DIR/.hydro-ci/context)") from None
 
 
-def _prepare_output(root: Path) -> None:
+def _prepare_output(root: Path, within: Path | None) -> None:
+    check_output_path(root, within=within)
     if root.exists() and not root.is_dir():
         raise ContextError(f"output {root} is a file, not a directory",
                            hint="choose an empty or new directory for --output")
@@ -368,7 +371,7 @@ def _prepare_output(root: Path) -> None:
             raise ContextError(f"output directory {root} is not empty and not a hydro-ci build context",
                                hint="choose an empty or new directory for --output")
         _remove_ours(root)
-    root.mkdir(parents=True, exist_ok=True)
+    ensure_dir(root, within=within)
 
 
 def write_context(
@@ -380,6 +383,7 @@ def write_context(
     context: BuildContext,
     link_min_size: int | None = None,
     classes: Mapping[str, Layer] | None = None,
+    within: Path | None = None,
 ) -> BuildContext:
     """Write Dockerfile, payload (``sources``: (path under model/files, source file)), contract and
     plan.json under ``root``, with fixed modes and every mtime at ``file_time`` of the source date epoch.
@@ -387,11 +391,12 @@ def write_context(
     ``context`` carries everything but the file list, which is computed here; the returned context
     is the complete one that plan.json describes. With ``link_min_size``, payload files at least that
     large are linked rather than copied (see the module docstring). ``classes`` gives the layer class
-    of payload paths as the Dockerfile was rendered for (else they are classified here).
+    of payload paths as the Dockerfile was rendered for (else they are classified here). ``within``:
+    the untrusted tree ``root`` lies in (the model folder), where no directory on the way may be a link.
     """
     for rel, _src in sources:
         check_name(rel)
-    prepare_output(root)
+    prepare_output(root, within)
     try:
         return _write_all(root, sources, contract_bytes, dockerfile_text, context, link_min_size,
                           classes or {})
@@ -438,18 +443,18 @@ def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: byte
                                hint="check the file exists and is readable, then render again") from None
         files.append(ContextFile(dst_rel, classes.get(rel) or classify(rel, size), size, mode, sha))
     (root / FILES_DIR).mkdir(parents=True, exist_ok=True)
-    size, sha = _write_bytes(root / CONTRACT_FILE, contract_bytes)
+    size, sha = _write_bytes(root / CONTRACT_FILE, contract_bytes, root)
     files.append(ContextFile(CONTRACT_FILE, Layer.contract, size, FILE_MODE, sha))
     files.sort(key=lambda f: f.path)
     done = replace(context, root=root, files=tuple(files), links=links)
     _write_layer_trees(root, done)
-    (root / DOCKERFILE).write_text(dockerfile_text, encoding="utf-8")
+    write_file(root / DOCKERFILE, dockerfile_text, within=root)
     # The engine gets layers/ only: model/ holds the same files, and plan/links are ours.
-    (root / DOCKERIGNORE).write_text("\n".join([MODEL_DIR, PLAN_FILE, LINKS_FILE, ""]))
+    write_file(root / DOCKERIGNORE, "\n".join([MODEL_DIR, PLAN_FILE, LINKS_FILE, ""]), within=root)
     if links:  # before plan.json: a context that loads always knows its links
         data = {"schema": LINKS_SCHEMA, "links": {k: asdict(v) for k, v in sorted(links.items())}}
-        (root / LINKS_FILE).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    (root / PLAN_FILE).write_bytes(done.plan_bytes())
+        write_file(root / LINKS_FILE, json.dumps(data, indent=2, sort_keys=True) + "\n", within=root)
+    write_file(root / PLAN_FILE, done.plan_bytes(), within=root)
     _fix_metadata(root, done)
     return done
 

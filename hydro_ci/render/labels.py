@@ -8,6 +8,7 @@ by the caller and passed in.
 from __future__ import annotations
 
 import json
+import re
 
 from hydro_ci.contract.jsonform import CONTRACT_LABEL, contract_to_dict
 from hydro_ci.contract.model import Contract
@@ -40,11 +41,29 @@ def image_labels(
         OCI + "version": version,
         OCI + "created": rfc3339(epoch),
         OCI + "revision": revision,
-        OCI + "source": _public_url(source) if source else None,
+        OCI + "source": source_label(source) if source else None,
         CONTRACT_LABEL: contract_label_value(contract),
     }
     labels.update({k: v for k, v in ours.items() if v is not None})
     return dict(sorted(labels.items()))
+
+
+# A remote a registry page can link to: http(s) or ssh URLs, or git's scp-like ``user@host:path``.
+_LINKABLE_SCHEMES = ("http", "https", "ssh", "git+ssh", "ssh+git", "git+https")
+_SCP_LIKE = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!/)[^\s]+")
+
+
+def source_label(remote: str) -> str | None:
+    """The ``org.opencontainers.image.source`` value for a git remote: a linkable URL without
+    credentials, or None. A local path (``/home/runner/work/…``, ``file://``, ``../up.git``) is a
+    fact about the build host, not where the source lives, and stays out of the image's labels."""
+    if any(c.isspace() for c in remote):
+        return None
+    scheme, sep, rest = remote.partition("://")
+    if not sep:
+        return remote if _SCP_LIKE.fullmatch(remote) else None
+    has_host = bool(rest.split("/", 1)[0].rpartition("@")[2])
+    return _public_url(remote) if scheme.lower() in _LINKABLE_SCHEMES and has_host else None
 
 
 def _public_url(url: str) -> str:

@@ -11,6 +11,11 @@ stopped taking an upload, without any clock). It can also serve tag lists in
 registry lacks: a pushed manifest with a ``subject`` is indexed (the answer carries ``OCI-Subject``)
 and ``GET /v2/<name>/referrers/<digest>`` lists them (``?artifactType=`` filtered), as zot, Harbor
 and distribution v3 do; blobs and manifests themselves stay in the real registry.
+
+For the credential tests it records every request's headers (``seen``), can point the registry's
+upload ``Location``s and next-page ``Link``s at another server (``send_elsewhere``), redirect
+(``Fault("redirect", location=…)``) and answer with a challenge of its own (``Fault("unauthorized",
+challenge=…)``): a registry that names another host must never get our credentials sent there.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer",
 class Fault:
     """Applies to the next ``times`` requests whose method and path match (``path`` is a regex)."""
 
-    action: Literal["drop", "status", "slow", "unauthorized", "corrupt", "stall"]
+    action: Literal["drop", "status", "slow", "unauthorized", "corrupt", "stall", "redirect"]
     method: str | None = None
     path: str = ""
     times: int = 1
@@ -46,6 +51,8 @@ class Fault:
     resume: threading.Event = field(default_factory=threading.Event)  # "stall": read on
     received: int = 0  # "stall": body bytes the client got through (until it gave up)
     content_length: int | None = None  # "stall": the body's declared size (None: sent chunked)
+    challenge: str | None = None  # "unauthorized": this WWW-Authenticate instead of the registry's
+    location: str | None = None  # "redirect": answer 307 to this base URL + the request's path
 
     def matches(self, method: str, path: str) -> bool:
         return (self.times > 0 and (self.method is None or self.method == method)
@@ -59,6 +66,10 @@ class FaultProxy:
     referrers: bool = False  # serve the referrers API (index kept here, in memory)
     faults: list[Fault] = field(default_factory=list)
     log: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, what happened)
+    # (method, path, headers) of every request; kept out of the repr, which a failing test prints
+    seen: list[tuple[str, str, dict[str, str]]] = field(default_factory=list, repr=False)
+    bodies: list[bytes] = field(default_factory=list, repr=False)  # request bodies, in order
+    send_elsewhere: str | None = None  # host:port the upload Locations and tag-page Links point at
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -92,6 +103,12 @@ class FaultProxy:
                     f.hits += 1
                     return f
         return None
+
+    def headers_seen(self) -> str:
+        """Every request line, header and body this proxy received, as text (to grep for secrets)."""
+        with self._lock:
+            heads = [f"{m} {p} {k}: {v}" for m, p, h in self.seen for k, v in h.items()]
+            return "\n".join(heads + [b.decode("latin-1") for b in self.bodies])
 
     def record(self, method: str, path: str, what: str) -> None:
         with self._lock:
@@ -160,6 +177,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         method, path = self.command, self.path
+        with self.owner._lock:
+            self.owner.seen.append((method, path, dict(self.headers.items())))
         fault = self.owner.take(method, urlsplit(path).path)
         if fault is not None and fault.action == "stall":
             stalled = self._stalled_body(fault)
@@ -170,6 +189,8 @@ class _Handler(BaseHTTPRequestHandler):
             body, fault = stalled, None
         else:
             body = self._body()
+        with self.owner._lock:
+            self.owner.bodies.append(body[:4096])
         if fault is not None:
             self.owner.record(method, path, fault.action)
             if fault.action == "drop":
@@ -180,8 +201,11 @@ class _Handler(BaseHTTPRequestHandler):
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 self._reply(fault.status, _error_json(fault.status), headers)
                 return
+            if fault.action == "redirect":
+                self._reply(307, b"", {"Location": f"{fault.location}{path}"})
+                return
             if fault.action == "unauthorized":
-                challenge = self._upstream_challenge()
+                challenge = fault.challenge or self._upstream_challenge()
                 self._reply(401, _error_json(401), {"WWW-Authenticate": challenge})
                 return
             time.sleep(fault.delay)  # "slow" (and "corrupt"): then answer (if the client still listens)
@@ -196,6 +220,10 @@ class _Handler(BaseHTTPRequestHandler):
         status, headers, data = self._forward(method, path, body)
         if self.owner.referrers and method == "PUT" and status == 201:
             headers.update(self._index_referrer(path, body))
+        elsewhere = self.owner.send_elsewhere
+        if elsewhere and "Location" in headers and "/blobs/uploads/" in headers["Location"]:
+            loc = urlsplit(headers["Location"])
+            headers["Location"] = f"http://{elsewhere}{loc.path}" + (f"?{loc.query}" if loc.query else "")
         if fault is not None and fault.action == "corrupt" and data:
             data = data[:-1] + bytes([data[-1] ^ 0x01])  # one flipped bit, same length
         self._reply(status, data, headers, head=method == "HEAD")
@@ -243,7 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
         extra: dict[str, str] = {}
         if n and len(tags) > n:
             tags = tags[:n]
-            extra["Link"] = f'<{parts.path}?{urlencode({"n": n, "last": tags[-1]})}>; rel="next"'
+            base = f"http://{self.owner.send_elsewhere}" if self.owner.send_elsewhere else ""
+            extra["Link"] = f'<{base}{parts.path}?{urlencode({"n": n, "last": tags[-1]})}>; rel="next"'
         self._reply(200, json.dumps({"name": doc.get("name"), "tags": tags}).encode(),
                     {"Content-Type": "application/json", **extra})
 

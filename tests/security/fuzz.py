@@ -273,8 +273,8 @@ def _pt2_models() -> list[bytes]:
 
 def _contract_jsons() -> list[bytes]:
     from hydro_ci.contract.formats import to_json
-    from hydro_ci.infer.check import load_model_folder
     from hydro_ci.infer import folder_contract
+    from hydro_ci.infer.check import load_model_folder
 
     out = []
     for folder in sorted(EXAMPLES.iterdir()):
