@@ -16,15 +16,16 @@ WHEEL_MAGIC = "hydro-tiny-installed-ok"  # the module's MAGIC, for checking the 
 
 
 def write_wheel(directory: Path, name: str = "hydrotiny", version: str = "1.0", *,
-                metadata: str = "") -> Path:
-    """``directory/NAME-VERSION-py3-none-any.whl`` with a module ``NAME`` (``MAGIC``, ``VERSION``);
-    ``metadata``: more METADATA header lines (``License-Expression: MIT``)."""
+                metadata: str = "", tag: str = "py3-none-any") -> Path:
+    """``directory/NAME-VERSION-TAG.whl`` with a module ``NAME`` (``MAGIC``, ``VERSION``);
+    ``metadata``: more METADATA header lines (``License-Expression: MIT``); ``tag``: the wheel's
+    compatibility tag (``cp37-none-any`` installs only for Python 3.7)."""
     files = {
         f"{name}/__init__.py": f"MAGIC = {WHEEL_MAGIC!r}\nVERSION = {version!r}\n".encode(),
         f"{name}-{version}.dist-info/METADATA":
             f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{metadata}".encode(),
         f"{name}-{version}.dist-info/WHEEL":
-            b"Wheel-Version: 1.0\nGenerator: hydro-ci-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            f"Wheel-Version: 1.0\nGenerator: hydro-ci-tests\nRoot-Is-Purelib: true\nTag: {tag}\n".encode(),
     }
     record = []
     for path, data in files.items():
@@ -33,7 +34,7 @@ def write_wheel(directory: Path, name: str = "hydrotiny", version: str = "1.0", 
     record.append(f"{name}-{version}.dist-info/RECORD,,")
     files[f"{name}-{version}.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
     directory.mkdir(parents=True, exist_ok=True)
-    wheel = directory / f"{name}-{version}-py3-none-any.whl"
+    wheel = directory / f"{name}-{version}-{tag}.whl"
     with zipfile.ZipFile(wheel, "w") as z:
         for path, data in sorted(files.items()):
             z.writestr(zipfile.ZipInfo(path, (1980, 1, 1, 0, 0, 0)), data)

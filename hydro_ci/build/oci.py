@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import posixpath
-import re
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from hydro_ci.build import (
     PushResult,
     no_progress,
 )
+from hydro_ci.build.python import runtime_python
 from hydro_ci.contract.payload import read_bounded
 from hydro_ci.epoch import file_time, rfc3339
 from hydro_ci.errors import HydroCIError, UsageError
@@ -56,7 +56,6 @@ from hydro_ci.image.model import (
     Digest,
     History,
     Image,
-    ImageConfig,
     Platform,
     canonical_json,
 )
@@ -68,7 +67,6 @@ from hydro_ci.render.install import PipInstall, host_install_refusal, parse_pip_
 log = logging.getLogger(__name__)
 
 DEPS_DIR = "opt/hydro-ci/site-packages"
-DEFAULT_PYTHON = "3.11"
 DEFAULT_GLIBC = "2_28"
 CACHE_SCHEMA = 1
 _ARCH_TAGS = {"amd64": "x86_64", "arm64": "aarch64", "386": "i686", "ppc64le": "ppc64le", "s390x": "s390x"}
@@ -107,18 +105,6 @@ def parse_install_command(command: str | None) -> PipInstall | None:
                                 hint="name a requirements file inside the model folder, "
                                      "or use --builder docker")
     return spec
-
-
-def python_version_of(base: ImageConfig, base_ref: str, configured: str | None) -> str:
-    """The runtime's Python ``X.Y``: configured, else the base's PYTHON_VERSION, else its name."""
-    if configured:
-        return configured
-    env = base.env_value("PYTHON_VERSION")
-    if env and (m := re.match(r"(\d+)\.(\d+)", env)):
-        return f"{m.group(1)}.{m.group(2)}"
-    if m := re.search(r"python[-:_]?(\d)\.(\d+)", base_ref):
-        return f"{m.group(1)}.{m.group(2)}"
-    return DEFAULT_PYTHON
 
 
 def pip_platforms(platform: Platform, glibc: str = DEFAULT_GLIBC) -> list[str]:
@@ -306,6 +292,7 @@ class DepsInstall:
     python_version: str
     platforms: tuple[str, ...]
     requirement_files: tuple[str, ...]  # relative to /model/files
+    python_from: str = ""  # what decided python_version (build.python.runtime_python)
 
 
 @dataclass
@@ -326,7 +313,8 @@ def _entries_for(context: BuildContext, files: Sequence[ContextFile]) -> list[tu
 
 
 def installed_deps(spec: PipInstall, context: BuildContext, cache: Path, *, python_version: str,
-                   platforms: Sequence[str], progress: Progress = no_progress) -> tuple[Path, str]:
+                   platforms: Sequence[str], progress: Progress = no_progress,
+                   python_from: str = "") -> tuple[Path, str]:
     """The site-packages pip makes for ``spec``, cached by everything that decides it.
 
     The key covers the dependency files (requirements, constraints, wheels: their digests from the
@@ -347,10 +335,12 @@ def installed_deps(spec: PipInstall, context: BuildContext, cache: Path, *, pyth
                                          list(spec.requirements), spec.no_deps, python_version,
                                          list(platforms)])).hexdigest()
     done = cache / "pip" / key
+    what = f"pip install for python {python_version} ({platforms[0]})" + (
+        f", from {python_from}" if python_from else "")
     if done.is_dir():
-        progress(ProgressEvent("deps", f"pip install for python {python_version} ({platforms[0]}): cached"))
+        progress(ProgressEvent("deps", f"{what}: cached"))
         return done, key
-    progress(ProgressEvent("deps", f"pip install for python {python_version} ({platforms[0]})"))
+    progress(ProgressEvent("deps", what))
     done.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".pip-", dir=done.parent) as tmp:
         target = Path(tmp) / "site-packages"
@@ -452,13 +442,15 @@ def build_image(context: BuildContext, base: Base, *, cache: Path, python_versio
     for klass in LAYER_ORDER:
         entries = _entries_for(context, context.files_in(klass))
         if klass is LayerClass.deps and pip is not None:
-            pyver = python_version_of(base.image.config, base.ref, python_version)
+            # The runtime's name, not where its image was read from (--base-from oci:DIR, scratch).
+            python = runtime_python(base.image.config, context.base_image, python_version)
+            pyver = python.version
             plats = pip_platforms(base.image.config.platform, glibc)
             # In the cache, not a temporary directory: an uncompressed layer reads its files at push time.
             site, key = installed_deps(pip, context, cache, python_version=pyver, platforms=plats,
-                                       progress=progress)
+                                       progress=progress, python_from=python.source)
             entries += _tree_entries_keyed(site, DEPS_DIR, key)
-            deps = DepsInstall(site, pyver, tuple(plats), tuple(pip.requirement_files))
+            deps = DepsInstall(site, pyver, tuple(plats), tuple(pip.requirement_files), python.source)
             existing = base.image.config.env_value("PYTHONPATH")
             env["PYTHONPATH"] = "/" + DEPS_DIR + (f":{existing}" if existing else "")
         if not entries:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hydro_ci.cli.render import add_render_options, check_model_dir
 
 if TYPE_CHECKING:
-    from hydro_ci.build import Credentials, Progress, ProgressEvent
+    from hydro_ci.build import Credentials
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -40,19 +37,26 @@ def add_oci_options(parser: argparse.ArgumentParser) -> None:
     oci.add_argument("--base-from", metavar="SOURCE",
                      help="read the base from oci:DIR[:TAG], docker-archive:FILE[:REF], "
                           "docker-daemon:REF or a registry reference (default: the runtime)")
-    oci.add_argument("--python-version", metavar="X.Y",
-                     help="runtime Python for pip wheels (default: the base's PYTHON_VERSION)")
+    add_python_version_option(oci)
     oci.add_argument("--platform", metavar="OS/ARCH",
                      help="image platform, e.g. linux/arm64: picks it from a multi-platform base and "
                           "the wheels pip installs (default linux/amd64)")
 
 
+def add_python_version_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument("--python-version", metavar="X.Y",
+                        help="the runtime's Python, for pip's wheels, when neither the base's PYTHON_VERSION "
+                             "nor the runtime's name (python-3.7, py37…) says it; an error when they "
+                             "say otherwise (default then: 3.11)")
+
+
 def oci_options(args: argparse.Namespace) -> dict[str, Any]:
     """Builder options for --builder oci; refused with any other builder."""
+    from hydro_ci.build.python import check_python_version
     from hydro_ci.errors import UsageError
 
-    opts = {"output_layout": args.output_layout, "output_tar": args.output_tar,
-            "base_from": args.base_from, "python_version": args.python_version,
+    opts = {"output_layout": args.output_layout, "output_tar": args.output_tar, "base_from": args.base_from,
+            "python_version": check_python_version(args.python_version) if args.python_version else None,
             "platform": args.platform}
     if args.builder != "oci":
         given = [k for k, v in opts.items() if v]
@@ -127,39 +131,6 @@ def check_image(image: str, version: str, tags: list[str], insecure: bool | None
     endpoint_for(ref.registry, insecure=insecure)  # --insecure off this machine: refused now, any builder
 
 
-def plain_output() -> bool:
-    return bool(os.environ.get("CI")) or not sys.stderr.isatty()
-
-
-@contextmanager
-def progress_display() -> Iterator[Progress]:
-    """A live display on a terminal, plain lines (on stderr) in CI or when piped."""
-    if plain_output():
-        def plain(event: ProgressEvent) -> None:
-            if event.stage == "push" and event.current is not None:
-                return  # byte counters are noise in a CI log; the status lines remain
-            if event.stage == "hash" and event.current != event.total:
-                return  # the daemonless builder's hashing counters: only the final one
-            print(f"[{event.stage}] {event.message}", file=sys.stderr, flush=True)
-
-        yield plain
-        return
-    from rich.console import Console
-    from rich.markup import escape
-
-    console = Console(stderr=True, highlight=False)
-    with console.status("starting…") as status:
-        def live(event: ProgressEvent) -> None:
-            # Build output may contain [brackets]: escape it so rich never reads it as markup.
-            text = escape(event.message)
-            if event.message.startswith(("Step ", "built", "building", "pushing", "pulling")) or (
-                    event.stage == "layer"):  # the daemonless builder's one line per layer
-                console.print(f"[bold]{event.stage}[/] {text}", overflow="ellipsis", no_wrap=True)
-            status.update(f"{event.stage}: {escape(event.message[:100])}")
-
-        yield live
-
-
 def print_result(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(data, indent=2, sort_keys=True))
@@ -172,6 +143,7 @@ def print_result(data: dict[str, Any], as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hydro_ci.build import BuildRequest, make_builder
+    from hydro_ci.cli.progress import progress_display
     from hydro_ci.errors import UsageError
     from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from hydro_ci.cli.output import problem_format
 
 if TYPE_CHECKING:
-    from hydro_ci.build import Credentials, Progress, ProgressEvent
+    from hydro_ci.build import Credentials, Progress
     from hydro_ci.pipeline import PipelineState
 
 # The names of hydro_ci.pipeline.stages.STAGES, repeated here so `--help` imports nothing heavy
@@ -23,7 +23,7 @@ STAGES = ("check", "contract", "version", "render", "plan", "build", "push", "at
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from hydro_ci.cli.build import add_credential_options
+    from hydro_ci.cli.build import add_credential_options, add_python_version_option
 
     parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="folder with serving.yaml")
     parser.add_argument("--image", metavar="REPO",
@@ -54,6 +54,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-from", metavar="SOURCE",
                         help="oci builder: read the base from oci:DIR[:TAG], docker-archive:FILE, "
                              "docker-daemon:REF or scratch instead of its registry")
+    add_python_version_option(parser)
     parser.add_argument("--template", type=Path, metavar="DIR", help="templates extending ours")
     parser.add_argument("--sbom", action="store_true",
                         help="write SPDX and CycloneDX SBOMs beside the image; attach them when "
@@ -88,6 +89,7 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hydro_ci.build.python import check_python_version
     from hydro_ci.errors import HydroCIError, ProblemsError, UsageError
     from hydro_ci.pipeline import PipelineOptions, PipelineState, run_pipeline
 
@@ -103,15 +105,19 @@ def run(args: argparse.Namespace) -> int:
         from hydro_ci.cli.build import check_version
 
         check_version(args.model_version)
+    if args.python_version and args.builder != "oci":
+        raise UsageError("--python-version needs --builder oci",
+                         hint="the engine's pip runs inside the runtime, with its own Python")
     if args.image:
         from hydro_ci.cli.build import check_image
 
         check_image(args.image, args.model_version or "0.0.0", [], args.insecure)
+    python_version = check_python_version(args.python_version) if args.python_version else None
     options = PipelineOptions(
         model_dir=args.model_dir, image=args.image, builder=args.builder, push=args.push, bump=args.bump,
         version_source=args.version_source, version=args.model_version, reserve=args.reserve,
         dry_run=args.dry_run, output=args.output, dist=args.dist, base_image=args.base_image,
-        base_from=args.base_from,
+        base_from=args.base_from, python_version=python_version,
         template=args.template, credentials=_credentials(args), insecure=args.insecure,
         only=tuple(args.only), sbom=args.sbom, provenance=args.provenance, sign_key=args.sign_key,
     )
@@ -150,30 +156,11 @@ def run(args: argparse.Namespace) -> int:
 def _display() -> Iterator[Progress]:
     """Plain lines in CI or when piped (the build verbs' display); on a terminal each stage's result
     stays on screen and the live status line shows the step in progress (layer hashing, upload…)."""
-    from hydro_ci.cli.build import plain_output, progress_display
+    from hydro_ci.cli.progress import progress_display
     from hydro_ci.pipeline.stages import STAGE_EVENT
 
-    if plain_output():
-        with progress_display() as plain:
-            yield plain
-        return
-    from rich.console import Console
-    from rich.markup import escape
-
-    console = Console(stderr=True, highlight=False)
-    with console.status("starting…") as status:
-        def live(event: ProgressEvent) -> None:
-            # Messages carry user text (Dockerfile steps, paths): escape it so rich never reads
-            # a [bracket] in it as markup.
-            text = escape(event.message)
-            if event.id == STAGE_EVENT:
-                console.print(f"[green]✓[/] [bold]{event.stage:<8}[/] {text}", markup=True,
-                              soft_wrap=True)
-            elif event.message.startswith("Step "):  # the engine's Dockerfile steps
-                console.print(f"  [dim]{event.stage}[/] {text}", markup=True, soft_wrap=True)
-            status.update(f"{event.stage}: {escape(event.message[:100])}")
-
-        yield live
+    with progress_display(STAGE_EVENT) as progress:
+        yield progress
 
 
 def _print(state: PipelineState, dry_run: bool) -> None:

@@ -25,7 +25,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from hydro_ci.build import BuildResult
     from hydro_ci.build.engine import EngineBuilder, local_image_id
-    from hydro_ci.cli.build import check_image, print_result, progress_display, read_credentials
+    from hydro_ci.cli.build import check_image, print_result, read_credentials
+    from hydro_ci.cli.progress import progress_display
 
     check_image(args.image, args.model_version, args.tags, args.insecure)
     if args.layout and args.builder != "oci":
@@ -49,7 +50,8 @@ def _push_layout(args: argparse.Namespace, credentials: Credentials | None) -> i
     """Push the version tag of an OCI layout (written by build --builder oci --output-layout)."""
     from hydro_ci.build import BuildResult
     from hydro_ci.build.oci import OCIBuilder
-    from hydro_ci.cli.build import print_result, progress_display
+    from hydro_ci.cli.build import print_result
+    from hydro_ci.cli.progress import progress_display
     from hydro_ci.errors import UsageError
     from hydro_ci.image.layout import read_layout
 

@@ -73,8 +73,10 @@ def _oci_layers(options: PipelineOptions, context: BuildContext,
     builder = OCIBuilder(insecure=options.insecure)
     source = options.base_from or context.base_image
     base = read_base(source, builder.cache / "tmp", builder.platform, insecure=options.insecure)
-    built = build_image(context, base, cache=builder.cache, python_version=builder.python_version)
+    built = build_image(context, base, cache=builder.cache, python_version=options.python_version)
     layers = [{**lp.to_dict(), "in_registry": None} for lp in built.plan]
+    if deps := built.deps:
+        notes.append(f"pip installs wheels for python {deps.python_version}, from {deps.python_from}")
     base_layers = len(built.image.manifest.layers) - len(layers)
     if base_layers:
         notes.append(f"the base adds {base_layers} layer(s), mounted or skipped when the registry has them")

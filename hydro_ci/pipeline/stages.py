@@ -213,7 +213,7 @@ def build(state: PipelineState) -> None:
         ensure_dir(layout_dir.parent)
         # dist/ is this run's output, written afresh: its tags may be replaced.
         opts.update(output_layout=layout_dir, output_tar=tar, base_from=state.options.base_from,
-                    replace_layout_tags=True)
+                    python_version=state.options.python_version, replace_layout_tags=True)
     builder = make_builder(state.options.builder, **opts)
     tags = [t["tag"] for t in v["tags"]]
     # With --push, the engine sets local tags only once the registry accepted the version.

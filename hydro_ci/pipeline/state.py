@@ -65,6 +65,7 @@ class PipelineOptions:
     dist: Path = DIST
     base_image: str | None = None  # default: serving.yaml hydro-ci.base-image, else runtime
     base_from: str | None = None  # oci builder: read the base from here (oci:DIR:TAG, docker-archive:…)
+    python_version: str | None = None  # oci: the runtime's Python when nothing else says it
     template: Path | None = None
     credentials: Credentials | None = field(default=None, repr=False)
     insecure: bool | None = None

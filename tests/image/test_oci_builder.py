@@ -276,15 +276,19 @@ def test_registry_base_is_pinned_and_its_layers_mounted(make_context: MakeContex
 
 
 def test_runtime_python_and_platform_for_wheels() -> None:
-    from hydro_ci.build.oci import pip_platforms, python_version_of
+    from hydro_ci.build.oci import pip_platforms
+    from hydro_ci.build.python import runtime_python
+    from hydro_ci.errors import UsageError
     from hydro_ci.image.model import ImageConfig, Platform
 
     with_env = ImageConfig({"config": {"Env": ["PYTHON_VERSION=3.12.4"]}})
-    assert python_version_of(with_env, "python:3.12-slim", None) == "3.12"
+    assert runtime_python(with_env, "python:3.12-slim").version == "3.12"
     hydrosphere = "hydrosphere/serving-runtime-python-3.7:3.0.0"
-    assert python_version_of(ImageConfig.empty(), hydrosphere, None) == "3.7"
-    assert python_version_of(ImageConfig.empty(), "busybox", None) == "3.11"
-    assert python_version_of(with_env, "x", "3.10") == "3.10"
+    assert runtime_python(ImageConfig.empty(), hydrosphere).version == "3.7"
+    assert runtime_python(ImageConfig.empty(), "busybox").version == "3.11"
+    assert runtime_python(ImageConfig.empty(), "busybox", "3.10").version == "3.10"
+    with pytest.raises(UsageError, match=r"3\.10 contradicts the base's PYTHON_VERSION=3\.12\.4"):
+        runtime_python(with_env, "x", "3.10")
     assert pip_platforms(Platform("arm64", "linux")) == ["manylinux_2_28_aarch64"]
     with pytest.raises(OCIBuildError, match="cannot pick wheels for platform windows/amd64"):
         pip_platforms(Platform("amd64", "windows"))

@@ -334,12 +334,12 @@ def test_terminal_display_shows_brackets_in_messages_as_text(monkeypatch: pytest
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     # On a terminal, progress goes through rich; a Dockerfile step such as `RUN echo [/x]` must be
     # printed as written, not parsed as markup (which raised MarkupError: a traceback).
-    import hydro_ci.cli.build as cli_build
+    import hydro_ci.cli.progress as cli_progress
     from hydro_ci.build import ProgressEvent
     from hydro_ci.cli.pipeline import _display
     from hydro_ci.pipeline.stages import STAGE_EVENT
 
-    monkeypatch.setattr(cli_build, "plain_output", lambda: False)
+    monkeypatch.setattr(cli_progress, "plain_output", lambda: False)
     with _display() as live:
         live(ProgressEvent(stage="build", message="Step 2/4 : RUN echo [/oops] [bold]x"))
         live(ProgressEvent(stage="render", message="ctx/[red]: 3 files", id=STAGE_EVENT))
