@@ -1,4 +1,5 @@
-"""Developer sessions: `nox -s tests`, `tests-min`, `tests-upstream`, `lint`, `proto`, `bench`, `lock`.
+"""Developer sessions: `nox -s tests`, `tests-min`, `tests-upstream`, `lint`, `proto`, `bench`, `fuzz`,
+`lock`.
 
 `nox -s tests` is the test command the README and CI use. Every environment a session creates
 installs from a lock under `locks/` (exact versions, direct and transitive), so a new upstream
@@ -108,6 +109,15 @@ def bench(session: nox.Session) -> None:
     _install_dev(session)
     for script in session.posargs or sorted(glob.glob("benchmarks/*.py")):
         session.run("python", script)
+
+
+@nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """Fuzz every parser of hostile input (tests/security/fuzz.py): prints each target's input count
+    and fails on any crash that is not hydro-ci's own error. `nox -s fuzz -- --budget 1000000`; the
+    default is 20 000 inputs (HYDRO_CI_FUZZ_BUDGET), about a minute."""
+    _install_dev(session)
+    session.run("python", "-m", "tests.security.fuzz", *session.posargs)
 
 
 @nox.session(python=PYTHON)

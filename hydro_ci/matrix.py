@@ -92,7 +92,7 @@ def changed_models(start: Path, since: str | None = None, paths: Sequence[Path] 
 def _shipped(root: Path, entry: ModelEntry, changed: list[str]) -> list[str]:
     """The changed files that can reach the entry's image: inside its folder, those its ignore rules
     keep (a __pycache__/ or the .hydro-ci/ a local run left is no change to the model)."""
-    from hydro_ci.render.ignore import ignored_by  # the docker SDK's matcher: only when asked
+    from hydro_ci.contract.payload import ignored_by  # the docker SDK's matcher: only when asked
 
     prefix = "" if entry.path == "." else entry.path.rstrip("/") + "/"
     ignored = ignored_by(root / entry.path)

@@ -7,7 +7,6 @@ site-packages tree, never through a link out of them, and every read is bounded.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
@@ -16,7 +15,7 @@ from email.parser import HeaderParser
 from pathlib import Path
 from typing import Any
 
-from hydro_ci import __version__, git
+from hydro_ci import __version__, boundedjson, git
 from hydro_ci.build.api import BuildResult
 from hydro_ci.image.model import PushableImage
 from hydro_ci.render.context import BuildContext, ContextFile, LayerClass
@@ -275,7 +274,7 @@ def _report(path: Path) -> dict[str, tuple[str | None, str | None]]:
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_REPORT + 1)
-        doc = json.loads(data) if len(data) <= MAX_REPORT else {}
+        doc = boundedjson.loads(data) if len(data) <= MAX_REPORT else {}
     except (OSError, ValueError):
         return {}
     out: dict[str, tuple[str | None, str | None]] = {}

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from hydro_ci import boundedjson
 from hydro_ci.attest.facts import BUILDER_ID, BuildFacts
 from hydro_ci.errors import HydroCIError
 
@@ -140,7 +141,7 @@ def parse_recorded(data: bytes, digest: str) -> RecordedBuild:
     if len(data) > MAX_STATEMENT:
         raise ProvenanceError(f"the provenance is larger than {MAX_STATEMENT} bytes")
     try:
-        doc = json.loads(data)
+        doc = boundedjson.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise ProvenanceError("the provenance is not JSON") from None
     if _get(doc, "_type") != STATEMENT_TYPE or _get(doc, "predicateType") != SLSA_PROVENANCE:

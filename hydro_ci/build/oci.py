@@ -25,11 +25,12 @@ import posixpath
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hydro_ci import boundedjson
 from hydro_ci.build.api import (
     BaseRecord,
     BuildRequest,
@@ -41,6 +42,7 @@ from hydro_ci.build.api import (
 )
 from hydro_ci.build.python import runtime_python
 from hydro_ci.cache import cache_dir
+from hydro_ci.contract.payload import read_bounded
 from hydro_ci.epoch import file_time, rfc3339
 from hydro_ci.errors import HydroCIError, UsageError
 from hydro_ci.image import daemon, layout, mutate, remote, tarball
@@ -63,8 +65,8 @@ from hydro_ci.progress import Progress, ProgressEvent, no_progress
 from hydro_ci.reference import parse_reference
 from hydro_ci.registry.client import client_for
 from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
-from hydro_ci.render.context import LAYER_ORDER, BuildContext, ContextFile, LayerClass, check_links
-from hydro_ci.render.install import PipInstall, parse_pip_install
+from hydro_ci.render.context import FILES_DIR, LAYER_ORDER, BuildContext, ContextFile, LayerClass, check_links
+from hydro_ci.render.install import PipInstall, host_install_refusal, parse_pip_install
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +162,7 @@ def level_of(compression: str) -> int:
 
 def _cached_layer(cache: Path, key: str, entries: Sequence[LayerEntry], epoch: int) -> Layer | None:
     try:
-        rec = json.loads((cache / "layers" / f"{key}.json").read_text())
+        rec = boundedjson.loads((cache / "layers" / f"{key}.json").read_text())
         desc = Descriptor(rec["media_type"], Digest.parse(rec["digest"]), int(rec["size"]))
         diff_id, usize = Digest.parse(rec["diff_id"]), int(rec["uncompressed_size"])
     except (OSError, ValueError, KeyError):
@@ -297,6 +299,12 @@ def installed_deps(spec: PipInstall, context: BuildContext, cache: Path, *, pyth
     plan), the specifiers, Python version and platforms. A hit re-runs nothing (no network), and
     what was resolved once stays fixed: delete the cache to resolve again. Returns (dir, key).
     """
+    why = host_install_refusal(spec, _PayloadText(context))
+    if why is not None:  # before the cache: a hit must not hide what a fresh build would refuse
+        raise OCIBuildError(f"the oci builder runs pip on this machine, where it may only download and "
+                            f"unpack wheels: {why}",
+                            hint="ship a wheel (pip wheel ./pkg -w wheels/) and name it, or use --builder "
+                                 "docker, which runs install-command inside the image")
     deps = [[f.path, f.sha256] for f in context.files_in(LayerClass.deps)]
     for name in spec.requirement_files:  # named files count whatever layer class they were given
         path = context.root / "model" / "files" / name
@@ -326,6 +334,31 @@ def installed_deps(spec: PipInstall, context: BuildContext, cache: Path, *, pyth
             if not done.is_dir():
                 raise
     return done, key
+
+
+class _PayloadText(Mapping[str, "str | None"]):
+    """The payload's files (paths under /model/files) → their text, read when asked: None for what is
+    not text (a wheel, a binary file, more than a megabyte). Only files of the plan are there."""
+
+    def __init__(self, context: BuildContext) -> None:
+        self._root = context.root / FILES_DIR
+        prefix = FILES_DIR + "/"
+        self._paths = {f.path[len(prefix):] for f in context.files if f.path.startswith(prefix)}
+
+    def __getitem__(self, path: str) -> str | None:
+        if path not in self._paths:
+            raise KeyError(path)
+        try:
+            data = read_bounded(self._root / path, 1 << 20)
+        except OSError:
+            return None
+        return None if data is None or b"\0" in data else data.decode("utf-8", "replace")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._paths))
+
+    def __len__(self) -> int:
+        return len(self._paths)
 
 
 def pip_report_path(site: Path) -> Path:

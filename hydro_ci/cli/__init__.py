@@ -12,6 +12,7 @@ for it too.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import signal
@@ -220,8 +221,26 @@ def _main(argv: Sequence[str] | None) -> int:
         # Output piped into `head` and closed early: not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except Exception:  # noqa: BLE001 - the one place a bug is turned into exit 3
-        print("hydro-ci: internal error (a bug in hydro-ci); please report it with this:",
+    except OSError as exc:
+        if exc.errno not in _ENVIRONMENT or exc.filename is None:
+            return _bug()
+        # A read-only folder, a full disk, a name too long for the file system: the machine's state,
+        # not a bug; where the write is our own code's, it says so itself with a better hint.
+        print(f"error: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        print("hint: hydro-ci writes under the working directory (.hydro-ci/, dist/) and, unless told "
+              "otherwise (--output), the model folder's .hydro-ci/: run it where it may write",
               file=sys.stderr)
-        traceback.print_exc()
-        return 3
+        return 1
+    except Exception:  # noqa: BLE001 - the one place a bug is turned into exit 3
+        return _bug()
+
+
+# OS errors that describe the machine (permissions, space, file system limits), not hydro-ci.
+_ENVIRONMENT = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT,
+                          errno.ENAMETOOLONG, errno.EMFILE, errno.ENFILE})
+
+
+def _bug() -> int:
+    print("hydro-ci: internal error (a bug in hydro-ci); please report it with this:", file=sys.stderr)
+    traceback.print_exc()
+    return 3

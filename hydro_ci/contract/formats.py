@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from hydro_ci import boundedjson
 from hydro_ci.contract import jsonform, proto, prototxt, yamlfile
 from hydro_ci.contract.model import Contract, Field, Profile, Signature
 from hydro_ci.contract.reader import ServingReader, Source
@@ -71,7 +72,7 @@ def from_json(text: str, display: str = "<json>") -> Contract:
     """A contract in hydro-ci's JSON form (bare, or wrapped as ``{"contract": …}``), checked by
     the rules a folder's contract obeys; JSON has no lines, so problems name the file only."""
     try:
-        data = json.loads(text)
+        data = boundedjson.loads(text)
     except ValueError as exc:
         raise ContractError(f"{display}: not JSON ({exc})") from None
     if not isinstance(data, dict):

@@ -33,6 +33,7 @@ from hydro_ci.contract.pairing import SECTIONS, Key
 from hydro_ci.contract.yamlfile import Mapping, Node, Scalar, Sequence
 from hydro_ci.diagnostics import Location, Problem, Severity, did_you_mean
 from hydro_ci.folder import CONFIG_KEY, SERVING_FILE
+from hydro_ci.text import CONTROL_CHARS
 
 EXTRA_KEYS = ("training-data", "monitoring", "monitoring-configuration")
 # Keys some released Hydrosphere read in a Model document that hydro-ci does not use: accepted with
@@ -273,7 +274,7 @@ class ServingReader:
             if isinstance(value, Scalar) and value.is_null:
                 d.config = {}
             elif (section := self.mapping(value, f"the {CONFIG_KEY} section")) is not None:
-                d.config, d.config_node = yamlfile.to_python(section), section
+                d.config, d.config_node = _config(section), section
         else:
             d.extra[key] = yamlfile.to_python(value)
 
@@ -295,11 +296,24 @@ class ServingReader:
         if m is None:
             return {}
         out = {}
-        for key, _, value in self.entries(m, None, "metadata"):
-            if isinstance(value, Scalar):
-                out[key] = "" if value.is_null else value.text
-            else:
+        for key, key_node, value in self.entries(m, None, "metadata"):
+            # Keys become image labels and annotations: a `=` or a blank splits a LABEL instruction,
+            # a line break starts a new one (or a CI workflow command where it is printed).
+            why = ("is empty" if not key
+                   else "appears twice (the second would replace the first)" if key in out
+                   else "holds a control character" if CONTROL_CHARS.search(key)
+                   else "holds a blank: label names are single words" if any(c.isspace() for c in key)
+                   else "holds '=', which would split the label" if "=" in key else None)
+            if why is not None:
+                self.add(key_node.location, f"metadata key {key!r} {why}", "bad-metadata")
+                continue
+            if not isinstance(value, Scalar):
                 self.add(value.location, f"metadata {key!r} must be a string, not a {value.kind}", "bad-type")
+            elif CONTROL_CHARS.search(value.text):
+                self.add(value.location, f"metadata {key!r}: the value must be single-line text without "
+                         "control characters", "bad-metadata")
+            else:
+                out[key] = "" if value.is_null else value.text
         return out
 
     # The contract section: {name, inputs: {field: spec}, outputs: {field: spec}}.
@@ -451,6 +465,18 @@ class ServingReader:
                       f"did){did_you_mean(text, choices)}", "unknown-profile")
             return Profile.none
         return profile
+
+
+def _config(section: Mapping) -> dict[str, Any]:
+    """The hydro-ci: section as data; ``env:`` keeps each name and value as written (its source text:
+    YAML 1.1 would read 3.10 as 3.1, 0022 as 18, yes as true and 1:30 as 90)."""
+    config: dict[str, Any] = yamlfile.to_python(section)
+    for key, value in section.pairs:
+        if isinstance(key, Scalar) and key.text == "env" and isinstance(value, Mapping):
+            config["env"] = {k.text if isinstance(k, Scalar) else str(yamlfile.to_python(k)):
+                             v.text if isinstance(v, Scalar) and not v.is_null else yamlfile.to_python(v)
+                             for k, v in value.pairs}
+    return config
 
 
 def read_serving(root: Node | None, declared: Declared, display: str) -> list[Problem]:

@@ -44,6 +44,7 @@ class Node:
     location: Location
     tag: str
     size: int = 1
+    height: int = 0  # collections nested in it, itself included (a scalar: 0), aliases expanded
 
     @property
     def kind(self) -> str:
@@ -346,7 +347,7 @@ class _Composer:
         tag = default if event.tag in (None, "!") else event.tag
         if tag != default:
             self.problems.append(Problem(where, f"unsupported YAML tag {short_tag(tag)}", "yaml-tag"))
-        node: Node = Mapping(where, tag) if is_map else Sequence(where, tag)
+        node: Node = Mapping(where, tag, height=1) if is_map else Sequence(where, tag, height=1)
         if event.anchor:
             self.anchors[event.anchor] = node
             self.open_anchors.add(event.anchor)
@@ -367,6 +368,12 @@ class _Composer:
             self.root = node
             return
         parent, _ = self.stack[-1]
+        # An alias brings its node's whole depth along: ten anchors of 60 levels, each holding the
+        # previous one, nest 600 deep in a 1.5 KB file; every walker after us may then recurse.
+        if len(self.stack) + node.height > MAX_DEPTH:
+            raise self.fail(where or node.location, f"nested deeper than {MAX_DEPTH} levels (aliases "
+                            "included)", "yaml-limits")
+        parent.height = max(parent.height, node.height + 1)
         parent.size += node.size
         if parent.size > MAX_NODES:
             raise self.fail(
@@ -409,6 +416,7 @@ class _Composer:
                 out.append((key, value))
         node.pairs = out + explicit
         node.size += sum(k.size + v.size for k, v in out)
+        node.height = max([node.height, *(max(k.height, v.height) + 1 for k, v in out)])
         if node.size > MAX_NODES:
             raise self.fail(node.location, f"more than {MAX_NODES} nodes after merging", "yaml-limits")
 
@@ -427,6 +435,7 @@ def compose(text: str, display: str) -> Node | None:
 def compose_all(text: str, display: str) -> list[tuple[Node | None, Location]]:
     """Every document of ``text`` (``---`` separated, as ``yaml.safe_load_all`` reads them), each
     with where it starts; an empty document is None. Limits apply to the file as a whole."""
+    _check_flow_nesting(text, display)  # as compose: before the parser's own 1 000-level limit
     composer = _Composer(text, display)
     composer.several = True
     composer.run()

@@ -24,6 +24,7 @@ from typing import Any
 
 import requests
 
+from hydro_ci import boundedjson
 from hydro_ci.errors import EngineError, EngineUnavailableError
 from hydro_ci.image.layer import choose_blob_compression, gzip_blob
 from hydro_ci.image.model import (
@@ -203,7 +204,7 @@ def _record(cache: Path, diff_id: Digest) -> Path:
 
 def _remembered(cache: Path, diff_id: Digest) -> FileBlob | None:
     try:
-        rec = json.loads(_record(cache, diff_id).read_text())
+        rec = boundedjson.loads(_record(cache, diff_id).read_text())
         desc = Descriptor(DOCKER_LAYER_GZIP, Digest.parse(rec["digest"]), int(rec["size"]))
     except (OSError, ValueError, KeyError):
         return None

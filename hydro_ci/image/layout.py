@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from hydro_ci import boundedjson
 from hydro_ci.errors import HydroCIError
 from hydro_ci.image.model import (
     ANNOTATION_REF_NAME,
@@ -205,7 +205,7 @@ def _reachable(root: Path, entries: Iterable[Descriptor]) -> set[Digest] | None:
             continue
         seen.add(digest)
         try:
-            doc = json.loads(blob_path(root, digest).read_bytes())
+            doc = boundedjson.loads(blob_path(root, digest).read_bytes())
             kind = doc.get("mediaType") or media_type
             if kind not in MANIFEST_TYPES | INDEX_TYPES | {_ARTIFACT_MANIFEST}:
                 return None

@@ -23,6 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
+import hydro_ci.boundedjson as boundedjson  # the pure core may import it: no I/O
 from hydro_ci.errors import HydroCIError
 
 # --- media types -------------------------------------------------------------------------------
@@ -86,7 +87,7 @@ def canonical_json(obj: Any) -> bytes:
 
 def parse_json(data: bytes, what: str) -> dict[str, Any]:
     try:
-        obj = json.loads(data)
+        obj = boundedjson.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ImageFormatError(f"{what} is not valid JSON: {exc}") from None
     if not isinstance(obj, dict):
@@ -296,7 +297,7 @@ class Index:
 def manifest_media_type_of(data: bytes) -> str | None:
     """The ``mediaType`` a manifest/index names for itself, if any."""
     try:
-        mt = json.loads(data).get("mediaType")
+        mt = boundedjson.loads(data).get("mediaType")
     except (ValueError, AttributeError):
         return None
     return str(mt) if mt else None

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import json
 import posixpath
 import tarfile
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from hydro_ci import boundedjson
 from hydro_ci.errors import HydroCIError
 from hydro_ci.image.model import (
     ANNOTATION_REF_NAME,
@@ -238,7 +238,7 @@ def read_tarball(path: Path | str, tag: str | None = None, *, docker_types: bool
     except (OSError, tarfile.TarError) as exc:
         raise TarballError(f"cannot read docker-archive {path}: {exc}") from None
     try:
-        entries = json.loads(_member_bytes(path, _resolve(members, "manifest.json")))
+        entries = boundedjson.loads(_member_bytes(path, _resolve(members, "manifest.json")))
         entry = _choose(entries, tag, path)
         config_bytes = _member_bytes(path, _resolve(members, str(entry["Config"])))
         layer_names = [str(x) for x in entry["Layers"]]  # type: ignore[attr-defined]

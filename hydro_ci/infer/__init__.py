@@ -15,6 +15,8 @@ from pathlib import Path
 
 from hydro_ci.contract.model import Contract, ModelFolder, Signature
 from hydro_ci.contract.pairing import Key
+from hydro_ci.contract.reader import Source
+from hydro_ci.contract.rules.signature import check_signature
 from hydro_ci.diagnostics import Location, Problem, Severity
 from hydro_ci.errors import HydroCIError, ModelFileError, NoModelInFileError
 from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILES
@@ -181,7 +183,7 @@ def undeclared_problem(root: Path, where: Location) -> Problem | None:
     """For a folder that declares no contract: the problem when none can be read from its model
     files either (no model file, a corrupt one, a python runtime), located at ``where``; else None."""
     try:
-        infer_folder(root)
+        result = infer_folder(root)
     except HydroCIError as exc:
         return Problem(
             where,
@@ -189,6 +191,11 @@ def undeclared_problem(root: Path, where: Location) -> Problem | None:
             f"contract: section here or in {PROTOTXT_FILE}",
             "no-contract",
         )
+    for signature in result.contract.signatures:  # the read contract is the one the image carries
+        for problem in check_signature(Source(signature, str(result.source))):
+            if problem.rule == "control-character":
+                return Problem(where, f"no contract is declared, and the one read from {result.source}: "
+                               f"{problem.message}; declare the contract", problem.rule)
     return None
 
 

@@ -14,6 +14,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from hydro_ci.contract.payload import Refusal, open_regular, resolve_inside
+
 
 class Format(enum.Enum):
     # value = (framework name printed by `contract infer`, priority when a folder holds several)
@@ -77,10 +79,11 @@ def find_model_files(root: Path) -> list[ModelFile]:
         return [ModelFile(root, fmt)] if fmt else []
     found: list[ModelFile] = []
     seen = 0
+    real_root = os.path.realpath(root)
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         depth = len(here.relative_to(root).parts)
-        if (here / SPARK_METADATA).is_file():
+        if (here / SPARK_METADATA).is_file() and not (here / SPARK_METADATA).is_symlink():
             found.append(ModelFile(here, Format.spark))
         dirnames[:] = sorted(
             d for d in dirnames if depth + 1 < MAX_DEPTH and not d.startswith(".") and d not in SKIP_DIRS
@@ -89,6 +92,8 @@ def find_model_files(root: Path) -> list[ModelFile]:
             seen += 1
             if seen > MAX_FILES:
                 break
+            if not _stays_inside(real_root, here / name):
+                continue  # a link out of the folder (~/.docker/config.json) is never read
             fmt = sniff(here / name)
             if fmt is not None:
                 found.append(ModelFile(here / name, fmt))
@@ -107,7 +112,7 @@ def sniff(path: Path) -> Format | None:
     if path.name in SAVED_MODEL_NAMES:
         return Format.saved_model
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:
             head = f.read(8)
     except OSError:
         return _BY_SUFFIX.get(path.suffix.lower())
@@ -126,6 +131,13 @@ def sniff(path: Path) -> Format | None:
     return by_name
 
 
+def _stays_inside(real_root: str, path: Path) -> bool:
+    """A file, or a symlink whose target is a regular file inside the folder (not into .git)."""
+    if not path.is_symlink():
+        return True
+    return not isinstance(resolve_inside(real_root, str(path), path.name), Refusal)
+
+
 def _is_regular(path: Path) -> bool:
     """True for a regular file (through symlinks); a dangling link counts, so its reader says so."""
     try:
@@ -140,7 +152,8 @@ def _sniff_zip(path: Path) -> Format | None:
     try:
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile):  # a damaged directory: not a zip model
+    # a damaged directory, a zip version or compression zipfile does not know: not a zip model
+    except (OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zipfile.BadZipFile):
         return None
     base = {n.rsplit("/", 1)[-1] for n in names}
     if "config.json" in names and ("metadata.json" in names or "model.weights.h5" in names):

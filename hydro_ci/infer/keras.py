@@ -13,7 +13,7 @@ import math
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
 from hydro_ci.errors import HydroCIError, MissingExtraError, NoModelInFileError
@@ -29,7 +29,8 @@ def read_keras(path: Path) -> ModelReading:
             raw = zip_member(path, z, "config.json")
     except KeyError:
         raise unreadable(path, "not a Keras archive: no config.json inside") from None
-    except (OSError, zipfile.BadZipFile) as exc:
+    # ValueError: a member name that is not UTF-8; NotImplementedError: a zip version it does not know
+    except (OSError, ValueError, EOFError, NotImplementedError, zipfile.BadZipFile) as exc:
         raise unreadable(path, f"not a Keras archive (truncated or corrupt zip?): {exc}") from None
     return _read_config(path, _json(path, raw))
 
@@ -61,7 +62,8 @@ def _read_config(path: Path, config: Json) -> ModelReading:
         inputs, outputs = model_io(config, notes)
     except HydroCIError:
         raise
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, ZeroDivisionError,
+            OverflowError) as exc:
         raise unreadable(path, f"unexpected Keras model config ({type(exc).__name__}: {exc})") from None
     sig = Signature(
         DEFAULT_SIGNATURE,
@@ -113,54 +115,75 @@ def _sequential(config: Json, notes: list[str]) -> tuple[list[tuple[str, Tensor]
 
 def _functional(config: Json, notes: list[str]) -> tuple[list[tuple[str, Tensor]], list[tuple[str, Tensor]]]:
     layers = {layer.get("name") or layer["config"]["name"]: layer for layer in config["layers"]}
-    memo: dict[tuple[str, int, int], Tensor] = {}
+    memo: dict[_Ref, Tensor] = {}
 
-    def output_of(name: str, node: int, index: int) -> Tensor:
-        key = (name, node, index)
-        if key not in memo:
-            layer = layers[name]
+    def output_of(wanted: _Ref) -> Tensor:
+        """A layer node's output, its inputs first, with an explicit stack: a chain of thousands of
+        layers (Keras 2 records no shapes) is a long graph, not a deep recursion."""
+        stack, waiting = [wanted], set()
+        while stack:
+            ref = stack[-1]
+            if ref in memo:
+                stack.pop()
+                continue
+            layer = layers[ref.name]
             if layer["class_name"] == "InputLayer":
-                memo[key] = _input_layer(layer["config"])
-            elif index > 0:
-                notes.append(f"layer {name!r} output {index}: shape not inferred")
-                memo[key] = (None, _compute_dtype(layer["config"]))
+                memo[ref] = _input_layer(layer["config"])
+            elif ref.tensor > 0:
+                notes.append(f"layer {ref.name!r} output {ref.tensor}: shape not inferred")
+                memo[ref] = (None, _compute_dtype(layer["config"]))
             else:
-                ins = [t for t in _node_inputs(layer["inbound_nodes"][node], output_of)]
-                memo[key] = _apply(layer, ins, notes)
-        return memo[key]
+                items = _node_inputs(layer["inbound_nodes"][ref.node])
+                missing = [i for i in items if isinstance(i, _Ref) and i not in memo]
+                if missing:
+                    if ref in waiting:
+                        raise ValueError(f"layer {ref.name!r} takes its own output (a cycle in the graph)")
+                    waiting.add(ref)
+                    stack.extend(missing)
+                    continue
+                memo[ref] = _apply(layer, [memo[i] if isinstance(i, _Ref) else i for i in items], notes)
+            stack.pop()
+        return memo[wanted]
 
-    inputs = [(name, output_of(*ref)) for name, ref in _refs(config["input_layers"])]
-    outputs = [(name, output_of(*ref)) for name, ref in _refs(config["output_layers"])]
+    inputs = [(name, output_of(ref)) for name, ref in _refs(config["input_layers"])]
+    outputs = [(name, output_of(ref)) for name, ref in _refs(config["output_layers"])]
     return inputs, outputs
 
 
-def _refs(spec: Json) -> list[tuple[str, tuple[str, int, int]]]:
-    """(serving name, (layer, node, tensor)) from input_layers/output_layers in any Keras layout."""
+class _Ref(NamedTuple):
+    """A Keras 2 reference to a layer's output: [layer name, node index, tensor index]."""
+
+    name: str
+    node: int
+    tensor: int
+
+
+def _refs(spec: Json) -> list[tuple[str, _Ref]]:
+    """(serving name, reference) from input_layers/output_layers in any Keras layout."""
     if isinstance(spec, dict):
-        return [(key, (ref[0], ref[1], ref[2])) for key, ref in spec.items()]
+        return [(key, _Ref(ref[0], ref[1], ref[2])) for key, ref in spec.items()]
     if spec and isinstance(spec[0], str):
         spec = [spec]  # a single [name, node, index]
-    return [(ref[0], (ref[0], ref[1], ref[2])) for ref in spec]
+    return [(ref[0], _Ref(ref[0], ref[1], ref[2])) for ref in spec]
 
 
-def _node_inputs(node: Json, output_of: Callable[[str, int, int], Tensor]) -> list[Tensor]:
-    found: list[Tensor] = []
-
-    def walk(item: Json) -> None:
+def _node_inputs(node: Json) -> list[_Ref | Tensor]:
+    """What a node feeds its layer, in order: Keras 3 records each tensor (shape, dtype), Keras 2
+    refers to another layer's output."""
+    found: list[_Ref | Tensor] = []
+    todo = [node["args"] if isinstance(node, dict) else node]  # depth-first, in order, no recursion
+    while todo:
+        item = todo.pop()
         if isinstance(item, dict):
             if item.get("class_name") == "__keras_tensor__":  # Keras 3: shape and dtype recorded
                 found.append((_shape(item["config"]["shape"]), item["config"]["dtype"]))
             else:
-                for value in item.values():
-                    walk(value)
+                todo.extend(reversed(list(item.values())))
         elif isinstance(item, list):
             if len(item) >= 3 and isinstance(item[0], str) and isinstance(item[1], int):
-                found.append(output_of(item[0], item[1], item[2]))  # Keras 2: [layer, node, index, kw]
+                found.append(_Ref(item[0], item[1], item[2]))  # Keras 2: [layer, node, index, kw]
             else:
-                for value in item:
-                    walk(value)
-
-    walk(node["args"] if isinstance(node, dict) else node)
+                todo.extend(reversed(item))
     return found
 
 

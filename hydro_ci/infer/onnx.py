@@ -11,7 +11,7 @@ from google.protobuf.message import DecodeError
 
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
 from hydro_ci.infer._pb import onnx_pb
-from hydro_ci.infer.reading import FieldKinds, ModelReading, unreadable
+from hydro_ci.infer.reading import FieldKinds, ModelReading, read_model_file, unreadable
 
 # onnx.TensorProto.DataType → ours. Missing ones (bfloat16, float8*, int4, …) have no v3 equivalent.
 ELEM_TYPES: dict[int, DType] = {
@@ -40,10 +40,9 @@ ELEM_TYPE_NAMES = {
 
 def read_onnx(path: Path) -> ModelReading:
     model = onnx_pb.ModelProto()
+    data = read_model_file(path)
     try:
-        model.ParseFromString(path.read_bytes())
-    except OSError as exc:
-        raise unreadable(path, f"cannot read: {exc.strerror}") from None
+        model.ParseFromString(data)
     except DecodeError as exc:
         raise unreadable(path, f"not an ONNX model (truncated or corrupt?): {exc}") from None
     if not model.HasField("graph") or not model.ir_version:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hydro_ci import boundedjson
 from hydro_ci.contract.model import Signature
+from hydro_ci.contract.payload import read_bounded
 from hydro_ci.errors import ModelFileError
 
 # The name Hydrosphere's manager gave the one signature it inferred from each format (its fetchers).
@@ -48,7 +49,25 @@ def unreadable(path: Path, what: str) -> ModelFileError:
     )
 
 
-MAX_MEMBER_BYTES = 256 << 20  # a model config or exported graph; more is a zip bomb, not a model
+PROTOBUF_MAX_BYTES = 2 << 30  # protobuf cannot parse a larger message (ONNX, SavedModel)
+
+
+def read_model_file(path: Path, limit: int = PROTOBUF_MAX_BYTES) -> bytes:
+    """A model file's bytes: a regular file only (a FIFO or a link to /dev/zero would block or
+    never end), at most ``limit`` bytes; every failure is one located error."""
+    try:
+        data = read_bounded(path, limit)
+    except OSError as exc:
+        raise unreadable(path, f"cannot read: {exc.strerror or exc}") from None
+    if data is None:
+        raise unreadable(path, f"larger than {limit} bytes")
+    return data
+
+
+# A model config or exported graph (JSON: Keras' config.json is a few MB for the largest models).
+# Parsed JSON takes up to ~28 times its size in memory (``[],[],…``): 16 MiB keeps a read under
+# ~500 MB; a 250 MB config.json inside a 255 KB .keras once took 3.9 GB.
+MAX_MEMBER_BYTES = 16 << 20
 
 
 def zip_member(path: Path, archive: zipfile.ZipFile, name: str) -> bytes:
@@ -67,6 +86,6 @@ def zip_member(path: Path, archive: zipfile.ZipFile, name: str) -> bytes:
 def load_json(path: Path, raw: bytes | str, what: str) -> Any:
     """JSON from a model file; nesting deep enough to exhaust the parser is an error like any other."""
     try:
-        return json.loads(raw)
+        return boundedjson.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise unreadable(path, f"{what} is not JSON: {exc}") from None

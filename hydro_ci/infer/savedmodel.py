@@ -13,7 +13,7 @@ from google.protobuf.message import DecodeError
 
 from hydro_ci.contract.model import DType, Field, Shape, Signature
 from hydro_ci.infer._pb import tf_pb
-from hydro_ci.infer.reading import ModelReading, unreadable
+from hydro_ci.infer.reading import ModelReading, read_model_file, unreadable
 
 SERVE_TAG = "serve"
 INIT_OP_SIGNATURE = "__saved_model_init_op"  # TF's internal signature, not an entry point
@@ -42,10 +42,7 @@ def read_saved_model(path: Path) -> ModelReading:
 
 def _parse(path: Path) -> tf_pb.SavedModel:
     saved = tf_pb.SavedModel()
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise unreadable(path, f"cannot read: {exc.strerror}") from None
+    data = read_model_file(path)
     if path.suffix == ".pbtxt":
         _parse_text(path, data, saved)
         return saved

@@ -46,8 +46,13 @@ def read_sklearn(path: Path) -> ModelReading:
         what = root.fullname if isinstance(root, Stub) else type(root).__name__
         raise unreadable(path, f"holds a {what}, not a scikit-learn estimator")
     notes: list[str] = []
-    inputs = _inputs(path, root, notes)
-    outputs = _outputs(path, _final(root), notes)
+    try:
+        inputs = _inputs(path, root, notes)
+        outputs = _outputs(path, _final(root), notes)
+    except _TooDeep:
+        raise unreadable(path, f"estimators nested deeper than {MAX_NESTING} levels") from None
+    except RecursionError:  # str() or == of values the pickle nested thousands of lists deep
+        raise unreadable(path, "holds values nested too deeply to read") from None
     return ModelReading((Signature(DEFAULT_SIGNATURE, inputs, outputs),), tuple(notes), source=path,
                         exact_dtypes=not any(f.name != "input" for f in inputs))
 
@@ -57,25 +62,36 @@ def _steps(obj: Stub) -> list[Any]:
     return [s[1] for s in steps] if isinstance(steps, list) else []
 
 
+MAX_NESTING = 100  # pipelines inside pipelines (and meta-estimators): real models nest a few
+
+
 def _first(obj: Stub) -> Stub:
     """The estimator that receives the raw features (pipelines delegate to their first step)."""
-    steps = [s for s in _steps(obj) if isinstance(s, Stub)]
-    if steps:
-        return _first(steps[0])
-    return obj
+    for _ in range(MAX_NESTING):
+        steps = [s for s in _steps(obj) if isinstance(s, Stub)]
+        if not steps:
+            return obj
+        obj = steps[0]
+    raise _TooDeep
 
 
 def _final(obj: Stub) -> Stub:
     """The estimator whose predictions the model returns."""
-    steps = [s for s in _steps(obj) if isinstance(s, Stub)]
-    if steps:
-        return _final(steps[-1])
-    attrs = obj.attrs()
-    if "classes_" not in attrs and "n_features_in_" not in attrs:
-        for key in _META_INNER:
-            if isinstance(attrs.get(key), Stub):
-                return _final(attrs[key])
-    return obj
+    for _ in range(MAX_NESTING):
+        steps = [s for s in _steps(obj) if isinstance(s, Stub)]
+        attrs = obj.attrs()
+        inner = next((attrs[k] for k in _META_INNER if isinstance(attrs.get(k), Stub)), None)
+        if steps:
+            obj = steps[-1]
+        elif "classes_" not in attrs and "n_features_in_" not in attrs and inner is not None:
+            obj = inner
+        else:
+            return obj
+    raise _TooDeep
+
+
+class _TooDeep(Exception):
+    """Estimators nested deeper than MAX_NESTING."""
 
 
 def _inputs(path: Path, root: Stub, notes: list[str]) -> tuple[Field, ...]:

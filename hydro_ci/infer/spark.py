@@ -9,12 +9,14 @@ the result is partial (noted), and its dtypes are not held against a declared co
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 from typing import Any
 
+from hydro_ci import boundedjson
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
-from hydro_ci.infer.reading import ModelReading, unreadable
+from hydro_ci.contract.payload import Refusal, resolve_inside
+from hydro_ci.infer.reading import ModelReading, read_model_file, unreadable
 
 Column = tuple[DType, Shape]
 SCALAR_DOUBLE: Column = (DType.float64, ())
@@ -24,6 +26,7 @@ STRING: Column = (DType.string, ())
 UNKNOWN: Column = (DType.string, None)
 CLUSTER: Column = (DType.int32, ())  # clustering predictions are Spark IntegerType
 
+MAX_METADATA_BYTES = 16 << 20  # one line of JSON per stage: a few kilobytes
 _INPUT_KEYS = ("inputCol", "inputCols", "featuresCol")
 _OUTPUT_KEYS = ("outputCol", "outputCols", "predictionCol", "probabilityCol", "rawPredictionCol",
                 "varianceCol", "leafCol")
@@ -64,11 +67,12 @@ _PREDICTOR_PACKAGES = (".classification.", ".regression.", ".clustering.")
 
 
 def read_spark(folder: Path) -> ModelReading:
-    root = _metadata(folder / "metadata" / "part-00000")
+    real = os.path.realpath(folder)
+    root = _metadata(folder / "metadata" / "part-00000", real)
     stages_dir = folder / "stages"
     if stages_dir.is_dir():
         dirs = sorted((d for d in stages_dir.iterdir() if d.is_dir()), key=_stage_index)
-        stages = [_metadata(d / "metadata" / "part-00000") for d in dirs]
+        stages = [_metadata(d / "metadata" / "part-00000", real) for d in dirs]
     else:
         stages = [root]  # a single saved stage, not a pipeline
     typed = [_stage_columns(stage) for stage in stages]
@@ -158,12 +162,13 @@ def _stage_index(d: Path) -> tuple[int, str]:
     return (int(head) if head.isdigit() else 1 << 30, d.name)
 
 
-def _metadata(path: Path) -> dict[str, Any]:
+def _metadata(path: Path, real_folder: str) -> dict[str, Any]:
+    if isinstance(refused := resolve_inside(real_folder, str(path), path.name), Refusal):
+        raise unreadable(path, refused.message.replace("payload file ", "", 1))  # a link out: never read
+    raw = read_model_file(path, MAX_METADATA_BYTES)
     try:
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text.splitlines()[0] if text.strip() else "")
-    except OSError as exc:
-        raise unreadable(path, f"cannot read: {exc.strerror}") from None
+        text = raw.decode("utf-8")
+        data = boundedjson.loads(text.splitlines()[0] if text.strip() else "")
     except (ValueError, IndexError, UnicodeDecodeError, RecursionError) as exc:
         raise unreadable(path, f"not Spark ML metadata JSON: {exc}") from None
     if not isinstance(data, dict) or "class" not in data:

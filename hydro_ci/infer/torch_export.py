@@ -74,7 +74,8 @@ def _program(path: Path) -> Json:
                 raise unreadable(path, "no exported program JSON inside (not a torch.export archive?)")
             model = next((n for n in candidates if n.endswith("/models/model.json")), sorted(candidates)[0])
             raw = zip_member(path, z, model)
-    except (OSError, zipfile.BadZipFile) as exc:
+    # ValueError: a member name that is not UTF-8; NotImplementedError: a zip version it does not know
+    except (OSError, ValueError, EOFError, NotImplementedError, zipfile.BadZipFile) as exc:
         raise unreadable(path, f"not a .pt2 archive (truncated or corrupt zip?): {exc}") from None
     return load_json(path, raw, "exported program")
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hydro_ci import boundedjson
 from hydro_ci.build import DEFAULT_BUILDER, Built
 from hydro_ci.contract.model import ModelFolder
 from hydro_ci.errors import HydroCIError
@@ -131,7 +132,7 @@ class PipelineState:
         """A file an earlier stage (``writer``) wrote; missing → say which stage to run first."""
         path = self.path(name)
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            return boundedjson.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise StageInputError(f"{path} does not exist (stage {writer} writes it)",
                                   hint=f"run that stage first (--only {writer}) or the whole pipeline"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import os
 import shutil
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import hydro_ci.boundedjson as boundedjson
 from hydro_ci.errors import CredentialsError
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def normalize_registry(key: str) -> str:
 
 def load_config(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = boundedjson.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError, ValueError) as e:
@@ -156,7 +156,7 @@ def from_helper(name: str, server: str, *, env: Mapping[str, str] | None = None)
         raise CredentialsError(f"credential helper {program} exited with {proc.returncode} for {server}",
                                hint=f"try: echo {server} | {program} get")
     try:
-        answer = json.loads(out)
+        answer = boundedjson.loads(out)
         username, secret = str(answer["Username"]), str(answer["Secret"])
     except (ValueError, KeyError, TypeError):
         raise CredentialsError(f"credential helper {program} printed no Username/Secret JSON",

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import hydro_ci.boundedjson as boundedjson
 from hydro_ci.errors import NotFoundError, RegistryError
 from hydro_ci.registry.client import RegistryClient
 
@@ -134,7 +135,7 @@ def _read_fallback(client: RegistryClient, repository: str, tag: str) -> list[Re
 def parse_index(data: bytes, where: str) -> list[Referrer]:
     """The entries of a referrers index, each checked; a malformed one is an error, not skipped."""
     try:
-        doc = json.loads(data)
+        doc = boundedjson.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise RegistryError(f"{where} is not JSON", hint="the registry sent something else") from None
     manifests = doc.get("manifests") if isinstance(doc, dict) else None
@@ -171,7 +172,7 @@ def _referrer(d: Any, where: str) -> Referrer:
 
 
 def _descriptor_of(manifest: bytes, media_type: str) -> Referrer:
-    doc = json.loads(manifest)
+    doc = boundedjson.loads(manifest)
     artifact_type = doc.get("artifactType") or (doc.get("config") or {}).get("mediaType") or ""
     return Referrer(
         "sha256:" + hashlib.sha256(manifest).hexdigest(),

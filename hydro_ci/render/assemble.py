@@ -7,13 +7,13 @@ renderer and the context writer.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from hydro_ci import git
+from hydro_ci.contract import payload
 from hydro_ci.contract.model import ModelFolder
-from hydro_ci.contract.payload import PayloadItem, layout, shipped_files
 from hydro_ci.contract.proto import to_protobin
 from hydro_ci.diagnostics import Location
 from hydro_ci.epoch import source_date_epoch
@@ -31,7 +31,6 @@ from hydro_ci.render.context import (
     write_context,
 )
 from hydro_ci.render.dockerfile import DockerfileInputs, render_dockerfile
-from hydro_ci.render.ignore import included_files
 from hydro_ci.render.install import parse_pip_install, reads_only
 from hydro_ci.render.labels import image_labels
 
@@ -66,9 +65,9 @@ class RenderOptions:
 
 def payload_sources(folder: ModelFolder, output: Path | None = None,
                     exclude: tuple[Path, ...] = ()) -> list[tuple[str, Path]]:
-    """(path under /model/files, source file) for every shipped file; the whole folder without payload.
-
-    Each payload entry lands where Hydrosphere put it: under its basename (hydro_ci.contract.payload).
+    """(path under /model/files, real source file) for every shipped file; the whole folder without
+    payload. Each payload entry lands where Hydrosphere put it: under its basename; every file is a
+    regular file inside its boundary (hydro_ci.contract.payload), anything else is refused here.
     ``output`` and ``exclude`` are our own outputs: nothing under them is shipped, whatever
     .hydroignore or the payload list say (earlier images in --dist, stage files).
     """
@@ -82,77 +81,44 @@ def payload_sources(folder: ModelFolder, output: Path | None = None,
         real, given = source.resolve(), source.absolute()
         return not any(real.is_relative_to(o) or given.is_relative_to(o) for o in ours)
 
-    kept = [rel for rel in _follow_dir_links(root, included_files(root, extra)) if not_ours(root / rel)]
-    if not kept:  # an image without the model's files would build, push and then fail to serve
+    walked = payload.shipped(root, extra)
+    everything = payload.Payload(
+        tuple((rel, src) for rel, src in walked.files if not_ours(root / rel) and not_ours(src)),
+        tuple(r for r in walked.refusals if not_ours(root / r.rel)))
+    if not everything.files and not everything.refusals:
+        # an image without the model's files would build, push and then fail to serve
         raise ContextError(f"nothing to ship: every file of {root} is ignored",
                            hint="check .hydroignore (a '*' line needs '!' exceptions for the model files)")
-    if not folder.payload:
-        return [(rel, root / rel) for rel in kept]
-    items, problems = layout(root, [(entry, Location(str(root))) for entry in folder.payload])
+    chosen = everything if not folder.payload else _chosen(folder, everything, not_ours)
+    if chosen.refusals:
+        first = chosen.refusals[0]
+        raise ContextError(f"{first.message} (in {root})", hint=first.hint)
+    return list(chosen.files)
+
+
+def _chosen(folder: ModelFolder, everything: payload.Payload,
+            not_ours: Callable[[Path], bool]) -> payload.Payload:
+    root = folder.root
+    items, problems = payload.layout(root, [(entry, Location(str(root))) for entry in folder.payload])
     if problems:
         raise ContextError(problems[0].message, hint="fix the payload list in serving.yaml")
     chosen: dict[str, Path] = {}
+    refusals: dict[str, payload.Refusal] = {}
     for item in items:
-        found = list(_item_files(root, item, kept))
-        if not found:
+        found = payload.item_payload(root, item, everything)
+        if not found.files and not found.refusals:
             raise ContextError(f"payload entry {item.entry!r} holds no file that is not ignored in {root}",
                                hint="check .hydroignore and the default ignores (.git, __pycache__, "
                                     "*.pyc, dist, .hydro-ci)")
-        for target, source in found:
+        refusals.update((r.rel, r) for r in found.refusals)
+        for target, source in found.files:
             if not not_ours(source):  # an entry outside the model folder that holds our outputs
                 continue
             if chosen.setdefault(target, source) != source:  # e.g. '.' and 'sub/src/' both give src/…
                 raise ContextError(f"two payload entries ship /model/files/{target}: {chosen[target]} and "
                                    f"{source}", hint="Hydrosphere ships each entry under its basename: "
                                                      "rename one, or ship their common folder")
-    return sorted(chosen.items())
-
-
-def _item_files(root: Path, item: PayloadItem, kept: list[str]) -> Iterator[tuple[str, Path]]:
-    """The files of one payload item; inside the model folder, those its ignore rules keep."""
-    real_root = root.resolve()
-    try:
-        rel = item.source.resolve().relative_to(real_root).as_posix() if not item.source.is_symlink() \
-            else Path(os.path.relpath(item.source, root)).as_posix()
-    except ValueError:
-        rel = None  # outside the model folder (inside the repository): the default ignores apply
-    if rel is None or rel.startswith("../"):
-        listed = included_files(item.source) if item.source.is_dir() else None
-        yield from shipped_files(item, listed)
-        return
-    if rel == ".":
-        yield from ((k, root / k) for k in kept)
-        return
-    if rel in kept:
-        yield item.target, root / rel
-    elif item.source.is_dir():  # else an ignored file: nothing
-        prefix = rel + "/"
-        yield from shipped_files(item, [k[len(prefix):] for k in kept if k.startswith(prefix)])
-
-
-def _follow_dir_links(root: Path, kept: list[str]) -> list[str]:
-    """Symlinks to folders become the (kept) files under them, as a copy would make them; a
-    dangling link is an error rather than a traceback halfway through writing the context."""
-    real_root = root.resolve()
-    out: list[str] = []
-    for rel in kept:
-        path = root / rel
-        if not path.is_symlink():
-            out.append(rel)
-            continue
-        if not path.exists():
-            raise ContextError(f"payload file {rel} is a symlink to missing {os.readlink(path)}",
-                               hint="remove the link, or leave it out with a line in .hydroignore")
-        if not path.is_dir():
-            out.append(rel)
-            continue
-        target = path.resolve()
-        if not target.is_relative_to(real_root) or target == real_root:
-            raise ContextError(f"payload folder link {rel} points outside the model folder (or at it)",
-                               hint="copy the files in, or leave the link out with .hydroignore")
-        prefix = target.relative_to(real_root).as_posix() + "/"
-        out.extend(rel + "/" + k[len(prefix):] for k in kept if k.startswith(prefix))
-    return sorted(set(out))
+    return payload.Payload(tuple(sorted(chosen.items())), tuple(v for _, v in sorted(refusals.items())))
 
 
 # Environment that changes where pip looks (its options, config files, home): set by the user, it may
@@ -196,7 +162,7 @@ def copy_order(install_command: str | None, sources: list[tuple[str, Path]],
         if classes[rel] is not LayerClass.deps:
             continue
         try:
-            data = src.read_bytes() if src.stat().st_size <= _DEPS_TEXT_LIMIT else None
+            data = payload.read_bounded(src, _DEPS_TEXT_LIMIT)
         except OSError:
             return dirs, []  # the render reports it while copying
         deps[rel] = None if data is None or b"\0" in data else data.decode("utf-8", "replace")

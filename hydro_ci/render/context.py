@@ -36,6 +36,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from hydro_ci import boundedjson
+from hydro_ci.contract.payload import check_name, open_regular
 from hydro_ci.epoch import file_time
 from hydro_ci.errors import ContextError, HydroCIError
 from hydro_ci.output_files import check_output_path, ensure_dir, write_file
@@ -206,7 +208,7 @@ def load_context(root: Path | str) -> BuildContext:
     """Read a rendered context directory back (what ``hydro-ci render`` wrote)."""
     root = Path(root)
     try:
-        plan = json.loads((root / PLAN_FILE).read_text())
+        plan = boundedjson.loads((root / PLAN_FILE).read_text())
     except FileNotFoundError:
         raise PlanError(f"{root} is not a rendered build context (no {PLAN_FILE})",
                         hint="create one with: hydro-ci render MODEL_DIR --output DIR") from None
@@ -222,7 +224,7 @@ def load_context(root: Path | str) -> BuildContext:
 def _read_links(root: Path) -> dict[str, LinkedSource]:
     path = root / LINKS_FILE
     try:
-        data = json.loads(path.read_text())
+        data = boundedjson.loads(path.read_text())
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
@@ -294,7 +296,7 @@ def _copy_hashing(src: Path, dst: Path) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
     # "x": never write through something already at dst (a link left there would reach the model folder).
-    with src.open("rb") as fin, dst.open("xb") as fout:
+    with open_regular(src) as fin, dst.open("xb") as fout:
         while chunk := fin.read(1 << 20):
             digest.update(chunk)
             fout.write(chunk)
@@ -307,7 +309,7 @@ def _link_hashing(src: Path, dst: Path) -> tuple[int, str, LinkedSource]:
     real = src.resolve()
     digest = hashlib.sha256()
     size = 0
-    with real.open("rb") as fin:
+    with open_regular(real) as fin:
         before = os.fstat(fin.fileno())
         while chunk := fin.read(1 << 20):
             digest.update(chunk)
@@ -341,7 +343,7 @@ def _write_bytes(dst: Path, data: bytes, root: Path) -> tuple[int, str]:
 def _is_our_plan(path: Path) -> bool:
     """A plan.json we wrote (any plan.json would let a render delete the folder's model/)."""
     try:
-        plan = json.loads(path.read_bytes())
+        plan = boundedjson.loads(path.read_bytes())
     except (OSError, ValueError):
         return False
     return isinstance(plan, dict) and plan.get("dockerfile") == DOCKERFILE and "schema" in plan \
@@ -351,6 +353,15 @@ def _is_our_plan(path: Path) -> bool:
 def prepare_output(root: Path, within: Path | None = None) -> None:
     """An empty directory, or a previous context (which is replaced). Anything else is refused, and
     so is a symlink at ``root`` or on its way below ``within`` (see hydro_ci.output_files)."""
+    try:
+        _prepare_output(root, within)
+    except OSError as exc:  # a read-only model folder (the default output is inside it), a full disk
+        raise ContextError(f"cannot write the build context to {root}: {exc.strerror or exc}",
+                           hint="pass --output DIR on a writable file system (the default is "
+                                "MODEL_DIR/.hydro-ci/context)") from None
+
+
+def _prepare_output(root: Path, within: Path | None) -> None:
     check_output_path(root, within=within)
     if root.exists() and not root.is_dir():
         raise ContextError(f"output {root} is a file, not a directory",
@@ -389,25 +400,15 @@ def write_context(
     try:
         return _write_all(root, sources, contract_bytes, dockerfile_text, context, link_min_size,
                           classes or {})
+    except OSError as exc:  # the disk filled up, a name too long for its file system
+        _remove_ours(root)
+        raise ContextError(f"cannot write the build context to {root}: {exc.strerror or exc}"
+                           + (f" ({exc.filename})" if exc.filename else ""),
+                           hint="free space, or pass --output DIR on another file system") from None
     except BaseException:
         # Never leave a half context behind: the next render would refuse the directory.
         _remove_ours(root)
         raise
-
-
-def check_name(rel: str) -> None:
-    """A payload path must be UTF-8 without control characters: plan.json, tar headers and
-    Dockerfile tools cannot carry anything else faithfully."""
-    try:
-        rel.encode("utf-8")
-    except UnicodeEncodeError:
-        pass
-    else:
-        if not any(ord(c) < 0x20 or c == "\x7f" for c in rel):
-            return
-    shown = repr(rel.encode("utf-8", "surrogateescape"))[1:]  # escaped, on one line
-    raise ContextError(f"payload file name {shown} is not UTF-8 text without control characters",
-                       hint="rename the file, or leave it out with a line in .hydroignore")
 
 
 def _remove_ours(root: Path) -> None:

@@ -8,8 +8,9 @@ can add a Dockerfile instruction, whatever the template does with it.
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from hydro_ci.errors import TemplateError, UnsafeValueError
+from hydro_ci import boundedjson
+from hydro_ci.errors import HydroCIError, TemplateError, UnsafeValueError
 from hydro_ci.reference import parse_reference
 from hydro_ci.render.context import LAYER_DIRS
 from hydro_ci.text import CONTROL_CHARS, ENV_NAME
@@ -203,8 +205,36 @@ def render_dockerfile(inputs: DockerfileInputs, user_dir: Path | None = None) ->
         "model": {"name": inputs.model_name, "version": inputs.model_version, "runtime": inputs.runtime},
         "template_name": name,
     }
+    # A user's template is code from the model folder: its work is bounded (see _bounded); ours is not.
+    text = _bounded(lambda: _render(env, name, variables, user_dir)) if user_dir is not None else _render(
+        env, name, variables, user_dir)
+    text = _normalize(text)
+    for line in text.splitlines():
+        if _COPY_MODEL.match(line + " "):
+            raise TemplateError(f"{name} copies model/, which is no longer sent to the engine: {line}",
+                                hint="copy the directories in copy_before_install and copy_after_install "
+                                     "(COPY {{ dir }}/ /), as hydro-ci/Dockerfile.j2's files block does")
+    return text, name
+
+
+# What rendering a user's template may cost: it runs in a child process with these limits, so a loop
+# of 10^10 iterations, a 10^10 ** 10^10 or a string of 10^9 characters ends in one error line.
+RENDER_CPU_SECONDS = 10
+RENDER_MEMORY = 512 << 20  # address space the render may add to this process's
+MAX_OUTPUT = 1 << 20  # characters of Dockerfile
+
+
+def _render(env: SandboxedEnvironment, name: str, variables: dict[str, Any], user_dir: Path | None) -> str:
+    """The template rendered (at most MAX_OUTPUT characters); every template error as one line."""
     try:
-        text = env.get_template(name).render(variables)
+        size, parts = 0, []
+        for part in env.get_template(name).generate(variables):
+            size += len(part)
+            if size > MAX_OUTPUT:
+                raise TemplateError(f"{name} renders more than {MAX_OUTPUT} characters",
+                                    hint="a Dockerfile is a few kilobytes; check the template's loops")
+            parts.append(part)
+        return "".join(parts)
     except jinja2.TemplateSyntaxError as exc:
         where = f"{exc.filename or exc.name or name}:{exc.lineno}"
         raise TemplateError(f"{where}: {exc.message}", hint="fix the template syntax") from None
@@ -223,13 +253,65 @@ def render_dockerfile(inputs: DockerfileInputs, user_dir: Path | None = None) ->
         # {% extends "Dockerfile.j2" %} inside Dockerfile.j2 (or an include cycle) never ends.
         raise TemplateError(f"{name} extends or includes itself (a template loop)",
                             hint=f"extend ours as \"{OURS}/{BASE_TEMPLATE}\"") from None
-    text = _normalize(text)
-    for line in text.splitlines():
-        if _COPY_MODEL.match(line + " "):
-            raise TemplateError(f"{name} copies model/, which is no longer sent to the engine: {line}",
-                                hint="copy the directories in copy_before_install and copy_after_install "
-                                     "(COPY {{ dir }}/ /), as hydro-ci/Dockerfile.j2's files block does")
-    return text, name
+    except OverflowError as exc:  # the sandbox's range() limit, a float too large
+        raise TemplateError(f"{_where(exc.__traceback__, name)}: {exc}",
+                            hint="a Dockerfile template needs no such numbers") from None
+    except MemoryError:
+        raise TemplateError(f"{name} needs more than {RENDER_MEMORY >> 20} MiB of memory to render",
+                            hint="a Dockerfile is a few kilobytes; check the template") from None
+
+
+def _bounded(render: Callable[[], str]) -> str:
+    """``render()`` in a forked child limited to RENDER_CPU_SECONDS of CPU and RENDER_MEMORY more
+    memory; its text, or its error, comes back through a pipe. Where there is no fork, in-process."""
+    if not hasattr(os, "fork"):
+        return render()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        status = 0
+        try:
+            os.close(read_end)
+            _limit_this_process()
+            try:
+                answer: dict[str, str | None] = {"text": render()}
+            except HydroCIError as exc:
+                answer = {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint}
+            with os.fdopen(write_end, "w", encoding="utf-8") as out:
+                json.dump(answer, out)
+        except BaseException:  # noqa: BLE001 - the parent reports the lost child, not a traceback here
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, encoding="utf-8", errors="replace") as pipe:
+        data = pipe.read(4 * MAX_OUTPUT + 65536)
+    _, status = os.waitpid(pid, 0)
+    try:
+        answer = boundedjson.loads(data) if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else {}
+    except ValueError:
+        answer = {}
+    if isinstance(answer.get("text"), str):
+        return str(answer["text"])
+    if answer.get("error") in ("TemplateError", "UnsafeValueError"):
+        kind = TemplateError if answer["error"] == "TemplateError" else UnsafeValueError
+        raise kind(str(answer.get("message")), hint=answer.get("hint"))
+    raise TemplateError(f"rendering the template used more than {RENDER_CPU_SECONDS} s of CPU or "
+                        f"{RENDER_MEMORY >> 20} MiB of memory, and was stopped",
+                        hint="a Dockerfile is a few kilobytes; check the template's loops")
+
+
+def _limit_this_process() -> None:
+    import resource  # POSIX only, like fork
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CPU, (RENDER_CPU_SECONDS, RENDER_CPU_SECONDS + 1))
+    try:
+        with open("/proc/self/statm") as statm:
+            used = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return  # no /proc: the CPU limit still ends a runaway render
+    resource.setrlimit(resource.RLIMIT_AS, (used + RENDER_MEMORY, resource.RLIM_INFINITY))
 
 
 def _where(tb: TracebackType | None, fallback: str) -> str:

@@ -113,19 +113,25 @@ _COMMENT = re.compile(r"(^|\s+)#.*$")
 
 
 def _logical_lines(text: str) -> list[str]:
+    return [line for _, line in _numbered_lines(text)]
+
+
+def _numbered_lines(text: str) -> list[tuple[int, str]]:
     """pip's reading of a requirements file: backslash continuations joined (not after a comment,
-    as pip's join_lines), comments dropped."""
-    out: list[str] = []
-    pending = ""
-    for raw in text.splitlines():
+    as pip's join_lines), comments dropped; each line with the number of its first physical line."""
+    out: list[tuple[int, str]] = []
+    pending, start = "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        start = start or number
         if raw.endswith("\\") and not _COMMENT.search(raw):
             pending += raw[:-1]
             continue
         line, pending = _COMMENT.sub("", pending + raw).strip(), ""
         if line:
-            out.append(line)
+            out.append((start, line))
+        start = 0
     if (last := _COMMENT.sub("", pending).strip()):
-        out.append(last)
+        out.append((start, last))
     return out
 
 
@@ -160,3 +166,116 @@ def _requirement_reads_only(req: str, base: str, deps: Mapping[str, str | None])
     if _NAME.match(req) and not req.lower().endswith(_ARCHIVES):
         return True
     return posixpath.normpath(posixpath.join(base, req)) in deps
+
+
+# --- may pip run it on the build host? ---------------------------------------------------------------
+
+# Options that neither name a file nor make pip build anything (--no-binary would: it is not here).
+_HOST_OPTIONS = ("--trusted-host", "--pre", "--prefer-binary", "--only-binary", "--require-hashes", "--hash",
+                 "--no-index")
+_VCS_SCHEMES = ("git+", "hg+", "svn+", "bzr+")
+
+
+def host_install_refusal(spec: PipInstall, deps: Mapping[str, str | None]) -> str | None:
+    """Why pip, run on the build host (the daemonless builder) for ``spec`` in /model/files, could run
+    code from the payload or read a file outside it; None when it can only download and unpack wheels.
+
+    Allowed: requirement names (resolved from an index, wheels only: ``--only-binary=:all:``), wheel
+    URLs, wheel files of the payload, and ``-r``/``-c`` files of the payload (``deps`` maps every payload
+    path to its text, None where it is not text) holding the same, plus options that read nothing and
+    build nothing. Refused, with the file and line: local folders and source archives (pip builds them,
+    running their setup.py, whatever ``--only-binary`` says), VCS URLs, ``-e``, files outside the payload,
+    ``file:`` and on-disk indexes, ``${VARIABLES}`` (pip expands them from the host's environment),
+    ``--no-binary`` and any option we do not know.
+    """
+    seen: set[str] = set()
+
+    def requirement_file(path: str, where: str) -> str | None:
+        norm = posixpath.normpath(path)
+        if posixpath.isabs(norm) or norm.split("/")[0] == "..":
+            return f"{where}: {path!r} is outside the model's payload"
+        if norm in seen:
+            return None
+        seen.add(norm)
+        if norm not in deps:
+            return f"{where}: {path!r} is not a file of the model's payload"
+        text = deps[norm]
+        if text is None:
+            return f"{where}: {path!r} is not a text requirements file"
+        base = posixpath.dirname(norm)
+        for number, line in _numbered_lines(text):
+            why = _host_line_refusal(line, base, deps, requirement_file, f"{norm}:{number}")
+            if why is not None:
+                return why
+        return None
+
+    for name in spec.requirement_files:
+        if (why := requirement_file(name, "install-command")) is not None:
+            return why
+    for req in spec.requirements:
+        if (why := _host_requirement_refusal(req, deps, "install-command")) is not None:
+            return why
+    return None
+
+
+def _host_line_refusal(line: str, base: str, deps: Mapping[str, str | None],
+                       nested: Callable[[str, str], str | None], where: str) -> str | None:
+    if "${" in line:
+        return f"{where}: {line!r} names an environment variable, which pip would expand on the build host"
+    word, _, value = line.partition(" ")
+    if line.startswith("-") and len(line.split()) > (1 if "=" in line.split()[0] else 2):
+        return f"{where}: {line!r} has several options on one line; give one per line"
+    if "=" in word and word.startswith("--"):
+        word, _, value = word.partition("=")
+    value = value.strip()
+    if word in ("-r", "--requirement", "-c", "--constraint"):
+        return nested(posixpath.join(base, value), where)
+    if word.startswith(("-r", "-c")) and not word.startswith("--") and len(word) > 2:
+        return nested(posixpath.join(base, word[2:]), where)
+    if word in ("-e", "--editable") or (word.startswith("-e") and not word.startswith("--")):
+        return f"{where}: {line!r} is an editable install: pip would build (run the code of) it on the host"
+    if word in _LOCATION_OPTIONS:
+        if value.startswith(("https://", "http://")) or (word in ("-f", "--find-links")
+                                                         and _payload_folder(value, base, deps)):
+            return None
+        return (f"{where}: {line!r} points pip at {value!r} on disk; only an index URL (https://…) or, for "
+                "--find-links, a folder of the payload is allowed")
+    if word.startswith("-"):
+        return None if word in _HOST_OPTIONS else (
+            f"{where}: pip option {word} is not one the oci builder passes on (it may build from source)")
+    # pip reads a requirement's path from the working directory (/model/files), whichever file names it
+    return _host_requirement_refusal(line.split(";", 1)[0].split(" --hash", 1)[0].strip(), deps, where)
+
+
+def _payload_folder(value: str, base: str, deps: Mapping[str, str | None]) -> bool:
+    """A --find-links folder of the payload: pip takes it relative to the requirements file when it
+    exists there, else to the working directory; both readings must stay inside, one must hold files."""
+    if "${" in value or ":" in value:
+        return False
+    candidates = [posixpath.normpath(posixpath.join(base, value)), posixpath.normpath(value)]
+    if any(posixpath.isabs(c) or c.split("/")[0] == ".." for c in candidates):
+        return False
+    return any(p == "." or any(k.startswith(p + "/") for k in deps) for p in candidates)
+
+
+def _host_requirement_refusal(req: str, deps: Mapping[str, str | None], where: str) -> str | None:
+    if "${" in req:
+        return f"{where}: {req!r} names an environment variable, which pip would expand on the build host"
+    if "://" in req or req.lower().startswith("file:"):
+        url = req.split("@", 1)[1].strip() if "@" in req.split("://", 1)[0] else req
+        if url.lower().startswith(_VCS_SCHEMES):
+            return f"{where}: {req!r} is a VCS URL: pip would build it on the build host; use a wheel"
+        path = url.split("#", 1)[0].split("?", 1)[0].lower()
+        if url.lower().startswith(("https://", "http://")) and path.endswith(".whl"):
+            return None
+        return f"{where}: {req!r} is not a wheel URL (https://….whl): pip would build it on the build host"
+    if _NAME.match(req) and not req.lower().endswith(_ARCHIVES):
+        return None  # from the index, as a wheel (--only-binary=:all:)
+    norm = posixpath.normpath(req)
+    inside = not posixpath.isabs(norm) and norm.split("/")[0] != ".."
+    if req.lower().endswith(".whl") and inside and norm in deps:
+        return None
+    if req.lower().endswith(".whl"):
+        return f"{where}: {req!r} is not a wheel file of the model's payload"
+    return (f"{where}: {req!r} is a local folder or source archive: pip would build it (run its setup.py) on "
+            "the build host")

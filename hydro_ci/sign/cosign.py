@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from hydro_ci import __version__
+from hydro_ci import __version__, boundedjson
 from hydro_ci.errors import HydroCIError, NotFoundError
 from hydro_ci.image.model import (
     OCI_CONFIG,
@@ -211,7 +210,7 @@ def _verify_layer(layer: SignatureLayer, key: VerifyingKey, digest: str) -> Veri
 def parse_payload(payload: bytes, digest: str) -> VerifiedSignature | None:
     """The claims of a verified payload; None unless it is a cosign signature of ``digest``."""
     try:
-        doc: Any = json.loads(payload)
+        doc: Any = boundedjson.loads(payload)
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(doc, dict) or set(doc) - {"critical", "optional"}:

@@ -11,6 +11,7 @@ import binascii
 import json
 from typing import Any
 
+from hydro_ci import boundedjson
 from hydro_ci.errors import HydroCIError
 from hydro_ci.sign.keys import SigningKey, VerifyingKey
 
@@ -48,7 +49,7 @@ def open_envelope(
     or a payload of another type is an ``EnvelopeError``.
     """
     try:
-        doc: Any = json.loads(data)
+        doc: Any = boundedjson.loads(data)
         kind, body = doc["payloadType"], base64.b64decode(doc["payload"], validate=True)
         sigs = doc.get("signatures") or []
     except (ValueError, UnicodeDecodeError, KeyError, TypeError, binascii.Error):

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hydro_ci import boundedjson
 from hydro_ci.errors import HydroCIError, MissingExtraError, UsageError
 
 if TYPE_CHECKING:
@@ -221,7 +222,7 @@ def _b64(doc: dict[str, Any], *keys: str) -> bytes:
 def decrypt_cosign_key(body: bytes, password: bytes, *, where: str = "the key") -> bytes:
     """The PKCS#8 DER inside cosign's encrypted key body (the JSON the PEM block holds)."""
     try:
-        doc = json.loads(body)
+        doc = boundedjson.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise SigningKeyError(f"{where}: the encrypted key is not cosign's JSON format") from None
     if not isinstance(doc, dict):

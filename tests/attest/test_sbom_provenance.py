@@ -29,17 +29,19 @@ CONTRACT = Contract(
 
 
 @pytest.fixture
-def built(tmp_path: Path) -> facts_mod.BuildFacts:
+def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> facts_mod.BuildFacts:
     wheels = tmp_path / "wheels"
+    # The build machine's wheelhouse comes from its own pip settings: a requirements file may not
+    # point pip at a folder outside the payload (tests/security/test_host_code.py).
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
     write_wheel(wheels, "tinymit", "1.2.3", metadata="License-Expression: MIT\n")
     write_wheel(wheels, "tinyold", "0.9", metadata="License: Some Custom License v2\n")
     root = tmp_path / "model"
     (root / "src").mkdir(parents=True)
     (root / "src" / "func_main.py").write_text("def infer(x):\n    return {'y': 1}\n")
     (root / "model.onnx").write_bytes(b"\x08\x07\x12" + bytes(range(256)) * 8)
-    (root / "requirements.txt").write_text(
-        f"--no-index\n--find-links {wheels}\ntinymit==1.2.3\ntinyold==0.9\n"
-    )
+    (root / "requirements.txt").write_text("tinymit==1.2.3\ntinyold==0.9\n")
     folder = ModelFolder(
         root=root,
         name="demo",

@@ -6,8 +6,10 @@ from hypothesis import strategies as st
 
 from hydro_ci.contract.model import Contract, DType, Field, Profile, Signature
 
-# Any text except surrogates (not encodable as UTF-8, so not in a protobuf string either).
-names = st.text(st.characters(codec="utf-8"), min_size=1, max_size=12)
+# Any text except surrogates (not encodable as UTF-8, so not in a protobuf string either) and control
+# characters (C0, C1, U+2028/9: a name holding one is refused, rule control-character).
+names = st.text(st.characters(codec="utf-8", exclude_categories=("Cc",), exclude_characters="\u2028\u2029"),
+                min_size=1, max_size=12)
 shapes = st.none() | st.lists(st.integers(-1, 2**63 - 1), max_size=5).map(tuple)
 
 

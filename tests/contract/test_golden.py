@@ -221,5 +221,9 @@ def test_symlink_loops_in_the_payload_are_problems_not_a_crash(tmp_path: Path) -
     os.symlink("loop1", folder / "src" / "loop2")
     os.symlink("loop", folder / "loop")
     problems = check_model_folder(folder)
+    hint = "remove the link, or leave it out with a line in .hydroignore"
     assert [(p.rule, p.message) for p in problems] == [
-        ("payload-missing", "payload entry 'loop' is a broken symlink (or a loop)")]
+        ("payload-missing", "payload entry 'loop' is a broken symlink (or a loop)"),
+        # the links in the shipped src/: render refuses them, so check reports them too
+        ("payload-loop", f"payload file src/loop1 is a symlink loop; {hint}"),
+        ("payload-loop", f"payload file src/loop2 is a symlink loop; {hint}")]

@@ -173,11 +173,15 @@ def test_two_builds_elsewhere_with_other_umask_clock_and_zone_are_identical(busy
 
 @pytest.mark.engine
 def test_requirements_are_installed_into_a_deps_layer(make_context: MakeContext, busybox_layout: Path,
-                                                      tmp_path: Path) -> None:
+                                                      tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     wheels = tmp_path / "wheels"
     write_wheel(wheels, "tinypkg", "1.2.3")
-    files = {**demo_files(b"w"),
-             "requirements.txt": f"--no-index\n--find-links {wheels}\ntinypkg==1.2.3\n"}
+    # The build machine's wheelhouse comes from its own pip settings: a requirements file may not
+    # point pip at a folder outside the payload (tests/security/test_host_code.py).
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    files = {**demo_files(b"w"), "requirements.txt": "tinypkg==1.2.3\n"}
     ctx = make_context(files=files, install_command="pip install -r requirements.txt")
     out = tmp_path / "oci"
     built = _builder(tmp_path, busybox_layout).build(BuildRequest(ctx, REPO, "1.0.0"))

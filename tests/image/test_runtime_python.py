@@ -40,14 +40,17 @@ def model_for(tmp_path: Path, runtime: str, wheel_tag: str) -> Path:
     model = tmp_path / "model"
     (model / "src").mkdir(parents=True)
     (model / "src/func_main.py").write_text("def infer(x):\n    return {'y': x}\n")
-    (model / "requirements.txt").write_text(f"--no-index\n--find-links {wheels}\ntinypkg==1.2.3\n")
+    # the wheelhouse is the build machine's pip setting (hydro() below): a requirements file may not
+    # point pip outside the payload (tests/security/test_host_code.py)
+    (model / "requirements.txt").write_text("tinypkg==1.2.3\n")
     (model / "serving.yaml").write_text(SERVING.format(runtime=runtime))
     return model
 
 
 def hydro(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "CI": "true",
-           "HYDRO_CI_CACHE": str(tmp_path / "cache")}
+           "HYDRO_CI_CACHE": str(tmp_path / "cache"), "PIP_NO_INDEX": "1",
+           "PIP_FIND_LINKS": str(tmp_path / "wheels")}
     return subprocess.run([sys.executable, "-m", "hydro_ci", *args], capture_output=True, text=True, env=env,
                           cwd=tmp_path)
 

@@ -8,6 +8,7 @@ from hydro_ci.contract.model import Field, Signature, shape_text
 from hydro_ci.contract.pairing import FieldPair, Key, pair_signature
 from hydro_ci.contract.reader import DIM_RANGE, MAX_INT64, Declared, Source
 from hydro_ci.diagnostics import Problem
+from hydro_ci.text import CONTROL_CHARS
 
 
 def check_signatures(d: Declared) -> list[Problem]:
@@ -18,6 +19,9 @@ def check_signature(source: Source) -> list[Problem]:
     """Rules on the contract itself, the same for serving.yaml and contract.prototxt."""
     problems = []
     sig = source.signature
+    if CONTROL_CHARS.search(sig.name):  # printed in logs and CI annotations, where a newline is a command
+        problems.append(Problem(source.locate(("signature",)), f"signature name {sig.name!r} holds a control "
+                                "character", "control-character"))
     for section, fields in (("inputs", sig.inputs), ("outputs", sig.outputs)):
         if not fields:
             problems.append(Problem(source.locate((section,)), f"the contract has no {section}",
@@ -33,6 +37,9 @@ def _check_fields(fields: tuple[Field, ...], key: Key, source: Source) -> list[P
         here = (*key, index)
         if not f.name:
             problems.append(Problem(source.locate((*here, "name")), "a field has an empty name", "bad-field"))
+        elif CONTROL_CHARS.search(f.name):
+            problems.append(Problem(source.locate((*here, "name")), f"field name {f.name!r} holds a control "
+                                    "character", "control-character"))
         elif f.name in seen:
             problems.append(Problem(source.locate((*here, "name")), f"field {f.name!r} is declared twice",
                                     "duplicate-field"))

@@ -1,0 +1,257 @@
+"""Attack: a small hostile file crashes hydro-ci or eats the build machine's memory or time.
+
+Each file below used to end in a traceback (exit 3), a MemoryError or gigabytes of RAM. Every walker
+over a parsed document is now depth-bounded, every length read from a file is checked against the
+bytes that back it before anything is allocated, every decompression is bounded, and a user's
+template renders in a child process with CPU and memory limits. Each case ends in one error line
+(exit 1), within the stated memory: commands run in a subprocess whose peak RSS is measured (wait4),
+under an address-space limit (RLIMIT_AS) so a regression fails the test instead of the machine.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import subprocess
+import sys
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from .conftest import make_model, one_error, run
+
+RSS_BOUND_MB = 700  # what reading any one hostile file below may peak at (measured: ~580 MB worst)
+AS_LIMIT = 3 << 30  # the safety net: main took 3.1-6.4 GB on these files
+
+
+def _peak(args: list[str], cwd: Path) -> tuple[int, str, int]:
+    """Run in a fresh helper so RUSAGE_CHILDREN's maximum is this command's alone."""
+    code = (
+        "import os, resource, subprocess, sys\n"
+        f"limit = {AS_LIMIT}\n"
+        "p = subprocess.run([sys.executable, '-m', 'hydro_ci', *sys.argv[1:]], capture_output=True,\n"
+        "                   text=True,\n"
+        "                   preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024\n"
+        "sys.stderr.write(p.stderr)\n"
+        "print(peak)\n"
+        "sys.exit(p.returncode)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+    return proc.returncode, proc.stderr, int(proc.stdout.strip() or 0)
+
+
+def assert_one_bounded_error(args: list[str], cwd: Path, words: str) -> None:
+    code, err, peak = _peak(args, cwd)
+    assert code == 1 and "Traceback" not in err, err[-2000:]
+    lines = [line for line in err.splitlines() if line.startswith("error:") or ": error: " in line]
+    assert len(lines) == 1 and words in lines[0], err[-2000:]
+    assert peak < RSS_BOUND_MB, f"peak RSS {peak} MB"
+
+
+# --- YAML and JSON: depth ---------------------------------------------------------------------------
+
+
+def alias_chain(anchors: int = 10, levels: int = 60) -> str:
+    """1.5 KB: ten anchors of 60 levels, each holding the previous one: 600 levels once expanded."""
+    lines = ["  - &a0 " + "[" * levels + "1" + "]" * levels]
+    lines += [f"  - &a{i} " + "[" * (levels - 1) + f"*a{i - 1}" + "]" * (levels - 1)
+              for i in range(1, anchors)]
+    return "monitoring:\n  chain:\n" + "\n".join("  " + line for line in lines) + "\n"
+
+
+@pytest.mark.parametrize("command", [
+    ["contract", "check", "model"], ["contract", "show", "model"], ["render", "model", "--output", "ctx"],
+    ["version", "next", "model", "--bump", "patch"], ["pipeline", "model"],
+])
+def test_a_yaml_alias_chain_is_one_located_error_in_every_command(tmp_path: Path, command: list[str]) -> None:
+    folder = make_model(tmp_path)
+    with (folder / "serving.yaml").open("a") as f:
+        f.write(alias_chain())
+    assert len(alias_chain()) < 2100
+    proc = run(command, tmp_path)
+    line = one_error(proc) if command[1:2] != ["check"] else proc.stdout.splitlines()[0]
+    assert proc.returncode == 1 and "model/serving.yaml:" in line and "[yaml-limits]" in line, proc.stderr
+
+
+def test_a_deep_flow_collection_is_refused_where_it_passes_the_limit(tmp_path: Path) -> None:
+    folder = make_model(tmp_path)
+    (folder / "serving.yaml").write_text("kind: Model\nname: m\nx: " + "[" * 500_000 + "\n")
+    proc = run(["contract", "check", "model"], tmp_path)
+    assert proc.returncode == 1 and "serving.yaml:3:68: error: nested deeper than 64 levels" in proc.stdout
+
+
+def test_matrix_reads_serving_yaml_with_the_bounded_reader(tmp_path: Path) -> None:
+    folder = make_model(tmp_path)
+    (folder / "serving.yaml").write_text("kind: Model\nname: m\nx: " + "[" * 900 + "]" * 900 + "\n")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    proc = run(["matrix", "--format", "lines"], tmp_path)
+    assert proc.returncode == 0 and proc.stdout.split() == ["model"], proc.stderr
+
+
+def deep_json(depth: int = 100_000) -> str:
+    return '{"name": "m", "signatures": ' + "[" * depth + "]" * depth + "}"
+
+
+def test_deep_json_in_a_contract_file_is_one_error(tmp_path: Path) -> None:
+    (tmp_path / "OLD.json").write_text(deep_json())
+    folder = make_model(tmp_path)
+    line = one_error(run(["contract", "diff", "OLD.json", str(folder)], tmp_path))
+    assert "OLD.json: not JSON (nested deeper than 200 levels)" in line
+
+
+@pytest.mark.parametrize("depth", [800, 100_000])  # below and above the C decoder's own limit
+def test_deep_json_in_a_contract_label_is_one_error(depth: int) -> None:
+    from hydro_ci.errors import ContractError
+    from hydro_ci.version.contracts import contract_from_json_text
+
+    with pytest.raises(ContractError, match="nested deeper than 200 levels"):
+        contract_from_json_text(deep_json(depth), "registry.example.com/m:1.0.0 label io.hydro-ci.contract")
+
+
+# --- model files: lengths checked, decompression bounded ------------------------------------------------
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+FRAME_2_40 = b"\x80\x04\x95" + struct.pack("<Q", 1 << 40)  # FRAME: a 1 TiB frame follows
+BINBYTES8_2_40 = b"\x80\x04\x8e" + struct.pack("<Q", 1 << 40)  # BINBYTES8: a 1 TiB bytes value follows
+
+
+@pytest.mark.parametrize(("data", "words"), [
+    (zlib.compress(FRAME_2_40), "a pickle frame of 1099511627776 bytes"),
+    (gzip.compress(FRAME_2_40, mtime=0), "a pickle frame of 1099511627776 bytes"),
+    (zlib.compress(BINBYTES8_2_40), "value ends early"),
+    (FRAME_2_40, "a pickle frame of 1099511627776 bytes"),
+    (b"\x80\x04\x8b" + struct.pack("<i", 1 << 30), "an integer of 1073741824 bytes"),
+    (b"\x80\x04\x8e\x01", "not a readable pickle"),  # a length cut short
+], ids=["zlib-frame", "gzip-frame", "zlib-binbytes8", "plain-frame", "long4", "truncated-length"])
+def test_a_tiny_joblib_claiming_a_huge_length_is_one_error(tmp_path: Path, data: bytes, words: str) -> None:
+    assert len(data) <= 32
+    _write(tmp_path / "model.joblib", data)
+    assert_one_bounded_error(["contract", "infer", "model.joblib"], tmp_path, words)
+
+
+def test_a_gzip_pickle_bomb_stops_at_the_decompression_bound(tmp_path: Path) -> None:
+    """3 MB on disk, a 3 GiB bytes value inside: read through up to 256 MiB + 64 x the file, never held."""
+    chunk = gzip.compress(bytes(16 << 20), compresslevel=9, mtime=0)  # gzip members concatenate
+    size = 3 << 30
+    head = gzip.compress(b"\x80\x04\x8e" + struct.pack("<Q", size), mtime=0)
+    tail = gzip.compress(b".", mtime=0)
+    path = _write(tmp_path / "model.joblib", head + chunk * (size // (16 << 20)) + tail)
+    assert path.stat().st_size < 4 << 20
+    assert_one_bounded_error(["contract", "infer", "model.joblib"], tmp_path, "once decompressed")
+
+
+def test_millions_of_small_pickle_objects_are_bounded(tmp_path: Path) -> None:
+    _write(tmp_path / "model.joblib", gzip.compress(b"\x80\x04" + b"]" * 9_000_000 + b".", mtime=0))
+    assert_one_bounded_error(["contract", "infer", "model.joblib"], tmp_path, "pickle operations")
+
+
+def test_a_keras_archive_with_a_huge_config_is_refused_before_it_is_inflated(tmp_path: Path) -> None:
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("metadata.json", "{}")
+        with z.open("config.json", "w", force_zip64=True) as f:
+            f.write(b'{"class_name": "Sequential", "config": {"layers": [')
+            for _ in range(80):
+                f.write(b"[]," * (1 << 20))
+            f.write(b"[]]}}")
+    assert path.stat().st_size < 300_000
+    assert_one_bounded_error(["contract", "infer", "model.keras"], tmp_path, "bytes uncompressed")
+
+
+def test_the_largest_keras_config_read_stays_in_bounds(tmp_path: Path) -> None:
+    """Just under the member bound (16 MiB) of the worst JSON for memory: read, then refused as
+    not a model, within the RSS bound."""
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("metadata.json", "{}")
+        z.writestr("config.json", b'{"class_name": "Sequential", "config": {"layers": [' + b"[]," * 5_500_000
+                   + b"[]]}}")
+    assert_one_bounded_error(["contract", "infer", "model.keras"], tmp_path, "model.keras")
+
+
+# --- templates: the sandbox's work is bounded ------------------------------------------------------------
+
+
+def _template(tmp_path: Path, body: str) -> Path:
+    folder = make_model(tmp_path)
+    (folder / "ci").mkdir()
+    (folder / "ci" / "Dockerfile.j2").write_text(
+        '{% extends "hydro-ci/Dockerfile.j2" %}\n{% block extra %}\n' + body + "\n{% endblock %}\n")
+    with (folder / "serving.yaml").open("a") as f:
+        f.write("  template: ci\n")
+    return folder
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ("# {{ range(100001)|length }}", "Dockerfile.j2:3: Range too big"),
+    ('# {{ ("x" * 1000000000)|length }}', "needs more than 512 MiB of memory"),
+    ("{% for a in range(2000) %}{{ 'x' * 1000 }}{% endfor %}", "renders more than 1048576 characters"),
+])
+def test_a_template_that_asks_too_much_is_one_error(tmp_path: Path, body: str, words: str) -> None:
+    _template(tmp_path, body)
+    assert words in one_error(run(["render", "model", "--output", "ctx"], tmp_path))
+
+
+def test_a_template_that_never_ends_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hydro_ci.errors import TemplateError
+    from hydro_ci.render import dockerfile
+    from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
+
+    monkeypatch.setattr(dockerfile, "RENDER_CPU_SECONDS", 1)  # 10 in use
+    folder = _template(tmp_path, "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}"
+                                 "{% endfor %}")
+    with pytest.raises(TemplateError, match="used more than 1 s of CPU"):
+        render_folder(load_folder(folder), RenderOptions(output=tmp_path / "ctx", epoch=0))
+
+
+# --- model structures: long graphs and deep nesting walked without recursion ----------------------------
+
+
+def test_a_keras_2_graph_of_1500_chained_layers_is_read(tmp_path: Path) -> None:
+    """Keras 2 records no shapes, so outputs are propagated through the graph; a long chain (big real
+    models have hundreds of layers) used to recurse once per layer."""
+    import json
+
+    layers = [{"class_name": "InputLayer", "name": "in", "inbound_nodes": [],
+               "config": {"name": "in", "batch_input_shape": [None, 4], "dtype": "float32"}}]
+    for i in range(1500):
+        layers.append({"class_name": "Dense", "name": f"d{i}", "config": {"name": f"d{i}", "units": 4},
+                       "inbound_nodes": [[[layers[-1]["name"], 0, 0, {}]]]})
+    config = {"class_name": "Functional", "config": {"name": "m", "layers": layers,
+                                                      "input_layers": [["in", 0, 0]],
+                                                      "output_layers": [["d1499", 0, 0]]}}
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as z:
+        z.writestr("metadata.json", "{}")
+        z.writestr("config.json", json.dumps(config))
+    proc = run(["contract", "infer", "model.keras", "--format", "json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["signatures"][0]["outputs"][0]["shape"] == [-1, 4]
+    # a graph that feeds a layer its own output is one error, not an endless loop
+    layers[1]["inbound_nodes"] = [[["d1499", 0, 0, {}]]]
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as z:
+        z.writestr("metadata.json", "{}")
+        z.writestr("config.json", json.dumps(config))
+    assert "a cycle in the graph" in one_error(run(["contract", "infer", "model.keras"], tmp_path))
+
+
+def test_pipelines_nested_thousands_deep_are_one_error(tmp_path: Path) -> None:
+    # Pipeline(steps=[("s", Pipeline(steps=[("s", …)]))]) 5 000 deep, built by the unpickler's stack
+    # per level: Pipeline() {} "steps" [ "s" <inner> (…) append setitem build
+    opening = b"csklearn.pipeline\nPipeline\n)\x81}X\x05\x00\x00\x00steps]X\x01\x00\x00\x00s"
+    ridge = b"csklearn.linear_model\nRidge\n)\x81}X\x0e\x00\x00\x00n_features_in_K\x03sb"
+    data = b"\x80\x02" + opening * 5000 + ridge + b"\x86asb" * 5000 + b"."
+    _write(tmp_path / "model.pkl", data)
+    assert "estimators nested deeper than 100 levels" in one_error(run(["contract", "infer", "model.pkl"],
+                                                                       tmp_path))
