@@ -66,9 +66,13 @@ def test_a_read_only_model_folder_is_one_line(tmp_path: Path) -> None:
     _read_only(folder)
     try:
         prefix = without_dac_override()
-        for args in (["render", "model"], BUILD):  # the default context is inside the model folder
+        # an output inside the read-only folder: one line
+        for args in (["render", "model", "--output", "model/ctx"], [*BUILD, "--output", "model/ctx"]):
             line = one_error(run(args, tmp_path, prefix=prefix))
             assert "cannot write the build context to" in line and "Permission denied" in line
+        # the default context lives in ./.hydro-ci/<model>, outside the folder: nothing to refuse
+        assert run(["render", "model"], tmp_path, prefix=prefix).returncode == 0
+        assert (tmp_path / ".hydro-ci/iris-sklearn/context/Dockerfile").is_file()
         assert run(["render", "model", "--output", "ctx"], tmp_path, prefix=prefix).returncode == 0
         assert run(["contract", "check", "model"], tmp_path, prefix=prefix).returncode == 0
     finally:
