@@ -116,7 +116,8 @@ def fuzz(session: nox.Session) -> None:
     """Fuzz every parser of hostile input (tests/security/fuzz.py): prints each target's input count
     and fails on any crash that is not hydro-ci's own error. `nox -s fuzz -- --budget 1000000`; the
     default is 20 000 inputs (HYDRO_CI_FUZZ_BUDGET), about a minute."""
-    _install_dev(session)
+    # Our parsers only (h5py reads legacy Keras files): no framework, so a quick install.
+    session.install("-e", ".[test,keras]", "-c", DEV_LOCK, silent=False)
     session.run("python", "-m", "tests.security.fuzz", *session.posargs)
 
 
