@@ -208,8 +208,17 @@ def test_nox_alone_lists_this_repositorys_sessions(nox_alone: Path) -> None:
     assert "build_model ->" in listed.stdout and "tests ->" in listed.stdout
 
 
+SCRIPT_MODE_NOX = (2025, 2, 9)  # the first nox that reads a noxfile's `# /// script` block
+
+
 def test_nox_alone_in_a_user_repository_installs_hydro_ci_from_the_noxfiles_script_block(
         nox_alone: Path, tmp_path: Path) -> None:
+    from importlib import metadata
+
+    version = metadata.version("nox")
+    if tuple(int(part) for part in version.split(".")[:3]) < SCRIPT_MODE_NOX:
+        pytest.skip(f"nox {version} ignores a noxfile's script block (nox 2025.2.9 reads it; "
+                    "README says so)")
     project = user_repository(tmp_path / "project")
     (project / "noxfile.py").write_text(
         f'# /// script\n# dependencies = ["nox", "hydro-ci @ {REPO.as_uri()}"]\n# ///\n'
