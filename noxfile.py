@@ -80,7 +80,9 @@ def tests_upstream(session: nox.Session) -> None:
 def tests_min(session: nox.Session) -> None:
     """The suite without frameworks, at the lowest versions pyproject.toml's ranges allow."""
     session.install("-e", ".[test,keras]", "-c", MIN_LOCK, silent=False)
-    session.run("pytest", "-m", "not frameworks", *session.posargs)
+    # Neither the frameworks nor Hydrosphere's packages (the oracle, in venvs of its own locks)
+    # depend on hydro-ci's ranges: everything else runs.
+    session.run("pytest", "-m", "not frameworks and not oracle", *session.posargs)
 
 
 @nox.session(python=PYTHON)
