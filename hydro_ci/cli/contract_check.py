@@ -1,6 +1,7 @@
 """``hydro-ci contract check [PATH ...]``: validate model folders, one line per problem.
 
-Exit 0 when clean, 1 with problems, 2 on usage errors (a PATH that does not exist).
+Exit 0 when clean, 1 with problems, 2 on usage errors (a PATH that does not exist). Every Model
+document of a folder is checked; ``--format json`` also lists them (``models``: folder and name).
 """
 
 from __future__ import annotations
@@ -39,17 +40,23 @@ def run(args: argparse.Namespace) -> int:
             problems.append(Problem(Location(display_path(Path(path))), why, "no-model-folder"))
         for folder in found:
             folders.setdefault(os.path.realpath(folder), folder)
+    models: list[dict[str, str]] = []  # every Model of every folder: one image each
     for folder in folders.values():
-        problems += read_model_folder(folder, build=True)[1]  # also: no contract to build with
+        read = read_model_folder(folder, build=True)  # also: no contract to build with
+        problems += read.problems
+        models += [{"folder": display_path(folder), "name": name} for name in read.names]
     problems = sort_problems(problems)  # the same output whatever order the paths came in
     fmt = output.problem_format(args.format)
     shown = sorted(display_path(f) for f in folders.values())
-    output.print_problems(problems, fmt, extra={"folders": shown})
+    models.sort(key=lambda m: m["folder"])
+    output.print_problems(problems, fmt, extra={"folders": shown, "models": models})
     if fmt == "text":
         errors = sum(p.is_error for p in problems)
         warnings = len(problems) - errors
         noun = "folder" if len(shown) == 1 else "folders"
-        summary = f"{len(shown)} model {noun} checked, {errors} problem{'s' if errors != 1 else ''}"
+        several = f" ({len(models)} Models)" if len(models) > len(shown) else ""
+        summary = (f"{len(shown)} model {noun}{several} checked, "
+                   f"{errors} problem{'s' if errors != 1 else ''}")
         if warnings:
             summary += f", {warnings} warning{'s' if warnings != 1 else ''}"
         output.print_summary(summary)

@@ -43,13 +43,19 @@ def migrate_folder(path: Path, rules: Sequence[Rule], runtime: str | None = None
     """What ``path`` becomes in today's format; no change when it already is in it. ``rules``: what
     the folder must pass first (``infer.check.folder_rules()``: every rule of a load).
     ``runtime``: the runtime image to write (hs 0.x chose it from the model type)."""
-    declared, problems = read_folder(path, rules)
-    errors = [p for p in problems if p.is_error]
-    if errors or declared is None:
-        raise ProblemsError(errors or problems)
+    read = read_folder(path, rules)
+    errors = [p for p in read.problems if p.is_error]
+    if errors or not read.models:
+        raise ProblemsError(errors or read.problems)
+    legacy = [m for m in read.models if m.legacy or (m.prototxt_contract and m.prototxt_contract.legacy)]
+    if not legacy:
+        return Migration(read.models[0].root)
+    if read.documents > 1:  # it rewrites the file from one Model: the other documents would be lost
+        raise HydroCIError(f"{read.serving} holds {read.documents} documents; contract migrate rewrites a "
+                           "serving file of one document", hint="migrate a copy of the folder holding one "
+                           "document at a time, and join the results with ---")
+    declared = legacy[0]
     prototxt = declared.prototxt_contract
-    if not declared.legacy and not (prototxt is not None and prototxt.legacy):
-        return Migration(declared.root)
     notes: list[str] = [w for w in declared.legacy if "signatures" in w]
     if prototxt is not None and prototxt.legacy and "first is built" in prototxt.legacy:
         notes.append(f"{PROTOTXT_FILE}: {prototxt.legacy}; the others are dropped")

@@ -221,6 +221,9 @@ class ModelFolder:
     config: dict[str, Any] = field(default_factory=dict)
     # Hydrosphere platform keys we accept and carry but do not build on (training-data, monitoring…).
     extra: dict[str, Any] = field(default_factory=dict)
+    # The other Model documents of the same serving file (by name): the folder's files are shared,
+    # so this model's model files are those its payload ships (infer.model_file_roots).
+    siblings: tuple[str, ...] = ()
 
     @property
     def is_python_runtime(self) -> bool:

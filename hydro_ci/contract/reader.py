@@ -107,6 +107,8 @@ class Declared:
     prototxt_contract: Source | None = None
     legacy: list[str] = field(default_factory=list)  # older Hydrosphere formats read as today's
     legacy_contract_file: tuple[str, Location] | None = None  # hs 0.0.x: contract: names a file
+    siblings: tuple[str, ...] = ()  # the other Model documents of the same serving file, by name
+    problems: list[Problem] = field(default_factory=list)  # this Model's own (serving.read_folder)
 
     @property
     def contract_source(self) -> Source | None:
@@ -142,6 +144,7 @@ class Declared:
             contract=contract,
             config=dict(self.config),
             extra=dict(self.extra),
+            siblings=self.siblings,
         )
 
 

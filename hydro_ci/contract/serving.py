@@ -1,7 +1,8 @@
-"""A model folder on disk → ``Declared``: reads serving.yaml and contract.prototxt, runs the rules.
+"""A model folder on disk → ``FolderRead``: reads serving.yaml and contract.prototxt, runs the rules.
 
 The flow reads top to bottom: read the files (``yamlfile``/``prototxt``; every Model document of a
-serving file), read their values (``reader.read_serving``), then apply each rule given. The caller
+serving file is a ``Declared`` of its own), read their values (``reader.read_serving``), then apply
+each rule given to each Model; ``FolderRead.select`` is the one choice of a Model by name. The caller
 chooses the rules: ``infer.check`` (``load_model_folder``, ``check_model_folder``) passes every rule,
 the model-file ones included, which need inference and so cannot be named from here.
 """
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from hydro_ci.contract import yamlfile
 from hydro_ci.contract.reader import Declared, Rule, read_serving
-from hydro_ci.diagnostics import Location, Problem, Severity
-from hydro_ci.errors import ProblemsError
+from hydro_ci.diagnostics import Location, Problem, Severity, did_you_mean
+from hydro_ci.errors import ProblemsError, UsageError
 from hydro_ci.folder import (
     PROTOTXT_FILE,
     SERVING_FILE,
@@ -28,40 +30,97 @@ from hydro_ci.folder import (
 )
 
 
-def read_folder(path: Path, rules: Sequence[Rule]) -> tuple[Declared | None, list[Problem]]:
-    """What the folder at ``path`` (or holding the file ``path``) declares, None when unreadable,
-    and every problem found by reading it and by ``rules``, sorted by place. A serving file with
-    several Model documents: each is checked, the one named like the folder (else the first) returned."""
+@dataclass
+class FolderRead:
+    """A model folder as read: every Model document of its serving file, in file order (one for a
+    folder of one document or of a contract.prototxt only; none when the files do not read), the
+    problems of the files themselves, and each model's own problems (``Declared.problems``)."""
+
+    display: str
+    serving: str | None
+    models: list[Declared]
+    shared: list[Problem]
+    documents: int = 1  # documents in the serving file, of every kind
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every problem of the folder, each Model's included, sorted by place."""
+        return _sorted([*self.shared, *(p for m in self.models for p in m.problems)])
+
+    @property
+    def names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+    def select(self, wanted: str | None = None) -> tuple[Declared | None, list[Problem]]:
+        """The Model named ``wanted`` (None: the only one) and the problems that concern it: the
+        files' own and its own, not another Model's (each document builds an image of its own).
+        None when the folder does not read. A folder of several Models without ``wanted``, or a
+        ``wanted`` it does not hold, is a usage error naming the choices."""
+        if not self.models:
+            return None, self.problems
+        where = self.serving or self.display
+        names = self.names
+        if wanted is None:
+            if len(self.models) > 1:
+                choices = " or ".join(f"--model {n}" for n in dict.fromkeys(names))
+                raise UsageError(f"{where} holds {len(names)} Model documents ({_quoted(names)}): "
+                                 f"name one with {choices}")
+            chosen = self.models[0]
+        else:
+            found = [m for m in self.models if m.name == wanted]
+            if not found:
+                raise UsageError(f"--model {wanted}: {where} has no Model named {wanted!r} "
+                                 f"(it has {_quoted(names)}){did_you_mean(wanted, names)}")
+            chosen = found[0]
+        return chosen, _sorted([*self.shared, *chosen.problems])
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    return sort_problems(list(dict.fromkeys(problems)))  # one Problem twice (a shared file): once
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(repr(n) for n in names)
+
+
+def read_folder(path: Path, rules: Sequence[Rule]) -> FolderRead:
+    """Every Model the folder at ``path`` (or holding the file ``path``) declares, each checked by
+    ``rules``, and every problem found. A serving file of several Model documents holds several
+    models, each built as an image of its own; its payload resolved relative to the folder, as
+    ``hs apply`` read each document."""
     folder = folder_of(Path(path))
     shown = display_path(folder)
     if not folder.is_dir():
-        return None, [Problem(Location(shown), "no such model folder", "no-model-folder")]
+        missing = Problem(Location(shown), "no such model folder", "no-model-folder")
+        return FolderRead(shown, None, [], [missing])
     if not is_model_folder(folder):
         why = not_a_model_folder(folder, f"not a model folder: no {SERVING_FILE} or {PROTOTXT_FILE}")
-        return None, [Problem(Location(shown), why, "no-model-folder")]
+        return FolderRead(shown, None, [], [Problem(Location(shown), why, "no-model-folder")])
     root = Path(os.path.abspath(folder))  # absolute, so a later chdir cannot break it; links kept
     declared = Declared(root, shown, root.name, Location(shown))
-    problems: list[Problem] = []
+    shared: list[Problem] = []
     readable = True
+    count = 1
     models: list[Declared] = []
     serving = serving_file(folder)
     if serving is not None:
         declared.serving = display_path(serving)
         both = [name for name in SERVING_FILES if (folder / name).is_file()]
         if len(both) > 1:
-            problems.append(Problem(Location(declared.serving), f"both {' and '.join(both)} are here; keep "
-                                    "one (which one is meant cannot be told)", "two-serving-files"))
+            shared.append(Problem(Location(declared.serving), f"both {' and '.join(both)} are here; keep "
+                                  "one (which one is meant cannot be told)", "two-serving-files"))
         try:
             documents = yamlfile.load_all(serving, declared.serving)
         except ProblemsError as exc:
-            problems += exc.problems
+            shared += exc.problems
             readable = False
         else:
+            count = sum(node is not None for node, _ in documents)
             found, doc_problems = _model_documents(documents, declared.serving)
-            problems += doc_problems
+            shared += doc_problems
             for node in found:
                 model = Declared(root, shown, root.name, Location(shown), serving=declared.serving)
-                problems += read_serving(node, model, declared.serving)
+                model.problems += read_serving(node, model, declared.serving)
                 models.append(model)
             readable = bool(found)
     prototxt = folder / PROTOTXT_FILE
@@ -72,20 +131,22 @@ def read_folder(path: Path, rules: Sequence[Rule]) -> tuple[Declared | None, lis
         try:
             prototxt_contract = read_prototxt(prototxt, display_path(prototxt))
         except ProblemsError as exc:
-            problems += exc.problems
+            shared += exc.problems
     if not models:
         models = [declared]
     for model in models:
+        model.siblings = tuple(m.name for m in models if m is not model)
         model.prototxt_contract = model.prototxt_contract or prototxt_contract
         if model.legacy_contract_file is not None:  # hs 0.0.x: serving.yaml names its contract file
-            problems += _read_legacy_contract(model)
-    if readable:
-        for model in models:
-            for rule in rules:
-                problems += rule(model)
-        problems += _several_models(models)
-    chosen = _chosen(models, root.name)
-    return (chosen if readable else None), sort_problems(list(dict.fromkeys(problems)))
+            model.problems += _read_legacy_contract(model)
+    if not readable:
+        unread = [p for m in models for p in m.problems]
+        return FolderRead(shown, declared.serving, [], _sorted([*shared, *unread]))
+    for model in models:
+        for rule in rules:
+            model.problems += rule(model)
+    shared += _several_models(models)
+    return FolderRead(shown, declared.serving, models, shared, count)
 
 
 def _read_legacy_contract(model: Declared) -> list[Problem]:
@@ -149,20 +210,49 @@ def _is_legacy_model(node: yamlfile.Node) -> bool:
         isinstance(k, yamlfile.Scalar) and k.text == "model" for k, _ in node.pairs)
 
 
-def _chosen(models: list[Declared], folder_name: str) -> Declared:
-    """The model a folder's image is built from: the one named like the folder, else the first."""
-    return next((m for m in models if m.name == folder_name), models[0])
-
-
 def _several_models(models: list[Declared]) -> list[Problem]:
+    """What several Models of one folder must not share: a name (it names the image, its tags and
+    its output folder) and, so that their versions stay apart, a repository and git tags."""
     if len(models) < 2:
         return []
-    chosen = _chosen(models, models[0].root.name)
-    names = ", ".join(repr(m.name) for m in models)
-    where = chosen.serving_location or chosen.name_location
-    return [Problem(where, f"{len(models)} Model documents ({names}): each is checked; a folder builds one "
-                    f"image, {chosen.name!r} (named like the folder, else the first); give the others "
-                    "folders of their own to build them", "several-models", Severity.WARNING)]
+    problems: list[Problem] = []
+    by_name: dict[str, Declared] = {}
+    by_image: dict[str, Declared] = {}
+    for index, model in enumerate(models, 1):
+        first = by_name.setdefault(model.name, model)
+        if first is not model:
+            problems.append(Problem(model.name_location, f"Model {model.name!r} (document {index}) is named "
+                                    f"like an earlier one ({first.name_location.render()}); each Model "
+                                    "builds an image of its own, named by its name: rename one",
+                                    "duplicate-model"))
+        image = model.config.get("image")
+        if isinstance(image, str) and image:
+            other = by_image.setdefault(image, model)
+            if other is not model:
+                problems.append(Problem(_setting_location(model, "image"), f"Models {other.name!r} and "
+                                        f"{model.name!r} both push to {image}: their versions would share "
+                                        "its tags; give each its own repository", "bad-setting"))
+        version = model.config.get("version")
+        tag_format = version.get("tag-format") if isinstance(version, dict) else None
+        if isinstance(tag_format, str) and "{name}" not in tag_format:
+            problems.append(Problem(_setting_location(model, "version", "tag-format"),
+                                    f"tag-format {tag_format!r} has no {{name}}, and this folder holds "
+                                    f"{len(models)} Models: their versions would share these git tags; "
+                                    "keep {name} in it (the default is {name}-v{version})", "bad-setting"))
+    return problems
+
+
+def _setting_location(model: Declared, *keys: str) -> Location:
+    """Where ``hydro-ci: {keys[0]: {keys[1]: …}}`` is written in the model's document."""
+    node: yamlfile.Node | None = model.config_node
+    for key in keys:
+        if not isinstance(node, yamlfile.Mapping):
+            break
+        pair = next(((k, v) for k, v in node.pairs if isinstance(k, yamlfile.Scalar) and k.text == key), None)
+        if pair is None:
+            break
+        node = pair[1]
+    return node.location if node is not None else model.serving_location or model.name_location
 
 
 def serving_contract_key(folder: Path) -> Location | None:

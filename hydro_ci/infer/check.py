@@ -3,8 +3,9 @@
 ``contract.serving`` reads a folder and applies the rules it is given; the model-file rules compare
 with inference, which sits above ``contract/``, so this module composes the two. Every command that
 loads a model folder comes through here, so all of them apply the same rules.
-``load_model_folder`` raises ``ProblemsError`` with every problem; ``check_model_folder`` returns
-them. Both accept the folder or a file inside it.
+``load_model_folder`` gives one Model (a serving file may declare several, ``model`` names which)
+or raises ``ProblemsError`` with every problem; ``check_model_folder`` returns the problems of every
+Model. Both accept the folder or a file inside it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from pathlib import Path
 
 from hydro_ci.contract import rules
 from hydro_ci.contract.model import ModelFolder
-from hydro_ci.contract.reader import Declared
-from hydro_ci.contract.serving import read_folder
+from hydro_ci.contract.serving import FolderRead, read_folder
 from hydro_ci.diagnostics import Problem
 from hydro_ci.errors import ProblemsError
 from hydro_ci.infer import folder_problems, undeclared_problem
@@ -29,20 +29,23 @@ def folder_rules(*, build: bool = False) -> tuple[rules.Rule, ...]:
     return rules.rules_for(MODEL_FILES, build=build)
 
 
-def read_model_folder(path: Path | str, *, build: bool = False) -> tuple[Declared | None, list[Problem]]:
-    """What the folder declares (None when unreadable) and every problem found, sorted by place."""
+def read_model_folder(path: Path | str, *, build: bool = False) -> FolderRead:
+    """Every Model the folder declares (one per Model document of its serving file) and every
+    problem found, each Model's included."""
     return read_folder(Path(path), folder_rules(build=build))
 
 
 def check_model_folder(path: Path | str, *, build: bool = False) -> list[Problem]:
-    """Every problem of the model folder at ``path`` (a folder or a file inside it); with ``build``
-    also what an image build needs (what ``hydro-ci contract check`` reports)."""
-    return read_model_folder(path, build=build)[1]
+    """Every problem of the model folder at ``path`` (a folder or a file inside it), of each of its
+    Models; with ``build`` also what an image build needs (what ``hydro-ci contract check`` reports)."""
+    return read_model_folder(path, build=build).problems
 
 
-def load_model_folder(path: Path | str, *, build: bool = False) -> ModelFolder:
-    """The validated model folder at ``path``; ``ProblemsError`` listing every problem otherwise."""
-    declared, problems = read_model_folder(path, build=build)
+def load_model_folder(path: Path | str, *, build: bool = False, model: str | None = None) -> ModelFolder:
+    """The validated model at ``path``: the Model document named ``model``, which may be left out
+    when the folder holds one (``UsageError`` naming the choices otherwise); ``ProblemsError``
+    listing every problem of the folder's files and of that Model otherwise."""
+    declared, problems = read_model_folder(path, build=build).select(model)
     errors = [p for p in problems if p.is_error]
     if errors or declared is None:
         raise ProblemsError(errors or problems)

@@ -11,6 +11,7 @@ import pytest
 
 from hydro_ci.contract.model import DType, Profile
 from hydro_ci.diagnostics import Problem
+from hydro_ci.errors import ProblemsError, UsageError
 from hydro_ci.infer.check import check_model_folder, load_model_folder
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hydrosphere"
@@ -38,8 +39,65 @@ def test_several_model_documents_are_each_checked(tmp_path: Path) -> None:
     second = text.split("---")[0].replace("name: multi_document", "name: second").replace("int64", "int65")
     (folder / "serving.yaml").write_text(text + "---\n" + second)
     found = rules(check_model_folder(folder))
-    assert ("unknown-dtype", "error") in found  # the second Model document is checked too
-    assert ("several-models", "warning") in found
+    assert found == [("other-kind", "warning"), ("unknown-dtype", "error")]  # the second is checked too
+    # each Model builds an image of its own: the second's error is not the first's
+    assert load_model_folder(folder, model="multi_document").name == "multi_document"
+    with pytest.raises(ProblemsError) as caught:
+        load_model_folder(folder, model="second")
+    assert [p.rule for p in caught.value.problems] == ["unknown-dtype"]
+
+
+def test_every_model_document_is_a_model_of_its_own() -> None:
+    """Two Models and an Application: each Model loads by its name, with its own payload and
+    contract (resolved relative to the folder, as hs 2.x did for each document)."""
+    folder = FIXTURES / "several_models"
+    assert rules(check_model_folder(folder)) == [("other-kind", "warning")]
+    scorer = load_model_folder(folder, model="scorer")
+    ranker = load_model_folder(folder, model="ranker")
+    assert (scorer.name, scorer.payload) == ("scorer", ("scorer/src/", "scorer/weights.txt"))
+    assert (ranker.name, ranker.payload) == ("ranker", ("ranker/src/", "labels.txt"))
+    assert scorer.contract is not None and scorer.contract.primary.name == "predict"
+    assert ranker.contract is not None and ranker.contract.primary.name == "rank"
+    assert scorer.contract.name == "scorer" and ranker.contract.name == "ranker"
+    assert (scorer.siblings, ranker.siblings) == (("ranker",), ("scorer",))
+
+
+def test_a_folder_of_several_models_needs_one_named() -> None:
+    folder = FIXTURES / "several_models"
+    with pytest.raises(UsageError) as ambiguous:
+        load_model_folder(folder)
+    assert ambiguous.value.exit_code == 2 and ambiguous.value.hint is None  # one line
+    assert str(ambiguous.value).endswith("serving.yaml holds 2 Model documents ('scorer', 'ranker'): "
+                                         "name one with --model scorer or --model ranker")
+    with pytest.raises(UsageError, match=r"--model rnker: .* has no Model named 'rnker' \(it has "
+                                         r"'scorer', 'ranker'\); did you mean 'ranker'\?"):
+        load_model_folder(folder, model="rnker")
+    # a folder of one Model needs no name, and takes its own
+    single = FIXTURES / "multi_document"
+    assert load_model_folder(single).name == load_model_folder(single, model="multi_document").name
+    with pytest.raises(UsageError, match="has no Model named 'other'"):
+        load_model_folder(single, model="other")
+
+
+def test_what_several_models_of_one_folder_must_not_share(tmp_path: Path) -> None:
+    folder = copy(tmp_path, "several_models")
+    serving = folder / "serving.yaml"
+    text = serving.read_text()
+    serving.write_text(text.replace("name: ranker", "name: scorer"))
+    (problem,) = [p for p in check_model_folder(folder) if p.is_error]
+    assert problem.rule == "duplicate-model" and problem.location.line == 15
+    assert "Model 'scorer' (document 2) is named like an earlier one (" in problem.message
+    # their versions: one repository, or git tags without {name}, would be shared
+    serving.write_text(text.replace("runtime:", "hydro-ci: {image: reg.example/acme/m, version: "
+                                    "{tag-format: \"v{version}\"}}\nruntime:"))
+    found = [(p.rule, p.location.line, p.message) for p in check_model_folder(folder) if p.is_error]
+    # the image at the second Model's setting; each tag format at its own
+    assert [(rule, line) for rule, line, _ in found] == [("bad-setting", 5), ("bad-setting", 17),
+                                                         ("bad-setting", 17)]
+    messages = sorted(m.split(";")[0] for *_, m in found)
+    assert messages == ["Models 'scorer' and 'ranker' both push to reg.example/acme/m: their versions would "
+                        "share its tags"] + 2 * ["tag-format 'v{version}' has no {name}, and this folder "
+                                                 "holds 2 Models: their versions would share these git tags"]
 
 
 def test_serving_yml_is_read_and_two_serving_files_are_an_error(tmp_path: Path) -> None:

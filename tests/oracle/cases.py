@@ -11,7 +11,7 @@ from hydro_ci.contract.model import Field, Signature
 from hydro_ci.contract.proto import to_protobin
 from hydro_ci.errors import HydroCIError
 from hydro_ci.infer import folder_contract
-from hydro_ci.infer.check import load_model_folder
+from hydro_ci.infer.check import load_model_folder, read_model_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVING_NAMES = ("serving.yaml", "serving.yml")
@@ -28,22 +28,29 @@ def case_folders() -> list[Path]:
     return found
 
 
+def model_names(folder: Path) -> list[str]:
+    """The Model documents of the folder's serving file, in file order."""
+    return read_model_folder(folder).names
+
+
 def our_signatures(folder: Path) -> list[Signature] | str:
-    """The signature each Model document's image carries, or why hydro-ci refuses the folder."""
+    """The signature each Model document's image carries, in file order, or why hydro-ci refuses
+    the folder."""
     try:
-        loaded = load_model_folder(folder)
-        return [folder_contract(loaded).primary]
+        return [folder_contract(load_model_folder(folder, model=name)).primary
+                for name in model_names(folder)]
     except HydroCIError as exc:
         return str(exc)
 
 
-def our_layout(folder: Path) -> list[list[str]] | str:
-    """(name under /model/files, source path) of every payload entry, as hydro-ci lays it out."""
+def our_layout(folder: Path, model: str | None = None) -> list[list[str]] | str:
+    """(name under /model/files, source path) of every payload entry of the Model named ``model``
+    (None: the folder's one), as hydro-ci lays it out."""
     from hydro_ci.contract.payload import layout
     from hydro_ci.diagnostics import Location
 
     try:
-        loaded = load_model_folder(folder)
+        loaded = load_model_folder(folder, model=model)
     except HydroCIError as exc:
         return str(exc)
     items, problems = layout(loaded.root, [(e, Location("serving")) for e in loaded.payload])

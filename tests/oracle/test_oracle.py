@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.oracle.cases import case_folders, neutral, our_layout, our_signatures, protobin_b64, serving_file
+from tests.oracle.cases import (
+    case_folders,
+    model_names,
+    neutral,
+    our_layout,
+    our_signatures,
+    protobin_b64,
+    serving_file,
+)
 from tests.oracle.conftest import Driver
 
 pytestmark = pytest.mark.oracle
@@ -39,6 +47,18 @@ def hs2_answers(hs2: Driver) -> dict[str, dict[str, object]]:
 
 def test_there_are_cases() -> None:
     assert len(FOLDERS) >= 5
+    assert any(len(model_names(f)) > 1 for f in FOLDERS)  # a serving file of several Models
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=IDS)
+def test_every_model_document_hs3_reads_is_one_of_ours(
+        folder: Path, hs3_answers: dict[str, dict[str, object]]) -> None:
+    """One image per Model document: as many as hs 3 reads, in its order."""
+    docs = hs3_answers[folder.name]["docs"]
+    assert isinstance(docs, list)
+    ours = our_signatures(folder)
+    if docs and not isinstance(ours, str):  # hs 3 reads no document without kind: Model (hs 0.0.x)
+        assert len(ours) == len(docs)
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=IDS)
@@ -73,9 +93,12 @@ def test_contract_equals_what_hs2_uploads(folder: Path, hs2_answers: dict[str, d
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=IDS)
 def test_payload_lands_where_hs2_put_it(folder: Path, hs2_answers: dict[str, dict[str, object]]) -> None:
-    """Each payload entry at /model/files/<basename>, from the path hs 2.4 resolved it to."""
+    """Each payload entry of each Model document at /model/files/<basename>, from the path hs 2.4
+    resolved it to."""
     docs = hs2_answers[folder.name]["docs"]
     assert isinstance(docs, list)
-    if not docs or "error" in docs[0] or not docs[0].get("payload"):
-        return  # hs 2 refuses the folder, or it has no payload (hydro-ci then ships the whole folder)
-    assert our_layout(folder) == docs[0]["layout"]
+    names = model_names(folder)
+    for i, doc in enumerate(docs):
+        if "error" in doc or not doc.get("payload"):
+            continue  # hs 2 refuses the document, or it has no payload (hydro-ci ships the whole folder)
+        assert our_layout(folder, names[i] if len(names) > 1 else None) == doc["layout"]
