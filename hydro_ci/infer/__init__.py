@@ -9,23 +9,26 @@ the contract rules (the full loader every command uses).
 from __future__ import annotations
 
 import importlib
+import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hydro_ci.contract.model import Contract, ModelFolder, Signature
 from hydro_ci.contract.pairing import Key
+from hydro_ci.contract.payload import layout
 from hydro_ci.contract.reader import Source
 from hydro_ci.contract.rules.signature import check_signature
 from hydro_ci.diagnostics import Location, Problem, Severity
 from hydro_ci.errors import HydroCIError, ModelFileError, NoModelInFileError
 from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILES
 from hydro_ci.infer.compare import Locate, compare_signature, signature_problem
-from hydro_ci.infer.detect import Format, ModelFile, find_model_files, has_python_entry
+from hydro_ci.infer.detect import Format, ModelFile, find_model_files, find_model_files_in, has_python_entry
 from hydro_ci.infer.reading import HYDROSPHERE_SIGNATURE, FieldKinds, ModelReading
 
 __all__ = ["InferResult", "folder_contract", "folder_problems", "hydrosphere_name_note", "infer_file",
-           "infer_folder", "undeclared_problem"]
+           "infer_folder", "infer_model", "model_file_roots", "undeclared_problem"]
 
 # Reader of each format: (module, function), imported only when a file of that format is read.
 _READERS: dict[Format, tuple[str, str]] = {
@@ -58,11 +61,32 @@ def infer_file(model: ModelFile) -> ModelReading:
     return reading
 
 
-def infer_folder(path: Path, signature: str | None = None) -> InferResult:
-    """The contract of the model in ``path`` (a model folder or a single model file)."""
+def model_file_roots(folder: ModelFolder) -> list[Path] | None:
+    """Where the model's files are read from: None for its whole folder; for one of several Models
+    of a serving file, what its own payload ships (the folder holds the others' files too, and
+    Hydrosphere's manager read a model's files from its payload, /model/files)."""
+    if not folder.siblings or not folder.payload:
+        return None
+    items, _ = layout(folder.root, [(entry, Location(str(folder.root))) for entry in folder.payload])
+    return [item.source for item in items]  # a missing or refused entry is the payload rule's finding
+
+
+def infer_model(folder: ModelFolder, signature: str | None = None) -> InferResult:
+    """The contract read from the model files of ``folder``'s model (``model_file_roots``)."""
+    return infer_folder(folder.root, signature, within=model_file_roots(folder))
+
+
+def infer_folder(path: Path, signature: str | None = None, *,
+                 within: Sequence[Path] | None = None) -> InferResult:
+    """The contract of the model in ``path`` (a model folder or a single model file); ``within``:
+    look only there (one model's payload in a folder of several), not in the whole folder."""
     if not path.exists():
         raise ModelFileError(f"{path}: no such file or directory")
-    models = find_model_files(path)
+    models = find_model_files(path) if within is None else find_model_files_in(within)
+    if within is not None and not models:
+        raise ModelFileError(f"{path}: no model file in this Model's payload "
+                             f"({', '.join(_shown(p, path) for p in within) or 'empty'})",
+                             hint="declare the contract in its Model document")
     if not models:
         if has_python_entry(path):
             raise ModelFileError(
@@ -120,7 +144,7 @@ def hydrosphere_name_note(result: InferResult) -> str | None:
 
 
 def _shown(model: Path, root: Path) -> str:
-    return str(model.relative_to(root)) if root.is_dir() else str(model)
+    return _rel(model, root) if root.is_dir() else str(model)
 
 
 def folder_contract(folder: ModelFolder) -> Contract:
@@ -128,7 +152,7 @@ def folder_contract(folder: ModelFolder) -> Contract:
     files, named after the model (ModelFileError when there is nothing to read)."""
     if folder.contract is not None:
         return folder.contract
-    result = infer_folder(folder.root)
+    result = infer_model(folder)
     signatures = result.contract.signatures
     setting = folder.config.get("signature-name")
     if isinstance(setting, str) and setting and not result.named_signatures:
@@ -153,14 +177,15 @@ def folder_problems(folder: ModelFolder, locate: Locate | None = None) -> list[P
     """
     if folder.contract is None or not folder.contract.signatures:
         return []
-    if folder.is_python_runtime or has_python_entry(folder.root):
+    roots = model_file_roots(folder)
+    if folder.is_python_runtime or (roots is None and has_python_entry(folder.root)):
         return []  # func_main.py is the entry point; model files are its private business
-    if not find_model_files(folder.root):
+    if not (find_model_files(folder.root) if roots is None else find_model_files_in(roots)):
         return []
     declared = folder.contract.primary
     where = locate or _text_locator(_declaration_file(folder.root), declared)
     try:
-        result = infer_folder(folder.root)
+        result = infer_model(folder)
     except HydroCIError as exc:
         return [Problem(
             where(("signature",)),
@@ -179,11 +204,12 @@ def folder_problems(folder: ModelFolder, locate: Locate | None = None) -> list[P
                              exact_dtypes=result.exact_dtypes)
 
 
-def undeclared_problem(root: Path, where: Location) -> Problem | None:
-    """For a folder that declares no contract: the problem when none can be read from its model
-    files either (no model file, a corrupt one, a python runtime), located at ``where``; else None."""
+def undeclared_problem(folder: ModelFolder, shown: Path, where: Location) -> Problem | None:
+    """For a model that declares no contract: the problem when none can be read from its model
+    files either (no model file, a corrupt one, a python runtime), located at ``where``; else None.
+    ``shown``: the folder as messages name it."""
     try:
-        result = infer_folder(root)
+        result = infer_folder(shown, within=model_file_roots(folder))
     except HydroCIError as exc:
         return Problem(
             where,
@@ -209,6 +235,10 @@ def _declaration_file(root: Path) -> str:
 def _rel(path: Path, root: Path) -> str:
     try:
         return str(path.relative_to(root))
+    except ValueError:
+        pass
+    try:  # one absolute, one relative to the working directory (a payload entry, the folder shown)
+        return str(Path(os.path.abspath(path)).relative_to(os.path.abspath(root)))
     except ValueError:
         return str(path)
 

@@ -11,6 +11,7 @@ import enum
 import os
 import stat
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +100,13 @@ def find_model_files(root: Path) -> list[ModelFile]:
                 found.append(ModelFile(here / name, fmt))
     found.sort(key=lambda m: (m.format.priority, len(m.path.parts), str(m.path)))
     return found
+
+
+def find_model_files_in(roots: Iterable[Path]) -> list[ModelFile]:
+    """Model files under each of ``roots`` (files or folders: what one model's payload ships), most
+    important format first, as ``find_model_files`` orders them."""
+    found = {m.path: m for root in roots for m in find_model_files(root)}
+    return sorted(found.values(), key=lambda m: (m.format.priority, len(m.path.parts), str(m.path)))
 
 
 def has_python_entry(root: Path) -> bool:

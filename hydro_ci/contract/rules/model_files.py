@@ -26,8 +26,9 @@ class ModelFiles:
 
     # the folder's declared contract against its model files; the callable locates a declared key
     compare: Callable[[ModelFolder, Callable[[Key], Location]], list[Problem]]
-    # for a folder declaring no contract: the problem when none can be read either (at the Location)
-    undeclared: Callable[[Path, Location], Problem | None]
+    # for a model declaring no contract: the problem when none can be read either (at the Location;
+    # the Path: its folder as messages name it)
+    undeclared: Callable[[ModelFolder, Path, Location], Problem | None]
 
 
 def model_file_rules(model_files: ModelFiles, *, build: bool) -> tuple[Rule, ...]:
@@ -48,7 +49,7 @@ def model_file_rules(model_files: ModelFiles, *, build: bool) -> tuple[Rule, ...
             return []  # declared (or its declaration is broken and reported where it is written)
         if os.path.lexists(d.root / PROTOTXT_FILE):
             return []  # a contract.prototxt that does not read: reported by its own problems
-        problem = model_files.undeclared(Path(d.display), d.serving_location)
+        problem = model_files.undeclared(d.model_folder(), Path(d.display), d.serving_location)
         return [] if problem is None else [problem]
 
     return (check_model_files, check_contract_available) if build else (check_model_files,)
