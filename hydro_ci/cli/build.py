@@ -9,9 +9,10 @@ from typing import Any
 
 from hydro_ci.build import BUILDERS, DEFAULT_BUILDER, BuildRequest, EngineOptions, OCIOptions, make_builder
 from hydro_ci.build.python import check_python_version
+from hydro_ci.cli.model_dir import add_model_option, check_model_dir
 from hydro_ci.cli.progress import progress_display
 from hydro_ci.cli.registry_options import add_credential_options, keychain
-from hydro_ci.cli.render import add_render_options, check_model_dir
+from hydro_ci.cli.render import add_render_options
 from hydro_ci.errors import UsageError
 from hydro_ci.publish import PublishOptions, make_publisher
 from hydro_ci.reference import image_repository, parse_reference
@@ -24,6 +25,7 @@ from hydro_ci.version.tags import TagSet
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="folder with serving.yaml")
+    add_model_option(parser)
     add_image_options(parser, required=False)
     parser.add_argument("--builder", default=DEFAULT_BUILDER, choices=BUILDERS,
                         help="oci (the default, as in hydro-ci pipeline): daemonless and reproducible; "
@@ -126,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.push and (args.username or args.password_stdin):
         raise UsageError("--username/--password-stdin need --push", hint="they are the push's credentials")
     builder_options(args, DEFAULT_KEYCHAIN)  # a flag of the other builder: refused before anything runs
-    folder = load_folder(args.model_dir)
+    folder = load_folder(args.model_dir, args.model)
     repository = image_repository(args.image, folder.config.get("image"))
     if args.push and repository is None:
         raise UsageError("--push needs --image REGISTRY/REPOSITORY",

@@ -16,17 +16,19 @@ import os
 import sys
 from pathlib import Path
 
+from hydro_ci.cli.model_dir import add_model_option
 from hydro_ci.contract import formats
 from hydro_ci.contract.jsonform import contract_to_dict
-from hydro_ci.contract.serving import serving_contract_key
-from hydro_ci.errors import HydroCIError, UsageError
-from hydro_ci.folder import PROTOTXT_FILE
-from hydro_ci.infer import hydrosphere_name_note, infer_folder
+from hydro_ci.contract.serving import read_folder, serving_contract_key
+from hydro_ci.errors import HydroCIError, ProblemsError, UsageError
+from hydro_ci.folder import PROTOTXT_FILE, is_model_folder
+from hydro_ci.infer import hydrosphere_name_note, infer_folder, model_file_roots
 from hydro_ci.output_files import write_file
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", metavar="MODEL_DIR", help="model folder (or one model file)")
+    add_model_option(parser)
     parser.add_argument("--format", choices=("json", "yaml", "prototxt"), default="json",
                         help="output format (default: json)")
     parser.add_argument("--signature", metavar="NAME",
@@ -45,9 +47,13 @@ def run(args: argparse.Namespace) -> int:
                          hint="add --write, or drop --force to print the contract")
     if not os.path.lexists(root):  # a usage error (exit 2), as in the other verbs
         raise UsageError(f"no such file or directory: {root}")
+    within = _model_files(root, args.model)
     if args.write:
         _check_writable_here(root)
-    result = infer_folder(root, signature=args.signature)
+        if within is not None:
+            raise UsageError(f"{root}: --write would make {PROTOTXT_FILE} the contract of every Model of the "
+                             "folder; print this one's (--format yaml) into its contract: section")
+    result = infer_folder(root, signature=args.signature, within=within)
     notes = list(result.notes)
     name_note = hydrosphere_name_note(result)
     for note in notes:
@@ -84,6 +90,23 @@ def run(args: argparse.Namespace) -> int:
     if name_note:
         print(f"note: {name_note}", file=sys.stderr)
     return 0
+
+
+def _model_files(root: Path, model: str | None) -> list[Path] | None:
+    """Where the model files of ``model`` are, when MODEL_DIR's serving file holds several Models (its
+    payload: the folder holds the others' files too); None: the whole folder (or the one file)."""
+    if not root.is_dir() or not is_model_folder(root):
+        if model is not None:
+            raise UsageError(f"--model {model}: {root} is not a model folder (no serving.yaml)")
+        return None
+    read = read_folder(root, ())  # read only: infer works on folders whose declaration is wrong
+    if not read.models:
+        if model is not None:
+            raise ProblemsError(read.problems)
+        return None  # the serving file does not read: the model files still do
+    declared, _ = read.select(model)
+    assert declared is not None
+    return model_file_roots(declared.model_folder())
 
 
 def _check_writable_here(root: Path) -> None:

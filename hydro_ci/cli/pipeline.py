@@ -15,10 +15,10 @@ from hydro_ci.build import BUILDERS, DEFAULT_BUILDER
 from hydro_ci.build.python import check_python_version
 from hydro_ci.cli import build as cli_build
 from hydro_ci.cli.build import add_python_version_option
+from hydro_ci.cli.model_dir import add_model_option, check_model_dir
 from hydro_ci.cli.output import problem_format
 from hydro_ci.cli.progress import progress_display
 from hydro_ci.cli.registry_options import add_credential_options, keychain
-from hydro_ci.cli.render import check_model_dir
 from hydro_ci.errors import HydroCIError, ProblemsError, UsageError
 from hydro_ci.integrations import github as gh
 from hydro_ci.pipeline import PipelineOptions, PipelineState, report, run_pipeline
@@ -31,6 +31,7 @@ STAGES = STAGE_NAMES
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="folder with serving.yaml")
+    add_model_option(parser)
     parser.add_argument("--image", metavar="REPO",
                         help="repository without tag, e.g. ghcr.io/acme/iris (default: hydro-ci: image: in "
                              "serving.yaml, else the model name, a local image)")
@@ -95,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
         cli_build.check_image(args.image, args.model_version or "0.0.0", [], args.insecure)
     python_version = check_python_version(args.python_version) if args.python_version else None
     options = PipelineOptions(
-        model_dir=args.model_dir, image=args.image, builder=args.builder, push=args.push, bump=args.bump,
+        model_dir=args.model_dir, model=args.model, image=args.image, builder=args.builder, push=args.push,
+        bump=args.bump,
         version_source=args.version_source, version=args.model_version, reserve=args.reserve,
         dry_run=args.dry_run, output=args.output, dist=args.dist, base_image=args.base_image,
         base_from=args.base_from, python_version=python_version,

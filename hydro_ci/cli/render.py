@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
+from hydro_ci.cli.model_dir import add_model_option, check_model_dir
 from hydro_ci.errors import UsageError
 from hydro_ci.reference import ReferenceError, parse_reference
 from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
@@ -14,6 +14,7 @@ from hydro_ci.render.assemble import RenderOptions, load_folder, render_folder
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="folder with serving.yaml")
+    add_model_option(parser)
     add_render_options(parser)
     parser.add_argument("--version", dest="model_version", metavar="V",
                         help="the version for MODEL_VERSION and the OCI version label")
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if version is not None:
         _check_version(version)
     check_model_dir(args.model_dir)
-    folder = load_folder(args.model_dir)
+    folder = load_folder(args.model_dir, args.model)
     ctx = render_folder(folder, RenderOptions(
         output=args.output, version=version, base_image=args.base_image,
         template_dir=args.template,
@@ -48,14 +49,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"base: {ctx.base_image}")
     print(f"files: {len(ctx.files)} ({size} bytes)")
     return 0
-
-
-def check_model_dir(path: Path) -> None:
-    """A MODEL_DIR that is missing or not a folder is a usage error (exit 2), said as every verb says it."""
-    if not os.path.lexists(path):
-        raise UsageError(f"no such file or directory: {path}")
-    if not path.is_dir():
-        raise UsageError(f"{path}: not a folder", hint="give the model folder")
 
 
 def _check_version(version: str) -> None:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from hydro_ci import git
+from hydro_ci.cli.model_dir import add_model_option
 from hydro_ci.cli.registry_options import add_credential_options, keychain
 from hydro_ci.errors import UsageError
 from hydro_ci.infer.check import load_model_folder
@@ -25,6 +26,7 @@ from hydro_ci.version.reserve import reserve
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", metavar="MODEL_DIR", help="the model folder")
+    add_model_option(parser)
     parser.add_argument("--source", choices=("git", "registry", "both"), default="git",
                         help="where released versions are listed (default: git)")
     parser.add_argument("--bump", choices=("auto", "major", "minor", "patch"), default="auto",
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.reserve and args.source == "registry":
         raise UsageError("--reserve needs --source git or both: the registry has no atomic create",
                          hint="version from git tags (docs/versioning.md explains the guarantee)")
-    folder = load_model_folder(Path(args.model_dir))
+    folder = load_model_folder(Path(args.model_dir), model=args.model)
     image = image_repository(args.image, folder.config.get("image"))
     registries = keychain(args, [registry_of(image)] if image else [])
     remote = args.remote or "origin"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,14 @@ from hydro_ci.contract.model import DType, Field, Shape, Signature, shape_text
 from hydro_ci.diagnostics import Location, Problem
 from hydro_ci.errors import HydroCIError, MissingExtraError, ModelFileError, UsageError
 from hydro_ci.infer.compare import shapes_compatible
-from hydro_ci.infer.detect import PYTHON_ENTRY, Format, ModelFile, find_model_files, has_python_entry
+from hydro_ci.infer.detect import (
+    PYTHON_ENTRY,
+    Format,
+    ModelFile,
+    find_model_files,
+    find_model_files_in,
+    has_python_entry,
+)
 
 BATCH = 2  # the size given to the first unknown dimension
 OTHER = 3  # the size given to any other unknown dimension
@@ -33,11 +40,13 @@ FORMAT_EXTRAS = {Format.saved_model: "tensorflow", Format.keras: "tensorflow", F
 Runner = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def verify_folder(root: Path, signature: Signature) -> list[Problem]:
-    """Problems where the model's real outputs disagree with ``signature`` (the declared contract)."""
-    model = _model(root)
+def verify_folder(root: Path, signature: Signature, *, within: Sequence[Path] | None = None) -> list[Problem]:
+    """Problems where the model's real outputs disagree with ``signature`` (the declared contract);
+    ``within``: the model's files are there (one of several Models' payload), not the whole folder."""
+    entry = _python_entry(root, within)
+    model = None if entry is not None else _model(root, within)
     np = _numpy(model)
-    runner, source = _runner(root, model, signature)
+    runner, source = _runner(entry, model, signature)
     feeds = {f.name: sample(np, f) for f in signature.inputs}
     try:
         outputs = runner(feeds)
@@ -118,12 +127,22 @@ def _numpy(model: ModelFile | None) -> Any:
                          hint=numpy_hint(model)) from None
 
 
-def _model(root: Path) -> ModelFile | None:
-    """The model file verify loads; None for a python-runtime folder."""
+def _python_entry(root: Path, within: Sequence[Path] | None) -> Path | None:
+    """The python runtime's func_main.py: at src/ of the folder, or of the payload (its ``src``)."""
     # A python-runtime folder serves through func_main, whatever model files it ships for it to load.
-    if has_python_entry(root):
-        return None
-    models = find_model_files(root)
+    if within is None:
+        return root / PYTHON_ENTRY if has_python_entry(root) else None
+    for source in within:  # the entry landing at /model/files/src, or "." (the folder itself)
+        is_src = source.name == PYTHON_ENTRY.parent.name
+        entry = source / PYTHON_ENTRY.name if is_src else source / PYTHON_ENTRY
+        if entry.is_file():
+            return entry
+    return None
+
+
+def _model(root: Path, within: Sequence[Path] | None = None) -> ModelFile:
+    """The model file verify loads."""
+    models = find_model_files(root) if within is None else find_model_files_in(within)
     if not models:
         raise ModelFileError(f"{root}: no model file to load")
     if models[0].format not in FORMAT_EXTRAS:
@@ -132,9 +151,10 @@ def _model(root: Path) -> ModelFile | None:
     return models[0]
 
 
-def _runner(root: Path, model: ModelFile | None, signature: Signature) -> tuple[Runner, Path]:
+def _runner(entry: Path | None, model: ModelFile | None, signature: Signature) -> tuple[Runner, Path]:
     if model is None:
-        return _python(root / PYTHON_ENTRY, signature.name), root / PYTHON_ENTRY
+        assert entry is not None
+        return _python(entry, signature.name), entry
     makers: dict[Format, Callable[[ModelFile, Signature], Runner]] = {
         Format.saved_model: _tensorflow, Format.onnx: _onnx, Format.torch_export: _torch,
         Format.sklearn: _sklearn, Format.keras: _keras, Format.keras_h5: _keras,

@@ -23,7 +23,7 @@ from hydro_ci.errors import HydroCIError, UsageError
 from hydro_ci.image.daemon import DaemonImage
 from hydro_ci.image.layout import read_layout
 from hydro_ci.image.model import PushableImage
-from hydro_ci.infer import infer_folder
+from hydro_ci.infer import infer_model
 from hydro_ci.infer.check import load_model_folder
 from hydro_ci.output_files import ensure_dir
 from hydro_ci.pipeline import attestation, release_plan, versioning
@@ -60,7 +60,8 @@ def check(state: PipelineState) -> None:
     if not root.is_dir():
         raise UsageError(f"model folder {root} does not exist or is not a directory",
                          hint="pass the folder that holds serving.yaml")
-    state.folder = load_model_folder(root, build=True)  # as contract check: a contract must be had
+    # as contract check: a contract must be had
+    state.folder = load_model_folder(root, build=True, model=state.options.model)
     folder = _folder(state)
     state.out = state.options.output or default_output(folder.name)
     state.write_json(files.CHECK_FILE, {
@@ -73,7 +74,7 @@ def check(state: PipelineState) -> None:
 
 def _folder(state: PipelineState) -> ModelFolder:
     if state.folder is None:
-        state.folder = load_model_folder(state.options.model_dir)
+        state.folder = load_model_folder(state.options.model_dir, model=state.options.model)
         if state.out is None:
             state.out = state.options.output or default_output(state.folder.name)
     return state.folder
@@ -92,7 +93,7 @@ def contract(state: PipelineState) -> None:
     notes: list[str] = []
     if declared is None or not folder.is_python_runtime:
         try:
-            result = infer_folder(folder.root)
+            result = infer_model(folder)
         except HydroCIError as exc:
             if declared is None:
                 raise

@@ -67,6 +67,7 @@ class StageInputError(HydroCIError):
 @dataclass(frozen=True)
 class PipelineOptions:
     model_dir: Path
+    model: str | None = None  # the Model document of a serving file holding several (its name)
     image: str | None = None  # repository without tag; default: hydro-ci: image:, else a local image
     builder: str = DEFAULT_BUILDER
     push: bool = False

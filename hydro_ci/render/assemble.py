@@ -255,9 +255,10 @@ def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> 
                          within=folder.root if inside else None)
 
 
-def load_folder(path: Path) -> ModelFolder:
-    """The model folder at ``path``, through the one serving.yaml loader (hydro_ci.infer.check)."""
+def load_folder(path: Path, model: str | None = None) -> ModelFolder:
+    """The model at ``path`` (the Model document named ``model`` when its serving.yaml holds
+    several), through the one serving.yaml loader (hydro_ci.infer.check)."""
     if not path.is_dir():
         raise ContextError(f"model folder {path} does not exist or is not a directory",
                            hint="pass the folder that holds serving.yaml")
-    return load_model_folder(path)
+    return load_model_folder(path, model=model)
