@@ -38,17 +38,20 @@ def run(args: argparse.Namespace) -> int:
             and not (against == "HEAD" and git.head_commit(cwd) is None):
         raise UsageError(f"--against {against}: not a commit, branch or tag of this repository",
                          hint="check the name (git log, git tag -l), or fetch it: git fetch")
-    verdicts = [check_folder(folder, against) for folder in model_folders(args.files or [Path(".")])]
+    folders = model_folders(args.files or [Path(".")])
+    verdicts = [v for folder in folders for v in check_folder(folder, against)]  # one per Model
     found = problems(verdicts)
     if fmt == "json":
-        print(json.dumps([{"folder": str(v.folder), "against": v.against, "summary": v.summary,
-                           "intended": v.intended, "fails": v.fails, "changes": list(v.changes)}
+        print(json.dumps([{"folder": str(v.folder), "model": v.model, "against": v.against,
+                           "summary": v.summary, "intended": v.intended, "fails": v.fails,
+                           "changes": list(v.changes)}
                           for v in verdicts], indent=2))
     else:
         for v in verdicts:
             if v.summary == "breaking":
+                of = f" ({v.model})" if v.model else ""
                 for c in v.changes:
-                    print(f"{shown(v.folder)}: {c['class']:<8} {c['path']}: {c['message']} [{c['rule']}]")
+                    print(f"{shown(v.folder)}{of}: {c['class']:<8} {c['path']}: {c['message']} [{c['rule']}]")
         if fmt == "github":
             for line in annotate(found):
                 write_command(sys.stdout, line)

@@ -5,6 +5,7 @@ OLD and NEW are each a model folder, a contract file (serving.yaml, contract.pro
 Like ``buf breaking`` the report is the product: exit 0 whatever it finds, unless ``--fail-on``
 names a class (breaking, additive) that then exits 1 when the summary reaches it.
 Rule settings come from NEW's serving.yaml (``hydro-ci: diff:``) when NEW is a folder, or --config.
+``--model NAME`` picks the Model document of a serving file of several, in OLD and NEW alike.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from hydro_ci.version.contracts import load_contract
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("old", metavar="OLD", help="folder, contract file, GIT_REF:path or image")
     parser.add_argument("new", metavar="NEW", help="folder, contract file, GIT_REF:path or image")
+    parser.add_argument("--model", metavar="NAME",
+                        help="the Model document to compare, in OLD and NEW alike (paired by name), when a "
+                             "serving file holds several")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     parser.add_argument("--fail-on", choices=("breaking", "additive"),
                         help="exit 1 when the summary is at least this class (default: always exit 0)")
@@ -40,11 +44,11 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--ignore {rule}: unknown rule{did_you_mean(rule, RULES)}",
                              hint="rule ids are listed in docs/versioning.md")
     registries = keychain(args, None)  # given credentials: for the registries OLD and NEW name
-    old, old_from = load_contract(args.old, keychain=registries, insecure=args.insecure)
-    new, new_from = load_contract(args.new, keychain=registries, insecure=args.insecure)
+    old, old_from = load_contract(args.old, keychain=registries, insecure=args.insecure, model=args.model)
+    new, new_from = load_contract(args.new, keychain=registries, insecure=args.insecure, model=args.model)
     config = DiffConfig()
     if Path(args.new).is_dir():
-        config = DiffConfig.from_config(load_model_folder(Path(args.new)).config)
+        config = DiffConfig.from_config(load_model_folder(Path(args.new), model=args.model).config)
     config = DiffConfig.from_config({"diff": {
         "ignore": sorted(config.ignore | set(args.ignore)),
         "renames-by-position": (config.renames_by_position if args.renames_by_position is None

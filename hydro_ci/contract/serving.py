@@ -62,9 +62,7 @@ class FolderRead:
         names = self.names
         if wanted is None:
             if len(self.models) > 1:
-                choices = " or ".join(f"--model {n}" for n in dict.fromkeys(names))
-                raise UsageError(f"{where} holds {len(names)} Model documents ({_quoted(names)}): "
-                                 f"name one with {choices}")
+                raise several_models_error(where, names)
             chosen = self.models[0]
         else:
             found = [m for m in self.models if m.name == wanted]
@@ -77,6 +75,13 @@ class FolderRead:
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
     return sort_problems(list(dict.fromkeys(problems)))  # one Problem twice (a shared file): once
+
+
+def several_models_error(where: str, names: Sequence[str]) -> UsageError:
+    """A serving file of several Model documents, and no name said which: one line naming them."""
+    choices = " or ".join(f"--model {n}" for n in dict.fromkeys(names))
+    return UsageError(f"{where} holds {len(names)} Model documents ({_quoted(names)}): "
+                      f"name one with {choices}")
 
 
 def _quoted(names: Sequence[str]) -> str:
@@ -116,7 +121,7 @@ def read_folder(path: Path, rules: Sequence[Rule]) -> FolderRead:
             readable = False
         else:
             count = sum(node is not None for node, _ in documents)
-            found, doc_problems = _model_documents(documents, declared.serving)
+            found, doc_problems = model_documents(documents, declared.serving)
             shared += doc_problems
             for node in found:
                 model = Declared(root, shown, root.name, Location(shown), serving=declared.serving)
@@ -169,8 +174,8 @@ def _read_legacy_contract(model: Declared) -> list[Problem]:
 OTHER_KINDS = ("Application", "DeploymentConfiguration", "Config", "Runtime", "Environment")
 
 
-def _model_documents(documents: list[tuple[yamlfile.Node | None, Location]],
-                     display: str) -> tuple[list[yamlfile.Node | None], list[Problem]]:
+def model_documents(documents: list[tuple[yamlfile.Node | None, Location]],
+                    display: str) -> tuple[list[yamlfile.Node | None], list[Problem]]:
     """The Model documents of a serving file (hs apply reads every ``---`` document, one resource
     each), and a problem for each document that is not one."""
     present = [(node, where) for node, where in documents if node is not None]

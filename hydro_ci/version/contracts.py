@@ -11,10 +11,11 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import tarfile
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from hydro_ci import git
 from hydro_ci.contract import yamlfile
@@ -23,10 +24,11 @@ from hydro_ci.contract.jsonform import CONTRACT_LABEL
 from hydro_ci.contract.model import Contract
 from hydro_ci.contract.prototxt import parse_prototxt
 from hydro_ci.contract.rules.signature import check_signature
+from hydro_ci.contract.serving import model_documents, read_folder, several_models_error
 from hydro_ci.errors import HydroCIError, ModelFileError, NotFoundError, ProblemsError, UsageError
-from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, SERVING_FILES
+from hydro_ci.folder import PROTOTXT_FILE, SERVING_FILE, SERVING_FILES, is_model_folder
 from hydro_ci.image.remote import read_labels
-from hydro_ci.infer import folder_contract, infer_folder
+from hydro_ci.infer import folder_contract, infer_folder, infer_model
 from hydro_ci.infer.check import load_model_folder
 from hydro_ci.reference import ImageReference, parse_reference
 from hydro_ci.registry.client import RegistryClient, client_for
@@ -43,15 +45,16 @@ def contract_from_json_text(text: str, where: str) -> Contract:
     return from_json(text, where)
 
 
-def contract_from_folder(path: Path) -> Contract:
-    """The contract of a model folder: declared (serving.yaml and/or contract.prototxt), else read
-    from its model files, as the image built from it would carry."""
-    return folder_contract(load_model_folder(path))
+def contract_from_folder(path: Path, model: str | None = None) -> Contract:
+    """The contract of a model folder (of its Model named ``model`` when its serving file holds
+    several): declared (serving.yaml and/or contract.prototxt), else read from its model files, as
+    the image built from it would carry."""
+    return folder_contract(load_model_folder(path, model=model))
 
 
-def contract_from_file(path: Path, display: str | None = None) -> Contract:
+def contract_from_file(path: Path, display: str | None = None, model: str | None = None) -> Contract:
     """The contract in a serving.yaml, contract.prototxt or .json file (``display``: its name for
-    messages, as the user wrote it)."""
+    messages, as the user wrote it; ``model``: the Model document of a serving file of several)."""
     shown = display or str(path)
     if path.suffix not in (".json", ".yaml", ".yml", ".prototxt", ".pbtxt"):
         raise UsageError(f"{shown}: not a contract file",
@@ -60,32 +63,39 @@ def contract_from_file(path: Path, display: str | None = None) -> Contract:
     text = yamlfile.read_text(path, shown, max_bytes=MAX_CONTRACT_FILE)
     if path.suffix == ".json":
         return contract_from_json_text(text, shown)
-    found = _contract_from_texts({path.name: text}, shown)
+    found = _contract_from_texts({path.name: text}, shown, model, Path(os.path.abspath(path)).parent.name)
     if found is None:
-        raise ContractSourceError(f"{shown} declares no contract",
+        of = f" for Model {model!r}" if model else ""
+        raise ContractSourceError(f"{shown} declares no contract{of}",
                                   hint="add a contract: section, or compare the model folder")
     return found
 
 
-def _contract_from_files(files: dict[str, bytes], where: str) -> Contract | None:
+def _contract_from_files(files: dict[str, bytes], where: str, model: str | None,
+                         folder_name: str) -> Contract | None:
     return _contract_from_texts(
-        {file: yamlfile.decode(data, _display(where, file)) for file, data in files.items()}, where)
+        {file: yamlfile.decode(data, _display(where, file)) for file, data in files.items()}, where, model,
+        folder_name)
 
 
 def _display(where: str, file: str) -> str:
     return f"{where}/{file}" if not where.endswith(file) else where
 
 
-def _contract_from_texts(files: dict[str, str], where: str) -> Contract | None:
+def _contract_from_texts(files: dict[str, str], where: str, model: str | None = None,
+                         folder_name: str = "") -> Contract | None:
     """The contract declared by serving.yaml and/or contract.prototxt texts (prototxt first: the
     folder loader makes the two agree, and the prototxt is the exact v3 signature), checked by the
-    same rules as a folder's (an empty contract.prototxt is an error, not a contract without fields)."""
+    same rules as a folder's (an empty contract.prototxt is an error, not a contract without fields).
+    A serving file of several Model documents: the one named ``model`` (None when it has none: a
+    Model added since), paired by name as the folder loader names them (no name: ``folder_name``);
+    without ``model``, a usage error naming them."""
     name, signature = None, None
     for file, text in files.items():
         display = _display(where, file)
         if file.endswith((".yaml", ".yml")):
-            root = yamlfile.compose(text, display)
-            if not isinstance(root, yamlfile.Mapping):
+            root = _model_document(text, display, model, folder_name)
+            if root is None:  # no such Model there (not at that commit)
                 continue
             pairs: list[tuple[yamlfile.Node, yamlfile.Node]] = [
                 (k, v) for k, v in root.pairs if isinstance(k, yamlfile.Scalar) and k.text == "contract"]
@@ -104,8 +114,28 @@ def _contract_from_texts(files: dict[str, str], where: str) -> Contract | None:
     return Contract(name or Path(where).stem, (signature,))
 
 
-def contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | None:
-    """The contract declared at ``path`` (a folder or a contract file) in commit/tag ``ref``.
+def _model_document(text: str, display: str, model: str | None,
+                    folder_name: str) -> yamlfile.Mapping | None:
+    """The Model document of a serving file's text named ``model``; a file of one Model document
+    gives that one whatever its name then (a model renamed since); None: its only one."""
+    nodes, _ = model_documents(yamlfile.compose_all(text, display), display)
+    docs = [node for node in nodes if isinstance(node, yamlfile.Mapping)]
+    names = [_name_of(doc) or folder_name for doc in docs]
+    if len(docs) <= 1:
+        return docs[0] if docs else None
+    if model is None:
+        raise several_models_error(display, names)
+    return next((doc for doc, name in zip(docs, names, strict=True) if name == model), None)
+
+
+def _name_of(doc: yamlfile.Mapping) -> str | None:
+    return next((v.text for k, v in doc.pairs if isinstance(k, yamlfile.Scalar) and k.text == "name"
+                 and isinstance(v, yamlfile.Scalar)), None)
+
+
+def contract_at_git_ref(repo: Path, ref: str, path: str, model: str | None = None) -> Contract | None:
+    """The contract declared at ``path`` (a folder or a contract file) in commit/tag ``ref``; of
+    the Model named ``model`` when its serving file holds several (paired by name).
 
     None when nothing there declares one; ``path`` is relative to the repository root.
     """
@@ -117,18 +147,22 @@ def contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | None:
         return None if data is None else contract_from_json_text(yamlfile.decode(data, where), where)
     if path.endswith((".yaml", ".yml", ".prototxt", ".pbtxt")):
         data = git.show_file(repo, ref, path)
-        return None if data is None else _contract_from_files({Path(path).name: data}, f"{ref}:{path}")
+        return None if data is None else _contract_from_files({Path(path).name: data}, f"{ref}:{path}", model,
+                                                              PurePosixPath(path).parent.name)
     # contract.prototxt last, so it wins over serving.yaml's section (the name comes from serving.yaml);
     # serving.yml only where there is no serving.yaml, as the folder loader reads them
     files = {name: data for name in (*SERVING_FILES, PROTOTXT_FILE)
              if (data := git.show_file(repo, ref, prefix + name)) is not None}
     if SERVING_FILE in files:
         files.pop(SERVING_FILES[1], None)
-    return _contract_from_files(files, f"{ref}:{path or '.'}") if files else None
+    folder_name = PurePosixPath(path).name or repo.resolve().name
+    return _contract_from_files(files, f"{ref}:{path or '.'}", model, folder_name) if files else None
 
 
-def inferred_contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | None:
-    """The contract read from the model files of ``path`` at ``ref`` (for folders that declare none).
+def inferred_contract_at_git_ref(repo: Path, ref: str, path: str,
+                                 model: str | None = None) -> Contract | None:
+    """The contract read from the model files of ``path`` at ``ref`` (for folders that declare none);
+    of the Model named ``model``'s payload when the serving file there holds several.
 
     ``git archive`` streams that one folder of the commit into a scratch directory (no checkout of
     the work tree); None when there is no model file to read there (or only a Git LFS pointer).
@@ -140,8 +174,14 @@ def inferred_contract_at_git_ref(repo: Path, ref: str, path: str) -> Contract | 
     with tempfile.TemporaryDirectory(prefix="hydro-ci-archive-") as tmp:
         with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
             tar.extractall(tmp, filter="data")
+        folder = Path(tmp) / path
         try:
-            return infer_folder(Path(tmp) / path).contract
+            if model is not None and is_model_folder(folder):
+                models = read_folder(folder, ()).models
+                chosen = next((m for m in models if m.name == model), None)
+                if len(models) > 1:
+                    return None if chosen is None else infer_model(chosen.model_folder()).contract
+            return infer_folder(folder).contract
         except ModelFileError:
             return None
 
@@ -162,25 +202,27 @@ _GIT_SPEC = re.compile(r"^(?P<ref>[^:\s]+):(?P<path>.*)$")
 
 
 def load_contract(spec: str, *, cwd: Path | None = None, keychain: Keychain = DEFAULT_KEYCHAIN,
-                  insecure: bool | None = None) -> tuple[Contract, str]:
-    """Resolve a ``contract diff`` argument; returns the contract and what it was read from."""
+                  insecure: bool | None = None, model: str | None = None) -> tuple[Contract, str]:
+    """Resolve a ``contract diff`` argument; returns the contract and what it was read from.
+    ``model``: the Model document of a serving file of several (a folder, a file, at a git ref)."""
     cwd = cwd or Path.cwd()
     path = cwd / spec
     if path.is_dir():
-        return contract_from_folder(path), f"folder {spec}"
+        return contract_from_folder(path, model), f"folder {spec}"
     if path.is_file():
-        return contract_from_file(path, spec), f"file {spec}"
+        return contract_from_file(path, spec, model), f"file {spec}"
     m = _GIT_SPEC.match(spec)
     # GIT_REF:path first when the ref exists (HEAD:models/x looks like a registry host:port too)
     if m and (not _looks_like_image(spec) or is_git_ref(cwd, m["ref"])):
         repo = _git_ref_repo(spec, m["ref"], cwd)
         rel = _repo_relative(repo, cwd, m["path"])
-        found = contract_at_git_ref(repo, m["ref"], rel)
+        found = contract_at_git_ref(repo, m["ref"], rel, model)
         if found is None and not rel.endswith((".json", ".yaml", ".yml", ".prototxt", ".pbtxt")):
             # a folder that declares nothing: its model files, as for a folder in the work tree
-            found = inferred_contract_at_git_ref(repo, m["ref"], rel)
+            found = inferred_contract_at_git_ref(repo, m["ref"], rel, model)
         if found is None:
-            raise ContractSourceError(f"{spec}: no contract at {rel or '.'} in {m['ref']}",
+            of = f" for Model {model!r}" if model else ""
+            raise ContractSourceError(f"{spec}: no contract{of} at {rel or '.'} in {m['ref']}",
                                       hint="give the model folder or contract file path inside that commit")
         return found, f"git {m['ref']}:{rel or '.'}"
     if _looks_like_image(spec):

@@ -253,7 +253,8 @@ def _default_contract_of(ctx: Context) -> Callable[[sources.Release], Contract |
 
     def contract_of(release: sources.Release) -> Contract | None:
         if release.source == "git" and ctx.repo is not None:
-            found = contracts.contract_at_git_ref(ctx.repo, release.ref, rel)
+            # the Model of the same name at the tagged commit (a serving file may hold several)
+            found = contracts.contract_at_git_ref(ctx.repo, release.ref, rel, ctx.folder.name)
             if found is not None:
                 return found
         if ctx.client is not None and ctx.repository is not None:
@@ -264,7 +265,7 @@ def _default_contract_of(ctx: Context) -> Callable[[sources.Release], Contract |
             # the tagged folder declared nothing: its image carried the contract of its model files.
             # Decided by the tagged commit, not the folder now (a declaration may be added since,
             # and the pipeline passes the folder with its inferred contract filled in).
-            return contracts.inferred_contract_at_git_ref(ctx.repo, release.ref, rel)
+            return contracts.inferred_contract_at_git_ref(ctx.repo, release.ref, rel, ctx.folder.name)
         return None
 
     return contract_of
