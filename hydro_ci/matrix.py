@@ -1,10 +1,11 @@
 """Which model folders of a repository changed: the input of a CI build matrix.
 
 A model folder is a directory holding ``serving.yaml`` or ``contract.prototxt``, found as every
-command finds them (``hydro_ci.folder``). It changed when a file changed inside it, or anything it
-pulls in from elsewhere: a payload entry in another part of the repository (``../shared``, or a
-symbolic link), or its ``hydro-ci: template:`` directory. Without a ref (or
-with the all-zero commit GitHub reports for a branch's first push), every model folder is listed.
+command finds them (``hydro_ci.folder``); each Model document of its serving file is one entry
+(one image). A model changed when a file changed inside its folder, or anything it pulls in from
+elsewhere: a payload entry in another part of the repository (``../shared``, or a symbolic link),
+or its ``hydro-ci: template:`` directory. Without a ref (or with the all-zero commit GitHub reports
+for a branch's first push), every model is listed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from hydro_ci import git
 from hydro_ci.contract.payload import layout
+from hydro_ci.contract.reader import Declared
 from hydro_ci.contract.serving import read_folder
 from hydro_ci.errors import UsageError
 from hydro_ci.folder import find_model_folders
@@ -24,22 +26,27 @@ from hydro_ci.folder import find_model_folders
 @dataclass(frozen=True)
 class ModelEntry:
     path: str  # POSIX, relative to the repository root ("." for the root itself)
-    name: str  # the model name from serving.yaml, else the folder name
+    name: str  # the model name from its Model document, else the folder name
     inputs: tuple[str, ...]  # repository-relative paths whose change rebuilds this model
 
     def to_dict(self) -> dict[str, str]:
         return {"model": self.path, "name": self.name}
 
 
-def model_entry(root: Path, folder: Path) -> ModelEntry:
-    """The folder's entry: its model name and what its image is made of, read by the reader every
-    command uses (serving.yml, several Model documents, older formats; our YAML limits); a folder
-    that does not read is listed under its own name (a broken file is the check's business)."""
-    declared, _ = read_folder(folder, ())
+def model_entries(root: Path, folder: Path) -> list[ModelEntry]:
+    """The folder's entries, one per Model document (each builds an image of its own): its name and
+    what its image is made of, read by the reader every command uses (serving.yml, older formats;
+    our YAML limits); a folder that does not read is listed once, under its own name (a broken
+    file is the check's business)."""
+    read = read_folder(folder, ())
     rel = folder.relative_to(root).as_posix() or "."
+    if not read.models:
+        return [ModelEntry(rel, folder.name, (rel,))]
+    return [ModelEntry(rel, declared.name, _inputs(root, folder, rel, declared)) for declared in read.models]
+
+
+def _inputs(root: Path, folder: Path, rel: str, declared: Declared) -> tuple[str, ...]:
     inputs = {rel}
-    if declared is None:
-        return ModelEntry(rel, folder.name, (rel,))
     items, _ = layout(declared.root, declared.payload)  # where each entry comes from, as render ships it
     for item in items:
         target = Path(os.path.realpath(item.source))
@@ -50,7 +57,7 @@ def model_entry(root: Path, folder: Path) -> ModelEntry:
         target = (folder / template).resolve()
         if target.is_relative_to(root):
             inputs.add(target.relative_to(root).as_posix())
-    return ModelEntry(rel, declared.name, tuple(sorted(inputs)))
+    return tuple(sorted(inputs))
 
 
 def _touches(inputs: Iterable[str], changed: Iterable[str]) -> bool:
@@ -82,7 +89,7 @@ def changed_models(start: Path, since: str | None = None, paths: Sequence[Path] 
         raise UsageError(f"{missing[0]} does not exist", hint="name folders inside the repository")
     root = _repository(starts or [start.resolve()])
     folders = {f.resolve() for s in starts or [root] for f in find_model_folders(s)}
-    entries = [model_entry(root, f) for f in sorted(folders) if f.is_relative_to(root)]
+    entries = [e for f in sorted(folders) if f.is_relative_to(root) for e in model_entries(root, f)]
     if since is None or _is_null_commit(since):
         return entries
     changed = git.changed_files(root, since)
@@ -100,5 +107,6 @@ def _shipped(root: Path, entry: ModelEntry, changed: list[str]) -> list[str]:
 
 
 def github_matrix(entries: Iterable[ModelEntry]) -> dict[str, list[dict[str, str]]]:
-    """The value for ``strategy.matrix``: one job per model, ``matrix.model`` and ``matrix.name``."""
+    """The value for ``strategy.matrix``: one job per model, ``matrix.model`` (the folder) and
+    ``matrix.name`` (the Model: ``--model`` / the Action's ``model`` input)."""
     return {"include": [e.to_dict() for e in entries]}

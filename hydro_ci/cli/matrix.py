@@ -1,4 +1,5 @@
-"""hydro-ci matrix [--since REF] [PATHS…]: changed model folders as a GitHub Actions matrix (JSON)."""
+"""hydro-ci matrix [--since REF] [PATHS…]: changed models as a GitHub Actions matrix (JSON), one entry
+per Model document (``model``: its folder, ``name``: its name)."""
 
 from __future__ import annotations
 
@@ -17,15 +18,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", metavar="REF",
                         help="only folders changed since the merge base with REF (e.g. origin/main)")
     parser.add_argument("--format", choices=("json", "lines", "github"), default="json",
-                        help="json: {\"include\": [...]} on one line (default); lines: one folder per "
-                             "line; github: also write matrix= and count= to $GITHUB_OUTPUT")
+                        help="json: {\"include\": [...]} on one line, one entry per Model (default); lines: "
+                             "one folder per line; github: also write matrix= and count= to $GITHUB_OUTPUT")
 
 
 def run(args: argparse.Namespace) -> int:
     entries = changed_models(Path.cwd(), args.since, args.paths)
     if args.format == "lines":
-        for e in entries:
-            print(e.path)
+        for path in dict.fromkeys(e.path for e in entries):  # a folder of several Models: once
+            print(path)
         return 0
     text = json.dumps(github_matrix(entries), separators=(",", ":"))
     print(text)
