@@ -1,11 +1,11 @@
 """Provenance: an in-toto v1 statement whose predicate is SLSA v1 provenance, from ``BuildFacts``.
 
 ``externalParameters`` holds exactly what decides the image's digest, so ``hydro-ci verify`` can
-build it again: the source (repository, commit, folder, and whether it had uncommitted changes),
-the version, ``SOURCE_DATE_EPOCH``, the base image pinned by digest, the platform, and the Python
-version and wheel platforms pip resolved for. ``resolvedDependencies`` lists the commit, the base,
-the requirement files and each wheel (URL and sha256). ``byproducts`` names the SBOMs by digest, so
-a signature over the provenance covers them too.
+build it again: the source (repository, commit, folder and the Model in it, and whether it had
+uncommitted changes), the version, ``SOURCE_DATE_EPOCH``, the base image pinned by digest, the
+platform, and the Python version and wheel platforms pip resolved for. ``resolvedDependencies``
+lists the commit, the base, the requirement files and each wheel (URL and sha256). ``byproducts``
+names the SBOMs by digest, so a signature over the provenance covers them too.
 
 Pure, and free of clocks: the same build gives the same statement. ``parse_recorded`` reads one
 back, as hostile input: every field typed and bounded, nothing else trusted.
@@ -37,7 +37,8 @@ class ProvenanceError(HydroCIError):
 
 def statement(facts: BuildFacts, byproducts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     src = facts.source
-    source: dict[str, Any] = {"path": src.path, "dirty": src.dirty}
+    # the Model too: the folder's serving file may hold several, each an image of its own
+    source: dict[str, Any] = {"path": src.path, "model": facts.model_name, "dirty": src.dirty}
     if src.repository:
         source["uri"] = src.repository
     if src.commit:
@@ -118,6 +119,7 @@ class RecordedBuild:
     python_version: str | None
     builder_version: str | None
     byproducts: tuple[tuple[str, str], ...]  # (name, sha256 hex)
+    model: str | None = None  # the Model document built (absent from statements before it was recorded)
 
 
 def _get(doc: Any, *path: str) -> Any:
@@ -196,4 +198,5 @@ def parse_recorded(data: bytes, digest: str) -> RecordedBuild:
         python_version=_str(_get(ext, "pip", "pythonVersion"), "python version", optional=True, limit=16),
         builder_version=version if isinstance(version, str) and len(version) < 64 else None,
         byproducts=tuple(byproducts),
+        model=_str(_get(ext, "source", "model"), "source model", optional=True, limit=128),
     )

@@ -87,7 +87,7 @@ def rebuild(
     folder_dir = (clone / rec.path).resolve()
     if not folder_dir.is_relative_to(clone.resolve()) or not folder_dir.is_dir():
         raise RebuildError(f"{rec.path} is not a folder of commit {rec.commit[:12]}")
-    folder = load_model_folder(folder_dir, build=True)
+    folder = load_model_folder(folder_dir, build=True, model=rec.model)
     ctx = render_folder(
         folder,
         RenderOptions(

@@ -58,6 +58,7 @@ class VerifyResult:
                 "repository": rec.repository_uri,
                 "commit": rec.commit,
                 "path": rec.path,
+                "model": rec.model,
                 "version": rec.version,
                 "dirty": rec.dirty,
                 "source_date_epoch": rec.source_date_epoch,
