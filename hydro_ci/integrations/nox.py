@@ -5,8 +5,9 @@
     register_sessions(globals())
 
 registers ``build_model`` (the whole pipeline), ``check_contracts``, ``infer_contract`` and ``render``.
-Each runs on the folder given after ``--``, else on every model folder: ``models`` when given, else
-those found under the noxfile's directory. Each session installs hydro-ci in its own virtualenv
+Each runs on the folder given after ``--``, else on every model: the folders of ``models`` when given,
+else those found under the noxfile's directory, once per Model of a serving file that holds several
+(``--model NAME``). Each session installs hydro-ci in its own virtualenv
 (``install``: pip arguments; default the hydro-ci running this noxfile, see ``default_install``) and
 runs the CLI, so a session is exactly the command a CI step or a person would type. Arguments after
 ``--`` go to the command: ``nox -s build_model -- models/iris --image ghcr.io/acme/iris --push``.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -27,7 +29,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import hydro_ci
-from hydro_ci.folder import find_model_folders  # the standard library only, as this module
+from hydro_ci.folder import SERVING_FILES, find_model_folders  # the standard library only, as this module
 
 SESSIONS = ("build_model", "check_contracts", "infer_contract", "render")
 DISTRIBUTION = "hydro-ci"
@@ -108,7 +110,8 @@ def find_models() -> list[str]:
 
 
 def _runs(session: Any, models: Sequence[str] | None) -> list[list[str]]:
-    """One argument list per command to run: the folder given after ``--``, else one per model folder."""
+    """One argument list per command to run: the folder given after ``--``, else one per model: each
+    model folder, with ``--model NAME`` for each Model of a serving file that holds several."""
     args = list(session.posargs)
     if args and not args[0].startswith("-"):
         return [args]
@@ -116,12 +119,52 @@ def _runs(session: Any, models: Sequence[str] | None) -> list[list[str]]:
     if not folders:
         session.error(f"no model folder (serving.yaml, serving.yml or contract.prototxt) under {Path.cwd()}; "
                       f"name one: nox -s {session.name} -- path/to/model")
+    runs = [[folder, *(["--model", name] if name else [])]
+            for folder in folders for name in _model_names(session, folder)]
     clash = next((a for a in args if a.split("=")[0] in _ONE_MODEL_FLAGS), None)
-    if clash and len(folders) > 1:
-        session.error(f"{clash} names one model's result, and there are {len(folders)} model folders "
-                      f"({', '.join(folders)}); name the folder first: "
-                      f"nox -s {session.name} -- {folders[0]} {clash} …")
-    return [[folder, *args] for folder in folders]
+    if clash and len(runs) > 1:
+        what = "model folders" if len(runs) == len(folders) else "models"
+        session.error(f"{clash} names one model's result, and there are {len(runs)} {what} "
+                      f"({', '.join(' '.join(run) for run in runs)}); name the "
+                      f"{'folder' if len(runs) == len(folders) else 'model'} first: "
+                      f"nox -s {session.name} -- {' '.join(runs[0])} {clash} …")
+    return [[*run, *args] for run in runs]
+
+
+_DOCUMENT_MARKER = re.compile(r"^(---|\.\.\.)(\s|$)")
+
+
+def _model_names(session: Any, folder: str) -> list[str | None]:
+    """The Models of ``folder`` to run on one by one: [None] (the folder's one) unless its serving
+    file holds several documents, whose Model names the session's own hydro-ci lists (this process
+    imports the standard library only, so it does not read YAML itself)."""
+    if not _several_documents(Path(folder)):
+        return [None]
+    out = session.run("hydro-ci", "contract", "check", "--format", "json", folder, silent=True,
+                      success_codes=[0, 1], stderr=None)  # problems: the command itself reports them
+    try:
+        names = [str(m["name"]) for m in json.loads(str(out)).get("models", [])]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        names = []
+    return list(names) if len(names) > 1 else [None]
+
+
+def _several_documents(folder: Path) -> bool:
+    """Whether the folder's serving file may hold several YAML documents: a document marker after
+    some content (a second document needs one; a false alarm only costs a listing)."""
+    for name in SERVING_FILES:
+        try:
+            lines = (folder / name).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        content = False
+        for line in lines:
+            if _DOCUMENT_MARKER.match(line) and content:
+                return True
+            content = content or bool(line.strip() and not line.lstrip().startswith("#")
+                                      and not _DOCUMENT_MARKER.match(line))
+        return False
+    return False
 
 
 def _install(session: Any, install: Sequence[str] | None) -> None:
