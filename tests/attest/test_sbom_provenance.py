@@ -163,6 +163,8 @@ def test_provenance_records_what_decides_the_digest(built: facts_mod.BuildFacts)
         "3.11",
     )
     assert rec.byproducts == (("x.spdx.json", "c" * 64),)
+    # the Model of the folder (a serving file may hold several): the one a rebuild loads
+    assert ext["source"]["model"] == f.model_name and rec.model == f.model_name
     with pytest.raises(provenance.ProvenanceError, match="not sha256:"):
         provenance.parse_recorded(provenance.statement_bytes(doc), "sha256:" + "0" * 64)
 

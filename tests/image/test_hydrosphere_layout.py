@@ -120,3 +120,38 @@ def test_contract_migrate_builds_the_same_image_layout(tmp_path: Path, name: str
         k: v for k, v in after.items() if k not in migrated}
     assert main(["contract", "migrate", str(folder)]) == 0
     assert "nothing to migrate" in capsys.readouterr().err
+
+
+def image_config(layout: Path, tag: str) -> dict[str, object]:
+    index = json.loads((layout / "index.json").read_text())
+    (ref,) = [m for m in index["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == tag]
+    blobs = layout / "blobs" / "sha256"
+    manifest = json.loads((blobs / ref["digest"].split(":", 1)[1]).read_bytes())
+    config: dict[str, object] = json.loads(
+        (blobs / manifest["config"]["digest"].split(":", 1)[1]).read_bytes())
+    return config
+
+
+def test_each_model_of_a_serving_file_is_an_image_of_its_own(tmp_path: Path) -> None:
+    """Two Models (and an Application) in one serving.yaml: the pipeline of each builds an image
+    named by its Model, with that Model's own payload, each entry resolved relative to the folder."""
+    folder = Path(shutil.copytree(FIXTURES / "several_models", tmp_path / "several_models"))
+    dist = tmp_path / "dist"
+    for name in ("scorer", "ranker"):
+        assert main(["pipeline", str(folder), "--model", name, "--base-image", "scratch", "--dist", str(dist),
+                     "--output", str(tmp_path / "out" / name)]) == 0
+    scorer = layer_files(dist / "scorer-0.1.0.oci", "0.1.0")
+    ranker = layer_files(dist / "ranker-0.1.0.oci", "0.1.0")
+    assert sorted(n for n in scorer if n.startswith("model/")) == [
+        "model/contract.protobin", "model/files/src/func_main.py", "model/files/weights.txt"]
+    assert sorted(n for n in ranker if n.startswith("model/")) == [
+        "model/contract.protobin", "model/files/labels.txt", "model/files/src/func_main.py"]
+    assert scorer["model/files/src/func_main.py"] == (folder / "scorer/src/func_main.py").read_bytes()
+    assert ranker["model/files/src/func_main.py"] == (folder / "ranker/src/func_main.py").read_bytes()
+    assert from_protobin(scorer["model/contract.protobin"]).name == "predict"
+    assert from_protobin(ranker["model/contract.protobin"]).name == "rank"
+    for name in ("scorer", "ranker"):
+        config = image_config(dist / f"{name}-0.1.0.oci", "0.1.0")
+        labels = config["config"]["Labels"]  # type: ignore[index]
+        assert (labels["MODEL_NAME"], labels["org.opencontainers.image.title"]) == (name, name)
+        assert json.loads((tmp_path / "out" / name / "summary.json").read_text())["model"] == name
