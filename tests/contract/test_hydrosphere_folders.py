@@ -220,3 +220,18 @@ def test_signature_name_setting_names_what_the_folder_does_not(tmp_path: Path) -
     assert load_model_folder(folder).contract.primary.name == "Predict"  # type: ignore[union-attr]
     serving.write_text(serving.read_text().replace("  inputs:", "  name: infer\n  inputs:"))
     assert load_model_folder(folder).contract.primary.name == "infer"  # type: ignore[union-attr]
+
+
+def test_migrate_refuses_a_serving_file_it_would_truncate(tmp_path: Path) -> None:
+    """migrate rewrites serving.yaml from the one Model it read: other documents would be lost."""
+    from hydro_ci.contract.migrate import migrate_folder
+    from hydro_ci.errors import HydroCIError
+    from hydro_ci.infer.check import folder_rules
+
+    folder = copy(tmp_path, "legacy_01x")
+    serving = folder / "serving.yaml"
+    serving.write_text(serving.read_text() + "---\nkind: Application\nname: app\n")
+    with pytest.raises(HydroCIError, match=r"serving.yaml holds 2 documents; contract migrate rewrites a "
+                                           r"serving file of one document"):
+        migrate_folder(folder, folder_rules())
+    assert migrate_folder(FIXTURES / "several_models", folder_rules()).changes == {}  # today's format
