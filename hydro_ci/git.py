@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from hydro_ci.errors import HydroCIError
@@ -51,10 +51,50 @@ def has_uncommitted_changes(path: Path | str) -> bool:
     return proc.returncode == 0 and bool(proc.stdout.strip())
 
 
-def commit_built(repo: Path | str, folder: Path | str) -> str | None:
-    """HEAD's short commit as the name of what ``folder`` holds: None when it has uncommitted changes
-    (a sha-<commit> tag would name content that is not that commit)."""
-    return None if has_uncommitted_changes(folder) else short_commit(repo)
+def not_held(repo: Path | str, folder: Path | str, shipped: Iterable[Path]) -> str | None:
+    """Why HEAD does not hold ``folder`` as it is built, or None when it does.
+
+    Not held: a tracked file under ``folder`` differs from HEAD (staged or not), or a ``shipped``
+    file is not in HEAD as it is: untracked (ignored files too: git holds none of them), added but
+    not committed, modified, or outside the repository. Untracked files that are not shipped
+    (outputs, caches) do not count. The reason names the first such file.
+    """
+    if head_commit(folder) is None:
+        return "the repository has no commit yet"
+    proc = run_git(["status", "--porcelain", "-z", "--untracked-files=no", "--", "."], folder, check=False)
+    if proc.returncode == 0 and proc.stdout.strip(b"\0"):
+        changed = [os.fsdecode(e[3:]) for e in proc.stdout.split(b"\0") if len(e) > 3]
+        return _first(changed, "has uncommitted changes")
+    root = Path(repo).resolve()
+    inside = Path(folder).resolve()
+    rels: list[str] = []
+    for path in shipped:
+        real = Path(path).resolve()
+        if not real.is_relative_to(root):
+            return f"{path} is outside the repository {root}"
+        rels.append(real.relative_to(root).as_posix())
+    if not rels:
+        return None
+    # One pathspec for the folder, one per file shipped from elsewhere in the repository.
+    prefix = inside.relative_to(root).as_posix() + "/" if inside.is_relative_to(root) else None
+    specs = sorted({prefix[:-1] if prefix and (prefix == "./" or r.startswith(prefix)) else r for r in rels})
+
+    def names(*args: str) -> set[str]:
+        out = run_git(["--literal-pathspecs", *args, "-z", "--", *specs], root).stdout
+        return {os.fsdecode(n) for n in out.split(b"\0") if n}
+
+    tracked = names("ls-files")
+    differs = names("diff", "--name-only", "HEAD")
+    untracked = [r for r in rels if r not in tracked]
+    if untracked:
+        return _first(untracked, "is not committed (untracked or ignored by git)")
+    modified = [r for r in rels if r in differs]
+    return _first(modified, "has uncommitted changes") if modified else None
+
+
+def _first(paths: list[str], what: str) -> str:
+    more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
+    return f"{paths[0]} {what}{more}"
 
 
 def last_commit_time(path: Path | str) -> int | None:

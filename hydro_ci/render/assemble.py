@@ -49,12 +49,37 @@ def default_context_dir(model: str) -> Path:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """When and from which commit an image says it was built: its ``created`` time (the epoch) and
+    its revision label. Given to render an already released version's image again, byte for byte."""
+
+    epoch: int
+    revision: str | None
+
+
+@dataclass(frozen=True)
+class SourceCommit:
+    """The commit that holds what a model folder ships (HEAD), or why none does.
+
+    One rule for the ``sha-<commit>`` tag (version/) and the revision label (here): HEAD names the
+    folder only when no tracked file under it has changes and every shipped file is committed as it
+    is (``git.not_held``). ``no_commit`` says why not; outside git everything is None.
+    """
+
+    commit: str | None = None
+    short: str | None = None
+    remote: str | None = None
+    no_commit: str | None = None
+
+
+@dataclass(frozen=True)
 class RenderOptions:
     output: Path | None = None  # default: .hydro-ci/<model>/context
     version: str | None = None
     base_image: str | None = None  # overrides the folder's runtime
     template_dir: Path | None = None  # overrides hydro-ci: template:
     epoch: int | None = None  # default: SOURCE_DATE_EPOCH, else last commit time
+    provenance: Provenance | None = None  # epoch and revision as given (an already released image)
     # Link large payload files instead of copying them: for the daemonless builder, which reads the
     # plan; ``docker build`` cannot follow the links (see hydro_ci.render.context).
     link_large_files: bool = False
@@ -200,15 +225,27 @@ def _env_value(folder: ModelFolder, name: str, value: object) -> str:
                        hint='quote it in serving.yaml, e.g. NAME: "" for an empty value')
 
 
-def _git_facts(root: Path) -> tuple[str | None, str | None]:
+def source_commit(folder: ModelFolder, exclude: tuple[Path, ...] = (),
+                  shipped: list[tuple[str, Path]] | None = None) -> SourceCommit:
+    """The commit naming what ``folder`` ships (``shipped``: ``payload_sources``' answer, else
+    computed with ``exclude``), its short form and the remote; or why no commit names it."""
+    root = folder.root
     try:
         if not git.is_work_tree(root):
-            return None, None
-        # HEAD is no revision of a folder with uncommitted changes: no label rather than a wrong one
-        revision = None if git.has_uncommitted_changes(root) else git.head_commit(root)
-        return revision, git.remote_url(root)
+            return SourceCommit()
+        repo = git.repo_root(root)
+        remote = git.remote_url(root)
+        try:
+            files = shipped if shipped is not None else payload_sources(folder, None, exclude)
+        except ContextError as exc:  # render reports it; no commit can name a folder it cannot list
+            return SourceCommit(remote=remote, no_commit=f"its shipped files cannot be listed ({exc})")
+        # HEAD is no revision of a folder it does not hold as built: no label rather than a wrong one
+        why = git.not_held(repo, root, [src for _, src in files])
+        if why is not None:
+            return SourceCommit(remote=remote, no_commit=why)
+        return SourceCommit(git.head_commit(root), git.short_commit(repo), remote)
     except git.GitError:
-        return None, None
+        return SourceCommit()
 
 
 def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> BuildContext:
@@ -220,17 +257,22 @@ def render_folder(folder: ModelFolder, options: RenderOptions | None = None) -> 
         raise ContextError(f"{folder.root}: no runtime (base image) given",
                            hint="set runtime: in serving.yaml or pass --base-image REF")
     contract = folder_contract(folder)
-    epoch = opts.epoch if opts.epoch is not None else source_date_epoch(folder.root)
-    revision, source = _git_facts(folder.root)
-    labels = image_labels(name=folder.name, version=opts.version, contract=contract, epoch=epoch,
-                          metadata=folder.metadata, revision=revision, source=source)
-    env = configured_env(folder)
     output = opts.output or default_context_dir(folder.name)
     if folder.root.resolve().is_relative_to(output.resolve()):
         raise ContextError(f"--output {output} is the model folder or holds it",
                            hint=f"write the context to a new directory, e.g. the default "
                                 f"{default_context_dir(folder.name)}")
     sources = payload_sources(folder, output, opts.exclude)
+    commit = source_commit(folder, shipped=sources)
+    if opts.provenance is not None:
+        epoch, revision = opts.provenance.epoch, opts.provenance.revision
+    else:
+        epoch = opts.epoch if opts.epoch is not None else source_date_epoch(folder.root)
+        revision = commit.commit
+    labels = image_labels(name=folder.name, version=opts.version, contract=contract, epoch=epoch,
+                          metadata=folder.metadata, revision=revision,
+                          source=commit.remote)
+    env = configured_env(folder)
     classes = payload_classes(sources)
     before, after = copy_order(folder.install_command, sources, classes, env)
     inputs = DockerfileInputs(

@@ -22,6 +22,7 @@ from hydro_ci.infer import folder_contract
 from hydro_ci.reference import parse_reference
 from hydro_ci.registry.client import RegistryClient, client_for
 from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
+from hydro_ci.render.assemble import SourceCommit, source_commit
 from hydro_ci.version import contracts, sources
 from hydro_ci.version.bump import (
     Bump,
@@ -56,6 +57,7 @@ class Context:
     repository: str | None = None  # repository path in that registry
     branch: str | None = None
     short_commit: str | None = None
+    no_commit: str | None = None  # why no commit names what is shipped (untracked, modified files)
     # previous Release → its contract (None: not found); the default reads git trees and labels
     contract_of: Callable[[sources.Release], Contract | None] | None = None
 
@@ -213,7 +215,9 @@ def decide(ctx: Context) -> VersionDecision:
                  "HEAD is detached and no CI variable (GITHUB_HEAD_REF, GITHUB_REF_NAME, CI_COMMIT_BRANCH) "
                  "names the branch, so it is not known to be a release branch")
         notes.append(f"{where} ({', '.join(policy.release_branches)}): pre-release")
-    tags, skipped = tag_set(version, used, ctx.short_commit, policy.tags)
+    tags, skipped = tag_set(version, used, ctx.short_commit, policy.tags, no_commit=ctx.no_commit)
+    if ctx.no_commit and ctx.repo is not None:
+        notes.append(f"no commit tag and no revision label: {ctx.no_commit}")
     git_tag = (sources.tag_name(policy.tag_format, ctx.folder.name, version)
                if ctx.source in ("git", "both") else None)
     notes += [f"skipped {li.source} tag {t}: {why_}" for li in listings for t, why_ in li.skipped]
@@ -295,18 +299,22 @@ def work_tree_of(root: Path) -> Path | None:
 
 def context_for(folder: ModelFolder, *, source: str, bump: str = "auto", image: str | None = None,
                 branch: str | None = None, remote: str | None = "origin",
-                keychain: Keychain = DEFAULT_KEYCHAIN, insecure: bool | None = None) -> Context:
+                keychain: Keychain = DEFAULT_KEYCHAIN, insecure: bool | None = None,
+                exclude: tuple[Path, ...] = ()) -> Context:
     """The one gatherer of what ``decide`` reads, for ``version next`` and the pipeline alike: the
     git work tree holding the folder, a client for ``image``'s registry (sources registry and
     both; ``image`` as ``reference.image_repository`` decided it), the branch being built (CI
-    variables first) and the commit. Close the context when done (its registry client)."""
+    variables first) and the commit that holds what is shipped (``render.assemble.source_commit``,
+    the revision label's rule; ``exclude``: our outputs inside the folder). Close the context when
+    done (its registry client)."""
     repo = work_tree_of(folder.root)
     client = repository = None
     if source in ("registry", "both") and image:
         client = client_for(image, keychain, insecure=insecure)
         repository = parse_reference(image).repository
+    commit = source_commit(folder, exclude) if repo is not None else SourceCommit()
     return Context(
         folder=folder, source=source, bump=bump, repo=repo, remote=remote, client=client,
         repository=repository, branch=branch or detect_branch(repo),
-        short_commit=git.commit_built(repo, folder.root) if repo is not None else None,
+        short_commit=commit.short, no_commit=commit.no_commit,
     )

@@ -129,8 +129,9 @@ def _fields(pattern: str) -> set[str]:
 
 
 def tag_set(version: semver.Version, released: Iterable[semver.Version], short_commit: str | None,
-            patterns: Iterable[str]) -> tuple[TagSet, list[SkippedTag]]:
-    """Tags to push for ``version`` given every version already ``released`` (any source)."""
+            patterns: Iterable[str], *, no_commit: str | None = None) -> tuple[TagSet, list[SkippedTag]]:
+    """Tags to push for ``version`` given every version already ``released`` (any source);
+    ``no_commit``: why no commit names what is built (the commit tag's skip reason)."""
     releases = [v for v in released if not v.prerelease and not v.build]
     values = {"version": str(version), "major": version.major, "minor": version.minor,
               "patch": version.patch, "sha": short_commit or ""}
@@ -148,8 +149,9 @@ def tag_set(version: semver.Version, released: Iterable[semver.Version], short_c
         result: Tag | SkippedTag
         if "sha" in names:
             result = (Tag(pattern.format(**values), TagKind.commit, "the commit built")
-                      if short_commit else SkippedTag(pattern, "no commit names it (outside git, or "
-                                                              "uncommitted changes)"))
+                      if short_commit else SkippedTag(pattern, f"no commit names it: {no_commit}" if no_commit
+                                                      else "no commit names it (outside git, or "
+                                                           "uncommitted changes)"))
         elif "version" in names or "patch" in names:
             if version.prerelease and "version" not in names:
                 result = SkippedTag(pattern, "pre-release: would name the release")
