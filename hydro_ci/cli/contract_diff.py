@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
                                 else args.renames_by_position)}})
     result = diff_contracts(old, new, config)
     if args.format == "json":
-        print(json.dumps({"old": old_from, "new": new_from, **result.to_dict()}, indent=2))
+        # the step the class asks for; a version decision says the step taken (0.x rule)
+        print(json.dumps({"old": old_from, "new": new_from, **result.to_dict(),
+                          "bump": result.summary.bump}, indent=2))
     else:
         for change in result.changes:
             print(change.render())

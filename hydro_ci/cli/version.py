@@ -89,7 +89,7 @@ def explain(d: VersionDecision) -> None:
     if d.diff is not None:
         for change in d.diff.changes:
             print(f"  {change.render()}", file=err)
-    print(f"bump {d.bump}: {d.bump_reason}", file=err)
+    print(f"bump {d.bump_text}: {d.bump_reason}", file=err)
     print(f"next {d.version} ({d.full_version})" + (" reserved as git tag " + str(d.git_tag)
                                                      if d.reserved else ""), file=err)
     print("tags: " + " ".join(t.name for t in d.tags), file=err)

@@ -34,6 +34,8 @@ class ChangeClass(enum.IntEnum):
 
     @property
     def bump(self) -> str:
+        """The semver step this class asks for; the step taken also follows the 0.x rule
+        (``version.bump.bump_version``: breaking on 0.x is a minor step)."""
         return {ChangeClass.patch: "patch", ChangeClass.additive: "minor",
                 ChangeClass.breaking: "major"}[self]
 
@@ -135,7 +137,6 @@ class ContractDiff:
     def to_dict(self) -> dict[str, Any]:
         return {
             "summary": self.summary.name,
-            "bump": self.summary.bump,
             "changes": [c.to_dict() for c in self.changes],
             "ignored": [c.to_dict() for c in self.ignored],
         }

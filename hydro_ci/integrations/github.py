@@ -163,7 +163,9 @@ def outputs(summary: Summary) -> dict[str, str]:
         "digest": summary.digest or "",
         "tags": json.dumps(list(summary.tags)),
         "refs": json.dumps(list(summary.refs)),
-        "bump": v.bump if v else "",
+        # the bump in its one vocabulary (version.bump): the contract's change class, the step taken
+        "change": (v.change or "") if v else "",
+        "step": v.step if v else "",
         "plan": summary.plan_file or "",
         "summary": f"{summary.output}/summary.json" if summary.output else "",
         "layout": summary.layout or "",

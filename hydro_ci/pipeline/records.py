@@ -74,23 +74,38 @@ class BuildRecord:
 
 @dataclass(frozen=True)
 class ReleasePlan:
-    """release-plan.json: what a build would make and send, known before anything is built."""
+    """release-plan.json: what a build would make and send, known before anything is built.
+
+    The dry run prints it and the real run writes it before building, from the same reads (git
+    tags, the registry), so the two are equal; then the real run does what it says.
+    """
 
     model: str
     image: str
     builder: str
     push: bool
     contract: ContractChoice | None
-    version: str
-    tags: TagSet
-    bump: str
-    bump_reason: str
+    decision: VersionDecision
     base: BaseRecord
-    previous: Release | None = None
-    diff: ContractDiff | None = None
     manifest_digest: str | None = None  # the oci builder knows it before building
     layers: tuple[LayerRecord, ...] = ()
     notes: tuple[str, ...] = ()
+
+    @property
+    def version(self) -> str:
+        return self.decision.version
+
+    @property
+    def tags(self) -> TagSet:
+        return self.decision.tags
+
+    @property
+    def previous(self) -> Release | None:
+        return self.decision.previous
+
+    @property
+    def diff(self) -> ContractDiff | None:
+        return self.decision.diff
 
     @property
     def bytes_total(self) -> int:
@@ -106,25 +121,24 @@ class ReleasePlan:
             "contract": self.contract.to_json() if self.contract else None,
             "diff": self.diff.to_dict() if self.diff else None,
             "previous": self.previous.to_dict() if self.previous else None,
-            "bump": {"kind": self.bump, "reason": self.bump_reason},
+            "bump": self.decision.bump_json(),
             "version": self.version, "tags": list(self.tags.names), "tag_kinds": self.tags.to_json(),
             "refs": [f"{self.image}:{t}" for t in self.tags.names],
             "base": {**self.base.to_json(), "manifest_digest": self.manifest_digest},
             "layers": [la.to_json() for la in self.layers],
             "bytes_total": self.bytes_total, "bytes_to_upload": self.bytes_to_upload,
             "notes": list(self.notes),
+            "decision": self.decision.to_json(),  # the record itself, so the plan reads back whole
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ReleasePlan:
-        decided = VersionDecision.from_json({**data, "model": data["model"], "tags": data["tag_kinds"]})
         return cls(
             model=str(data["model"]), image=str(data["image"]), builder=str(data["builder"]),
             push=bool(data["push"]),
             contract=ContractChoice.from_json(data["contract"]) if data.get("contract") else None,
-            version=decided.version, tags=decided.tags, bump=decided.bump, bump_reason=decided.bump_reason,
-            base=BaseRecord.from_json(data["base"]), previous=decided.previous, diff=decided.diff,
-            manifest_digest=data["base"].get("manifest_digest"),
+            decision=VersionDecision.from_json(data["decision"]),
+            base=BaseRecord.from_json(data["base"]), manifest_digest=data["base"].get("manifest_digest"),
             layers=tuple(LayerRecord.from_json(la) for la in data.get("layers") or ()),
             notes=tuple(str(n) for n in data.get("notes") or ()),
         )
@@ -281,7 +295,7 @@ class Summary:
             "dry_run": self.dry_run, "builder": self.builder, "image": self.image,
             "version": v.version if v else None, "tags": list(self.tags), "refs": list(self.refs),
             "digest": self.digest, "id": self.id, "layout": self.layout, "archive": self.archive,
-            "bump": {"kind": v.bump, "reason": v.bump_reason} if v else None,
+            "bump": v.bump_json() if v else None,
             "previous": v.previous.to_dict() if v and v.previous else None,
             "diff": v.diff.to_dict() if v and v.diff else None,
             "contract": self.contract.to_json() if self.contract else None,

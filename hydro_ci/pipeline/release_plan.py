@@ -42,9 +42,7 @@ def make_plan(options: PipelineOptions, context: BuildContext, decision: Version
         layers = _mark_present(options, repository, keychain, layers, notes)
     return ReleasePlan(
         model=context.model_name, image=repository, builder=options.builder, push=options.push,
-        contract=contract, version=decision.version, tags=decision.tags, bump=decision.bump,
-        bump_reason=decision.bump_reason, base=base, previous=decision.previous, diff=decision.diff,
-        manifest_digest=manifest_digest, layers=layers,
+        contract=contract, decision=decision, base=base, manifest_digest=manifest_digest, layers=layers,
         notes=(*notes, *decision.notes,
                *(f"{d.version} only in {d.only_in}: {d.meaning}" for d in decision.disagreements)),
     )

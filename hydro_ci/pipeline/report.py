@@ -37,7 +37,7 @@ def plan_text(plan: ReleasePlan) -> str:
         changes = plan.diff.changes
         lines.append(f"  diff: {plan.diff.summary.name}" + ("" if changes else " (no contract change)"))
         lines += [f"    {c.change_class.name:<8} {c.path}: {c.message} [{c.rule}]" for c in changes]
-    lines.append(f"  bump: {plan.bump} ({plan.bump_reason})")
+    lines.append(f"  bump: {plan.decision.bump_text} ({plan.decision.bump_reason})")
     lines.append(f"  version: {plan.version}")
     lines.append(f"  tags: {' '.join(f'{plan.image}:{t}' for t in plan.tags.names)}")
     lines.append(f"  base: {plan.base.ref}" + (f"@{plan.base.digest}" if plan.base.digest else ""))
@@ -52,11 +52,12 @@ def plan_text(plan: ReleasePlan) -> str:
 
 def summary_text(data: Summary) -> str:
     v = data.version
-    lines = [f"{data.model} {v.version if v else None}" + (f" ({v.bump}: {v.bump_reason})" if v else "")]
+    lines = [f"{data.model} {v.version if v else None}" + (f" ({v.bump_text})" if v else "")]
     rows = [("image", ", ".join(data.refs) or data.image),
             ("digest", data.digest),
             ("id", data.id if not data.digest else None), ("layout", data.layout),
-            ("archive", data.archive)]
+            ("archive", data.archive),
+            ("why", v.bump_reason if v else None)]
     pushed = data.push
     if pushed:
         same = " (already there)" if pushed.unchanged else ""

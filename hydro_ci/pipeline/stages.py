@@ -131,7 +131,7 @@ def version(state: PipelineState) -> None:
                                               registry_image(state), keychain(state))
     state.write_json(files.VERSION_FILE, state.version.to_json())
     v = state.version
-    _say(state, "version", f"{v.version} ({v.bump}: {v.bump_reason})")
+    _say(state, "version", f"{v.version} ({v.bump_text}: {v.bump_reason})")
 
 
 def _version(state: PipelineState) -> VersionDecision:

@@ -131,7 +131,7 @@ def markdown(data: Summary) -> str:
     if v is not None:
         previous = v.previous
         lines += ["### Version", ""]
-        lines.append(f"**{_cell(v.bump)}** → {_code(v.version)}"
+        lines.append(f"**{_cell(v.bump_text)}** → {_code(v.version)}"
                      + (f", previous {_code(previous.version)} ({_cell(previous.ref)})"
                         if previous else ", no previous version")
                      + (f". Why: {_cell(v.bump_reason)}" if v.bump_reason else ""))

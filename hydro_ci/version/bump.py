@@ -1,6 +1,12 @@
 """Semantic version math on the ``semver`` library: bumps, the 0.x rule, pre-releases, build metadata.
 
 Pure. Every function that decides returns the reason too, so ``version next`` can explain itself.
+
+The bump vocabulary, in one place: a release names the contract's **change** class (breaking,
+additive, patch: ``contract.diff.ChangeClass``, whose ``bump`` is the step each class asks for) and
+the semver **step** actually taken (``Step``: ``bump_version`` applies the 0.x rule, so a breaking
+change on 0.x is ``step=minor (0.x)``; every first release is ``initial``). ``bump_text`` is how CLI
+text, the job summary and the plan say it; JSON and GitHub outputs carry the same words.
 """
 
 from __future__ import annotations
@@ -8,6 +14,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import semver
 
@@ -16,14 +23,45 @@ from hydro_ci.contract.version_policy import VersionPolicy
 
 
 class Bump(enum.Enum):
+    """The step asked for (``--bump``, or by the contract's change class); ``Step`` is the one taken."""
+
     major = "major"
     minor = "minor"
     patch = "patch"
 
     @classmethod
     def for_change(cls, change: ChangeClass) -> Bump:
-        return {ChangeClass.breaking: cls.major, ChangeClass.additive: cls.minor,
-                ChangeClass.patch: cls.patch}[change]
+        return cls(change.bump)
+
+
+class Step(enum.StrEnum):
+    """The semver step a version took: the word CLI text, JSON, GitHub outputs and the summary use."""
+
+    initial = "initial"  # no previous version: the policy's initial version
+    major = "major"
+    minor = "minor"
+    patch = "patch"
+    given = "given"  # --version: nothing decided
+    none = "none"  # already released: no new version
+
+
+ZERO_RULE = "0.x"  # the note of a breaking change held to a minor step before 1.0
+
+
+@dataclass(frozen=True)
+class Stepped:
+    """The release after a previous one: the version, the step taken, a note on it, and why."""
+
+    version: semver.Version
+    step: Step
+    note: str | None
+    why: str
+
+
+def bump_text(change: str | None, step: str, note: str | None = None) -> str:
+    """``change=breaking, step=minor (0.x)``; ``step=initial`` when no contract was compared."""
+    taken = f"step={step}" + (f" ({note})" if note else "")
+    return f"change={change}, {taken}" if change else taken
 
 
 def parse_version(text: str) -> semver.Version | None:
@@ -34,18 +72,17 @@ def parse_version(text: str) -> semver.Version | None:
         return None
 
 
-def bump_version(previous: semver.Version | None, bump: Bump,
-                 policy: VersionPolicy) -> tuple[semver.Version, str]:
-    """The release after ``previous`` for ``bump``, and why."""
+def bump_version(previous: semver.Version | None, bump: Bump, policy: VersionPolicy) -> Stepped:
+    """The release after ``previous`` for ``bump``: the step actually taken, and why."""
     if previous is None:
-        return policy.initial, f"the initial version {policy.initial}"
+        return Stepped(policy.initial, Step.initial, None, f"the initial version {policy.initial}")
     previous = previous.finalize_version() if previous.prerelease else previous
     if bump is Bump.major and previous.major == 0 and not policy.major_on_zero:
-        return (previous.bump_minor(),
-                "breaking change on 0.x bumps the minor version until 1.0 (major-on-zero: false)")
+        return Stepped(previous.bump_minor(), Step.minor, ZERO_RULE,
+                       "breaking change on 0.x bumps the minor version until 1.0 (major-on-zero: false)")
     step = {Bump.major: previous.bump_major, Bump.minor: previous.bump_minor,
             Bump.patch: previous.bump_patch}[bump]
-    return step(), f"{bump.value} bump of {previous}"
+    return Stepped(step(), Step(bump.value), None, f"{bump.value} bump of {previous}")
 
 
 def is_release_branch(branch: str | None, policy: VersionPolicy) -> bool:

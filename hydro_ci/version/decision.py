@@ -26,6 +26,8 @@ from hydro_ci.render.assemble import SourceCommit, source_commit
 from hydro_ci.version import contracts, sources
 from hydro_ci.version.bump import (
     Bump,
+    Step,
+    bump_text,
     bump_version,
     is_release_branch,
     latest_release,
@@ -70,16 +72,21 @@ class Context:
 class VersionDecision:
     """The version of a build and why: what ``version next --json`` prints and version.json holds.
 
-    ``bump`` is major/minor/patch when decided, ``given`` for an explicit version, ``initial`` when
-    there was nowhere to read released versions from. ``source``: where versions were listed.
+    The bump is named twice, in one vocabulary (``version.bump``): ``change``, the contract's change
+    class against the previous version (None when nothing was compared: a first release, a given
+    ``--bump`` or ``--version``), and ``step``, the semver step taken (``initial`` for every first
+    release, ``given`` for ``--version``, ``none`` when already released), with ``step_note``
+    (``0.x``: a breaking change held to a minor step). ``source``: where versions were listed.
     """
 
     model: str
     version: str
     full_version: str
-    bump: str
+    step: str
     bump_reason: str
     tags: TagSet
+    change: str | None = None
+    step_note: str | None = None
     skipped_tags: tuple[SkippedTag, ...] = ()
     source: str | None = None
     previous: sources.Release | None = None
@@ -96,6 +103,15 @@ class VersionDecision:
         parsed = parse_version(self.version)
         return parsed is not None and parsed.prerelease is not None
 
+    @property
+    def bump_text(self) -> str:
+        """``change=breaking, step=minor (0.x)``: how every report names the bump."""
+        return bump_text(self.change, self.step, self.step_note)
+
+    def bump_json(self) -> dict[str, Any]:
+        return {"change": self.change, "step": self.step, "note": self.step_note, "reason": self.bump_reason,
+                "text": self.bump_text}
+
     def to_json(self) -> dict[str, Any]:
         return {
             "model": self.model,
@@ -104,7 +120,7 @@ class VersionDecision:
             "sources": {li.source: li.to_dict() for li in self.listings},
             "disagreements": [d.to_dict() for d in self.disagreements],
             "diff": self.diff.to_dict() if self.diff is not None else None,
-            "bump": {"kind": self.bump, "reason": self.bump_reason},
+            "bump": self.bump_json(),
             "version": self.version,
             "full_version": self.full_version,
             "prerelease": self.prerelease,
@@ -122,7 +138,8 @@ class VersionDecision:
         return cls(
             model=str(data["model"]), version=str(data["version"]),
             full_version=str(data.get("full_version") or data["version"]),
-            bump=str(data["bump"]["kind"]), bump_reason=str(data["bump"].get("reason") or ""),
+            step=str(data["bump"]["step"]), bump_reason=str(data["bump"].get("reason") or ""),
+            change=data["bump"].get("change"), step_note=data["bump"].get("note"),
             tags=TagSet.from_json(data["tags"]),
             skipped_tags=tuple(SkippedTag.from_dict(t) for t in data.get("skipped_tags") or ()),
             source=data.get("source"),
@@ -143,8 +160,8 @@ def _change(data: Mapping[str, Any]) -> Change:
 
 def given_version(folder: ModelFolder, version: str) -> VersionDecision:
     """An explicit version (``--version``): nothing is read or decided; its one tag is immutable."""
-    return VersionDecision(model=folder.name, version=version, full_version=version, bump="given",
-                           bump_reason="--version", tags=TagSet.given(version))
+    return VersionDecision(model=folder.name, version=version, full_version=version, step=Step.given.value,
+                           step_note="--version", bump_reason="--version", tags=TagSet.given(version))
 
 
 def initial_version(folder: ModelFolder, note: str) -> VersionDecision:
@@ -152,7 +169,8 @@ def initial_version(folder: ModelFolder, note: str) -> VersionDecision:
     policy = VersionPolicy.from_config(folder.config)
     tags, skipped = tag_set(policy.initial, [], None, policy.tags)
     return VersionDecision(
-        model=folder.name, version=str(policy.initial), full_version=str(policy.initial), bump="initial",
+        model=folder.name, version=str(policy.initial), full_version=str(policy.initial),
+        step=Step.initial.value,
         bump_reason="no git work tree and no registry to read released versions from: the initial "
                     "version", tags=tags, skipped_tags=tuple(skipped), notes=(note,))
 
@@ -188,17 +206,20 @@ def decide(ctx: Context) -> VersionDecision:
     previous = next((r for r in releases if r.version == latest), None)
 
     diff: ContractDiff | None = None
-    if ctx.bump != "auto":
-        bump, why = Bump(ctx.bump), f"--bump {ctx.bump}"
-    elif previous is None:
-        bump, why = Bump.patch, "no previous version"
+    note: str | None = None
+    if previous is None:  # every first release is the initial version, whatever was asked
+        bump, why = Bump.patch, "no previous version" + (f" (--bump {ctx.bump} has nothing to step from)"
+                                                         if ctx.bump != "auto" else "")
+    elif ctx.bump != "auto":
+        bump, why, note = Bump(ctx.bump), f"--bump {ctx.bump}", "--bump"
     else:
         diff = _diff_against(ctx, previous)
         bump = Bump.for_change(diff.summary)
         rules = sorted({c.rule for c in diff.changes if c.change_class == diff.summary})
         why = (f"contract diff against {previous.ref}: {diff.summary.name}"
                + (f" ({', '.join(rules)})" if rules else " (no contract change)"))
-    base, how = bump_version(previous.version if previous else None, bump, policy)
+    stepped = bump_version(previous.version if previous else None, bump, policy)
+    base, how = stepped.version, stepped.why
     while base in used:  # defensive: a release above the latest one cannot be taken, but never reuse
         base = base.bump_patch()
     branch = ctx.branch
@@ -223,7 +244,8 @@ def decide(ctx: Context) -> VersionDecision:
     notes += [f"skipped {li.source} tag {t}: {why_}" for li in listings for t, why_ in li.skipped]
     return VersionDecision(
         model=ctx.folder.name, version=str(version), full_version=with_build(version, ctx.short_commit),
-        bump=bump.value, bump_reason=f"{why}; {how}", tags=tags, skipped_tags=tuple(skipped),
+        step=stepped.step.value, step_note=stepped.note or note, change=diff.summary.name if diff else None,
+        bump_reason=f"{why}; {how}", tags=tags, skipped_tags=tuple(skipped),
         source=ctx.source, previous=previous, diff=diff, branch=branch, git_tag=git_tag,
         listings=tuple(li.summary() for li in listings), disagreements=tuple(disagreements),
         notes=tuple(notes),

@@ -98,12 +98,14 @@ def test_the_pipeline_reports_write_shapes_the_same_way() -> None:
     from hydro_ci.pipeline.records import ContractChoice, ReleasePlan, Summary
     from hydro_ci.pipeline.report import plan_text
     from hydro_ci.pipeline.summary import markdown
+    from hydro_ci.version.decision import VersionDecision
     from hydro_ci.version.tags import TagSet
 
     fields = (Field("x", DType.float32, None), Field("s", DType.int64, ()))
     chosen = ContractChoice("declared", Contract("m", (Signature("p", fields, fields),)))
-    plan = ReleasePlan(model="m", image="m", builder="oci", push=False, contract=chosen, version="1.0.0",
-                       tags=TagSet.given("1.0.0"), bump="given", bump_reason="--version",
+    decision = VersionDecision(model="m", version="1.0.0", full_version="1.0.0", step="given",
+                               bump_reason="--version", tags=TagSet.given("1.0.0"))
+    plan = ReleasePlan(model="m", image="m", builder="oci", push=False, contract=chosen, decision=decision,
                        base=BaseRecord("scratch"))
     assert "x: float32 any rank" in plan_text(plan)
     assert "s: int64 scalar" in plan_text(plan)

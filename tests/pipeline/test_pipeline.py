@@ -137,7 +137,7 @@ def test_dry_run_builds_nothing_and_prints_the_plan(iris: Path, workdir: Path) -
     assert not (workdir / ".hydro-ci/iris-sklearn/build.json").exists()
     plan = read_json(workdir / "plan.json")
     assert plan == read_json(workdir / ".hydro-ci/iris-sklearn/release-plan.json")
-    assert plan["version"] == "0.1.0" and plan["bump"]["kind"]
+    assert plan["version"] == "0.1.0" and plan["bump"]["step"] == "initial"
     assert plan["base"]["ref"] == "scratch"
     assert [la["class"] for la in plan["layers"]] == ["deps", "weights", "code", "contract"]
     assert all(la["digest"].startswith("sha256:") for la in plan["layers"])

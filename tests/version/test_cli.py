@@ -148,7 +148,8 @@ def test_version_next_cli(serving: None, tmp_path: Path, capsys: pytest.CaptureF
     assert code == 0, err
     assert data["version"] == "2.0.0-rc.1" and data["reserved"] is True
     assert data["previous"] == {"version": "1.0.0", "source": "git", "ref": "titanic-v1.0.0"}
-    assert data["diff"]["summary"] == "breaking" and data["bump"]["kind"] == "major"
+    assert data["diff"]["summary"] == "breaking"
+    assert (data["bump"]["change"], data["bump"]["step"], data["bump"]["note"]) == ("breaking", "major", None)
     assert "titanic-v2.0.0-rc.1" in sh(first.path, "ls-remote", "--tags", "origin")
 
 

@@ -81,15 +81,17 @@ def test_no_remote_only_checks_shallowness(tmp_path: Path) -> None:
     assert [str(v) for v in git_versions(tmp_path, "{name}-v{version}", "titanic").versions] == ["2.0.0"]
 
 
-@pytest.mark.parametrize(("tags", "bump", "branch", "wanted"), [
-    ([], "major", "main", "0.1.0"),
-    (["titanic-v0.1.0"], "major", "main", "0.2.0"),
-    (["titanic-v1.2.3", "titanic-v1.10.0"], "minor", "main", "1.11.0"),
-    (["titanic-v1.2.3"], "minor", "feature/x", "1.3.0-rc.1"),
-    (["titanic-v1.2.3", "titanic-v1.3.0-rc.1", "titanic-v1.3.0-rc.2"], "minor", "feature/x", "1.3.0-rc.3"),
-    (["titanic-v1.2.3", "titanic-v1.3.0-rc.2"], "minor", "main", "1.3.0"),
+@pytest.mark.parametrize(("tags", "bump", "branch", "wanted", "step"), [
+    ([], "major", "main", "0.1.0", "step=initial"),                 # every first release is initial
+    (["titanic-v0.1.0"], "major", "main", "0.2.0", "step=minor (0.x)"),  # the step taken, not asked
+    (["titanic-v1.2.3", "titanic-v1.10.0"], "minor", "main", "1.11.0", "step=minor (--bump)"),
+    (["titanic-v1.2.3"], "minor", "feature/x", "1.3.0-rc.1", "step=minor (--bump)"),
+    (["titanic-v1.2.3", "titanic-v1.3.0-rc.1", "titanic-v1.3.0-rc.2"], "minor", "feature/x", "1.3.0-rc.3",
+     "step=minor (--bump)"),
+    (["titanic-v1.2.3", "titanic-v1.3.0-rc.2"], "minor", "main", "1.3.0", "step=minor (--bump)"),
 ])
-def test_decide_from_git(first: Clone, tags: list[str], bump: str, branch: str, wanted: str) -> None:
+def test_decide_from_git(first: Clone, tags: list[str], bump: str, branch: str, wanted: str,
+                         step: str) -> None:
     if tags:
         first.tag(*tags)
     decision = decide(ctx(first, bump=bump, branch=branch))
@@ -97,7 +99,7 @@ def test_decide_from_git(first: Clone, tags: list[str], bump: str, branch: str, 
     assert decision.git_tag == f"titanic-v{wanted}"
     assert decision.full_version == f"{wanted}+{git.short_commit(first.path)}"
     data = decision.to_json()
-    assert data["version"] == wanted and data["bump"]["kind"] == bump
+    assert data["version"] == wanted and data["bump"]["text"] == step and data["bump"]["change"] is None
     assert data["prerelease"] == ("-" in wanted)
     assert VersionDecision.from_json(json.loads(json.dumps(data))) == decision  # version.json reads back
 

@@ -8,7 +8,10 @@ from semver import Version
 from hydro_ci.contract.diff import ChangeClass
 from hydro_ci.contract.version_policy import VersionConfigError, VersionPolicy
 from hydro_ci.version.bump import (
+    ZERO_RULE,
     Bump,
+    Step,
+    bump_text,
     bump_version,
     is_release_branch,
     latest_release,
@@ -36,13 +39,32 @@ MAJOR_ON_ZERO = VersionPolicy(major_on_zero=True)
     ("1.4.0-rc.2", Bump.minor, DEFAULT, "1.5.0"),   # a pre-release counts as its release
 ])
 def test_bump(previous: str | None, bump: Bump, policy: VersionPolicy, wanted: str) -> None:
-    version, reason = bump_version(V(previous) if previous else None, bump, policy)
-    assert str(version) == wanted
-    assert reason
+    stepped = bump_version(V(previous) if previous else None, bump, policy)
+    assert str(stepped.version) == wanted
+    assert stepped.why
 
 
 def test_zero_rule_says_why() -> None:
-    assert "0.x" in bump_version(V("0.4.2"), Bump.major, DEFAULT)[1]
+    assert "0.x" in bump_version(V("0.4.2"), Bump.major, DEFAULT).why
+
+
+@pytest.mark.parametrize(("previous", "bump", "policy", "text"), [
+    (None, Bump.major, DEFAULT, "step=initial"),                  # a first release is initial, always
+    (None, Bump.patch, DEFAULT, "step=initial"),
+    ("0.4.2", Bump.major, DEFAULT, "step=minor (0.x)"),           # the step taken, and why it differs
+    ("0.4.2", Bump.major, MAJOR_ON_ZERO, "step=major"),
+    ("1.2.3", Bump.major, DEFAULT, "step=major"),
+    ("1.2.3", Bump.minor, DEFAULT, "step=minor"),
+])
+def test_the_step_taken_is_named_as_taken(previous: str | None, bump: Bump, policy: VersionPolicy,
+                                          text: str) -> None:
+    stepped = bump_version(V(previous) if previous else None, bump, policy)
+    assert bump_text(None, stepped.step, stepped.note) == text
+
+
+def test_bump_text_names_the_change_and_the_step() -> None:
+    assert bump_text("breaking", Step.minor, ZERO_RULE) == "change=breaking, step=minor (0.x)"
+    assert bump_text(None, Step.initial) == "step=initial"
 
 
 @pytest.mark.parametrize(("change", "bump"), [
