@@ -48,6 +48,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="use this version instead of deciding one")
     parser.add_argument("--reserve", action="store_true",
                         help="push the version's git tag before building, so no other run gets it")
+    parser.add_argument("--no-git-tag", dest="git_tag", action="store_false",
+                        help="after a push, do not record the version as an annotated git tag (made and "
+                             "pushed to origin by default whenever versions are read from git)")
     parser.add_argument("--dry-run", action="store_true",
                         help="build and push nothing; print the release plan")
     parser.add_argument("--json", dest="json_file", metavar="FILE",
@@ -99,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         model_dir=args.model_dir, model=args.model, image=args.image, builder=args.builder, push=args.push,
         bump=args.bump,
         version_source=args.version_source, version=args.model_version, reserve=args.reserve,
+        git_tag=args.git_tag,
         dry_run=args.dry_run, output=args.output, dist=args.dist, base_image=args.base_image,
         base_from=args.base_from, python_version=python_version,
         # given credentials: the pipeline keeps them for its image's registry, once it knows it

@@ -19,6 +19,7 @@ from hydro_ci.contract.jsonform import contract_from_dict, contract_to_dict
 from hydro_ci.contract.model import Contract
 from hydro_ci.publish.api import ARCHIVE, LAYOUT, PublishResult
 from hydro_ci.version.decision import VersionDecision
+from hydro_ci.version.record import RecordedTag
 from hydro_ci.version.sources import Release
 from hydro_ci.version.tags import TagSet
 
@@ -90,6 +91,7 @@ class ReleasePlan:
     manifest_digest: str | None = None  # the oci builder knows it before building
     layers: tuple[LayerRecord, ...] = ()
     notes: tuple[str, ...] = ()
+    git_tag: str | None = None  # the annotated git tag the tag stage makes after the push
 
     @property
     def version(self) -> str:
@@ -124,6 +126,7 @@ class ReleasePlan:
             "bump": self.decision.bump_json(),
             "version": self.version, "tags": list(self.tags.names), "tag_kinds": self.tags.to_json(),
             "refs": [f"{self.image}:{t}" for t in self.tags.names],
+            "git_tag": self.git_tag,
             "base": {**self.base.to_json(), "manifest_digest": self.manifest_digest},
             "layers": [la.to_json() for la in self.layers],
             "bytes_total": self.bytes_total, "bytes_to_upload": self.bytes_to_upload,
@@ -140,7 +143,7 @@ class ReleasePlan:
             decision=VersionDecision.from_json(data["decision"]),
             base=BaseRecord.from_json(data["base"]), manifest_digest=data["base"].get("manifest_digest"),
             layers=tuple(LayerRecord.from_json(la) for la in data.get("layers") or ()),
-            notes=tuple(str(n) for n in data.get("notes") or ()),
+            notes=tuple(str(n) for n in data.get("notes") or ()), git_tag=data.get("git_tag"),
         )
 
 
@@ -244,6 +247,7 @@ class Summary:
     plan_file: str | None = None
     build: BuildRecord | None = None
     push: PublishResult | None = None
+    tag: RecordedTag | None = None
     attest: AttestRecord | None = None
     stages: tuple[StageRecord, ...] = ()
 
@@ -296,6 +300,7 @@ class Summary:
             "version": v.version if v else None, "tags": list(self.tags), "refs": list(self.refs),
             "digest": self.digest, "id": self.id, "layout": self.layout, "archive": self.archive,
             "bump": v.bump_json() if v else None,
+            "git_tag": self.tag.to_json() if self.tag else None,
             "previous": v.previous.to_dict() if v and v.previous else None,
             "diff": v.diff.to_dict() if v and v.diff else None,
             "contract": self.contract.to_json() if self.contract else None,
@@ -325,6 +330,6 @@ class Summary:
             version=maybe("decision", VersionDecision.from_json),
             plan=maybe("release_plan", ReleasePlan.from_json), plan_file=data.get("plan"),
             build=maybe("build", BuildRecord.from_json), push=maybe("push", PublishResult.from_json),
-            attest=maybe("attest", AttestRecord.from_json),
+            tag=maybe("git_tag", RecordedTag.from_json), attest=maybe("attest", AttestRecord.from_json),
             stages=tuple(StageRecord.from_json(s) for s in data.get("stages") or ()),
         )

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def make_plan(options: PipelineOptions, context: BuildContext, decision: VersionDecision,
               contract: ContractChoice, repository: str, keychain: Keychain,
-              oci: OCIOptions) -> ReleasePlan:
+              oci: OCIOptions, git_tag: str | None = None) -> ReleasePlan:
     notes: list[str] = []
     base = BaseRecord(context.base_image)
     manifest_digest = None
@@ -43,6 +43,7 @@ def make_plan(options: PipelineOptions, context: BuildContext, decision: Version
     return ReleasePlan(
         model=context.model_name, image=repository, builder=options.builder, push=options.push,
         contract=contract, decision=decision, base=base, manifest_digest=manifest_digest, layers=layers,
+        git_tag=git_tag,
         notes=(*notes, *decision.notes,
                *(f"{d.version} only in {d.only_in}: {d.meaning}" for d in decision.disagreements)),
     )

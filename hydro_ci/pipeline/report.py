@@ -40,6 +40,8 @@ def plan_text(plan: ReleasePlan) -> str:
     lines.append(f"  bump: {plan.decision.bump_text} ({plan.decision.bump_reason})")
     lines.append(f"  version: {plan.version}")
     lines.append(f"  tags: {' '.join(f'{plan.image}:{t}' for t in plan.tags.names)}")
+    if plan.git_tag:
+        lines.append(f"  git tag: {plan.git_tag}")
     lines.append(f"  base: {plan.base.ref}" + (f"@{plan.base.digest}" if plan.base.digest else ""))
     lines.append(f"  layers: {len(plan.layers)} ({plan.bytes_total} bytes, {plan.bytes_to_upload} to upload)")
     for la in plan.layers:
@@ -74,6 +76,9 @@ def summary_text(data: Summary) -> str:
             rows += [("wrote", path) for path in attested.files.values()]
         if attested.signature:
             rows.append(("signed", f"{attested.signature.tag} {attested.signature.digest}"))
+    if data.tag:
+        rows.append(("git tag", data.tag.tag + (f" (pushed to {data.tag.remote})" if data.tag.remote
+                                                 else " (local: no remote origin)")))
     if data.output:
         rows.append(("summary", f"{data.output}/summary.md"))
     lines += [f"  {key:<8} {value}" for key, value in rows if value]

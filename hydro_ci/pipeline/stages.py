@@ -33,13 +33,14 @@ from hydro_ci.pipeline.attestation import AttestInputs, signing_key, start_loadi
 from hydro_ci.pipeline.records import BuildRecord, ContractChoice
 from hydro_ci.pipeline.state import STAGE_EVENT, PipelineState, StageInputError, default_output
 from hydro_ci.progress import ProgressEvent
-from hydro_ci.publish import LAYOUT, PublishOptions, make_publisher
+from hydro_ci.publish import LAYOUT, PublishOptions, PublishResult, make_publisher
 from hydro_ci.reference import image_repository
 from hydro_ci.registry.client import registry_of
 from hydro_ci.registry.keychain import Keychain
 from hydro_ci.render.assemble import CONTEXT_DIR, RenderOptions, render_folder
 from hydro_ci.render.context import BuildContext, load_context
-from hydro_ci.version.decision import VersionDecision
+from hydro_ci.version.decision import VersionDecision, work_tree_of
+from hydro_ci.version.record import record_release, release_message
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +169,12 @@ def _context(state: PipelineState) -> BuildContext:
 
 def plan(state: PipelineState) -> None:
     """What a build would produce and send, without building: layers, base digest, what is in the registry."""
-    state.plan = release_plan.make_plan(state.options, _context(state), _version(state), _contract(state),
-                                        image_name(state), keychain(state), oci_options(state))
+    o = state.options
+    v = _version(state)
+    # the git tag recording this version: the tag stage's after the push, or --reserve's before it
+    git_tag = v.git_tag if o.push and (o.git_tag or o.reserve) else None
+    state.plan = release_plan.make_plan(o, _context(state), v, _contract(state), image_name(state),
+                                        keychain(state), oci_options(state), git_tag=git_tag)
     state.write_json(files.PLAN_FILE, state.plan.to_json())
     _say(state, "plan", f"{len(state.plan.layers)} layers, base {state.plan.base.ref}")
 
@@ -280,6 +285,41 @@ def push(state: PipelineState) -> None:
                         + (" (already there, nothing sent)" if state.push.unchanged else ""))
 
 
+def _push(state: PipelineState) -> PublishResult:
+    if state.push is None:
+        state.push = PublishResult.from_json(state.read_json(files.PUSH_FILE, "push"))
+    return state.push
+
+
+# --- tag (the release recorded where versions are read) -----------------------------------------
+
+def tag(state: PipelineState) -> None:
+    """After a push, the annotated git tag of the version (its digest and bump in the message),
+    pushed to origin: whenever versions are read from git, unless --no-git-tag or --reserve made it."""
+    o = state.options
+    v = _version(state)
+    skip = ("dry run" if o.dry_run else "no --push" if not o.push
+            else "versions are not read from git" if v.git_tag is None
+            else f"{v.git_tag} was pushed before the build (--reserve)" if v.reserved
+            else "--no-git-tag" if not o.git_tag else None)
+    if skip is not None:
+        state.record("tag", "skipped", skip)
+        return
+    assert v.git_tag is not None
+    repo = work_tree_of(_folder(state).root)
+    if repo is None:
+        state.record("tag", "skipped", "not in a git work tree")
+        return
+    pushed = _push(state)
+    assert pushed.digest is not None
+    message = release_message(v.model, v.version, pushed.image, pushed.digest, v.bump_text, v.bump_reason)
+    state.tag = record_release(repo, v.git_tag, message)
+    state.write_json(files.TAG_FILE, state.tag.to_json())
+    remote = state.tag.remote
+    where = f"pushed to {remote}" if remote else "local: the repository has no remote origin"
+    _say(state, "tag", f"{v.git_tag} ({where})")
+
+
 # --- attest ------------------------------------------------------------------------------------
 
 def attest(state: PipelineState) -> None:
@@ -298,7 +338,7 @@ def summary(state: PipelineState) -> None:
 
 
 # The pipeline, in order. `--only NAME` runs a subset; each stage loads what it needs from files.
-STAGES: tuple[Stage, ...] = (check, contract, version, render, plan, build, push, attest, summary)
+STAGES: tuple[Stage, ...] = (check, contract, version, render, plan, build, push, tag, attest, summary)
 STAGE_NAMES: tuple[str, ...] = tuple(s.__name__ for s in STAGES)
 
 

@@ -8,6 +8,7 @@ Every stage writes its result as a file in the output folder (default ``.hydro-c
     context/          the rendered build context (Dockerfile, plan.json…)   ← stage render
     build.json        image digest, layers, OCI layout and docker-archive   ← stage build
     push.json         digest in the registry, tags, bytes uploaded/skipped  ← stage push
+    tag.json          the annotated git tag recording the release           ← stage tag
     attest.json       SBOM/provenance files, referrers' digests, signature  ← stage attest
     release-plan.json the dry-run release plan                              ← --dry-run
     summary.json      everything above in one document                      ← stage summary
@@ -44,6 +45,7 @@ from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
 from hydro_ci.render.assemble import output_dir
 from hydro_ci.render.context import BuildContext
 from hydro_ci.version.decision import VersionDecision
+from hydro_ci.version.record import RecordedTag
 
 if TYPE_CHECKING:  # the signing code (cryptography) loads only for a run that signs
     from hydro_ci.sign.keys import SigningKey
@@ -55,6 +57,7 @@ CONTRACT_FILE = "contract.json"
 VERSION_FILE = "version.json"
 BUILD_FILE = "build.json"
 PUSH_FILE = "push.json"
+TAG_FILE = "tag.json"
 PLAN_FILE = "release-plan.json"
 SUMMARY_JSON = "summary.json"
 SUMMARY_MD = "summary.md"
@@ -75,6 +78,7 @@ class PipelineOptions:
     version_source: str | None = None  # git | registry | both | None (chosen from the situation)
     version: str | None = None  # an explicit version: skips the version decision
     reserve: bool = False  # push the git tag first so no other pipeline gets this version
+    git_tag: bool = True  # after a push, record the version as an annotated git tag (--no-git-tag)
     dry_run: bool = False
     output: Path | None = None  # default: .hydro-ci/<model>
     dist: Path = DIST
@@ -106,6 +110,7 @@ class PipelineState:
     built: Built | None = None  # build (the image itself, in this process)
     build: BuildRecord | None = None  # build (build.json)
     push: PublishResult | None = None  # push (push.json)
+    tag: RecordedTag | None = None  # tag (tag.json)
     attest: AttestRecord | None = None  # attest (attest.json)
     signing_key: Future[SigningKey] | None = None  # attest: the --sign-key, loading since the run began
     summary: Summary | None = None  # summary (summary.json)

@@ -20,6 +20,7 @@ from hydro_ci.pipeline.report import human_size
 from hydro_ci.pipeline.state import PipelineState
 from hydro_ci.publish import PublishResult
 from hydro_ci.version.decision import VersionDecision
+from hydro_ci.version.record import RecordedTag
 
 R = TypeVar("R")
 
@@ -40,6 +41,10 @@ def collect(state: PipelineState) -> Summary:
     built = state.build or (None if dry else _load(state, files.BUILD_FILE, BuildRecord.from_json))
     pushed = state.push or (_load(state, files.PUSH_FILE, PublishResult.from_json)
                             if state.options.push and not dry else None)
+    tagged = state.tag or (_load(state, files.TAG_FILE, RecordedTag.from_json)
+                           if state.options.push and not dry else None)
+    if tagged is not None and (version is None or tagged.tag != version.git_tag):
+        tagged = None  # an earlier run's tag, of another version
     o = state.options
     attesting = o.sbom or o.provenance or o.sign_key is not None
     attested = state.attest or (_load(state, ATTEST_FILE, AttestRecord.from_json)
@@ -52,7 +57,7 @@ def collect(state: PipelineState) -> Summary:
         image=(built.build.image if built else None) or (plan.image if plan else None),
         contract=state.contract or _load(state, files.CONTRACT_FILE, ContractChoice.from_json),
         version=version, plan=plan, plan_file=str(state.path(files.PLAN_FILE)) if plan is not None else None,
-        build=built, push=pushed, attest=attested, stages=tuple(state.stages),
+        build=built, push=pushed, tag=tagged, attest=attested, stages=tuple(state.stages),
     )
 
 
@@ -167,6 +172,10 @@ def markdown(data: Summary) -> str:
                      ["skipped (already there)", human_size(pushed.bytes_skipped)]]
         rows.append(["unchanged", "yes" if pushed.unchanged else "no"])
         lines += _table(["", ""], rows)
+    if data.tag:
+        lines += ["### Git tag", ""]
+        lines += _table(["", ""], [["tag", _code(data.tag.tag)], ["commit", _code(data.tag.commit)],
+                                   ["pushed to", _cell(data.tag.remote or "nowhere: no remote origin")]])
     attested = data.attest
     if attested:
         lines += ["### Attestations", ""]

@@ -34,9 +34,10 @@ def choose_source(options: PipelineOptions, in_git: bool, image: str | None) -> 
 def decide_version(options: PipelineOptions, folder: ModelFolder, image: str | None,
                    keychain: Keychain) -> VersionDecision:
     """The version of this run (``image``: the registry repository, None when nothing is pushed)."""
+    in_git = work_tree_of(folder.root) is not None
+    source = choose_source(options, in_git, image)
     if options.version:
-        return given_version(folder, options.version)
-    source = choose_source(options, work_tree_of(folder.root) is not None, image)
+        return given_version(folder, options.version, git=in_git and source in ("git", "both"))
     if source is None:
         return initial_version(folder, f"{folder.root} is not in a git work tree and nothing is pushed, "
                                        "so no released version can be read")

@@ -23,7 +23,7 @@ from hydro_ci.reference import parse_reference
 from hydro_ci.registry.client import RegistryClient, client_for
 from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
 from hydro_ci.render.assemble import SourceCommit, source_commit
-from hydro_ci.version import contracts, sources
+from hydro_ci.version import contracts, record, sources
 from hydro_ci.version.bump import (
     Bump,
     Step,
@@ -158,10 +158,15 @@ def _change(data: Mapping[str, Any]) -> Change:
     return Change(str(data["rule"]), str(data["path"]), str(data["message"]))
 
 
-def given_version(folder: ModelFolder, version: str) -> VersionDecision:
-    """An explicit version (``--version``): nothing is read or decided; its one tag is immutable."""
+def given_version(folder: ModelFolder, version: str, *, git: bool = False) -> VersionDecision:
+    """An explicit version (``--version``): nothing is read or decided; its one tag is immutable.
+    ``git``: versions are read from git tags, so this one gets its git tag too (when a semver)."""
+    policy = VersionPolicy.from_config(folder.config)
+    semver_given = parse_version(version) is not None
+    git_tag = sources.tag_name(policy.tag_format, folder.name, version) if git and semver_given else None
     return VersionDecision(model=folder.name, version=version, full_version=version, step=Step.given.value,
-                           step_note="--version", bump_reason="--version", tags=TagSet.given(version))
+                           step_note="--version", bump_reason="--version", tags=TagSet.given(version),
+                           git_tag=git_tag)
 
 
 def initial_version(folder: ModelFolder, note: str) -> VersionDecision:
@@ -190,6 +195,8 @@ def list_versions(ctx: Context, policy: VersionPolicy
         listings.append(sources.registry_versions(ctx.client, ctx.repository))
     if len(listings) == 2:
         merged, disagreements = sources.reconcile(listings[0], listings[1])
+        if ctx.repo is not None:
+            disagreements = list(record.explain_git_only(ctx.repo, disagreements, listings[0].releases))
         return listings, merged, disagreements
     return listings, listings[0].releases, []
 

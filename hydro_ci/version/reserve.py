@@ -11,7 +11,8 @@ Limits: the guarantee holds among pipelines that reserve through the same git re
 force-push or delete tags. The registry has no create-only PUT, so registry-only versioning
 cannot reserve: a pushing pipeline checks the version tag is free, puts it, and reads it back
 (``hydro_ci.image.remote.push_image``), which detects a race after the fact but cannot prevent it.
-A reservation whose build then fails stays used (a git tag without an image): it is never reused.
+A reservation whose build then fails stays used (a git tag without an image): it is never reused,
+and the next run says so from the tag's message (``version.record.explain_git_only``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from hydro_ci import git
 from hydro_ci.errors import HydroCIError, UsageError
 from hydro_ci.version.decision import VersionDecision
+from hydro_ci.version.record import reservation_message
 from hydro_ci.version.sources import IncompleteCloneError
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,7 @@ def reserve(decide: Callable[[], VersionDecision], repo: Path, *, remote: str = 
         if tag is None:
             raise UsageError("--reserve needs --source git or both (the registry has no atomic create)",
                              hint="version from git tags, or push with hydro-ci's check-then-put only")
-        message = f"hydro-ci: {decision.model} {decision.full_version} reserved by run {run_id}"
+        message = reservation_message(decision.model, decision.full_version, run_id)
         ours = git.create_tag(repo, tag, message)
         try:
             won = git.push_tag(repo, tag, remote)

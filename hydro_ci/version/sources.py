@@ -5,7 +5,8 @@ checking it is complete (not shallow, no tag on the remote missing here) — set
 python-semantic-release silently compute a wrong version on such clones; we refuse instead.
 registry: the repository's tags that are strict semantic versions (moving tags are ignored).
 both: the union. A version is used once it appears in either place: a git tag without an image is a
-reservation whose build failed or is running, an image without a git tag was pushed by hand. Both are
+reservation whose build failed or is running (``version.record`` reads the tag's message to say
+which), an image without a git tag was pushed by a run that made no tag or by another tool. Both are
 reported as disagreements and both count, so the next version is above everything seen anywhere.
 """
 
@@ -168,8 +169,9 @@ def reconcile(git_listing: Listing, registry_listing: Listing) -> tuple[list[Rel
         *(Disagreement(v, "git", "tag without an image: a reserved version whose build failed or is "
                                  "still running; it is never reused")
           for v in sorted(in_git - in_registry)),
-        *(Disagreement(v, "registry", "image without a git tag: pushed outside hydro-ci or its tag was "
-                                      "deleted; it is never reused")
+        *(Disagreement(v, "registry", "image without a git tag: pushed by a run that made none "
+                                      "(--no-git-tag, versions read from the registry alone, a failed tag "
+                                      "push), by another tool, or its tag was deleted; it is never reused")
           for v in sorted(in_registry - in_git)),
     ]
     merged = [*git_listing.releases, *(r for r in registry_listing.releases if r.version not in in_git)]

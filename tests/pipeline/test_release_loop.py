@@ -1,0 +1,131 @@
+"""The release loop (issue 14): `pipeline --push` after each change, in a git repository with a bare
+remote, against the real registry.
+
+Re-running on a released commit is a no-op (0 bytes, no version, no tag); a change is the next
+version, recorded as an annotated git tag on the remote; the dry run's plan is the plan the real run
+executes; every report names the bump one way (change class and the step taken)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from registry.faultproxy import FaultProxy
+
+from .conftest import copy_example, git, hydro_ci, read_json
+
+WRITES = {"PUT", "POST", "PATCH", "DELETE"}
+NAME = "iris-sklearn"
+
+
+@dataclass
+class Loop:
+    """A model repository with a bare remote, the registry (through a recording proxy), a CI job's
+    working directory."""
+
+    repo: Path
+    remote: Path
+    folder: Path
+    work: Path
+    image: str
+    registry: Any
+    proxy: FaultProxy
+    clock: int = 1_800_000_000
+
+    def run(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+        # No SOURCE_DATE_EPOCH: the image is dated by the folder's last commit, as in a plain CI job.
+        full = {"HYDRO_CI_REGISTRY_USERNAME": self.registry.username,
+                "HYDRO_CI_REGISTRY_PASSWORD": self.registry.password, "SOURCE_DATE_EPOCH": "", **env}
+        return hydro_ci(["pipeline", str(self.folder), "--image", self.image, *args], self.work, env=full,
+                        check=check)
+
+    def commit(self, message: str) -> None:
+        self.clock += 3600  # every commit an hour later: a new commit is a new epoch for its folder
+        when = f"@{self.clock} +0000"
+        env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+               "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+        for args in (["add", "-A"], ["commit", "-qm", message], ["push", "-q", "origin", "main"]):
+            subprocess.run(["git", *args], cwd=self.repo, env=env, check=True, capture_output=True)
+
+    def registry_tags(self) -> list[str]:
+        r = requests.get(f"{self.registry.url}/v2/{self.image.split('/', 1)[1]}/tags/list",
+                         auth=(self.registry.username, self.registry.password), timeout=10)
+        return sorted(r.json().get("tags") or [])
+
+    def registry_digest(self, tag: str) -> str | None:
+        r = requests.head(f"{self.registry.url}/v2/{self.image.split('/', 1)[1]}/manifests/{tag}",
+                          auth=(self.registry.username, self.registry.password), timeout=10,
+                          headers={"Accept": "application/vnd.oci.image.manifest.v1+json, "
+                                             "application/vnd.docker.distribution.manifest.v2+json"})
+        return r.headers.get("Docker-Content-Digest") if r.status_code == 200 else None
+
+    def remote_tags(self) -> str:
+        return git(["ls-remote", "--tags", str(self.remote)], self.repo)
+
+    def local_tags(self) -> str:
+        return git(["tag", "-l"], self.repo)
+
+    def out(self, name: str) -> Any:
+        return read_json(self.work / ".hydro-ci" / NAME / name)
+
+    def writes(self, since: int) -> list[str]:
+        """The registry requests since ``since`` that could change it (uploads, manifests, deletes)."""
+        return [f"{method} {path}" for method, path, _ in self.proxy.seen[since:] if method in WRITES]
+
+
+@pytest.fixture
+def loop(tmp_path: Path, registry: Any, unique_repo: str) -> Iterator[Loop]:
+    remote = tmp_path / "remote.git"
+    git(["init", "-q", "--bare", str(remote)], tmp_path)
+    repo = tmp_path / "repo"
+    copy_example(NAME, repo)
+    git(["init", "-q", "-b", "main"], repo)
+    git(["remote", "add", "origin", str(remote)], repo)
+    work = tmp_path / "work"
+    work.mkdir()
+    with FaultProxy(registry.host) as proxy:
+        state = Loop(repo, remote, repo / NAME, work, f"{proxy.host}/{unique_repo}", registry, proxy)
+        state.commit("the model")
+        yield state
+
+
+def outputs(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines())
+
+
+@pytest.mark.registry
+def test_a_reserved_version_whose_build_failed_is_told_as_such(loop: Loop) -> None:
+    failed = loop.run("--push", "--reserve", "--base-from", f"oci:{loop.work / 'missing'}:x", check=False)
+    assert failed.returncode == 1, failed.stderr
+    assert f"refs/tags/{NAME}-v0.1.0" in loop.remote_tags()  # reserved before the build
+    assert loop.registry_tags() == []
+    loop.run("--push")
+    decided = loop.out("version.json")
+    assert decided["version"] == "0.1.1"
+    assert f"refs/tags/{NAME}-v0.1.1" in loop.remote_tags()  # recorded after its push
+    (told,) = decided["disagreements"]
+    assert told["version"] == "0.1.0" and told["only_in"] == "git"
+    assert told["meaning"].startswith(f"tag {NAME}-v0.1.0 reserved it (run ")
+    assert "build or push failed" in told["meaning"]
+    notes = " ".join(loop.out("release-plan.json")["notes"])
+    assert "pushed outside hydro-ci" not in notes
+
+
+@pytest.mark.registry
+def test_a_release_without_its_git_tag_is_not_blamed_on_the_user(loop: Loop) -> None:
+    loop.run("--push", "--no-git-tag")
+    assert f"{NAME}-v0.1.0" not in loop.remote_tags() + loop.local_tags()
+    code = loop.folder / "src/func_main.py"
+    code.write_text(code.read_text() + "# v2\n")
+    loop.commit("code")
+    loop.run("--push")
+    (told,) = loop.out("version.json")["disagreements"]
+    assert told["only_in"] == "registry" and "--no-git-tag" in told["meaning"]
+    assert "pushed outside hydro-ci" not in told["meaning"]
