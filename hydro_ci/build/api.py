@@ -52,11 +52,16 @@ class LayerRecord:
     cached: bool = False
     in_registry: bool | None = None  # known to a release plan that asked the registry
 
-    def to_json(self) -> dict[str, Any]:
-        return {"class": self.klass, "files": self.files, "digest": self.digest, "size": self.size,
-                "media_type": self.media_type, "diff_id": self.diff_id,
-                "uncompressed_size": self.uncompressed_size, "compression": self.compression,
-                "reason": self.reason, "cached": self.cached, "in_registry": self.in_registry}
+    def to_json(self, *, with_cache: bool = True) -> dict[str, Any]:
+        """``with_cache=False``: without ``cached``, a fact about this machine's layer cache (a
+        release plan says the same whether an earlier run filled the cache or not)."""
+        out = {"class": self.klass, "files": self.files, "digest": self.digest, "size": self.size,
+               "media_type": self.media_type, "diff_id": self.diff_id,
+               "uncompressed_size": self.uncompressed_size, "compression": self.compression,
+               "reason": self.reason, "cached": self.cached, "in_registry": self.in_registry}
+        if not with_cache:
+            del out["cached"]
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LayerRecord:

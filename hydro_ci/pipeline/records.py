@@ -128,7 +128,7 @@ class ReleasePlan:
             "refs": [f"{self.image}:{t}" for t in self.tags.names],
             "git_tag": self.git_tag,
             "base": {**self.base.to_json(), "manifest_digest": self.manifest_digest},
-            "layers": [la.to_json() for la in self.layers],
+            "layers": [la.to_json(with_cache=False) for la in self.layers],
             "bytes_total": self.bytes_total, "bytes_to_upload": self.bytes_to_upload,
             "notes": list(self.notes),
             "decision": self.decision.to_json(),  # the record itself, so the plan reads back whole

@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 
 
 def make_plan(options: PipelineOptions, context: BuildContext, decision: VersionDecision,
-              contract: ContractChoice, repository: str, keychain: Keychain,
+              contract: ContractChoice, repository: str, registry: bool, keychain: Keychain,
               oci: OCIOptions, git_tag: str | None = None) -> ReleasePlan:
+    """``registry``: an image repository is named, so the registry is asked which layers it has
+    (as the version stage read its versions)."""
     notes: list[str] = []
     base = BaseRecord(context.base_image)
     manifest_digest = None
@@ -38,7 +40,7 @@ def make_plan(options: PipelineOptions, context: BuildContext, decision: Version
     else:
         layers = context_layers(context)
         notes.append("the Docker engine builder decides its own layers; the plan lists the context's")
-    if options.image or options.push:  # a local run asks no registry unless --image names one
+    if registry:  # a local run asks no registry unless an image repository is named
         layers = _mark_present(options, repository, keychain, layers, notes)
     return ReleasePlan(
         model=context.model_name, image=repository, builder=options.builder, push=options.push,

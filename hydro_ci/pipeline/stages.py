@@ -129,10 +129,16 @@ def _folder_with_contract(state: PipelineState) -> ModelFolder:
 def version(state: PipelineState) -> None:
     """The next version and its tags (from git tags and/or the registry, bump from the contract diff)."""
     state.version = versioning.decide_version(state.options, _folder_with_contract(state),
-                                              registry_image(state), keychain(state))
+                                              registry_image(state), keychain(state), exclude=_outputs(state))
     state.write_json(files.VERSION_FILE, state.version.to_json())
     v = state.version
     _say(state, "version", f"{v.version} ({v.bump_text}: {v.bump_reason})")
+
+
+def _outputs(state: PipelineState) -> tuple[Path, ...]:
+    """This run's own outputs: never shipped, whatever lies where (the output folder, --dist)."""
+    assert state.out is not None
+    return (state.out, state.options.dist)
 
 
 def _version(state: PipelineState) -> VersionDecision:
@@ -146,11 +152,10 @@ def _version(state: PipelineState) -> VersionDecision:
 def render(state: PipelineState) -> None:
     """Write the build context (Dockerfile, payload, contract.protobin, plan.json)."""
     output = state.path(CONTEXT_DIR)
-    assert state.out is not None
     state.context = render_folder(_folder_with_contract(state), RenderOptions(
         output=output, version=_version(state).version, base_image=state.options.base_image,
         template_dir=state.options.template, link_large_files=state.options.builder == "oci",
-        exclude=(state.out, state.options.dist),
+        exclude=_outputs(state),
     ))
     ctx = state.context
     size = sum(f.size for f in ctx.files)
@@ -174,7 +179,8 @@ def plan(state: PipelineState) -> None:
     # the git tag recording this version: the tag stage's after the push, or --reserve's before it
     git_tag = v.git_tag if o.push and (o.git_tag or o.reserve) else None
     state.plan = release_plan.make_plan(o, _context(state), v, _contract(state), image_name(state),
-                                        keychain(state), oci_options(state), git_tag=git_tag)
+                                        registry_image(state) is not None, keychain(state),
+                                        oci_options(state), git_tag=git_tag)
     state.write_json(files.PLAN_FILE, state.plan.to_json())
     _say(state, "plan", f"{len(state.plan.layers)} layers, base {state.plan.base.ref}")
 

@@ -1,15 +1,21 @@
 """The pipeline's version step: choose where versions are read from, then ask ``hydro_ci.version``.
 
 Where versions come from, unless ``--version-source`` says: the git tags when the model folder is
-in a git work tree, plus the registry's tags when the image is pushed (``both``); the registry
-alone outside git when pushing; otherwise (a folder outside git, built locally) there is nothing
-to read and the first version of the policy is used, with a note saying so. What is read, and how,
-is ``version next``'s: the same context gatherer (``context_for``) and the same decision.
+in a git work tree, plus the registry's tags whenever an image repository is known (``--image`` or
+``hydro-ci: image:``; ``both``), pushing or not, dry run or not — a version the registry holds is
+used, and a dry run must read what the real run reads; the registry alone outside git; otherwise
+(a folder outside git, no image named) there is nothing to read and the first version of the
+policy is used, with a note saying so. What is read, and how, is ``version next``'s: the same
+context gatherer (``context_for``) and the same decision.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 from hydro_ci.contract.model import ModelFolder
+from hydro_ci.errors import RegistryError
 from hydro_ci.pipeline.state import PipelineOptions
 from hydro_ci.registry.keychain import Keychain
 from hydro_ci.version.decision import (
@@ -27,22 +33,40 @@ def choose_source(options: PipelineOptions, in_git: bool, image: str | None) -> 
     if options.version_source:
         return options.version_source
     if in_git:
-        return "both" if options.push and image else "git"
-    return "registry" if options.push and image else None
+        return "both" if image else "git"
+    return "registry" if image else None
 
 
-def decide_version(options: PipelineOptions, folder: ModelFolder, image: str | None,
-                   keychain: Keychain) -> VersionDecision:
-    """The version of this run (``image``: the registry repository, None when nothing is pushed)."""
+def decide_version(options: PipelineOptions, folder: ModelFolder, image: str | None, keychain: Keychain,
+                   *, exclude: tuple[Path, ...] = ()) -> VersionDecision:
+    """The version of this run (``image``: the registry repository, None when none is named).
+
+    A run that does not push reads the registry's versions when it can: unreachable, or asking for
+    credentials it was not given, it decides from git alone and says so (a dry run does the same,
+    as it reads what the real run reads); a run that pushes fails instead.
+    """
     in_git = work_tree_of(folder.root) is not None
     source = choose_source(options, in_git, image)
     if options.version:
         return given_version(folder, options.version, git=in_git and source in ("git", "both"))
+    try:
+        return _decide(options, folder, image, keychain, source, exclude)
+    except RegistryError as exc:
+        if options.push or options.version_source or source not in ("both", "registry"):
+            raise
+        note = (f"the versions in {image}'s registry could not be read ({exc}), so they are not counted; "
+                "a run with --push reads them (and stops when it cannot)")
+        decision = _decide(options, folder, None, keychain, "git" if in_git else None, exclude)
+        return dataclasses.replace(decision, notes=(*decision.notes, note))
+
+
+def _decide(options: PipelineOptions, folder: ModelFolder, image: str | None, keychain: Keychain,
+            source: str | None, exclude: tuple[Path, ...]) -> VersionDecision:
     if source is None:
-        return initial_version(folder, f"{folder.root} is not in a git work tree and nothing is pushed, "
-                                       "so no released version can be read")
+        return initial_version(folder, f"{folder.root} is not in a git work tree and no registry's versions "
+                                       "are read, so no released version is known")
     ctx = context_for(folder, source=source, bump=options.bump, image=image, keychain=keychain,
-                      insecure=options.insecure)
+                      insecure=options.insecure, exclude=exclude)
     try:
         if options.reserve and not options.dry_run and ctx.repo is not None:
             return reserve(lambda: decide(ctx), ctx.repo, remote=ctx.remote or "origin")

@@ -7,6 +7,7 @@ executes; every report names the bump one way (change class and the step taken).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -129,3 +130,39 @@ def test_a_release_without_its_git_tag_is_not_blamed_on_the_user(loop: Loop) -> 
     (told,) = loop.out("version.json")["disagreements"]
     assert told["only_in"] == "registry" and "--no-git-tag" in told["meaning"]
     assert "pushed outside hydro-ci" not in told["meaning"]
+
+
+@pytest.mark.registry
+def test_a_dry_run_without_push_reads_the_registry(tmp_path: Path, open_registry: Any,
+                                                   unique_repo: str) -> None:
+    """QA: `--dry-run` without `--push` planned 0.1.0 while the registry already held 0.1.0."""
+    folder = copy_example("onnx-linear", tmp_path / "models")  # outside git: the registry is all there is
+    work = tmp_path / "work"
+    work.mkdir()
+    image = f"{open_registry.host}/{unique_repo}"
+    hydro_ci(["pipeline", str(folder), "--image", image, "--push"], work)
+    plan = json.loads(hydro_ci(["pipeline", str(folder), "--image", image, "--dry-run", "--json", "-"],
+                               work).stdout)
+    assert plan["previous"]["ref"] == f"{image}:0.1.0"
+    serving = folder / "serving.yaml"
+    serving.write_text(serving.read_text().replace("framework: pytorch", "framework: torch"))
+    plan = json.loads(hydro_ci(["pipeline", str(folder), "--image", image, "--dry-run", "--json", "-"],
+                               work).stdout)
+    assert plan["version"] == "0.1.1"
+    # the real run without --push reads the same, and builds what the dry run planned
+    hydro_ci(["pipeline", str(folder), "--image", image], work)
+    assert read_json(work / ".hydro-ci/onnx-linear/release-plan.json") == plan
+
+
+@pytest.mark.registry
+def test_a_local_run_the_registry_refuses_versions_from_git_and_says_so(
+        iris_repo: Path, workdir: Path, registry: Any, unique_repo: str) -> None:
+    image = f"{registry.host}/{unique_repo}"  # no credentials given: the registry answers 401
+    proc = hydro_ci(["pipeline", str(iris_repo), "--image", image, "--dry-run"], workdir)
+    decided = read_json(workdir / ".hydro-ci/iris-sklearn/version.json")
+    assert decided["version"] == "0.1.0" and decided["source"] == "git"
+    assert any("could not be read" in n for n in decided["notes"]), decided["notes"]
+    assert "could not be read" in proc.stdout  # the plan says it too
+    pushing = hydro_ci(["pipeline", str(iris_repo), "--image", image, "--push", "--dry-run"], workdir,
+                       check=False)
+    assert pushing.returncode == 1 and "requires authentication" in pushing.stderr
