@@ -39,9 +39,24 @@ def source_date_epoch(folder: Path | str | None = None) -> int:
     return 0
 
 
+_RFC3339 = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def rfc3339(epoch: int) -> str:
     """The form OCI's `created` and org.opencontainers.image.created use."""
-    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime(_RFC3339)
+
+
+def parse_rfc3339(text: object) -> int | None:
+    """The epoch ``rfc3339`` wrote ``text`` from; None for any other form (another tool's image)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.strptime(text, _RFC3339).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    epoch = int(when.timestamp())
+    return epoch if rfc3339(epoch) == text else None
 
 
 FIXED_FILE_TIME = 1  # 1970-01-01T00:00:01Z: a real time (some tools read 0 as "unset"), as Jib uses

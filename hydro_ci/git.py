@@ -140,6 +140,16 @@ def local_tags(path: Path | str) -> dict[str, str]:
     return dict(line.rsplit(" ", 1) for line in out.splitlines() if line)
 
 
+def tags_at(path: Path | str, commit: str = "HEAD") -> list[str]:
+    """The tags pointing at ``commit`` (annotated ones through their object)."""
+    out = run_git(["tag", "--points-at", commit], path, check=False)
+    return [os.fsdecode(t) for t in out.stdout.splitlines() if t] if out.returncode == 0 else []
+
+
+def tag_exists(path: Path | str, name: str) -> bool:
+    return run_git(["rev-parse", "-q", "--verify", f"refs/tags/{name}"], path, check=False).returncode == 0
+
+
 def remote_tags(path: Path | str, remote: str = "origin") -> dict[str, str]:
     """Tag name → object id as the remote has them (``ls-remote``, one round trip)."""
     out = git_output(["ls-remote", "--tags", "--refs", remote], path)

@@ -166,6 +166,7 @@ def outputs(summary: Summary) -> dict[str, str]:
         # the bump in its one vocabulary (version.bump): the contract's change class, the step taken
         "change": (v.change or "") if v else "",
         "step": v.step if v else "",
+        "released": "true" if summary.released else "false",
         "git-tag": summary.tag.tag if summary.tag else "",
         "plan": summary.plan_file or "",
         "summary": f"{summary.output}/summary.json" if summary.output else "",

@@ -18,7 +18,7 @@ from hydro_ci.contract.diff import ContractDiff
 from hydro_ci.contract.jsonform import contract_from_dict, contract_to_dict
 from hydro_ci.contract.model import Contract
 from hydro_ci.publish.api import ARCHIVE, LAYOUT, PublishResult
-from hydro_ci.version.decision import VersionDecision
+from hydro_ci.version.decision import Released, VersionDecision
 from hydro_ci.version.record import RecordedTag
 from hydro_ci.version.sources import Release
 from hydro_ci.version.tags import TagSet
@@ -110,11 +110,17 @@ class ReleasePlan:
         return self.decision.diff
 
     @property
+    def released(self) -> Released | None:
+        return self.decision.released
+
+    @property
     def bytes_total(self) -> int:
         return sum(la.size for la in self.layers)
 
     @property
     def bytes_to_upload(self) -> int:
+        if self.released is not None:
+            return 0
         return sum(la.size for la in self.layers if la.in_registry is not True)
 
     def to_json(self) -> dict[str, Any]:
@@ -126,6 +132,7 @@ class ReleasePlan:
             "bump": self.decision.bump_json(),
             "version": self.version, "tags": list(self.tags.names), "tag_kinds": self.tags.to_json(),
             "refs": [f"{self.image}:{t}" for t in self.tags.names],
+            "released": self.released.to_json() if self.released else None,
             "git_tag": self.git_tag,
             "base": {**self.base.to_json(), "manifest_digest": self.manifest_digest},
             "layers": [la.to_json(with_cache=False) for la in self.layers],
@@ -252,6 +259,11 @@ class Summary:
     stages: tuple[StageRecord, ...] = ()
 
     @property
+    def released(self) -> Released | None:
+        """Already released: nothing was built, pushed or tagged; the version and digest are its."""
+        return self.version.released if self.version else None
+
+    @property
     def tags(self) -> tuple[str, ...]:
         return self.version.tags.names if self.version else ()
 
@@ -261,6 +273,10 @@ class Summary:
 
     @property
     def digest(self) -> str | None:
+        """The registry's manifest digest once pushed (or already released); before a push, the
+        daemonless build's (the same bytes a push sends); None for an engine image not pushed."""
+        if self.released is not None:
+            return self.released.digest
         return (self.push.digest if self.push else None) or (self.build.digest if self.build else None)
 
     @property
@@ -300,6 +316,7 @@ class Summary:
             "version": v.version if v else None, "tags": list(self.tags), "refs": list(self.refs),
             "digest": self.digest, "id": self.id, "layout": self.layout, "archive": self.archive,
             "bump": v.bump_json() if v else None,
+            "released": self.released.to_json() if self.released else None,
             "git_tag": self.tag.to_json() if self.tag else None,
             "previous": v.previous.to_dict() if v and v.previous else None,
             "diff": v.diff.to_dict() if v and v.diff else None,

@@ -14,7 +14,7 @@ import logging
 
 from hydro_ci.build import BaseRecord, LayerRecord, OCIOptions
 from hydro_ci.build.engine import context_layers
-from hydro_ci.build.oci import OCIBuilder, build_image
+from hydro_ci.build.oci import BuiltImage, OCIBuilder, build_image
 from hydro_ci.errors import HydroCIError
 from hydro_ci.pipeline.records import ContractChoice, ReleasePlan
 from hydro_ci.pipeline.state import PipelineOptions
@@ -42,6 +42,10 @@ def make_plan(options: PipelineOptions, context: BuildContext, decision: Version
         notes.append("the Docker engine builder decides its own layers; the plan lists the context's")
     if registry:  # a local run asks no registry unless an image repository is named
         layers = _mark_present(options, repository, keychain, layers, notes)
+    released = decision.released
+    if released is not None and manifest_digest not in (None, released.digest):
+        notes.append(f"this run renders {manifest_digest}, not the released {released.digest}: the layer "
+                     "cache or the base changed since the check")
     return ReleasePlan(
         model=context.model_name, image=repository, builder=options.builder, push=options.push,
         contract=contract, decision=decision, base=base, manifest_digest=manifest_digest, layers=layers,
@@ -51,12 +55,19 @@ def make_plan(options: PipelineOptions, context: BuildContext, decision: Version
     )
 
 
-def _oci_layers(context: BuildContext, oci: OCIOptions,
-                notes: list[str]) -> tuple[tuple[LayerRecord, ...], BaseRecord, str]:
+def oci_image(context: BuildContext, oci: OCIOptions) -> BuiltImage:
+    """The image the daemonless builder makes of ``context``, computed without writing it anywhere
+    (its layers land in the cache, so the build that follows reuses them)."""
     check_links(context)  # the plan writes layers into the cache, as a build does
     builder = OCIBuilder(oci)
     base = builder.read_base(context)
-    built = build_image(context, base, cache=builder.cache, python_version=oci.python_version)
+    return build_image(context, base, cache=builder.cache, python_version=oci.python_version)
+
+
+def _oci_layers(context: BuildContext, oci: OCIOptions,
+                notes: list[str]) -> tuple[tuple[LayerRecord, ...], BaseRecord, str]:
+    built = oci_image(context, oci)
+    base = built.base
     base_layers = len(built.image.manifest.layers) - len(built.plan)
     if deps := built.deps:
         notes.append(f"pip installs wheels for python {deps.python_version}, from {deps.python_from}")

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from hydro_ci.contract.model import Field, shape_text
 from hydro_ci.pipeline.records import ReleasePlan, Summary
+from hydro_ci.version.decision import Released
+
+
+def released_line(released: Released) -> str:
+    """The one line an already released image gets, everywhere it is told."""
+    return f"already released as {released.version} ({released.digest})"
 
 
 def human_size(n: int | None) -> str:
@@ -38,6 +44,8 @@ def plan_text(plan: ReleasePlan) -> str:
         lines.append(f"  diff: {plan.diff.summary.name}" + ("" if changes else " (no contract change)"))
         lines += [f"    {c.change_class.name:<8} {c.path}: {c.message} [{c.rule}]" for c in changes]
     lines.append(f"  bump: {plan.decision.bump_text} ({plan.decision.bump_reason})")
+    if plan.released is not None:
+        lines.append(f"  {released_line(plan.released)}: nothing to build, push or tag")
     lines.append(f"  version: {plan.version}")
     lines.append(f"  tags: {' '.join(f'{plan.image}:{t}' for t in plan.tags.names)}")
     if plan.git_tag:
@@ -54,12 +62,16 @@ def plan_text(plan: ReleasePlan) -> str:
 
 def summary_text(data: Summary) -> str:
     v = data.version
-    lines = [f"{data.model} {v.version if v else None}" + (f" ({v.bump_text})" if v else "")]
+    done = data.released
+    if done is not None:
+        lines = [f"{data.model}: {released_line(done)}"]
+    else:
+        lines = [f"{data.model} {v.version if v else None}" + (f" ({v.bump_text})" if v else "")]
     rows = [("image", ", ".join(data.refs) or data.image),
             ("digest", data.digest),
             ("id", data.id if not data.digest else None), ("layout", data.layout),
             ("archive", data.archive),
-            ("why", v.bump_reason if v else None)]
+            ("why", v.bump_reason if v and done is None else None)]
     pushed = data.push
     if pushed:
         same = " (already there)" if pushed.unchanged else ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,7 +27,8 @@ from hydro_ci.image.model import PushableImage
 from hydro_ci.infer import infer_model
 from hydro_ci.infer.check import load_model_folder
 from hydro_ci.output_files import ensure_dir
-from hydro_ci.pipeline import attestation, release_plan, versioning
+from hydro_ci.pipeline import attestation, release_plan, released, versioning
+from hydro_ci.pipeline import report as text
 from hydro_ci.pipeline import state as files
 from hydro_ci.pipeline import summary as report
 from hydro_ci.pipeline.attestation import AttestInputs, signing_key, start_loading_key
@@ -35,11 +37,12 @@ from hydro_ci.pipeline.state import STAGE_EVENT, PipelineState, StageInputError,
 from hydro_ci.progress import ProgressEvent
 from hydro_ci.publish import LAYOUT, PublishOptions, PublishResult, make_publisher
 from hydro_ci.reference import image_repository
-from hydro_ci.registry.client import registry_of
+from hydro_ci.registry.client import client_for, registry_of
 from hydro_ci.registry.keychain import Keychain
-from hydro_ci.render.assemble import CONTEXT_DIR, RenderOptions, render_folder
+from hydro_ci.render.assemble import CONTEXT_DIR, Provenance, RenderOptions, render_folder
 from hydro_ci.render.context import BuildContext, load_context
-from hydro_ci.version.decision import VersionDecision, work_tree_of
+from hydro_ci.render.labels import contract_label_value
+from hydro_ci.version.decision import Context, Released, VersionDecision, work_tree_of
 from hydro_ci.version.record import record_release, release_message
 
 log = logging.getLogger(__name__)
@@ -127,18 +130,49 @@ def _folder_with_contract(state: PipelineState) -> ModelFolder:
 # --- version -----------------------------------------------------------------------------------
 
 def version(state: PipelineState) -> None:
-    """The next version and its tags (from git tags and/or the registry, bump from the contract diff)."""
-    state.version = versioning.decide_version(state.options, _folder_with_contract(state),
-                                              registry_image(state), keychain(state), exclude=_outputs(state))
+    """The next version and its tags (from git tags and/or the registry, bump from the contract diff),
+    unless this very image is already released (``pipeline.released``): then that version."""
+    image = registry_image(state)
+    state.version = versioning.decide_version(
+        state.options, _folder_with_contract(state), image, keychain(state), exclude=_outputs(state),
+        find_released=(lambda ctx, decided: _find_released(state, ctx, decided, image)) if image else None)
     state.write_json(files.VERSION_FILE, state.version.to_json())
     v = state.version
-    _say(state, "version", f"{v.version} ({v.bump_text}: {v.bump_reason})")
+    if v.released is not None:
+        _say(state, "version", text.released_line(v.released))
+    else:
+        _say(state, "version", f"{v.version} ({v.bump_text}: {v.bump_reason})")
 
 
 def _outputs(state: PipelineState) -> tuple[Path, ...]:
     """This run's own outputs: never shipped, whatever lies where (the output folder, --dist)."""
     assert state.out is not None
     return (state.out, state.options.dist)
+
+
+def _find_released(state: PipelineState, ctx: Context, decided: VersionDecision,
+                   repository: str) -> Released | None:
+    ours = released.Ours(state.options.builder, lambda v, provenance: _digest_as(state, v, provenance),
+                         contract_label_value(_contract(state).contract))
+    if ctx.client is not None:
+        return released.find_released(ctx, decided, repository, ctx.client, ours)
+    with client_for(repository, keychain(state), insecure=state.options.insecure) as client:
+        return released.find_released(ctx, decided, repository, client, ours)
+
+
+def _digest_as(state: PipelineState, version: str, provenance: Provenance) -> str:
+    """The manifest digest of the image this run builds if it carried ``version`` and ``provenance``:
+    rendered aside (the render stage writes the real context) and computed without writing it."""
+    assert state.out is not None
+    ensure_dir(state.out)
+    with tempfile.TemporaryDirectory(prefix=".released-", dir=state.out) as aside:
+        context = render_folder(_folder_with_contract(state),
+                                _render_options(state, version, Path(aside) / CONTEXT_DIR, provenance))
+        return str(release_plan.oci_image(context, oci_options(state)).image.manifest_digest)
+
+
+def _released(state: PipelineState) -> Released | None:
+    return _version(state).released
 
 
 def _version(state: PipelineState) -> VersionDecision:
@@ -149,14 +183,24 @@ def _version(state: PipelineState) -> VersionDecision:
 
 # --- render ------------------------------------------------------------------------------------
 
+def _render_options(state: PipelineState, version: str, output: Path,
+                    provenance: Provenance | None = None) -> RenderOptions:
+    o = state.options
+    return RenderOptions(output=output, version=version, base_image=o.base_image, template_dir=o.template,
+                         link_large_files=o.builder == "oci", exclude=_outputs(state), provenance=provenance)
+
+
 def render(state: PipelineState) -> None:
-    """Write the build context (Dockerfile, payload, contract.protobin, plan.json)."""
+    """Write the build context (Dockerfile, payload, contract.protobin, plan.json); for an already
+    released image, with its version, created time and revision, so the plan names its digest."""
     output = state.path(CONTEXT_DIR)
-    state.context = render_folder(_folder_with_contract(state), RenderOptions(
-        output=output, version=_version(state).version, base_image=state.options.base_image,
-        template_dir=state.options.template, link_large_files=state.options.builder == "oci",
-        exclude=_outputs(state),
-    ))
+    v = _version(state)
+    done = v.released
+    provenance = None
+    if done is not None and done.epoch is not None:
+        provenance = Provenance(done.epoch, done.revision)
+    state.context = render_folder(_folder_with_contract(state),
+                                  _render_options(state, v.version, output, provenance))
     ctx = state.context
     size = sum(f.size for f in ctx.files)
     n = len(ctx.links)
@@ -177,12 +221,13 @@ def plan(state: PipelineState) -> None:
     o = state.options
     v = _version(state)
     # the git tag recording this version: the tag stage's after the push, or --reserve's before it
-    git_tag = v.git_tag if o.push and (o.git_tag or o.reserve) else None
+    git_tag = v.git_tag if o.push and v.released is None and (o.git_tag or o.reserve) else None
     state.plan = release_plan.make_plan(o, _context(state), v, _contract(state), image_name(state),
                                         registry_image(state) is not None, keychain(state),
                                         oci_options(state), git_tag=git_tag)
     state.write_json(files.PLAN_FILE, state.plan.to_json())
-    _say(state, "plan", f"{len(state.plan.layers)} layers, base {state.plan.base.ref}")
+    _say(state, "plan", f"{len(state.plan.layers)} layers, base {state.plan.base.ref}"
+                        + (": nothing to build or push" if v.released else ""))
 
 
 # --- build -------------------------------------------------------------------------------------
@@ -229,6 +274,9 @@ def build(state: PipelineState) -> None:
     docker-archive), or tagged in the Docker engine (after the push stage, when pushing)."""
     if state.options.dry_run:
         state.record("build", "skipped", "dry run")
+        return
+    if (done := _released(state)) is not None:
+        state.record("build", "skipped", text.released_line(done))
         return
     v = _version(state)
     image = image_name(state)
@@ -279,6 +327,9 @@ def push(state: PipelineState) -> None:
     if state.options.dry_run or not state.options.push:
         state.record("push", "skipped", "dry run" if state.options.dry_run else "no --push")
         return
+    if (done := _released(state)) is not None:
+        state.record("push", "skipped", text.released_line(done) + ": nothing sent")
+        return
     repository = registry_image(state)
     assert repository is not None  # registry_image refuses --push without one
     signing_key(state)  # a wrong key or password fails before anything is pushed
@@ -305,6 +356,7 @@ def tag(state: PipelineState) -> None:
     o = state.options
     v = _version(state)
     skip = ("dry run" if o.dry_run else "no --push" if not o.push
+            else text.released_line(v.released) if v.released is not None
             else "versions are not read from git" if v.git_tag is None
             else f"{v.git_tag} was pushed before the build (--reserve)" if v.reserved
             else "--no-git-tag" if not o.git_tag else None)
@@ -330,6 +382,9 @@ def tag(state: PipelineState) -> None:
 
 def attest(state: PipelineState) -> None:
     """SBOM and provenance beside the image; attached to the pushed digest, and signed (opt-in)."""
+    if (done := _released(state)) is not None:
+        state.record("attest", "skipped", text.released_line(done))
+        return
     attestation.attest(state, lambda: AttestInputs(
         _context(state), _contract(state).framework, keychain(state), dist_paths(state)[0].parent))
 

@@ -35,8 +35,9 @@ def _load(state: PipelineState, name: str, reader: Callable[[Mapping[str, Any]],
 
 def collect(state: PipelineState) -> Summary:
     # A dry run reports no build or push, whatever earlier runs left in the output folder.
-    dry = state.options.dry_run
     version = state.version or _load(state, files.VERSION_FILE, VersionDecision.from_json)
+    # Already released: nothing was built, pushed or tagged, whatever earlier runs left there.
+    dry = state.options.dry_run or (version is not None and version.released is not None)
     plan = state.plan or _load(state, files.PLAN_FILE, ReleasePlan.from_json)
     built = state.build or (None if dry else _load(state, files.BUILD_FILE, BuildRecord.from_json))
     pushed = state.push or (_load(state, files.PUSH_FILE, PublishResult.from_json)
@@ -53,7 +54,7 @@ def collect(state: PipelineState) -> Summary:
     return Summary(
         model=folder.name if folder else (version.model if version else None),
         model_dir=str(state.options.model_dir), output=str(state.out) if state.out else None,
-        dry_run=dry, builder=state.options.builder,
+        dry_run=state.options.dry_run, builder=state.options.builder,
         image=(built.build.image if built else None) or (plan.image if plan else None),
         contract=state.contract or _load(state, files.CONTRACT_FILE, ContractChoice.from_json),
         version=version, plan=plan, plan_file=str(state.path(files.PLAN_FILE)) if plan is not None else None,
@@ -114,6 +115,10 @@ def markdown(data: Summary) -> str:
     failed = data.failed
     if failed:
         lines += [f"> **Failed at stage {_cell(failed.name)}:** {_cell(failed.detail)}", ""]
+    done = data.released
+    if done is not None:
+        lines += [f"**Already released as {_code(done.version)}** ({_code(done.digest)}): nothing built, "
+                  "pushed or tagged.", ""]
     facts = [["model folder", _code(data.model_dir)], ["image", _code(data.image)],
              ["version", _code(v.version if v else None)], ["digest", _code(data.digest)]]
     if data.layout:

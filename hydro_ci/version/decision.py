@@ -7,6 +7,7 @@ previous version's contract), compute the release or pre-release, and its tag se
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from hydro_ci.version.bump import (
     prerelease_of,
     with_build,
 )
-from hydro_ci.version.tags import SkippedTag, TagSet, tag_set
+from hydro_ci.version.tags import SkippedTag, Tag, TagKind, TagSet, tag_set
 
 SOURCES = ("git", "registry", "both")
 BUMPS = ("auto", "major", "minor", "patch")
@@ -69,6 +70,35 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Released:
+    """This run's image is already released: the version holding it and what made it the same.
+
+    ``same`` is ``image`` (daemonless builder: the image this run builds, given the released
+    version's version, created time and revision, has the released manifest digest) or ``commit``
+    (engine builder: the released image was built from this very commit, with this contract).
+    ``epoch`` and ``revision`` are the released image's, so a render with them rebuilds it.
+    """
+
+    version: str
+    digest: str  # the registry's manifest digest of the version tag
+    ref: str  # registry/repository:version
+    same: str  # image | commit
+    epoch: int | None = None
+    revision: str | None = None
+    git_tag: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "digest": self.digest, "ref": self.ref, "same": self.same,
+                "epoch": self.epoch, "revision": self.revision, "git_tag": self.git_tag}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Released:
+        epoch = data.get("epoch")
+        return cls(str(data["version"]), str(data["digest"]), str(data["ref"]), str(data["same"]),
+                   int(epoch) if epoch is not None else None, data.get("revision"), data.get("git_tag"))
+
+
+@dataclass(frozen=True)
 class VersionDecision:
     """The version of a build and why: what ``version next --json`` prints and version.json holds.
 
@@ -97,6 +127,7 @@ class VersionDecision:
     listings: tuple[sources.ListingSummary, ...] = ()
     disagreements: tuple[sources.Disagreement, ...] = ()
     notes: tuple[str, ...] = ()
+    released: Released | None = None  # the image is already released as this version: nothing new
 
     @property
     def prerelease(self) -> bool:
@@ -129,6 +160,7 @@ class VersionDecision:
             "skipped_tags": [t.to_dict() for t in self.skipped_tags],
             "git_tag": self.git_tag,
             "reserved": self.reserved,
+            "released": self.released.to_json() if self.released else None,
             "notes": list(self.notes),
         }
 
@@ -151,7 +183,23 @@ class VersionDecision:
                            for name, li in (data.get("sources") or {}).items()),
             disagreements=tuple(sources.Disagreement.from_dict(d) for d in data.get("disagreements") or ()),
             notes=tuple(str(n) for n in data.get("notes") or ()),
+            released=Released.from_json(data["released"]) if data.get("released") else None,
         )
+
+    def already_released(self, released: Released) -> VersionDecision:
+        """No new version: this run's image is ``released``'s. Its one tag is the released version
+        (nothing is pushed, so no tag moves); the contract's change class is kept when the released
+        version is the previous one (the diff was against it)."""
+        same_previous = self.previous is not None and str(self.previous.version) == released.version
+        return dataclasses.replace(
+            self, version=released.version, full_version=released.version, step=Step.none.value,
+            step_note=None, change=self.change if same_previous else None,
+            diff=self.diff if same_previous else None,
+            bump_reason=f"already released as {released.version} ({released.digest}): "
+                        + ("the same image but for its version, created time and revision"
+                           if released.same == "image" else "built from this commit, with this contract"),
+            tags=TagSet((Tag(released.version, TagKind.immutable, "already released"),)), skipped_tags=(),
+            git_tag=released.git_tag, reserved=False, released=released)
 
 
 def _change(data: Mapping[str, Any]) -> Change:

@@ -93,7 +93,7 @@ def test_the_action_on_a_real_runner(registry, unique_repo: str, tmp_path: Path)
     outputs = json.loads((results / "outputs.json").read_text())
     assert outputs["version"] == "0.1.0"
     assert outputs["image"] == image
-    assert (outputs["change"], outputs["step"]) == ("", "initial")
+    assert (outputs["change"], outputs["step"], outputs["released"]) == ("", "initial", "false")
     tags = json.loads(outputs["tags"])
     assert tags[0] == "0.1.0" and "latest" in tags
     assert outputs["digest"].startswith("sha256:")

@@ -210,14 +210,17 @@ def test_push_to_the_registry_then_the_plan_knows_the_layers_are_there(
     assert {"0.1.0", "0.1", "latest"} <= set(tags)
     assert registry.password not in (out / "summary.json").read_text()
 
-    # the next run sees 0.1.0 in the registry: the same contract gives a patch release
-    plan_proc = hydro_ci(["pipeline", str(iris), "--image", image, "--push", "--dry-run",
-                          "--json", "-"], workdir, env=env)
-    plan = json.loads(plan_proc.stdout)
+    # the next run sees 0.1.0 in the registry: the same commit is already released as it
+    plan = json.loads(hydro_ci(["pipeline", str(iris), "--image", image, "--push", "--dry-run",
+                                "--json", "-"], workdir, env=env).stdout)
     assert plan["previous"]["version"] == "0.1.0"
-    assert plan["version"] == "0.1.1"
-    assert plan["diff"]["summary"] == "patch"
-    # every layer of 0.1.1 is byte-identical to 0.1.0's except the labels (config): all in the registry
+    assert plan["version"] == "0.1.0" and plan["released"]["digest"] == pushed["digest"]
+    assert plan["diff"]["summary"] == "patch" and plan["bump"]["step"] == "none"
+    # a patch asked for anyway (--bump patch: a new version wanted): every layer of 0.1.1 is
+    # byte-identical to 0.1.0's except the labels (config), so all are in the registry
+    plan = json.loads(hydro_ci(["pipeline", str(iris), "--image", image, "--push", "--dry-run",
+                                "--bump", "patch", "--json", "-"], workdir, env=env).stdout)
+    assert plan["version"] == "0.1.1" and plan["released"] is None
     assert all(la["in_registry"] is True for la in plan["layers"])
     assert plan["bytes_to_upload"] == 0
 
@@ -405,12 +408,24 @@ def test_a_push_from_outside_git_is_a_release(tmp_path: Path, workdir: Path, ope
     tags = requests.get(f"{open_registry.url}/v2/{unique_repo}/tags/list", timeout=10).json()["tags"]
     assert sorted(tags) == ["0.1", "0.1.0", "latest"]
 
-    # the next run reads 0.1.0 from the registry; `version next` agrees
+    # the next run reads 0.1.0 from the registry: the same folder is already released as it
+    plan = json.loads(hydro_ci(["pipeline", str(folder), "--image", image, "--push", "--dry-run",
+                                "--json", "-"], workdir).stdout)
+    assert plan["version"] == "0.1.0" and plan["released"]["same"] == "image"
+    # a file the payload does not ship changes nothing; new metadata (a label) is a new image, and
+    # `version next` agrees on its version
+    (folder / "NOTES.txt").write_text("retrained\n")
+    plan = json.loads(hydro_ci(["pipeline", str(folder), "--image", image, "--push", "--dry-run",
+                                "--json", "-"], workdir).stdout)
+    assert plan["version"] == "0.1.0" and plan["released"] is not None
+    serving = folder / "serving.yaml"
+    serving.write_text(serving.read_text().replace("  framework: pytorch\n",
+                                                   "  framework: pytorch\n  owner: ml\n"))
     plan = json.loads(hydro_ci(["pipeline", str(folder), "--image", image, "--push", "--dry-run",
                                 "--json", "-"], workdir).stdout)
     answered = hydro_ci(["version", "next", str(folder), "--source", "registry", "--image", image],
                         workdir).stdout.strip()
-    assert plan["version"] == answered == "0.1.1"
+    assert plan["version"] == answered == "0.1.1" and plan["released"] is None
 
 
 @pytest.mark.parametrize(("env", "wanted"), [

@@ -102,6 +102,99 @@ def outputs(path: Path) -> dict[str, str]:
 
 
 @pytest.mark.registry
+def test_the_release_loop(loop: Loop, tmp_path: Path) -> None:
+    # 1. The first release: 0.1.0, its git tag on the remote (annotated: version, digest, bump).
+    first = loop.run("--push")
+    pushed = loop.out("push.json")
+    digest = pushed["digest"]
+    assert loop.registry_digest("0.1.0") == digest
+    assert f"refs/tags/{NAME}-v0.1.0" in loop.remote_tags()
+    message = git(["for-each-ref", "--format=%(objecttype) %(contents)", f"refs/tags/{NAME}-v0.1.0"],
+                  loop.repo)
+    assert message.startswith(f"tag hydro-ci: {NAME} 0.1.0 released as {digest}")
+    assert "bump: step=initial" in message and f"@{digest}" in message
+    assert f"{NAME}-v0.1.0 (pushed to origin)" in first.stdout
+
+    # 2. Again on the same commit (a re-run CI job): already released, nothing sent or made.
+    registry_before, remote_before, local_before = loop.registry_tags(), loop.remote_tags(), loop.local_tags()
+    seen = len(loop.proxy.seen)
+    github = tmp_path / "gh-output"
+    again = loop.run("--push", "--format", "github", "--json", str(tmp_path / "again.json"),
+                     GITHUB_OUTPUT=str(github))
+    assert again.stdout.startswith(f"{NAME}: already released as 0.1.0 ({digest})\n"), again.stdout
+    assert f"[version] already released as 0.1.0 ({digest})" in again.stderr
+    assert loop.writes(seen) == []  # 0 bytes: not one upload, manifest or tag request
+    assert (loop.registry_tags(), loop.remote_tags(), loop.local_tags()) == (
+        registry_before, remote_before, local_before)
+    values = outputs(github)
+    assert (values["version"], values["digest"], values["released"], values["step"]) == (
+        "0.1.0", digest, "true", "none")
+    assert json.loads(values["tags"]) == ["0.1.0"]
+    summary = json.loads((tmp_path / "again.json").read_text())
+    assert summary["version"] == "0.1.0" and summary["digest"] == digest
+    assert summary["released"]["same"] == "image" and summary["push"] is None
+    skipped = [s["status"] for s in summary["stages"] if s["name"] in ("build", "push", "tag")]
+    assert skipped == ["skipped"] * 3
+
+    # 3. A commit that ships nothing new (docs beside the model, and in its folder: a new epoch for
+    #    it): still released as 0.1.0 — its version, created time and revision are set aside.
+    (loop.repo / "README.md").write_text("# models\n")
+    (loop.folder / "NOTES.md").write_text("trained on iris\n")  # not in the payload
+    loop.commit("docs")
+    seen = len(loop.proxy.seen)
+    docs = loop.run("--push")
+    assert docs.stdout.startswith(f"{NAME}: already released as 0.1.0 ({digest})"), docs.stdout
+    assert loop.writes(seen) == [] and loop.registry_tags() == registry_before
+    assert loop.remote_tags() == remote_before
+
+    # 4. A code change: the dry run plans 0.1.1; the real run then executes exactly that plan.
+    code = loop.folder / "src/func_main.py"
+    code.write_text(code.read_text() + "# faster\n")
+    loop.commit("code")
+    planned = json.loads(loop.run("--push", "--dry-run", "--json", "-").stdout)
+    assert planned["version"] == "0.1.1" and planned["released"] is None
+    assert (planned["bump"]["change"], planned["bump"]["step"]) == ("patch", "patch")
+    assert planned["git_tag"] == f"{NAME}-v0.1.1"
+    assert loop.registry_digest("0.1.1") is None  # the dry run pushed nothing
+    loop.run("--push")
+    executed = loop.out("release-plan.json")
+    assert executed == planned
+    pushed = loop.out("push.json")
+    assert pushed["digest"] == planned["base"]["manifest_digest"] == loop.registry_digest("0.1.1")
+    assert pushed["tags"] == planned["tags"]
+    assert loop.out("tag.json")["tag"] == planned["git_tag"]
+    assert f"refs/tags/{NAME}-v0.1.1" in loop.remote_tags()
+    decided = loop.out("version.json")
+    assert decided["previous"]["ref"] == f"{NAME}-v0.1.0" and decided["disagreements"] == []
+
+
+@pytest.mark.registry
+def test_a_breaking_change_on_0x_says_the_change_and_the_step_taken(loop: Loop, tmp_path: Path) -> None:
+    loop.run("--push")
+    serving = loop.folder / "serving.yaml"
+    serving.write_text(serving.read_text().replace("type: float64", "type: float32"))
+    loop.commit("float32 features")
+    github = tmp_path / "gh-output"
+    proc = loop.run("--push", "--format", "github", "--json", str(tmp_path / "summary.json"),
+                    GITHUB_OUTPUT=str(github))
+    said = "change=breaking, step=minor (0.x)"
+    assert proc.stdout.startswith(f"{NAME} 0.2.0 ({said})\n"), proc.stdout  # CLI text
+    assert f"[version] 0.2.0 ({said}: contract diff against {NAME}-v0.1.0: breaking" in proc.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())  # JSON
+    assert summary["version"] == "0.2.0"
+    assert summary["bump"]["change"] == "breaking" and summary["bump"]["step"] == "minor"
+    assert summary["bump"]["note"] == "0.x" and summary["bump"]["text"] == said
+    words = {k: v for k, v in summary["bump"].items() if k != "reason"}  # the reason quotes major-on-zero
+    assert "major" not in json.dumps(words) and "major" not in json.dumps(summary["diff"])
+    values = outputs(github)  # GITHUB_OUTPUT
+    assert (values["change"], values["step"], values["version"]) == ("breaking", "minor", "0.2.0")
+    assert "bump" not in values
+    assert f"**{said}** → `0.2.0`" in (loop.work / ".hydro-ci" / NAME / "summary.md").read_text()
+    tag = git(["for-each-ref", "--format=%(contents)", f"refs/tags/{NAME}-v0.2.0"], loop.repo)
+    assert f"bump: {said}" in tag
+
+
+@pytest.mark.registry
 def test_a_reserved_version_whose_build_failed_is_told_as_such(loop: Loop) -> None:
     failed = loop.run("--push", "--reserve", "--base-from", f"oci:{loop.work / 'missing'}:x", check=False)
     assert failed.returncode == 1, failed.stderr
@@ -144,11 +237,12 @@ def test_a_dry_run_without_push_reads_the_registry(tmp_path: Path, open_registry
     plan = json.loads(hydro_ci(["pipeline", str(folder), "--image", image, "--dry-run", "--json", "-"],
                                work).stdout)
     assert plan["previous"]["ref"] == f"{image}:0.1.0"
+    assert plan["version"] == "0.1.0" and plan["released"]["version"] == "0.1.0"
     serving = folder / "serving.yaml"
     serving.write_text(serving.read_text().replace("framework: pytorch", "framework: torch"))
     plan = json.loads(hydro_ci(["pipeline", str(folder), "--image", image, "--dry-run", "--json", "-"],
                                work).stdout)
-    assert plan["version"] == "0.1.1"
+    assert plan["version"] == "0.1.1" and plan["released"] is None
     # the real run without --push reads the same, and builds what the dry run planned
     hydro_ci(["pipeline", str(folder), "--image", image], work)
     assert read_json(work / ".hydro-ci/onnx-linear/release-plan.json") == plan
@@ -166,3 +260,14 @@ def test_a_local_run_the_registry_refuses_versions_from_git_and_says_so(
     pushing = hydro_ci(["pipeline", str(iris_repo), "--image", image, "--push", "--dry-run"], workdir,
                        check=False)
     assert pushing.returncode == 1 and "requires authentication" in pushing.stderr
+
+
+def test_every_first_release_is_initial(iris_repo: Path, iris: Path, workdir: Path) -> None:
+    """QA: a first release said `patch` inside git and `initial` outside it."""
+    for folder in (iris_repo, iris):
+        hydro_ci(["pipeline", str(folder), "--dry-run"], workdir)
+        decided = read_json(workdir / ".hydro-ci/iris-sklearn/version.json")
+        assert (decided["version"], decided["bump"]["step"], decided["bump"]["change"]) == (
+            "0.1.0", "initial", None), folder
+    answered = json.loads(hydro_ci(["version", "next", str(iris_repo), "--json"], workdir).stdout)
+    assert answered["bump"]["step"] == "initial"
