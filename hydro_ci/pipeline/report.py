@@ -67,8 +67,10 @@ def summary_text(data: Summary) -> str:
         lines = [f"{data.model}: {released_line(done)}"]
     else:
         lines = [f"{data.model} {v.version if v else None}" + (f" ({v.bump_text})" if v else "")]
+    engine_local = data.builder == "docker" and not data.digest and data.id
     rows = [("image", ", ".join(data.refs) or data.image),
-            ("digest", data.digest),
+            ("digest", "not pushed (the engine's image id is no registry digest)" if engine_local
+             else data.digest),
             ("id", data.id if not data.digest else None), ("layout", data.layout),
             ("archive", data.archive),
             ("why", v.bump_reason if v and done is None else None)]

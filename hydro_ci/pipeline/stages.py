@@ -295,7 +295,10 @@ def build(state: PipelineState) -> None:
     outputs = publisher.publish(state.built.image, v.tags, state.progress) if publisher else None
     state.build = BuildRecord(state.built.result, outputs)
     state.write_json(files.BUILD_FILE, state.build.to_json())
-    _say(state, "build", f"{image}@{state.build.digest or state.build.build.id}")
+    if state.build.digest:  # daemonless: the manifest digest, the same bytes a push sends
+        _say(state, "build", f"{image}@{state.build.digest}")
+    else:  # the engine's image id is no digest a registry knows: that is the push's
+        _say(state, "build", f"{image}:{v.version}: engine image {state.build.build.id} (digest: not pushed)")
 
 
 def _build(state: PipelineState) -> BuildRecord:

@@ -119,8 +119,10 @@ def markdown(data: Summary) -> str:
     if done is not None:
         lines += [f"**Already released as {_code(done.version)}** ({_code(done.digest)}): nothing built, "
                   "pushed or tagged.", ""]
+    engine_local = data.builder == "docker" and not data.digest
     facts = [["model folder", _code(data.model_dir)], ["image", _code(data.image)],
-             ["version", _code(v.version if v else None)], ["digest", _code(data.digest)]]
+             ["version", _code(v.version if v else None)],
+             ["digest", "not pushed" if engine_local else _code(data.digest)]]
     if data.layout:
         facts.append(["OCI layout", _code(data.layout)])
     if data.archive:

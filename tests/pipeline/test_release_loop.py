@@ -7,6 +7,7 @@ executes; every report names the bump one way (change class and the step taken).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -271,3 +272,34 @@ def test_every_first_release_is_initial(iris_repo: Path, iris: Path, workdir: Pa
             "0.1.0", "initial", None), folder
     answered = json.loads(hydro_ci(["version", "next", str(iris_repo), "--json"], workdir).stdout)
     assert answered["bump"]["step"] == "initial"
+
+
+@pytest.mark.engine
+@pytest.mark.registry
+def test_the_engine_builder_prints_only_registry_digests_and_knows_its_commit_is_released(
+        loop: Loop, docker_client: Any, busybox_base: str) -> None:
+    """QA: the engine build printed `repo@<image id>` as if it were a pullable digest."""
+    engine = ("--builder", "docker", "--base-image", busybox_base)
+    try:
+        local = loop.run(*engine)  # not pushed: the engine's image id is no digest
+        built = loop.out("build.json")
+        assert f"@{built['id']}" not in local.stderr + local.stdout
+        assert f"engine image {built['id']} (digest: not pushed)" in local.stderr
+        assert "  digest   not pushed" in local.stdout
+        pushed = loop.run(*engine, "--push")
+        digest = loop.registry_digest("0.1.0")
+        assert digest is not None and loop.out("push.json")["digest"] == digest
+        said = (pushed.stdout + pushed.stderr).split()
+        printed = {w.split("@", 1)[1].rstrip(")") for w in said if "@sha256:" in w}
+        assert printed == {digest}, printed  # every printed digest is the registry's
+        assert f"  digest   {digest}\n" in pushed.stdout
+        # the same commit again: the engine's bytes differ on every build, its commit does not
+        again = loop.run(*engine, "--push")
+        assert again.stdout.startswith(f"{NAME}: already released as 0.1.0 ({digest})"), again.stdout
+        assert loop.out("version.json")["released"]["same"] == "commit"
+    finally:
+        import docker.errors
+
+        for tag in ("0.1.0", "0.1", "latest"):
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                docker_client.images.remove(f"{loop.image}:{tag}", force=True)
