@@ -63,6 +63,19 @@ def test_action_inputs_reach_scripts_only_through_env() -> None:
             assert proc.returncode == 0, proc.stdout
 
 
+def test_the_action_declares_every_output_the_pipeline_writes() -> None:
+    """A composite action passes on only the outputs it declares (act hands on all of them, so the
+    run below cannot tell): action.yml's outputs are exactly what `--format github` writes."""
+    from hydro_ci.integrations.github import outputs as written
+    from hydro_ci.pipeline.records import Summary
+
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    names = set(written(Summary(None, "m", None, False, "oci", None)))
+    assert set(action["outputs"]) == names
+    for name, output in action["outputs"].items():
+        assert output["value"] == f"${{{{ steps.pipeline.outputs.{name} }}}}", name
+
+
 @pytest.mark.slow
 @pytest.mark.registry
 def test_the_action_on_a_real_runner(registry, unique_repo: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
