@@ -164,7 +164,13 @@ def test_the_release_loop(loop: Loop, tmp_path: Path) -> None:
     assert pushed["digest"] == planned["base"]["manifest_digest"] == loop.registry_digest("0.1.1")
     assert pushed["tags"] == planned["tags"]
     assert loop.out("tag.json")["tag"] == planned["git_tag"]
-    assert f"refs/tags/{NAME}-v0.1.1" in loop.remote_tags()
+    # the remote holds the annotated tag at the code commit, naming the digest and the bump
+    ref = f"refs/tags/{NAME}-v0.1.1"
+    assert git(["cat-file", "-t", ref], loop.remote).strip() == "tag"
+    assert git(["rev-parse", f"{ref}^{{commit}}"], loop.remote) == git(["rev-parse", "HEAD"], loop.repo)
+    annotation = git(["for-each-ref", "--format=%(contents)", ref], loop.remote)
+    assert annotation.startswith(f"hydro-ci: {NAME} 0.1.1 released as {pushed['digest']}\n")
+    assert "bump: change=patch, step=patch\n" in annotation
     decided = loop.out("version.json")
     assert decided["previous"]["ref"] == f"{NAME}-v0.1.0" and decided["disagreements"] == []
 
