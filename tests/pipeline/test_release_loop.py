@@ -40,12 +40,13 @@ class Loop:
     proxy: FaultProxy
     clock: int = 1_800_000_000
 
-    def run(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, check: bool = True, image: str | None = None,
+            **env: str) -> subprocess.CompletedProcess[str]:
         # No SOURCE_DATE_EPOCH: the image is dated by the folder's last commit, as in a plain CI job.
         full = {"HYDRO_CI_REGISTRY_USERNAME": self.registry.username,
                 "HYDRO_CI_REGISTRY_PASSWORD": self.registry.password, "SOURCE_DATE_EPOCH": "", **env}
-        return hydro_ci(["pipeline", str(self.folder), "--image", self.image, *args], self.work, env=full,
-                        check=check)
+        return hydro_ci(["pipeline", str(self.folder), "--image", image or self.image, *args], self.work,
+                        env=full, check=check)
 
     def commit(self, message: str) -> None:
         self.clock += 3600  # every commit an hour later: a new commit is a new epoch for its folder
@@ -56,13 +57,13 @@ class Loop:
         for args in (["add", "-A"], ["commit", "-qm", message], ["push", "-q", "origin", "main"]):
             subprocess.run(["git", *args], cwd=self.repo, env=env, check=True, capture_output=True)
 
-    def registry_tags(self) -> list[str]:
-        r = requests.get(f"{self.registry.url}/v2/{self.image.split('/', 1)[1]}/tags/list",
+    def registry_tags(self, image: str | None = None) -> list[str]:
+        r = requests.get(f"{self.registry.url}/v2/{(image or self.image).split('/', 1)[1]}/tags/list",
                          auth=(self.registry.username, self.registry.password), timeout=10)
         return sorted(r.json().get("tags") or [])
 
-    def registry_digest(self, tag: str) -> str | None:
-        r = requests.head(f"{self.registry.url}/v2/{self.image.split('/', 1)[1]}/manifests/{tag}",
+    def registry_digest(self, tag: str, image: str | None = None) -> str | None:
+        r = requests.head(f"{self.registry.url}/v2/{(image or self.image).split('/', 1)[1]}/manifests/{tag}",
                           auth=(self.registry.username, self.registry.password), timeout=10,
                           headers={"Accept": "application/vnd.oci.image.manifest.v1+json, "
                                              "application/vnd.docker.distribution.manifest.v2+json"})
@@ -74,8 +75,8 @@ class Loop:
     def local_tags(self) -> str:
         return git(["tag", "-l"], self.repo)
 
-    def out(self, name: str) -> Any:
-        return read_json(self.work / ".hydro-ci" / NAME / name)
+    def out(self, name: str, model: str = NAME) -> Any:
+        return read_json(self.work / ".hydro-ci" / model / name)
 
     def writes(self, since: int) -> list[str]:
         """The registry requests since ``since`` that could change it (uploads, manifests, deletes)."""
