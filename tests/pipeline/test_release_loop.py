@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import pytest
 import requests
 from registry.faultproxy import FaultProxy
 
-from .conftest import copy_example, git, hydro_ci, read_json
+from .conftest import REPO, copy_example, git, hydro_ci, read_json
 
 WRITES = {"PUT", "POST", "PATCH", "DELETE"}
 NAME = "iris-sklearn"
@@ -310,3 +311,53 @@ def test_the_engine_builder_prints_only_registry_digests_and_knows_its_commit_is
         for tag in ("0.1.0", "0.1", "latest"):
             with contextlib.suppress(docker.errors.ImageNotFound):
                 docker_client.images.remove(f"{loop.image}:{tag}", force=True)
+
+
+@pytest.mark.registry
+def test_each_model_of_a_serving_file_is_released_and_tagged_on_its_own(tmp_path: Path, registry: Any,
+                                                                          unique_repo: str) -> None:
+    """A serving file of two Models: each has its own image, versions and git tags, so a commit that
+    changes one Model's code releases that one and leaves the other already released."""
+    remote = tmp_path / "remote.git"
+    git(["init", "-q", "--bare", str(remote)], tmp_path)
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO / "tests/fixtures/hydrosphere/several_models", repo / "pair")
+    serving = repo / "pair/serving.yaml"
+    serving.write_text(serving.read_text().replace("runtime:", "hydro-ci: {base-image: scratch}\nruntime:"))
+    git(["init", "-q", "-b", "main"], repo)
+    git(["remote", "add", "origin", str(remote)], repo)
+    work = tmp_path / "work"
+    work.mkdir()
+    with FaultProxy(registry.host) as proxy:
+        loop = Loop(repo, remote, repo / "pair", work, f"{proxy.host}/{unique_repo}", registry, proxy)
+        loop.commit("two models")
+
+        def run(model: str) -> subprocess.CompletedProcess[str]:
+            return loop.run("--model", model, "--push", image=f"{loop.image}/{model}")
+
+        for model in ("scorer", "ranker"):
+            run(model)
+        tags = loop.remote_tags()
+        assert "refs/tags/scorer-v0.1.0" in tags and "refs/tags/ranker-v0.1.0" in tags
+        digests = {m: loop.out("push.json", m)["digest"] for m in ("scorer", "ranker")}
+
+        # both again on the same commit: each already released as its own 0.1.0, nothing sent
+        seen = len(proxy.seen)
+        for model in ("scorer", "ranker"):
+            said = run(model).stdout
+            assert said.startswith(f"{model}: already released as 0.1.0 ({digests[model]})"), said
+        assert loop.writes(seen) == [] and loop.remote_tags() == tags
+
+        # ranker's code changes: ranker 0.1.1 and its tag; scorer (same folder, new commit) is released
+        code = loop.folder / "ranker/src/func_main.py"
+        code.write_text(code.read_text() + "# stable sort\n")
+        loop.commit("ranker: stable sort")
+        assert run("scorer").stdout.startswith(f"scorer: already released as 0.1.0 ({digests['scorer']})")
+        run("ranker")
+        decided = loop.out("version.json", "ranker")
+        assert (decided["version"], decided["previous"]["ref"]) == ("0.1.1", "ranker-v0.1.0")
+        ranker = loop.out("push.json", "ranker")["digest"]
+        assert loop.registry_digest("0.1.1", f"{loop.image}/ranker") == ranker
+        after = loop.remote_tags()
+        assert "refs/tags/ranker-v0.1.1" in after and "scorer-v0.1.1" not in after
+        assert "0.1.1" not in loop.registry_tags(f"{loop.image}/scorer")

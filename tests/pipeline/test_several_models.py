@@ -95,10 +95,12 @@ def test_each_model_has_its_own_versions_tags_and_contract_history(repo: Path) -
     scorer, ranker = version_next(repo, "scorer"), version_next(repo, "ranker")
     # scorer against scorer at its tag (unchanged), ranker against ranker at its tag (a dtype changed)
     assert (scorer["version"], scorer["git_tag"]) == ("0.3.1", "scorer-v0.3.1")
-    assert scorer["bump"] == {"kind": "patch", "reason": "contract diff against scorer-v0.3.0: patch (no "
-                                                        "contract change); patch bump of 0.3.0"}
+    assert scorer["bump"] == {"change": "patch", "step": "patch", "note": None,
+                              "text": "change=patch, step=patch",
+                              "reason": "contract diff against scorer-v0.3.0: patch (no contract change); "
+                                        "patch bump of 0.3.0"}
     assert (ranker["version"], ranker["git_tag"]) == ("2.0.0", "ranker-v2.0.0")
-    assert ranker["bump"]["kind"] == "major"  # type: ignore[index]
+    assert (ranker["bump"]["change"], ranker["bump"]["step"]) == ("breaking", "major")  # type: ignore[index]
     assert "contract diff against ranker-v1.0.0: breaking" in ranker["bump"]["reason"]  # type: ignore[index]
     assert [c["rule"] for c in ranker["diff"]["changes"]] == ["dtype-changed"]  # type: ignore[index]
 
