@@ -150,6 +150,14 @@ def tag_exists(path: Path | str, name: str) -> bool:
     return run_git(["rev-parse", "-q", "--verify", f"refs/tags/{name}"], path, check=False).returncode == 0
 
 
+def tag_commit(path: Path | str, name: str) -> str | None:
+    """The commit the tag ``name`` points at (through an annotated tag's object); None without one."""
+    out = run_git(["rev-parse", "-q", "--verify", f"refs/tags/{name}^{{commit}}"], path, check=False)
+    if out.returncode != 0:
+        return None
+    return out.stdout.decode().strip() or None
+
+
 def remote_tags(path: Path | str, remote: str = "origin") -> dict[str, str]:
     """Tag name → object id as the remote has them (``ls-remote``, one round trip)."""
     out = git_output(["ls-remote", "--tags", "--refs", remote], path)

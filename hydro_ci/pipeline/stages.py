@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from hydro_ci import git
 from hydro_ci.build import BuildRequest, EngineOptions, OCIOptions, make_builder
 from hydro_ci.cache import cache_dir
 from hydro_ci.contract.model import Contract, ModelFolder
@@ -370,6 +371,14 @@ def tag(state: PipelineState) -> None:
     repo = work_tree_of(_folder(state).root)
     if repo is None:
         state.record("tag", "skipped", "not in a git work tree")
+        return
+    existing = git.tag_commit(repo, v.git_tag)
+    if existing is not None:
+        # --version reusing a version git records (the auto decision is above every tag): never move
+        # a release's record; at HEAD it is this release's already
+        at = "HEAD" if existing == git.head_commit(repo) else existing[:12]
+        state.record("tag", "skipped", f"{v.git_tag} already exists at {at}: not moved")
+        _say(state, "tag", f"{v.git_tag} already exists at {at}: not moved")
         return
     pushed = _push(state)
     assert pushed.digest is not None

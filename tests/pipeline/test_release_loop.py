@@ -235,6 +235,26 @@ def test_a_release_without_its_git_tag_is_not_blamed_on_the_user(loop: Loop) -> 
 
 
 @pytest.mark.registry
+def test_a_given_version_whose_git_tag_exists_leaves_the_tag_alone(loop: Loop) -> None:
+    """`--version` decides nothing: a version git already records (here at another commit, the
+    release pushed to another repository) keeps its tag; the run succeeds and says so."""
+    loop.run("--push")
+    recorded = git(["rev-parse", f"refs/tags/{NAME}-v0.1.0"], loop.repo)
+    code = loop.folder / "src/func_main.py"
+    code.write_text(code.read_text() + "# v2\n")
+    loop.commit("code")
+    again = loop.run("--push", "--version", "0.1.0", image=f"{loop.image}/other")
+    at = git(["rev-parse", "--short=12", f"{NAME}-v0.1.0^{{commit}}"], loop.repo)
+    assert f"[tag] {NAME}-v0.1.0 already exists at {at}: not moved" in again.stderr
+    assert git(["rev-parse", f"refs/tags/{NAME}-v0.1.0"], loop.repo) == recorded
+    assert recorded in loop.remote_tags()
+    # on the commit it records, the tag is the release's record already
+    git(["checkout", "-q", f"{NAME}-v0.1.0"], loop.repo)
+    same = loop.run("--push", "--version", "0.1.0", image=f"{loop.image}/third")
+    assert f"[tag] {NAME}-v0.1.0 already exists at HEAD: not moved" in same.stderr
+
+
+@pytest.mark.registry
 def test_a_dry_run_without_push_reads_the_registry(tmp_path: Path, open_registry: Any,
                                                    unique_repo: str) -> None:
     """QA: `--dry-run` without `--push` planned 0.1.0 while the registry already held 0.1.0."""
