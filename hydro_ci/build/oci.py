@@ -42,7 +42,6 @@ from hydro_ci.build.api import (
 )
 from hydro_ci.build.python import runtime_python
 from hydro_ci.cache import cache_dir
-from hydro_ci.contract.payload import read_bounded
 from hydro_ci.epoch import file_time, rfc3339
 from hydro_ci.errors import HydroCIError, UsageError
 from hydro_ci.image import daemon, layout, mutate, remote, tarball
@@ -60,6 +59,7 @@ from hydro_ci.image.model import (
     Platform,
     canonical_json,
 )
+from hydro_ci.input_files import read_bounded
 from hydro_ci.output_files import write_file
 from hydro_ci.progress import Progress, ProgressEvent, no_progress
 from hydro_ci.reference import parse_reference

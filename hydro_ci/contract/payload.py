@@ -32,8 +32,8 @@ Which files ship, and how each is opened, is here too (a model folder is hostile
 - The walk is iterative and at most ``MAX_DEPTH`` folders deep; a folder that cannot be listed is
   refused rather than silently shipped without its files.
 
-``open_regular`` is how a shipped file is read: it never follows a last-moment link and never
-blocks on (or streams forever from) anything but a regular file.
+``hydro_ci.input_files.open_regular`` is how a shipped file is read: it never follows a last-moment
+link and never blocks on (or streams forever from) anything but a regular file.
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from hydro_ci.diagnostics import Location, Problem, did_you_mean
 from hydro_ci.errors import ContextError
+from hydro_ci.input_files import file_kind, open_regular
 
 TRUST_ENV = "HYDRO_CI_TRUST_PAYLOAD_OUTSIDE"
 _GLOB_CHARS = frozenset("*?[")
@@ -355,18 +355,6 @@ def _join(parent: str, name: str) -> str:
     return f"{parent}/{name}" if parent else name
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
 def _short(rel: str, limit: int = 80) -> str:
     return rel if len(rel) <= limit else rel[: limit - 1] + "…"
 
@@ -491,7 +479,7 @@ def _follow(stack: list[_Folder], files: list[tuple[str, Path]], refusals: list[
         _descend(stack, refusals, here, rel, target, os.path.relpath(target, real_root) if inside else rel)
     else:
         shown = printable(rel)
-        refusals.append(Refusal(shown, f"payload file {shown} is a symlink to {_kind(st.st_mode)} "
+        refusals.append(Refusal(shown, f"payload file {shown} is a symlink to {file_kind(st.st_mode)} "
                                        f"({printable(target)}), not a regular file", "payload-special"))
 
 
@@ -537,32 +525,6 @@ def needs_walk(root: Path) -> bool:
     return False
 
 
-# --- reading -------------------------------------------------------------------------------------
-
-
-def open_regular(path: Path | str) -> IO[bytes]:
-    """``path`` opened for reading if it is a regular file: never through a link put there since it
-    was listed (O_NOFOLLOW), never blocking on a FIFO or streaming from a device (checked on the
-    opened file). OSError otherwise, with ELOOP for a link and EINVAL for anything not regular."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise OSError(errno.EINVAL, f"{_kind(mode)}, not a regular file", str(path))
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def read_bounded(path: Path | str, limit: int) -> bytes | None:
-    """The bytes of the regular file ``path``, or None when it holds more than ``limit``."""
-    with open_regular(path) as fh:
-        data = fh.read(limit + 1)
-    return None if len(data) > limit else data
-
-
 def problems_in(payload: Payload, entries: Iterable[str]) -> list[Refusal]:
     """The refusals of the files ``entries`` ship (every refusal when there is no entry)."""
     chosen = [e.strip().strip("/") for e in entries] or [""]
@@ -602,6 +564,6 @@ def item_payload(root: Path, item: PayloadItem, folder: Payload) -> Payload:
         return Payload((), (resolved,))
     target, st = resolved
     if not stat.S_ISREG(st.st_mode):
-        return Payload((), (Refusal(shown, f"payload file {shown} is {_kind(st.st_mode)}, not a regular "
+        return Payload((), (Refusal(shown, f"payload file {shown} is {file_kind(st.st_mode)}, not a regular "
                                            "file", "payload-special"),))
     return Payload(((item.target, Path(target)),), ())

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, ClassVar, Protocol
 
-from hydro_ci.contract.payload import open_regular
+from hydro_ci.input_files import open_regular
 
 MAX_KEPT_BYTES = 1 << 20  # values of numeric arrays larger than this are skipped, not decoded
 # What a hostile file can make us hold or do (a 3 MB gzip once held a 3 GB bytes object, an 18-byte

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hydro_ci.contract.payload import Refusal, open_regular, resolve_inside
+from hydro_ci.contract.payload import Refusal, resolve_inside
+from hydro_ci.input_files import open_regular
 
 
 class Format(enum.Enum):

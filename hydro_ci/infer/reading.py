@@ -10,8 +10,8 @@ from typing import Any
 
 from hydro_ci import boundedjson
 from hydro_ci.contract.model import Signature
-from hydro_ci.contract.payload import read_bounded
 from hydro_ci.errors import ModelFileError
+from hydro_ci.input_files import read_bounded
 
 # The name Hydrosphere's manager gave the one signature it inferred from each format (its fetchers).
 # hydro-ci names it `predict`, as it always has (renaming would break the images it already built, and

@@ -20,6 +20,7 @@ from hydro_ci.epoch import source_date_epoch
 from hydro_ci.errors import ContextError
 from hydro_ci.infer import folder_contract
 from hydro_ci.infer.check import load_model_folder
+from hydro_ci.input_files import read_bounded
 from hydro_ci.render.context import (
     LAYER_ORDER,
     LINK_MIN_SIZE,
@@ -187,7 +188,7 @@ def copy_order(install_command: str | None, sources: list[tuple[str, Path]],
         if classes[rel] is not LayerClass.deps:
             continue
         try:
-            data = payload.read_bounded(src, _DEPS_TEXT_LIMIT)
+            data = read_bounded(src, _DEPS_TEXT_LIMIT)
         except OSError:
             return dirs, []  # the render reports it while copying
         deps[rel] = None if data is None or b"\0" in data else data.decode("utf-8", "replace")

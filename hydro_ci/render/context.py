@@ -37,9 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from hydro_ci import boundedjson
-from hydro_ci.contract.payload import check_name, open_regular
+from hydro_ci.contract.payload import check_name
 from hydro_ci.epoch import file_time
 from hydro_ci.errors import ContextError, HydroCIError
+from hydro_ci.input_files import open_regular
 from hydro_ci.output_files import check_output_path, ensure_dir, write_file
 
 PLAN_FILE = "plan.json"
