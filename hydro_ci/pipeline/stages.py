@@ -320,7 +320,12 @@ def _image(state: PipelineState) -> PushableImage:
     if layout_dir is None:
         raise StageInputError(f"{state.path(files.BUILD_FILE)} names no OCI layout to push from",
                               hint="run the build stage again (--only build)")
-    return read_layout(layout_dir, _version(state).tags.version)
+    tag = _version(state).tags.version
+    image = read_layout(layout_dir, tag)
+    if record.digest and str(image.manifest_digest) != record.digest:  # dist/ may be a checkout's
+        raise StageInputError(f"{layout_dir}:{tag} is {image.manifest_digest}, not the image the build stage "
+                              f"made ({record.digest})", hint="run the build stage again (--only build)")
+    return image
 
 
 # --- push --------------------------------------------------------------------------------------

@@ -15,7 +15,9 @@ Every stage writes its result as a file in the output folder (default ``.hydro-c
     summary.md        the same as Markdown (the GitHub job summary)
 
 A later stage reads what it needs from memory when the earlier stage ran in this process, else
-from these files, which is what lets one stage be re-run alone (``--only build``).
+from these files, which is what lets one stage be re-run alone (``--only build``). Each is sealed
+(hydro_ci.seal) and read back only when its seal matches: in CI the output folder lies in a pull
+request's checkout, which may have committed files there.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from hydro_ci import boundedjson
 from hydro_ci.build import DEFAULT_BUILDER, Built
 from hydro_ci.contract.model import ModelFolder
 from hydro_ci.errors import HydroCIError
-from hydro_ci.output_files import write_file
 from hydro_ci.pipeline.records import (
     AttestRecord,
     BuildRecord,
@@ -44,6 +45,7 @@ from hydro_ci.publish import PublishResult
 from hydro_ci.registry.keychain import DEFAULT_KEYCHAIN, Keychain
 from hydro_ci.render.assemble import output_dir
 from hydro_ci.render.context import BuildContext
+from hydro_ci.seal import SPLIT_HINT, SealError, read_sealed, write_sealed
 from hydro_ci.version.decision import VersionDecision
 from hydro_ci.version.record import RecordedTag
 
@@ -130,19 +132,24 @@ class PipelineState:
         return self.write_text(name, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
     def write_text(self, name: str, text: str) -> Path:
-        """Write a result file atomically; a symlink there (or on the way) is refused, never followed."""
+        """Write a result file atomically, sealed (hydro_ci.seal); a symlink there (or on the way) is
+        refused, never followed."""
         assert self.out is not None
-        return write_file(self.path(name), text, within=self.out)
+        return write_sealed(self.path(name), text, within=self.out)
 
     def read_json(self, name: str, writer: str) -> Any:
-        """A file an earlier stage (``writer``) wrote; missing → say which stage to run first."""
+        """A file an earlier stage (``writer``) wrote; missing → say which stage to run first. Only
+        what hydro-ci sealed is read: the output folder may hold files the checkout committed."""
         path = self.path(name)
+        again = f"run stage {writer} again (--only {writer}) or the whole pipeline"
         try:
-            return boundedjson.loads(path.read_text(encoding="utf-8"))
+            return boundedjson.loads(read_sealed(path, hint=f"{again}; {SPLIT_HINT}").decode("utf-8"))
         except FileNotFoundError:
             raise StageInputError(f"{path} does not exist (stage {writer} writes it)",
                                   hint=f"run that stage first (--only {writer}) or the whole pipeline"
                                   ) from None
+        except SealError as exc:
+            raise StageInputError(exc.message, hint=exc.hint) from None
         except (OSError, ValueError) as exc:
             raise StageInputError(f"{path}: cannot read ({exc})") from None
 

@@ -42,12 +42,14 @@ from hydro_ci.epoch import file_time
 from hydro_ci.errors import ContextError, HydroCIError
 from hydro_ci.input_files import open_regular
 from hydro_ci.output_files import check_output_path, ensure_dir, write_file
+from hydro_ci.seal import SPLIT_HINT, SealError, read_sealed, seal_path, write_sealed
 
 PLAN_FILE = "plan.json"
 DOCKERIGNORE = ".dockerignore"
 LAYERS_DIR = "layers"  # layers/<class>/…: the payload split by layer class, for the Dockerfile's COPY steps
 LINKS_FILE = "links.json"  # linked payload files and the stat they had when hashed (not part of the plan)
 LINKS_SCHEMA = 1
+_SEALS = tuple(seal_path(Path(name)).name for name in (PLAN_FILE, LINKS_FILE))  # hydro_ci.seal
 DOCKERFILE = "Dockerfile"
 MODEL_DIR = "model"  # context directory that becomes /model in the image
 FILES_DIR = "model/files"
@@ -84,6 +86,9 @@ LAYER_DIRS: tuple[str, ...] = tuple(layer_dir(layer) for layer in LAYER_ORDER)
 
 class PlanError(HydroCIError):
     """A build context directory has no usable plan.json."""
+
+
+_RENDER_AGAIN = f"render the context again (--only render, or hydro-ci render); {SPLIT_HINT}"
 
 
 @dataclass(frozen=True)
@@ -206,13 +211,17 @@ class BuildContext:
 
 
 def load_context(root: Path | str) -> BuildContext:
-    """Read a rendered context directory back (what ``hydro-ci render`` wrote)."""
+    """Read a rendered context directory back (what ``hydro-ci render`` wrote). Its plan.json and
+    links.json are read only when hydro-ci sealed them (hydro_ci.seal): a context in a checkout may
+    have been committed, with a plan naming host files and links pointing out of the model folder."""
     root = Path(root)
     try:
-        plan = boundedjson.loads((root / PLAN_FILE).read_text())
+        plan = boundedjson.loads(read_sealed(root / PLAN_FILE, hint=_RENDER_AGAIN))
     except FileNotFoundError:
         raise PlanError(f"{root} is not a rendered build context (no {PLAN_FILE})",
                         hint="create one with: hydro-ci render MODEL_DIR --output DIR") from None
+    except SealError as exc:
+        raise PlanError(exc.message, hint=exc.hint) from None
     except (OSError, ValueError) as exc:
         raise PlanError(f"{root / PLAN_FILE}: cannot read: {exc}") from None
     try:
@@ -225,9 +234,11 @@ def load_context(root: Path | str) -> BuildContext:
 def _read_links(root: Path) -> dict[str, LinkedSource]:
     path = root / LINKS_FILE
     try:
-        data = boundedjson.loads(path.read_text())
+        data = boundedjson.loads(read_sealed(path, hint=_RENDER_AGAIN))
     except FileNotFoundError:
         return {}
+    except SealError as exc:
+        raise PlanError(exc.message, hint=exc.hint) from None
     except (OSError, ValueError) as exc:
         raise PlanError(f"{path}: cannot read: {exc}", hint="render the context again") from None
     try:
@@ -413,7 +424,7 @@ def write_context(
 
 
 def _remove_ours(root: Path) -> None:
-    for name in (MODEL_DIR, LAYERS_DIR, DOCKERFILE, DOCKERIGNORE, PLAN_FILE, LINKS_FILE):
+    for name in (MODEL_DIR, LAYERS_DIR, DOCKERFILE, DOCKERIGNORE, PLAN_FILE, LINKS_FILE, *_SEALS):
         path = root / name
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
@@ -450,12 +461,12 @@ def _write_all(root: Path, sources: list[tuple[str, Path]], contract_bytes: byte
     done = replace(context, root=root, files=tuple(files), links=links)
     _write_layer_trees(root, done)
     write_file(root / DOCKERFILE, dockerfile_text, within=root)
-    # The engine gets layers/ only: model/ holds the same files, and plan/links are ours.
-    write_file(root / DOCKERIGNORE, "\n".join([MODEL_DIR, PLAN_FILE, LINKS_FILE, ""]), within=root)
+    # The engine gets layers/ only: model/ holds the same files, and plan/links (and seals) are ours.
+    write_file(root / DOCKERIGNORE, "\n".join([MODEL_DIR, PLAN_FILE, LINKS_FILE, *_SEALS, ""]), within=root)
     if links:  # before plan.json: a context that loads always knows its links
         data = {"schema": LINKS_SCHEMA, "links": {k: asdict(v) for k, v in sorted(links.items())}}
-        write_file(root / LINKS_FILE, json.dumps(data, indent=2, sort_keys=True) + "\n", within=root)
-    write_file(root / PLAN_FILE, done.plan_bytes(), within=root)
+        write_sealed(root / LINKS_FILE, json.dumps(data, indent=2, sort_keys=True) + "\n", within=root)
+    write_sealed(root / PLAN_FILE, done.plan_bytes(), within=root)
     _fix_metadata(root, done)
     return done
 
@@ -486,8 +497,8 @@ def _fix_metadata(root: Path, context: BuildContext) -> None:
         if f.path not in context.links:
             for path in (root / f.path, root / layer_dir(f.layer) / f.path):  # a copy where no hard link
                 os.chmod(path, f.mode)
-    meta = [root / DOCKERFILE, root / DOCKERIGNORE, root / PLAN_FILE,
-            *([root / LINKS_FILE] if context.links else [])]
+    meta = [root / DOCKERFILE, root / DOCKERIGNORE, root / PLAN_FILE, seal_path(root / PLAN_FILE),
+            *([root / LINKS_FILE, seal_path(root / LINKS_FILE)] if context.links else [])]
     for path in meta:
         os.chmod(path, FILE_MODE)
     # Directories deepest first, so setting a child's time does not disturb its parent afterwards.

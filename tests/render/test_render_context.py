@@ -61,7 +61,8 @@ def test_context_layout_and_contract(make_folder: MakeFolder, tmp_path: Path) ->
         twin = root / "layers" / f.layer.value / f.path
         assert os.stat(twin).st_ino == os.stat(root / f.path).st_ino, f.path
     assert sorted(p.name for p in (root / "layers").iterdir()) == ["code", "contract", "deps", "weights"]
-    assert (root / ".dockerignore").read_text().split() == ["model", "plan.json", "links.json"]
+    assert (root / ".dockerignore").read_text().split() == ["model", "plan.json", "links.json",
+                                                            ".plan.json.seal", ".links.json.seal"]
 
 
 def test_plan_round_trips(make_folder: MakeFolder, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from hydro_ci.epoch import file_time
 from hydro_ci.errors import ContextError
 from hydro_ci.render.assemble import RenderOptions, render_folder
 from hydro_ci.render.context import LINK_MIN_SIZE, LINKS_FILE, PlanError, check_links, load_context
+from hydro_ci.seal import write_sealed
 
 from .conftest import DEFAULT_FILES, MakeFolder
 
@@ -98,6 +99,10 @@ def test_a_damaged_links_file_is_a_plan_error(make_folder: MakeFolder, tmp_path:
     data = json.loads(links.read_text())
     data["links"]["model/files/weights/big.bin"].pop("ino")
     links.write_text(json.dumps(data))
+    # edited after the render: its seal no longer matches (hydro_ci.seal), so it is never read
+    with pytest.raises(PlanError, match=r"links\.json was not written by hydro-ci with this key"):
+        load_context(tmp_path / "ctx")
+    write_sealed(links, json.dumps(data))  # as if hydro-ci itself had written it damaged
     with pytest.raises(PlanError, match=r"links\.json: malformed"):
         load_context(tmp_path / "ctx")
 
@@ -140,5 +145,5 @@ def test_an_output_without_symlinks_gets_copies(make_folder: MakeFolder, tmp_pat
                                                                    link_large_files=True))
     assert not ctx.links and not (tmp_path / "ctx/model/files/weights/big.bin").is_symlink()
     assert (tmp_path / "ctx/model/files/weights/big.bin").read_bytes() == BIG
-    assert sorted(p.name for p in (tmp_path / "ctx").iterdir()) == [".dockerignore", "Dockerfile", "layers",
-                                                                     "model", "plan.json"]
+    assert sorted(p.name for p in (tmp_path / "ctx").iterdir()) == [
+        ".dockerignore", ".plan.json.seal", "Dockerfile", "layers", "model", "plan.json"]
