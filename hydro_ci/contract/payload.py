@@ -18,8 +18,9 @@ tree; the folder itself outside git) unless whoever runs hydro-ci trusts it, wit
 Which files ship, and how each is opened, is here too (a model folder is hostile input):
 
 - Ignore rules: the defaults (VCS data, caches, our own outputs), then the folder's ``.hydroignore``
-  (``.dockerignore`` syntax, matched by the docker SDK's own matcher: ``**``, ``!`` exceptions, last
-  match wins).
+  (``.dockerignore`` syntax, matched as the docker SDK's matcher does: ``**``, ``!`` exceptions, last
+  match wins; but in linear time, hydro_ci.contract.dockerignore: at most 1 000 patterns of 1 024
+  characters).
 - ``.git``, ``.hg`` and ``.svn`` folders are never shipped, at any depth, whatever ``.hydroignore``
   says: a nested clone's config can hold a token.
 - Every shipped file is resolved and must be a regular file inside its boundary: the model folder
@@ -47,6 +48,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hydro_ci.contract.dockerignore import MatchBudgetError, Pattern, PatternMatcher
 from hydro_ci.diagnostics import Location, Problem, did_you_mean
 from hydro_ci.errors import ContextError
 from hydro_ci.input_files import file_kind, open_regular
@@ -277,10 +279,13 @@ def read_ignore_file(folder: Path) -> list[str]:
         line_no = data[: exc.start].count(b"\n") + 1
         raise ContextError(f"{path}:{line_no}: not UTF-8 text",
                            hint=".hydroignore must be UTF-8 (patterns use .dockerignore syntax)") from None
-    patterns = []
+    patterns: list[str] = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if line and not line.startswith("#"):
+            if len(patterns) == MAX_PATTERNS:
+                raise ContextError(f"{path}:{number}: more than {MAX_PATTERNS} patterns",
+                                   hint="ignore whole folders (data/) rather than file by file")
             if (why := _pattern_problem(line)) is not None:
                 raise ContextError(f"{path}:{number}: {why}",
                                    hint="patterns as in .dockerignore: *.csv, **/*.tmp, !keep.md")
@@ -288,21 +293,16 @@ def read_ignore_file(folder: Path) -> list[str]:
     return patterns
 
 
-MAX_PATTERN = 1024  # characters
-MAX_WILDCARDS = 4  # runs of * in one pattern: each is a regex loop, and a file name can be long
+MAX_PATTERN = 1024  # characters in one pattern
+MAX_PATTERNS = 1000  # lines: matching costs files x patterns x path length, each linear (dockerignore.py)
 
 
 def _pattern_problem(pattern: str) -> str | None:
-    """Why Docker's matcher cannot take ``pattern`` (it would raise, or backtrack for minutes)."""
+    """Why a pattern cannot be matched: too long, or not one Docker's matcher compiles (re.error)."""
     if len(pattern) > MAX_PATTERN:
         return f"a pattern longer than {MAX_PATTERN} characters"
-    if len(re.findall(r"\*+", pattern)) > MAX_WILDCARDS:
-        return f"more than {MAX_WILDCARDS} wildcards (* or **) in one pattern"
-    from docker.utils.build import Pattern  # only when there is a .hydroignore to read
-    from docker.utils.fnmatch import translate
-
     try:
-        re.compile(translate(Pattern(pattern.removeprefix("!")).cleaned_pattern.lower()))
+        Pattern.parse(pattern)
     except re.error as exc:
         return f"{pattern!r} is not a valid pattern ({exc})"
     return None
@@ -314,16 +314,19 @@ def ignore_patterns(folder: Path, extra: tuple[str, ...] = ()) -> list[str]:
 
 
 class IgnoreRules:
-    """The folder's ignore patterns, matched as Docker matches ``.dockerignore``."""
+    """The folder's ignore patterns, matched as Docker matches ``.dockerignore`` (the docker SDK's
+    rules, in linear time: hydro_ci.contract.dockerignore)."""
 
-    def __init__(self, patterns: list[str]) -> None:
-        # The docker SDK takes 0.3 s to import: only when a folder is walked (never by a clean check).
-        from docker.utils.build import PatternMatcher
-
+    def __init__(self, patterns: list[str], source: Path | None = None) -> None:
         self._matcher = PatternMatcher(patterns)
+        self._source = source  # the .hydroignore, named when its patterns cost too much
 
     def ignored(self, rel: str) -> bool:
-        return bool(self._matcher.matches(rel))
+        try:
+            return self._matcher.matches(rel)
+        except MatchBudgetError as exc:
+            raise ContextError(f"{self._source or IGNORE_FILE}: {exc} (at {printable(_short(rel))})",
+                               hint="use fewer wildcards per pattern (*, **), or fewer patterns") from None
 
     def may_hold_exceptions(self, rel: str) -> bool:
         """Whether an ignored folder must still be walked: a ``!`` pattern may keep a file in it."""
@@ -331,7 +334,7 @@ class IgnoreRules:
 
 
 def rules_for(folder: Path, extra: tuple[str, ...] = ()) -> IgnoreRules:
-    return IgnoreRules(ignore_patterns(folder, extra))
+    return IgnoreRules(ignore_patterns(folder, extra), folder / IGNORE_FILE)
 
 
 def ignored_by(folder: Path) -> Callable[[str], bool]:
@@ -489,11 +492,11 @@ def shipped(root: Path, extra: tuple[str, ...] = ()) -> Payload:
 
 
 def needs_walk(root: Path) -> bool:
-    """Whether ``walk`` may refuse anything in ``root``: a quick look (no ignore rules, so no docker
-    SDK import) for links, special files, unreadable or very deep folders and odd names. False means
+    """Whether ``walk`` may refuse anything in ``root``: a quick look (no ignore rules to read and
+    match) for links, special files, unreadable or very deep folders and odd names. False means
     every entry is a plain file or folder with a good name, which the walk cannot refuse."""
     # Our own outputs (.hydro-ci/: a context links large files) are ignored unless .hydroignore says
-    # otherwise: skipping them keeps a check after a local build from loading the matcher.
+    # otherwise: skipping them keeps a check after a local build from walking the context.
     skip = set() if os.path.lexists(root / IGNORE_FILE) else {os.path.join(root, ".hydro-ci")}
     stack = [(str(root), 0)]
     seen = 0

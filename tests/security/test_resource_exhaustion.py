@@ -15,6 +15,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -255,3 +256,50 @@ def test_pipelines_nested_thousands_deep_are_one_error(tmp_path: Path) -> None:
     _write(tmp_path / "model.pkl", data)
     assert "estimators nested deeper than 100 levels" in one_error(run(["contract", "infer", "model.pkl"],
                                                                        tmp_path))
+
+
+# --- .hydroignore: Docker's matcher backtracks ------------------------------------------------------
+
+
+def _deep(folder: Path, levels: int, name: str = "a", files: int = 1) -> Path:
+    deep = folder.joinpath(*[name] * levels)
+    deep.mkdir(parents=True)
+    for i in range(files):
+        (deep / f"{name}{i}b").write_text("x")
+    return deep
+
+
+@pytest.mark.parametrize("pattern", [
+    "*" * 40 + "x",  # one run of stars passed main's check: (.*/)? twenty times, minutes per path
+    "*" * 20 + "a" + "*" * 20 + "b",  # two runs, against a path that ends as the pattern does
+    "**/" * 30 + "*a*a",  # (main refused more than 4 wildcards; one pass now, so no need)
+])
+def test_a_hydroignore_pattern_docker_backtracks_on_costs_one_pass(tmp_path: Path, pattern: str) -> None:
+    folder = make_model(tmp_path)
+    _deep(folder, 20)
+    (folder / ("a" * 250)).write_text("x")
+    (folder / ".hydroignore").write_text(pattern + "\n")
+    for args in (["render", "model", "--output", "ctx"], ["pipeline", "model", "--dry-run"]):
+        started = time.monotonic()
+        proc = run(args, tmp_path, timeout=90)  # main: still matching when the timeout struck
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        assert time.monotonic() - started < 60
+
+
+def test_patterns_times_paths_stop_at_a_bound_in_one_located_line(tmp_path: Path) -> None:
+    """Linear per path is not bounded per folder: a thousand patterns (each within every limit)
+    over a hundred paths of 3 000 characters stop at the matcher's step budget, in seconds."""
+    folder = make_model(tmp_path)
+    _deep(folder, 14, "a" * 200, files=100)
+    (folder / ".hydroignore").write_text(("*" * 8 + "a" + "*" * 8 + "b\n") * 1000)
+    started = time.monotonic()
+    line = one_error(run(["render", "model", "--output", "ctx"], tmp_path, timeout=120))  # main: > 120 s
+    assert time.monotonic() - started < 60
+    assert line.startswith(f"error: {folder / '.hydroignore'}: its patterns take too many steps"), line
+
+
+def test_a_hydroignore_of_more_than_a_thousand_patterns_is_located(tmp_path: Path) -> None:
+    folder = make_model(tmp_path)
+    (folder / ".hydroignore").write_text("# ours\n" + "*.tmp\n" * 1001)
+    line = one_error(run(["render", "model", "--output", "ctx"], tmp_path))
+    assert line == f"error: {folder / '.hydroignore'}:1002: more than 1000 patterns"
