@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hydro_ci.contract.payload import Refusal, resolve_inside
+from hydro_ci.errors import ModelFileError
+from hydro_ci.infer.reading import open_zip
 from hydro_ci.input_files import open_regular
 
 
@@ -159,10 +161,12 @@ def _is_regular(path: Path) -> bool:
 
 def _sniff_zip(path: Path) -> Format | None:
     try:
-        with zipfile.ZipFile(path) as z:
+        with open_zip(path) as z:
             names = z.namelist()
-    # a damaged directory, a zip version or compression zipfile does not know: not a zip model
-    except (OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zipfile.BadZipFile):
+    # a damaged directory, a zip version or compression zipfile does not know, a directory too large
+    # to read (its reader says so when the name promises a model): not a zip model
+    except (OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zipfile.BadZipFile,
+            ModelFileError):
         return None
     base = {n.rsplit("/", 1)[-1] for n in names}
     if "config.json" in names and ("metadata.json" in names or "model.weights.h5" in names):

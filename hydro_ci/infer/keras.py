@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
 from hydro_ci.errors import HydroCIError, MissingExtraError, NoModelInFileError
-from hydro_ci.infer.reading import ModelReading, load_json, unreadable, zip_member
+from hydro_ci.infer.reading import ModelReading, load_json, open_zip, unreadable, zip_member
 
 Json = Any
 Tensor = tuple[Shape, str]  # (shape, keras dtype name)
@@ -25,7 +25,7 @@ Tensor = tuple[Shape, str]  # (shape, keras dtype name)
 
 def read_keras(path: Path) -> ModelReading:
     try:
-        with zipfile.ZipFile(path) as z:
+        with open_zip(path) as z:
             raw = zip_member(path, z, "config.json")
     except KeyError:
         raise unreadable(path, "not a Keras archive: no config.json inside") from None

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from hydro_ci import boundedjson
 from hydro_ci.contract.model import Signature
 from hydro_ci.errors import ModelFileError
-from hydro_ci.input_files import read_bounded
+from hydro_ci.input_files import open_regular, read_bounded
 
 # The name Hydrosphere's manager gave the one signature it inferred from each format (its fetchers).
 # hydro-ci names it `predict`, as it always has (renaming would break the images it already built, and
@@ -68,6 +72,88 @@ def read_model_file(path: Path, limit: int = PROTOBUF_MAX_BYTES) -> bytes:
 # Parsed JSON takes up to ~28 times its size in memory (``[],[],…``): 16 MiB keeps a read under
 # ~500 MB; a 250 MB config.json inside a 255 KB .keras once took 3.9 GB.
 MAX_MEMBER_BYTES = 16 << 20
+
+
+# zipfile reads a whole central directory into memory and makes an object of every entry it lists:
+# a few hundred MB of entries (a .keras, a .pt2, any zip a folder holds) would take GBs and minutes.
+# Model archives list a few (Keras) to a few thousand (torch.export: one per weight) entries.
+MAX_ZIP_ENTRIES = 100_000
+MAX_ZIP_DIRECTORY = 16 << 20  # bytes of central directory
+
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory record (zipfile's structEndArchive)
+_EOCD64_LOCATOR = struct.Struct("<4sLQL")
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")
+_CENTRAL_ENTRY = 46  # fixed part of a central directory entry; then name, extra field, comment
+
+
+@contextmanager
+def open_zip(path: Path) -> Iterator[zipfile.ZipFile]:
+    """``path`` as a zip archive, once its central directory is known to be small: the end record
+    is read here first (as zipfile will read it) and more than ``MAX_ZIP_ENTRIES`` entries or
+    ``MAX_ZIP_DIRECTORY`` bytes of directory is one located error. A regular file only (see
+    hydro_ci.input_files; a link is followed, as zipfile did: the finder keeps links inside the
+    folder); other damage is zipfile's to report (BadZipFile)."""
+    with open_regular(os.path.realpath(path)) as fh:
+        directory = _central_directory(fh)
+        if directory is not None:
+            _check_directory(path, fh, *directory)
+        fh.seek(0)
+        with zipfile.ZipFile(fh) as archive:
+            yield archive
+
+
+def _central_directory(fh: IO[bytes]) -> tuple[int, int, int] | None:
+    """(entries it declares, its offset, its size) as zipfile's _EndRecData and _RealGetContents
+    compute them; None where zipfile will find no end record (it then raises BadZipFile)."""
+    size = os.fstat(fh.fileno()).st_size
+    if size < _EOCD.size:
+        return None
+    fh.seek(size - _EOCD.size)
+    data = fh.read(_EOCD.size)
+    if data[:4] == b"PK\x05\x06" and data[-2:] == b"\0\0":  # no archive comment
+        where = size - _EOCD.size
+    else:  # a comment of up to 64 KiB after the record: its last signature, as zipfile takes it
+        start = max(size - (1 << 16) - _EOCD.size, 0)
+        fh.seek(start)
+        tail = fh.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < _EOCD.size:
+            return None
+        where, data = start + at, tail[at: at + _EOCD.size]
+    _, _, _, _, entries, cd_size, cd_offset, _ = _EOCD.unpack(data)
+    start_dir = where - cd_size
+    if where >= _EOCD64_LOCATOR.size + _EOCD64.size:  # zip64: the records just before this one
+        fh.seek(where - _EOCD64_LOCATOR.size)
+        if _EOCD64_LOCATOR.unpack(fh.read(_EOCD64_LOCATOR.size))[0] == b"PK\x06\x07":
+            fh.seek(where - _EOCD64_LOCATOR.size - _EOCD64.size)
+            record = _EOCD64.unpack(fh.read(_EOCD64.size))
+            if record[0] == b"PK\x06\x06":
+                entries, cd_size = record[7], record[8]
+                start_dir = where - cd_size - _EOCD64_LOCATOR.size - _EOCD64.size
+    del cd_offset  # zipfile trusts the record's position, not the offset it states
+    return entries, start_dir, cd_size
+
+
+def _check_directory(path: Path, fh: IO[bytes], entries: int, start: int, size: int) -> None:
+    if size > MAX_ZIP_DIRECTORY:
+        raise unreadable(path, f"its zip directory is {size} bytes (hydro-ci reads at most "
+                               f"{MAX_ZIP_DIRECTORY >> 20} MiB of zip directory)")
+    if entries > MAX_ZIP_ENTRIES:
+        raise unreadable(path, f"its zip directory lists {entries} entries (hydro-ci reads at most "
+                               f"{MAX_ZIP_ENTRIES})")
+    if start < 0:
+        return  # zipfile: "Bad offset for central directory"
+    fh.seek(start)
+    data = fh.read(size)
+    # The record's count may lie: zipfile parses entries until the directory's size is used up.
+    total = count = 0
+    while total < size and data[total: total + 4] == b"PK\x01\x02" and total + _CENTRAL_ENTRY <= len(data):
+        name, extra, comment = struct.unpack_from("<3H", data, total + 28)
+        total += _CENTRAL_ENTRY + name + extra + comment
+        count += 1
+        if count > MAX_ZIP_ENTRIES:
+            raise unreadable(path, f"its zip directory holds more than {MAX_ZIP_ENTRIES} entries (hydro-ci "
+                                   "reads at most that many)")
 
 
 def zip_member(path: Path, archive: zipfile.ZipFile, name: str) -> bytes:

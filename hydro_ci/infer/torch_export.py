@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
-from hydro_ci.infer.reading import ModelReading, load_json, unreadable, zip_member
+from hydro_ci.infer.reading import ModelReading, load_json, open_zip, unreadable, zip_member
 
 Json = Any
 
@@ -64,7 +64,7 @@ def read_torchscript(path: Path) -> ModelReading:
 
 def _program(path: Path) -> Json:
     try:
-        with zipfile.ZipFile(path) as z:
+        with open_zip(path) as z:
             names = z.namelist()
             # torch>=2.6 writes <archive>/models/<name>.json; older ones serialized_exported_program.json
             candidates = [n for n in names if "/models/" in n and n.endswith(".json")] or [

@@ -86,3 +86,49 @@ def test_deeply_nested_saved_model_text_is_one_error(tmp_path: Path) -> None:
     (tmp_path / "saved_model.pbtxt").write_text("meta_graphs { " + "x { " * 5000 + "}" * 5000 + " }")
     with pytest.raises(ModelFileError, match="not a SavedModel in text format: nested too deeply"):
         infer_folder(tmp_path)
+
+
+# --- the zip directory bound (hydro_ci.infer.reading.open_zip) ------------------------------------------
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "models"
+
+
+def _zips(tmp_path: Path) -> list[Path]:
+    """Zips whose end record zipfile finds in each of its ways: plain, behind a comment, zip64 (more
+    than 65 535 entries, or forced), with bytes before the archive, empty; and the fixtures."""
+    made = []
+    for name, entries, comment, zip64, prefix in [
+            ("plain", 3, b"", False, b""), ("comment", 3, b"c" * 300, False, b""),
+            ("many", 70_000, b"", False, b""), ("forced", 2, b"x", True, b""),
+            ("prefixed", 3, b"", False, b"#!/bin/sh\n" * 50), ("empty", 0, b"", False, b"")]:
+        path = tmp_path / f"{name}.zip"
+        with zipfile.ZipFile(path, "w") as z:
+            z.comment = comment
+            for i in range(entries):
+                with z.open(f"m{i}", "w", force_zip64=zip64) as f:
+                    f.write(b"1")
+        if prefix:
+            path.write_bytes(prefix + path.read_bytes())
+        made.append(path)
+    return made + sorted(FIXTURES.glob("*/model.keras")) + sorted(FIXTURES.glob("*/model.pt2"))
+
+
+def test_the_zip_directory_bound_finds_the_directory_zipfile_reads(tmp_path: Path) -> None:
+    """The bound is checked on the bytes zipfile then parses: same start, same size, same entries."""
+    from hydro_ci.infer.reading import _central_directory, open_zip
+
+    for path in _zips(tmp_path):
+        with path.open("rb") as fh:
+            found = _central_directory(fh)
+        with zipfile.ZipFile(path) as z:
+            expected = (len(z.infolist()), z.start_dir)
+        assert found is not None and (found[0], found[1]) == expected, path.name
+        with open_zip(path) as z:
+            assert len(z.namelist()) == expected[0]
+
+
+@pytest.mark.parametrize("name", ["keras_functional_keras/model.keras",
+                                  "torch_export_dynamic_batch/model.pt2"])
+def test_model_archives_are_read_through_the_bound(name: str) -> None:
+    result = infer_folder(FIXTURES / name)
+    assert result.contract.signatures[0].inputs

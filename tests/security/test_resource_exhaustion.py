@@ -182,6 +182,56 @@ def test_the_largest_keras_config_read_stays_in_bounds(tmp_path: Path) -> None:
     assert_one_bounded_error(["contract", "infer", "model.keras"], tmp_path, "model.keras")
 
 
+def zip_directory(entries: int, *, declared: int | None = None, zip64: bool = False) -> bytes:
+    """A zip that is mostly a central directory: config.json, metadata.json and ``entries - 2`` more
+    (47 bytes each, no data behind them: zipfile reads nothing else on open). ``declared`` is the
+    count its end record states; ``zip64`` puts that count in a zip64 end record."""
+    def entry(name: bytes) -> bytes:
+        fixed = struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, *[0] * 7, len(name), *[0] * 6)
+        return fixed + name
+
+    directory = entry(b"config.json") + entry(b"metadata.json") + entry(b"w") * (entries - 2)
+    count = entries if declared is None else declared
+    tail = b""
+    if zip64:
+        tail = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, len(directory), 0)
+        tail += struct.pack("<4sLQL", b"PK\x06\x07", 0, len(directory), 1)
+        count = 0xFFFF
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, min(count, 0xFFFF), min(count, 0xFFFF),
+                      min(len(directory), 0xFFFFFFFF), 0, 0)
+    # a local header first, as every zip starts: what sniffing a file of any name looks for
+    return struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, *[0] * 9) + directory + tail + end
+
+
+@pytest.mark.parametrize("name", ["model.keras", "model.pt2"])
+def test_a_zip_directory_of_millions_of_entries_is_refused_before_it_is_read(tmp_path: Path,
+                                                                             name: str) -> None:
+    """118 MB of directory (2.5 M entries): zipfile made an object of each (main: ~930 MB, 13 s)."""
+    _write(tmp_path / name, zip_directory(2_500_000))
+    started = time.monotonic()
+    assert_one_bounded_error(["contract", "infer", name], tmp_path, "zip directory is 117500")
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("entries, declared, zip64, words", [
+    (300_000, 2, False, "holds more than 100000 entries"),  # 14 MB: the end record says 2
+    (3, 1 << 40, True, "lists 1099511627776 entries"),  # a zip64 record claiming 2^40 entries
+])
+def test_a_zip_directory_holding_or_declaring_too_many_entries_is_one_error(
+        tmp_path: Path, entries: int, declared: int, zip64: bool, words: str) -> None:
+    _write(tmp_path / "model.keras", zip_directory(entries, declared=declared, zip64=zip64))
+    assert_one_bounded_error(["contract", "infer", "model.keras"], tmp_path, words)
+
+
+@pytest.mark.parametrize("name, words", [
+    ("model.pt2", "model.pt2: its zip directory is 117500"),  # the name promises a model: located
+    ("weights.bin", "no model file found"),  # sniffed: a zip too large to look into is not a model
+])
+def test_a_folder_holding_a_huge_zip_directory_is_bounded(tmp_path: Path, name: str, words: str) -> None:
+    _write(tmp_path / "model" / name, zip_directory(2_500_000))
+    assert_one_bounded_error(["contract", "infer", "model"], tmp_path, words)
+
+
 # --- templates: the sandbox's work is bounded ------------------------------------------------------------
 
 
