@@ -11,7 +11,7 @@ from google.protobuf.message import DecodeError
 
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
 from hydro_ci.infer._pb import onnx_pb
-from hydro_ci.infer.reading import FieldKinds, ModelReading, read_model_file, unreadable
+from hydro_ci.infer.reading import FieldKinds, ModelReading, check_protobuf_size, read_model_file, unreadable
 
 # onnx.TensorProto.DataType → ours. Missing ones (bfloat16, float8*, int4, …) have no v3 equivalent.
 ELEM_TYPES: dict[int, DType] = {
@@ -41,6 +41,7 @@ ELEM_TYPE_NAMES = {
 def read_onnx(path: Path) -> ModelReading:
     model = onnx_pb.ModelProto()
     data = read_model_file(path)
+    check_protobuf_size(path, data, model, "the ONNX model")
     try:
         model.ParseFromString(data)
     except DecodeError as exc:

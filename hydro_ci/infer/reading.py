@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
+
+from google.protobuf.descriptor import Descriptor
+from google.protobuf.message import Message
 
 from hydro_ci import boundedjson
 from hydro_ci.contract.model import Signature
@@ -66,6 +69,106 @@ def read_model_file(path: Path, limit: int = PROTOBUF_MAX_BYTES) -> bytes:
     if data is None:
         raise unreadable(path, f"larger than {limit} bytes")
     return data
+
+
+# protobuf builds an object for every entry of a repeated field it knows (a message, a string, a
+# number): 2 bytes of file are one empty message, ~45 bytes of memory (a 50 MB ONNX of empty
+# initializers took 1.1 GB and 6 s). Our minimal schemas know a model's inputs, outputs and weight
+# names (thousands of entries in the largest models); the rest (nodes, weights' data) protobuf keeps
+# as unknown bytes, and the walk below skips in one step per field.
+MAX_PROTOBUF_ENTRIES = 1_000_000
+MAX_PROTOBUF_FIELDS = 4_000_000  # fields looked at, known or not, in the messages the schema knows
+MAX_PROTOBUF_DEPTH = 100  # protobuf's own recursion limit
+
+
+def check_protobuf_size(path: Path, data: bytes, message: Message, what: str) -> None:
+    """Refuse ``data`` before protobuf parses it as ``message`` when it would build more than
+    ``MAX_PROTOBUF_ENTRIES`` repeated entries: one pass over the wire format, depth first with a
+    stack of open messages, nothing allocated per field. A singular field given again is merged or
+    overwritten by protobuf (no new object), so only repeated ones count. Bytes the walk cannot
+    follow (truncated, a bad tag) are left to the parser, which refuses the same bytes."""
+    entries = fields = 0
+    # open messages: (position, end, its descriptor, unknown groups open in it)
+    stack: list[tuple[int, int, Descriptor, int]] = [(0, len(data), cast(Descriptor, message.DESCRIPTOR), 0)]
+    while stack:
+        pos, end, descriptor, groups = stack.pop()
+        known = _schema(descriptor)
+        while pos < end:
+            fields += 1
+            if fields > MAX_PROTOBUF_FIELDS:
+                raise unreadable(path, f"{what} has more than {MAX_PROTOBUF_FIELDS} fields in the messages "
+                                       "hydro-ci reads (inputs, outputs, weight names)")
+            key, pos = _varint(data, pos, end)
+            if key < 0:
+                return
+            number, wire = key >> 3, key & 7
+            repeated, child, packable = known.get(number, _UNKNOWN) if groups == 0 else _UNKNOWN
+            entries += repeated
+            length = 0
+            if wire == 0:
+                _, pos = _varint(data, pos, end)
+            elif wire == 1:
+                pos += 8
+            elif wire == 5:
+                pos += 4
+            elif wire == 2:
+                length, pos = _varint(data, pos, end)
+                if length < 0 or pos + length > end:
+                    return
+                if packable:
+                    entries += length  # packed numbers: up to one per byte
+            elif wire == 3:
+                groups += 1  # an unknown group: its fields are unknown too
+            elif wire == 4 and groups > 0:
+                groups -= 1
+            else:
+                return  # wire types 6, 7, an end without a start: the parser refuses it
+            if pos < 0:
+                return
+            if entries > MAX_PROTOBUF_ENTRIES:
+                raise unreadable(path, f"{what} holds more than {MAX_PROTOBUF_ENTRIES} entries in the "
+                                       "repeated fields hydro-ci reads (inputs, outputs, weight names, dims)")
+            if wire == 2 and child is not None:
+                if len(stack) + 2 > MAX_PROTOBUF_DEPTH:
+                    raise unreadable(path, f"{what} nests messages more than {MAX_PROTOBUF_DEPTH} deep")
+                stack.append((pos + length, end, descriptor, groups))  # the rest of this message
+                stack.append((pos, pos + length, child, 0))
+                break
+            pos += length
+
+
+_Field = tuple[int, "Descriptor | None", bool]  # (1 if repeated, its message type, packed numbers)
+_UNKNOWN: _Field = (0, None, False)
+_SCHEMAS: dict[str, dict[int, _Field]] = {}
+
+
+def _schema(descriptor: Descriptor) -> dict[int, _Field]:
+    """Field number → what the walk needs of it (the descriptor API is slow per field)."""
+    schema = _SCHEMAS.get(descriptor.full_name)
+    if schema is None:
+        schema = {}
+        for number, f in descriptor.fields_by_number.items():
+            repeated = getattr(f, "is_repeated", None)  # protobuf >= 6.31; `label` before (removed in 7)
+            if repeated is None:
+                repeated = cast(Any, f).label == f.LABEL_REPEATED
+            numbers = bool(repeated) and f.message_type is None and f.type not in (f.TYPE_STRING,
+                                                                                    f.TYPE_BYTES)
+            schema[number] = (int(bool(repeated)), f.message_type, numbers)
+        _SCHEMAS[descriptor.full_name] = schema
+    return schema
+
+
+def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """(value, position after it); (-1, -1) when it runs past ``end`` or over 10 bytes."""
+    value = shift = 0
+    while pos < end and shift < 70:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+    return -1, -1
 
 
 # A model config or exported graph (JSON: Keras' config.json is a few MB for the largest models).

@@ -13,7 +13,7 @@ from google.protobuf.message import DecodeError
 
 from hydro_ci.contract.model import DType, Field, Shape, Signature
 from hydro_ci.infer._pb import tf_pb
-from hydro_ci.infer.reading import ModelReading, read_model_file, unreadable
+from hydro_ci.infer.reading import ModelReading, check_protobuf_size, read_model_file, unreadable
 
 SERVE_TAG = "serve"
 INIT_OP_SIGNATURE = "__saved_model_init_op"  # TF's internal signature, not an entry point
@@ -46,6 +46,7 @@ def _parse(path: Path) -> tf_pb.SavedModel:
     if path.suffix == ".pbtxt":
         _parse_text(path, data, saved)
         return saved
+    check_protobuf_size(path, data, saved, "the SavedModel")
     try:
         saved.ParseFromString(data)
     except DecodeError as exc:
@@ -76,7 +77,10 @@ def _serving_meta_graph(path: Path, saved: tf_pb.SavedModel) -> tf_pb.MetaGraphD
     for meta in saved.meta_graphs:
         if SERVE_TAG in meta.meta_info_def.tags:
             return meta
-    tag_sets = "; ".join(",".join(m.meta_info_def.tags) or "(none)" for m in saved.meta_graphs)
+    shown = saved.meta_graphs[:10]  # a hostile file may hold a million: the line stays short
+    tag_sets = "; ".join(",".join(m.meta_info_def.tags[:10])[:200] or "(none)" for m in shown)
+    if len(saved.meta_graphs) > len(shown):
+        tag_sets += f"; … {len(saved.meta_graphs)} in all"
     raise unreadable(path, f"no meta graph tagged 'serve' (tag sets: {tag_sets})")
 
 

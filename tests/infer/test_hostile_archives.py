@@ -132,3 +132,51 @@ def test_the_zip_directory_bound_finds_the_directory_zipfile_reads(tmp_path: Pat
 def test_model_archives_are_read_through_the_bound(name: str) -> None:
     result = infer_folder(FIXTURES / name)
     assert result.contract.signatures[0].inputs
+
+
+# --- the protobuf entry bound (hydro_ci.infer.reading.check_protobuf_size) -------------------------------
+
+
+def _onnx_with(initializers: int, *, grouped: int = 0) -> bytes:
+    from hydro_ci.infer._pb import onnx_pb
+
+    model = onnx_pb.ModelProto(ir_version=7)
+    model.graph.input.add(name="x").type.tensor_type.elem_type = 1
+    model.graph.output.add(name="y").type.tensor_type.elem_type = 1
+    for i in range(initializers):
+        model.graph.initializer.add(name=f"w{i}")
+    data = model.SerializeToString()
+    # an unknown group (field 99) holding what would be initializers: protobuf keeps it as unknown bytes
+    return data + b"\x9b\x06" + b"\x2a\x00" * grouped + b"\x9c\x06"
+
+
+@pytest.mark.parametrize("initializers, grouped, refused", [(97, 0, False), (98, 0, True), (97, 500, False)])
+def test_the_protobuf_bound_counts_the_entries_protobuf_builds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, initializers: int, grouped: int, refused: bool,
+) -> None:
+    """The input, the output and 97 initializers are 99 repeated entries: a 98th initializer is one
+    too many; what an unknown group holds is not counted (protobuf keeps the group as bytes)."""
+    from hydro_ci.infer import reading
+    from hydro_ci.infer.onnx import read_onnx
+
+    monkeypatch.setattr(reading, "MAX_PROTOBUF_ENTRIES", 99)
+    path = tmp_path / "model.onnx"
+    path.write_bytes(_onnx_with(initializers, grouped=grouped))
+    if refused:
+        with pytest.raises(ModelFileError, match="holds more than 99 entries"):
+            read_onnx(path)
+    else:
+        assert read_onnx(path).signatures[0].inputs[0].name == "x"
+
+
+def test_a_saved_model_without_serve_lists_ten_tag_sets_at_most(tmp_path: Path) -> None:
+    from hydro_ci.infer._pb import tf_pb
+    from hydro_ci.infer.savedmodel import read_saved_model
+
+    saved = tf_pb.SavedModel()
+    for i in range(5000):
+        saved.meta_graphs.add().meta_info_def.tags.append(f"t{i}")
+    (tmp_path / "saved_model.pb").write_bytes(saved.SerializeToString())
+    with pytest.raises(ModelFileError, match="t9; … 5000 in all") as caught:
+        read_saved_model(tmp_path / "saved_model.pb")
+    assert len(str(caught.value)) < 300

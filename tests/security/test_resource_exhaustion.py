@@ -232,6 +232,44 @@ def test_a_folder_holding_a_huge_zip_directory_is_bounded(tmp_path: Path, name: 
     assert_one_bounded_error(["contract", "infer", "model"], tmp_path, words)
 
 
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    return bytes(out + bytes([n]))
+
+
+def _onnx(graph: bytes) -> bytes:
+    return b"\x08\x07" + b"\x3a" + _varint(len(graph)) + graph  # ir_version 7, graph
+
+
+def _onnx_dims(count: int) -> bytes:
+    """One graph input whose shape lists ``count`` empty dimensions."""
+    shape = b"\x12" + _varint(2 * count) + b"\x0a\x00" * count
+    tensor = b"\x08\x01" + shape
+    kind = b"\x0a" + _varint(len(tensor)) + tensor  # TypeProto.tensor_type
+    value = b"\x0a\x01x" + b"\x12" + _varint(len(kind)) + kind  # ValueInfoProto: name, type
+    return _onnx(b"\x5a" + _varint(len(value)) + value)
+
+
+@pytest.mark.parametrize("name, data, words", [
+    # 50 MB of empty initializers (2 bytes each): main built 25 M messages, 1.1 GB, 6 s
+    ("model.onnx", _onnx(b"\x2a\x00" * 25_000_000), "the ONNX model holds more than 1000000 entries"),
+    ("model.onnx", _onnx_dims(5_000_000), "the ONNX model holds more than 1000000 entries"),
+    # 20 M empty nodes (unknown to our schema: protobuf keeps their bytes, the walk steps over them)
+    ("model.onnx", _onnx(b"\x0a\x00" * 20_000_000), "the ONNX model has more than 4000000 fields"),
+    # a SavedModel of 25 M empty meta graphs
+    ("saved_model.pb", b"\x12\x00" * 25_000_000, "the SavedModel holds more than 1000000 entries"),
+])
+def test_a_protobuf_of_millions_of_tiny_entries_is_refused_before_it_is_parsed(
+        tmp_path: Path, name: str, data: bytes, words: str) -> None:
+    _write(tmp_path / "model" / name, data)
+    started = time.monotonic()
+    assert_one_bounded_error(["contract", "infer", "model"], tmp_path, words)
+    assert time.monotonic() - started < 20
+
+
 # --- templates: the sandbox's work is bounded ------------------------------------------------------------
 
 
