@@ -94,6 +94,8 @@ def reads_only(spec: PipInstall, deps: Mapping[str, str | None]) -> bool:
     seen: set[str] = set()
 
     def requirement_file(path: str) -> bool:
+        if _PIP_URL.match(path):
+            return False
         path = posixpath.normpath(path)
         if path in seen:
             return True
@@ -110,6 +112,9 @@ def reads_only(spec: PipInstall, deps: Mapping[str, str | None]) -> bool:
 
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")
+# A requirements file pip fetches or opens as a URL, not as a path (req_file.SCHEME_RE): a payload
+# folder named "file:" must not make `-r file:/etc/passwd` look like one of its files.
+_PIP_URL = re.compile(r"^(http|https|file):", re.IGNORECASE)
 
 
 def _logical_lines(text: str) -> list[str]:
@@ -135,25 +140,58 @@ def _numbered_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
+def _pip_line(line: str) -> tuple[str, list[str]] | None:
+    """One logical line as pip reads it (req_file.break_args_options, then shlex on the options):
+    the words before the first one starting with ``-`` are a requirement, the rest its options,
+    unquoted as a shell would (``-r "a b.txt"``, ``-r ..\\/x``). None when they cannot be split
+    (an unclosed quote: pip stops there)."""
+    tokens = line.split(" ")
+    cut = next((i for i, t in enumerate(tokens) if t.startswith("-")), len(tokens))
+    try:
+        return " ".join(tokens[:cut]).strip(), shlex.split(" ".join(tokens[cut:]))
+    except ValueError:
+        return None
+
+
+def _option(words: list[str]) -> tuple[str, str] | None:
+    """(option, value) of a line holding one option; None when it holds more (pip reads them all;
+    we do not guess)."""
+    if len(words) > (1 if "=" in words[0] else 2):
+        return None
+    word, value = words[0], " ".join(words[1:])
+    if "=" in word and word.startswith("--"):
+        word, _, value = word.partition("=")
+    return word, value
+
+
+def _only_binary_undone(word: str, value: str) -> bool:
+    """``--only-binary=:none:`` in a requirements file clears the builder's ``--only-binary=:all:``
+    (pip applies a file's options to its finder): sdists from any index or --find-links are built."""
+    return word == "--only-binary" and ":none:" in value.split(",")
+
+
 def _line_reads_only(line: str, base: str, deps: Mapping[str, str | None],
                      nested: Callable[[str], bool]) -> bool:
     if "${" in line:  # pip expands environment variables, which may name a path
         return False
-    if line.startswith("-") and len(line.split()) > (1 if "=" in line.split()[0] else 2):
-        return False  # several options on one line: pip reads them all; we do not guess
-    word, _, value = line.partition(" ")
-    if "=" in word and word.startswith("--"):
-        word, _, value = word.partition("=")
-    value = value.strip()
+    split = _pip_line(line)
+    if split is None:
+        return False
+    requirement, words = split
+    if requirement:  # options on a requirement line are read too (--config-settings, --only-binary…)
+        return all(w.startswith("--hash=") for w in words) and _requirement_reads_only(
+            requirement.split(";", 1)[0].strip(), base, deps)
+    option = _option(words)
+    if option is None:
+        return False
+    word, value = option
     if word in ("-r", "--requirement", "-c", "--constraint"):
         return nested(posixpath.join(base, value))
     if word.startswith(("-r", "-c")) and len(word) > 2:
         return nested(posixpath.join(base, word[2:]))
     if word in _LOCATION_OPTIONS:
         return "://" in value and "file:" not in value
-    if word.startswith("-"):
-        return word in _HARMLESS_OPTIONS  # -e/--editable and anything unknown: no
-    return _requirement_reads_only(line.split(";", 1)[0].split(" --hash", 1)[0].strip(), base, deps)
+    return word in _HARMLESS_OPTIONS  # -e/--editable and anything unknown: no
 
 
 def _requirement_reads_only(req: str, base: str, deps: Mapping[str, str | None]) -> bool:
@@ -192,16 +230,18 @@ def host_install_refusal(spec: PipInstall, deps: Mapping[str, str | None]) -> st
 
     def requirement_file(path: str, where: str) -> str | None:
         norm = posixpath.normpath(path)
+        if _PIP_URL.match(path):
+            return f"{where}: {_shown(path)} is a URL, which pip would fetch or read from the build host"
         if posixpath.isabs(norm) or norm.split("/")[0] == "..":
-            return f"{where}: {path!r} is outside the model's payload"
+            return f"{where}: {_shown(path)} is outside the model's payload"
         if norm in seen:
             return None
         seen.add(norm)
         if norm not in deps:
-            return f"{where}: {path!r} is not a file of the model's payload"
+            return f"{where}: {_shown(path)} is not a file of the model's payload"
         text = deps[norm]
         if text is None:
-            return f"{where}: {path!r} is not a text requirements file"
+            return f"{where}: {_shown(path)} is not a text requirements file"
         base = posixpath.dirname(norm)
         for number, line in _numbered_lines(text):
             why = _host_line_refusal(line, base, deps, requirement_file, f"{norm}:{number}")
@@ -220,31 +260,49 @@ def host_install_refusal(spec: PipInstall, deps: Mapping[str, str | None]) -> st
 
 def _host_line_refusal(line: str, base: str, deps: Mapping[str, str | None],
                        nested: Callable[[str, str], str | None], where: str) -> str | None:
+    shown = _shown(line)
     if "${" in line:
-        return f"{where}: {line!r} names an environment variable, which pip would expand on the build host"
-    word, _, value = line.partition(" ")
-    if line.startswith("-") and len(line.split()) > (1 if "=" in line.split()[0] else 2):
-        return f"{where}: {line!r} has several options on one line; give one per line"
-    if "=" in word and word.startswith("--"):
-        word, _, value = word.partition("=")
-    value = value.strip()
+        return f"{where}: {shown} names an environment variable, which pip would expand on the build host"
+    split = _pip_line(line)
+    if split is None:
+        return f"{where}: {shown} has a quote pip cannot close"
+    requirement, words = split
+    if requirement:
+        # pip reads options after a requirement too, and applies some to every requirement
+        # (``numpy --hash=… --only-binary=:none:``): only hashes are passed on
+        if (extra := next((w for w in words if not w.startswith("--hash=")), None)) is not None:
+            return (f"{where}: {shown} gives pip option {_shown(extra)} on a requirement line; only "
+                    "--hash=… is allowed there")
+        # pip reads a requirement's path from the working directory (/model/files), whichever file
+        # names it
+        return _host_requirement_refusal(requirement.split(";", 1)[0].strip(), deps, where)
+    option = _option(words)
+    if option is None:
+        return f"{where}: {shown} has several options on one line; give one per line"
+    word, value = option
     if word in ("-r", "--requirement", "-c", "--constraint"):
         return nested(posixpath.join(base, value), where)
     if word.startswith(("-r", "-c")) and not word.startswith("--") and len(word) > 2:
         return nested(posixpath.join(base, word[2:]), where)
     if word in ("-e", "--editable") or (word.startswith("-e") and not word.startswith("--")):
-        return f"{where}: {line!r} is an editable install: pip would build (run the code of) it on the host"
+        return f"{where}: {shown} is an editable install: pip would build (run the code of) it on the host"
     if word in _LOCATION_OPTIONS:
         if value.startswith(("https://", "http://")) or (word in ("-f", "--find-links")
                                                          and _payload_folder(value, base, deps)):
             return None
-        return (f"{where}: {line!r} points pip at {value!r} on disk; only an index URL (https://…) or, for "
-                "--find-links, a folder of the payload is allowed")
-    if word.startswith("-"):
-        return None if word in _HOST_OPTIONS else (
-            f"{where}: pip option {word} is not one the oci builder passes on (it may build from source)")
-    # pip reads a requirement's path from the working directory (/model/files), whichever file names it
-    return _host_requirement_refusal(line.split(";", 1)[0].split(" --hash", 1)[0].strip(), deps, where)
+        return (f"{where}: {shown} points pip at {_shown(value)} on disk; only an index URL (https://…) "
+                "or, for --find-links, a folder of the payload is allowed")
+    if _only_binary_undone(word, value):
+        return (f"{where}: {shown} would let pip build source distributions on the build host; the oci "
+                "builder installs wheels only")
+    named = word if word.isprintable() and len(word) <= 40 else _shown(word)
+    return None if word in _HOST_OPTIONS else (
+        f"{where}: pip option {named} is not one the oci builder passes on (it may build from source)")
+
+
+def _shown(text: str, limit: int = 120) -> str:
+    """A payload line in a message: quoted, escaped, and short (a line may be a megabyte)."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def _payload_folder(value: str, base: str, deps: Mapping[str, str | None]) -> bool:
@@ -259,16 +317,17 @@ def _payload_folder(value: str, base: str, deps: Mapping[str, str | None]) -> bo
 
 
 def _host_requirement_refusal(req: str, deps: Mapping[str, str | None], where: str) -> str | None:
+    shown = _shown(req)
     if "${" in req:
-        return f"{where}: {req!r} names an environment variable, which pip would expand on the build host"
+        return f"{where}: {shown} names an environment variable, which pip would expand on the build host"
     if "://" in req or req.lower().startswith("file:"):
         url = req.split("@", 1)[1].strip() if "@" in req.split("://", 1)[0] else req
         if url.lower().startswith(_VCS_SCHEMES):
-            return f"{where}: {req!r} is a VCS URL: pip would build it on the build host; use a wheel"
+            return f"{where}: {shown} is a VCS URL: pip would build it on the build host; use a wheel"
         path = url.split("#", 1)[0].split("?", 1)[0].lower()
         if url.lower().startswith(("https://", "http://")) and path.endswith(".whl"):
             return None
-        return f"{where}: {req!r} is not a wheel URL (https://….whl): pip would build it on the build host"
+        return f"{where}: {shown} is not a wheel URL (https://….whl): pip would build it on the build host"
     if _NAME.match(req) and not req.lower().endswith(_ARCHIVES):
         return None  # from the index, as a wheel (--only-binary=:all:)
     norm = posixpath.normpath(req)
@@ -276,6 +335,6 @@ def _host_requirement_refusal(req: str, deps: Mapping[str, str | None], where: s
     if req.lower().endswith(".whl") and inside and norm in deps:
         return None
     if req.lower().endswith(".whl"):
-        return f"{where}: {req!r} is not a wheel file of the model's payload"
-    return (f"{where}: {req!r} is a local folder or source archive: pip would build it (run its setup.py) on "
+        return f"{where}: {shown} is not a wheel file of the model's payload"
+    return (f"{where}: {shown} is a local folder or source archive: pip would build it (run its setup.py) on "
             "the build host")

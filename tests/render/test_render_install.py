@@ -74,3 +74,16 @@ def test_plain_names_with_extras_and_versions_are_not_paths() -> None:
     text = "numpy >= 1.26, <3\nscikit-learn[alldeps]==1.9.1 ; python_version >= '3.10'\ntorch==2.0+cpu\n" \
            "--index-url https://download.example.org/whl/cpu\ntiny-pkg_name.v2~=1.0\n"
     assert reads_only(PipInstall(("requirements.txt",)), {"requirements.txt": text})
+
+
+@pytest.mark.parametrize(("line", "early"), [
+    ('-c "constraints.txt"', True),  # pip unquotes an option's value (shlex): the file is constraints.txt
+    ("-c file:constraints.txt", False),  # a URL to pip, whatever the payload holds
+    ("-c 'constraints.txt", False),  # an unclosed quote: pip stops
+    ("numpy --hash=sha256:00", True),
+    ("numpy --config-settings=x=y", False),
+])
+def test_nested_files_are_read_as_pip_reads_them(line: str, early: bool) -> None:
+    deps = {"requirements.txt": f"{line}\n", "constraints.txt": "numpy<3\n",
+            "file:constraints.txt": "numpy<3\n"}
+    assert reads_only(PipInstall(("requirements.txt",)), deps) is early

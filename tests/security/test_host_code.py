@@ -65,6 +65,53 @@ def test_a_nested_requirements_file_outside_the_payload_is_never_read(tmp_path: 
     assert "TOPSECRET" not in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize(("line", "planted"), [
+    ("-r ..\\/..\\/..\\/etc/passwd", "..\\/..\\/..\\/etc/passwd"),  # pip: -r ../../../etc/passwd
+    ("-c file:/etc/passwd", "file:/etc/passwd"),  # pip: a file: URL, read from the host
+])
+def test_a_nested_file_is_the_one_pip_reads(line: str, planted: str) -> None:
+    """A payload may hold folders named ``..\\`` or ``file:``; what pip opens is not that file."""
+    refusal = host_install_refusal(PipInstall(("requirements.txt",)),
+                                   {**PAYLOAD, "requirements.txt": line + "\n", planted: "numpy\n"})
+    assert refusal is not None and refusal.startswith("requirements.txt:1: ")
+    assert "outside the model's payload" in refusal or "is a URL" in refusal
+
+
+BACKEND = """\
+import pathlib
+pathlib.Path({marker!r}).write_text("the sdist's build backend ran on the build host")
+"""
+
+
+def _sdist(folder: Path, marker: Path) -> None:
+    """wheels/evil-1.0.tar.gz: an sdist whose in-tree build backend (no build requirements: it needs no
+    index) writes ``marker`` when pip prepares it."""
+    import io
+    import tarfile
+
+    files = {"PKG-INFO": "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n",
+             "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\n'
+                               'backend-path = ["."]\n',
+             "backend.py": BACKEND.format(marker=str(marker))}
+    (folder / "wheels").mkdir()
+    with tarfile.open(folder / "wheels" / "evil-1.0.tar.gz", "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"evil-1.0/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_a_requirements_file_cannot_undo_wheels_only(tmp_path: Path) -> None:
+    """``--only-binary=:none:`` in requirements.txt cleared the builder's --only-binary=:all:: pip built
+    an sdist of the payload's --find-links folder, running its build backend on the host."""
+    folder = _folder_installing(tmp_path, "--only-binary=:none:\n--no-index\n--find-links ./wheels\nevil\n")
+    _sdist(folder, tmp_path / "PWNED")
+    line = one_error(run(BUILD, tmp_path, env={"PIP_NO_INDEX": "1"}))
+    assert "requirements.txt:1:" in line and "wheels only" in line
+    assert not (tmp_path / "PWNED").exists()
+
+
 def test_wheels_in_the_payload_still_install(tmp_path: Path) -> None:
     folder = _folder_installing(tmp_path, "--no-index\n-r more/requirements.txt\n")
     write_wheel(folder / "wheels")
@@ -108,7 +155,16 @@ PAYLOAD: dict[str, str | None] = {
     ("-f ../wheels", "on disk"),
     ("-i file:///srv/simple", "on disk"),
     ("--global-option=--x", "pip option --global-option"),
-    ("numpy --config-settings=x=y", "local folder or source archive"),
+    ("numpy --config-settings=x=y", "on a requirement line"),  # pip reads options after a requirement
+    # pip applies a file's --only-binary to the builder's own: :none: undoes --only-binary=:all:
+    ("--only-binary=:none:", "wheels only"),
+    ("--only-binary :none:", "wheels only"),
+    ("--only-binary=:all:,:none:", "wheels only"),
+    ("numpy --hash=sha256:00 --only-binary=:none:", "on a requirement line"),
+    ("numpy>=1 --hash=sha256:00 --hash=sha256:11", None),
+    ('-r "more.txt"', None),  # pip unquotes an option's value as a shell would
+    ("-r 'more.txt", "quote pip cannot close"),
+    ("-r https://example.org/requirements.txt", "is a URL"),
     ("-r more.txt", None),
     ("wheels/tiny-1.0-py3-none-any.whl", None),
     ("missing-1.0-py3-none-any.whl", "not a wheel file of the model's payload"),
