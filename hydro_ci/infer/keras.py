@@ -10,6 +10,7 @@ no rule for leave the output shape as any rank, with a note.
 from __future__ import annotations
 
 import math
+import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,16 @@ from typing import Any, NamedTuple
 
 from hydro_ci.contract.model import DEFAULT_SIGNATURE, DType, Field, Shape, Signature
 from hydro_ci.errors import HydroCIError, MissingExtraError, NoModelInFileError
-from hydro_ci.infer.reading import ModelReading, load_json, open_zip, unreadable, zip_member
+from hydro_ci.infer.reading import (
+    MAX_MEMBER_BYTES,
+    ModelReading,
+    load_json,
+    open_zip,
+    unreadable,
+    zip_member,
+)
+from hydro_ci.input_files import open_regular
+from hydro_ci.limited_child import run_limited
 
 Json = Any
 Tensor = tuple[Shape, str]  # (shape, keras dtype name)
@@ -35,21 +45,48 @@ def read_keras(path: Path) -> ModelReading:
     return _read_config(path, _json(path, raw))
 
 
+# HDF5 is a C library reading a file of the pull request: it reads in a child limited like a user's
+# template (a crash, a hang or a huge allocation ends the child, and is one error here).
+H5_CPU_SECONDS = 5  # opening a file and reading one attribute takes milliseconds
+H5_MEMORY = 512 << 20
+
+
 def read_keras_h5(path: Path) -> ModelReading:
     try:
         import h5py  # a file-format library, not a framework; only legacy .h5 needs it
     except ImportError:
         raise MissingExtraError(f"reading the legacy Keras file {path}", "keras") from None
-    try:
-        with h5py.File(path, "r") as f:
-            raw = f.attrs.get("model_config")
-    except OSError as exc:
-        raise unreadable(path, f"not an HDF5 file (truncated or corrupt?): {exc}") from None
-    if raw is None:
+
+    def model_config() -> bytes:
+        """b"C" + the model_config attribute, b"N" when there is none, b"L" + its size when it is
+        too large, b"E" + why it is no HDF5 file."""
+        try:
+            # a regular file only; a link is followed, as h5py did (the finder keeps links inside)
+            with open_regular(os.path.realpath(path)) as fh, h5py.File(fh, "r") as f:
+                raw = f.attrs.get("model_config")
+        except OSError as exc:
+            return b"E" + str(exc).encode("utf-8", "replace")[:500]
+        if raw is None:
+            return b"N"
+        data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+        return b"L%d" % len(data) if len(data) > MAX_MEMBER_BYTES else b"C" + data
+
+    answer = run_limited(model_config, cpu_seconds=H5_CPU_SECONDS, memory=H5_MEMORY,
+                         max_output=MAX_MEMBER_BYTES + 1)
+    if answer is None:
+        raise unreadable(path, f"the HDF5 library failed reading it, or took more than {H5_CPU_SECONDS} s "
+                               f"of CPU or {H5_MEMORY >> 20} MiB of memory (a damaged or hostile file?)")
+    if answer[:1] == b"L":
+        size = answer[1:].decode()
+        raise unreadable(path, f"its model_config is {size} bytes (more than {MAX_MEMBER_BYTES})")
+    if answer[:1] == b"E":
+        why = answer[1:].decode("utf-8", "replace")
+        raise unreadable(path, f"not an HDF5 file (truncated or corrupt?): {why}")
+    if answer[:1] == b"N":
         raise NoModelInFileError(
             f"{path}: HDF5 file without a 'model_config' attribute (weights only, or not Keras)",
             hint="fix or remove the file, or declare the contract in serving.yaml / contract.prototxt")
-    return _read_config(path, _json(path, raw))
+    return _read_config(path, _json(path, answer[1:]))
 
 
 def _json(path: Path, raw: bytes | str) -> Json:

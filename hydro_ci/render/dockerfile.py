@@ -8,7 +8,6 @@ can add a Dockerfile instruction, whatever the template does with it.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -22,6 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from hydro_ci import boundedjson
 from hydro_ci.errors import HydroCIError, TemplateError, UnsafeValueError
+from hydro_ci.limited_child import run_limited
 from hydro_ci.reference import parse_reference
 from hydro_ci.render.context import LAYER_DIRS
 from hydro_ci.text import CONTROL_CHARS, ENV_NAME
@@ -263,32 +263,18 @@ def _render(env: SandboxedEnvironment, name: str, variables: dict[str, Any], use
 
 def _bounded(render: Callable[[], str]) -> str:
     """``render()`` in a forked child limited to RENDER_CPU_SECONDS of CPU and RENDER_MEMORY more
-    memory; its text, or its error, comes back through a pipe. Where there is no fork, in-process."""
-    if not hasattr(os, "fork"):
-        return render()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        status = 0
+    memory (hydro_ci.limited_child); its text, or its error, comes back as JSON."""
+    def work() -> bytes:
         try:
-            os.close(read_end)
-            _limit_this_process()
-            try:
-                answer: dict[str, str | None] = {"text": render()}
-            except HydroCIError as exc:
-                answer = {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint}
-            with os.fdopen(write_end, "w", encoding="utf-8") as out:
-                json.dump(answer, out)
-        except BaseException:  # noqa: BLE001 - the parent reports the lost child, not a traceback here
-            status = 1
-        finally:
-            os._exit(status)
-    os.close(write_end)
-    with os.fdopen(read_end, encoding="utf-8", errors="replace") as pipe:
-        data = pipe.read(4 * MAX_OUTPUT + 65536)
-    _, status = os.waitpid(pid, 0)
+            answer: dict[str, str | None] = {"text": render()}
+        except HydroCIError as exc:
+            answer = {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint}
+        return json.dumps(answer).encode()
+
+    data = run_limited(work, cpu_seconds=RENDER_CPU_SECONDS, memory=RENDER_MEMORY,
+                       max_output=4 * MAX_OUTPUT + 65536)
     try:
-        answer = boundedjson.loads(data) if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else {}
+        answer = boundedjson.loads(data.decode("utf-8", "replace")) if data is not None else {}
     except ValueError:
         answer = {}
     if isinstance(answer.get("text"), str):
@@ -299,19 +285,6 @@ def _bounded(render: Callable[[], str]) -> str:
     raise TemplateError(f"rendering the template used more than {RENDER_CPU_SECONDS} s of CPU or "
                         f"{RENDER_MEMORY >> 20} MiB of memory, and was stopped",
                         hint="a Dockerfile is a few kilobytes; check the template's loops")
-
-
-def _limit_this_process() -> None:
-    import resource  # POSIX only, like fork
-
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_CPU, (RENDER_CPU_SECONDS, RENDER_CPU_SECONDS + 1))
-    try:
-        with open("/proc/self/statm") as statm:
-            used = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError):
-        return  # no /proc: the CPU limit still ends a runaway render
-    resource.setrlimit(resource.RLIMIT_AS, (used + RENDER_MEMORY, resource.RLIM_INFINITY))
 
 
 def _where(tb: TracebackType | None, fallback: str) -> str:

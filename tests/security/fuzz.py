@@ -2,11 +2,12 @@
 
 Each target reads what a model folder from a pull request can hold — serving.yaml (the whole
 folder's rules), contract.prototxt, a JSON contract, .hydroignore, requirements files, and each model
-reader (SavedModel .pb/.pbtxt, Keras .keras and its config, the .h5 config, ONNX, torch.export .pt2,
-scikit-learn pickle/joblib, Spark metadata). Inputs are fixtures and examples mutated (bit flips,
-interesting bytes, cut, duplicated and spliced ranges, format tokens repeated) or random bytes. Any
-exception that is not a ``HydroCIError`` (what the CLI renders as one ``error:`` line) is a crash: its
-input is saved and the run fails. The run prints each target's input count and the total.
+reader (SavedModel .pb/.pbtxt, Keras .keras and its config, the .h5 file and its config, ONNX,
+torch.export .pt2, scikit-learn pickle/joblib, Spark metadata). Inputs are fixtures and examples
+mutated (bit flips, interesting bytes, cut, duplicated and spliced ranges, format tokens repeated) or
+random bytes. Any exception that is not a ``HydroCIError`` (what the CLI renders as one ``error:``
+line) is a crash: its input is saved and the run fails. The run prints each target's input count and
+the total.
 
     python -m tests.security.fuzz [--budget N] [--target NAME ...] [--crashes DIR]
 
@@ -120,6 +121,8 @@ PROTOTXT_TOKENS = [b"inputs {", b"}", b"subfields { data {", b'name: "', b"dtype
                    b"shape { dims: -2 }", b"\\n", b"\\000", b"#", b"<", b">"]
 REQ_TOKENS = [b"-r ", b"-c ", b"-e ", b"./", b"../", b"/etc/passwd", b"${HOME}", b"git+https://x/y", b" @ ",
               b"file:///", b".whl", b".tar.gz", b"--find-links ", b"--no-binary :all:", b"\\\n", b" #", b";"]
+H5_TOKENS = [b"\x89HDF\r\n\x1a\n", b"\xff" * 8, b"\x00" * 8, b"model_config", b"OHDR", b"TREE", b"HEAP",
+             b"SNOD", b"GCOL", b"\x01\x00\x00\x00", b"\xff\xff\xff\x7f"]
 IGNORE_TOKENS = [b"*", b"**", b"!", b"[", b"]", b"\\", b"?", b"/", b"../", b"[!", b"[a-", b"\n"]
 
 
@@ -263,6 +266,14 @@ def _h5_configs() -> list[bytes]:
     return out
 
 
+def _h5_files() -> list[bytes]:
+    try:
+        import h5py  # noqa: F401 - the keras extra; without it the reader says so, nothing to fuzz
+    except ImportError:
+        return []
+    return _files("*/model.h5")
+
+
 def _pt2_models() -> list[bytes]:
     out = []
     for path in sorted(FIXTURES.glob("*/model.pt2")):
@@ -314,6 +325,8 @@ def targets() -> list[Target]:
         Target("keras-archive", _files("*/model.keras"), run_file("model.keras"),
                [b"PK\x03\x04", b"PK\x01\x02"]),
         Target("keras-h5-config", _h5_configs(), run_keras_h5_config, JSON_TOKENS),
+        # the raw HDF5 bytes: the C library reads them in a limited child (hydro_ci.limited_child)
+        Target("keras-h5", _h5_files(), run_file("model.h5"), H5_TOKENS),
         Target("onnx", _files("*/model.onnx"), run_file("model.onnx"), PROTO_TOKENS),
         Target("torch-pt2-json", _pt2_models(), run_pt2_json, JSON_TOKENS),
         Target("torch-pt2-archive", _files("*/model.pt2"), run_file("model.pt2"), [b"PK\x03\x04"]),

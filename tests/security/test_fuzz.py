@@ -13,10 +13,10 @@ from tests.security import fuzz
 def test_every_parser_is_a_target_with_seeds() -> None:
     targets = {t.name: t for t in fuzz.targets()}
     assert set(targets) >= {"serving.yaml", "contract.prototxt", "json-contract", "savedmodel.pb",
-                            "keras-config", "keras-h5-config", "onnx", "torch-pt2-json", "sklearn-pickle",
-                            "spark-metadata"}
+                            "keras-config", "keras-h5-config", "keras-h5", "onnx", "torch-pt2-json",
+                            "sklearn-pickle", "spark-metadata"}
     empty = [name for name, t in targets.items() if not t.seeds]
-    assert empty in ([], ["keras-h5-config"]), empty  # h5py (the keras extra) gives the .h5 seeds
+    assert empty in ([], ["keras-h5", "keras-h5-config"]), empty  # h5py (the keras extra) gives the .h5 seeds
 
 
 @pytest.mark.slow

@@ -270,6 +270,16 @@ def test_a_protobuf_of_millions_of_tiny_entries_is_refused_before_it_is_parsed(
     assert time.monotonic() - started < 20
 
 
+def test_a_legacy_h5_with_a_huge_model_config_is_one_error(tmp_path: Path) -> None:
+    """HDF5 attributes are not compressed, but the .h5 reader had no bound at all: a 40 MB
+    model_config of ``[],`` took ~1.2 GB as JSON. It is read in a limited child now, at most 16 MiB."""
+    h5py = pytest.importorskip("h5py")
+    config = b'{"class_name": "Sequential", "config": {"layers": [' + b"[]," * 14_000_000 + b"[]]}}"
+    with h5py.File(tmp_path / "model.h5", "w", libver="latest") as f:
+        f.attrs.create("model_config", data=config, dtype=h5py.string_dtype("utf-8", len(config)))
+    assert_one_bounded_error(["contract", "infer", "model.h5"], tmp_path, "model_config is 42000056 bytes")
+
+
 # --- templates: the sandbox's work is bounded ------------------------------------------------------------
 
 
