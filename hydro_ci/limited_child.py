@@ -8,13 +8,19 @@ Keras .h5 files: a crash, a hang or a huge allocation there ends the child, not 
 from __future__ import annotations
 
 import os
+import select
+import signal
+import time
 from collections.abc import Callable
+
+WALL_SECONDS_PER_CPU_SECOND = 6  # a loaded 2-core runner gives a child a sixth of a core
 
 
 def run_limited(work: Callable[[], bytes], *, cpu_seconds: int, memory: int, max_output: int) -> bytes | None:
     """``work()`` in a forked child with ``cpu_seconds`` of CPU and ``memory`` bytes of address space
-    more than it starts with, no core dump; its bytes, or None when it raised, died (a signal, a
-    limit) or answered more than ``max_output`` bytes. Where there is no fork, in-process."""
+    more than it starts with, no core dump, and ``WALL_SECONDS_PER_CPU_SECOND`` times as long on the
+    clock; its bytes, or None when it raised, died (a signal, a limit), was stopped, or answered more
+    than ``max_output`` bytes. Where there is no fork, in-process."""
     if not hasattr(os, "fork"):
         return work()
     read_end, write_end = os.pipe()
@@ -32,12 +38,30 @@ def run_limited(work: Callable[[], bytes], *, cpu_seconds: int, memory: int, max
         finally:
             os._exit(status)
     os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        data = pipe.read(max_output + 1)  # a child writing more meets a closed pipe and fails
+    # CPU time ends a spinning child; the clock ends one that waits (a lock another thread of ours
+    # held at the fork, a stuck read)
+    deadline = time.monotonic() + WALL_SECONDS_PER_CPU_SECOND * cpu_seconds
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size <= max_output:  # a child writing more meets a closed pipe and fails
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([read_end], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                break
+            chunk = os.read(read_end, max_output + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(read_end)
+    if size > max_output:
+        os.kill(pid, signal.SIGKILL)  # it said too much: whatever it does next is not waited for
     _, status = os.waitpid(pid, 0)
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or len(data) > max_output:
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or size > max_output:
         return None
-    return data
+    return b"".join(chunks)
 
 
 def _limit_this_process(cpu_seconds: int, memory: int) -> None:

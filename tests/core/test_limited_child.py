@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -24,6 +25,11 @@ def _spin() -> bytes:
         pass
 
 
+def _wait() -> bytes:
+    time.sleep(3600)  # no CPU spent: the clock stops it
+    return b"unreachable"
+
+
 def _raise() -> bytes:
     raise ValueError("no")
 
@@ -32,7 +38,7 @@ def _chatty() -> bytes:
     return b"y" * 2048
 
 
-@pytest.mark.parametrize("work", [_crash, _allocate, _spin, _raise, _chatty])
+@pytest.mark.parametrize("work", [_crash, _allocate, _spin, _wait, _raise, _chatty])
 def test_what_kills_or_fails_the_child_is_none(work: object) -> None:
     assert run_limited(work, cpu_seconds=1, memory=256 << 20, max_output=1024) is None  # type: ignore[arg-type]
 
