@@ -36,6 +36,7 @@ def hook_repo(dest: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.own_env
 def test_pre_commit_try_repo(tmp_path: Path) -> None:
     if shutil.which("pre-commit") is None:
         missing = "pre-commit not installed (pip install 'hydro-ci[dev]')"

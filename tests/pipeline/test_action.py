@@ -77,6 +77,7 @@ def test_the_action_declares_every_output_the_pipeline_writes() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.own_env
 @pytest.mark.registry
 def test_the_action_on_a_real_runner(registry, unique_repo: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     act = need_tool("act")

@@ -69,6 +69,7 @@ def test_against_another_ref_and_new_folders(models: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.own_env
 def test_through_pre_commit_try_repo(models: Path, tmp_path: Path) -> None:
     """The real pre-commit installs hydro-ci from this repository and runs the hook on changed files."""
     broken = models / "iris-sklearn/serving.yaml"

@@ -18,6 +18,7 @@ MAIN_JOB = ("python3 -m venv .venv && . .venv/bin/activate && pip install . && "
 
 
 @pytest.mark.slow
+@pytest.mark.own_env
 def test_main_job_in_a_fresh_clone_and_venv(tmp_path: Path) -> None:
     clone = tmp_path / "hydro-ci"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True, capture_output=True)
